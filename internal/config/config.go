@@ -1,0 +1,152 @@
+// Package config reads Passerelle's settings from the environment into one
+// typed struct, applies defaults and refuses bad values at start.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment names where the program runs; production tightens defaults.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+	EnvTest        = "test"
+)
+
+// Config is every setting the server needs. It is built once by Load and
+// passed explicitly; nothing reads the environment after start.
+type Config struct {
+	Env             string        // PASSERELLE_ENV: development, test or production
+	Addr            string        // derived from HOST and PORT
+	BaseURL         string        // PASSERELLE_BASE_URL: absolute URL users reach, used in e-mails
+	DatabaseURL     string        // DATABASE_URL: empty means "start the private development cluster"
+	DataDir         string        // PASSERELLE_DATA_DIR: where the private cluster lives
+	LogFormat       string        // LOG_FORMAT: text or json
+	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long in-flight requests may finish
+	RequestTimeout  time.Duration // REQUEST_TIMEOUT: upper bound on one request's handler time
+}
+
+// Load reads the configuration through getenv (os.Getenv in main, a map in
+// tests). It returns every invalid value at once so an operator fixes them in
+// one go.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(key, def string) time.Duration {
+		raw := get(key, def)
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 15s", key, raw))
+		}
+		return d
+	}
+
+	c := Config{
+		Env:             get("PASSERELLE_ENV", EnvDevelopment),
+		DatabaseURL:     get("DATABASE_URL", ""),
+		DataDir:         get("PASSERELLE_DATA_DIR", ".data"),
+		LogFormat:       get("LOG_FORMAT", ""),
+		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", "15s"),
+		RequestTimeout:  dur("REQUEST_TIMEOUT", "30s"),
+	}
+
+	switch c.Env {
+	case EnvDevelopment, EnvTest, EnvProduction:
+	default:
+		errs = append(errs, fmt.Errorf("PASSERELLE_ENV=%q: want development, test or production", c.Env))
+	}
+
+	host := get("HOST", "127.0.0.1")
+	if c.Env == EnvProduction {
+		host = get("HOST", "0.0.0.0")
+	}
+	portRaw := get("PORT", "8080")
+	port, err := strconv.Atoi(portRaw)
+	if err != nil || port < 0 || port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT=%q: want a number from 0 to 65535", portRaw))
+	}
+	c.Addr = fmt.Sprintf("%s:%d", host, port)
+
+	c.BaseURL = strings.TrimRight(get("PASSERELLE_BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("PASSERELLE_BASE_URL=%q: want an absolute http(s) URL", c.BaseURL))
+	}
+
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+		if c.Env == EnvProduction {
+			c.LogFormat = "json"
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	levelRaw := get("LOG_LEVEL", "info")
+	if err := c.LogLevel.UnmarshalText([]byte(levelRaw)); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", levelRaw))
+	}
+
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
+		}
+	}
+	if c.Env == EnvProduction && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL: required when PASSERELLE_ENV=production"))
+	}
+
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return c, nil
+}
+
+// Production reports whether production defaults (secure cookies, no demo
+// data) apply.
+func (c Config) Production() bool { return c.Env == EnvProduction }
+
+// LogValue shows the configuration in the start-up log with secrets masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("addr", c.Addr),
+		slog.String("base_url", c.BaseURL),
+		slog.String("database_url", MaskURL(c.DatabaseURL)),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("request_timeout", c.RequestTimeout),
+	)
+}
+
+// MaskURL hides the password of a connection URL.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}

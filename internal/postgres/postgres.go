@@ -1,0 +1,171 @@
+// Package postgres holds the plumbing shared by every store: opening the
+// connection pool, applying the embedded migrations, creating databases and
+// reporting readiness.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers the pgx5:// driver
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/migrations"
+)
+
+// DB is what stores need: the pool or a transaction, so a service can run
+// several stores in one transaction.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Open connects a pool and checks the database answers.
+func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", err)
+	}
+	return pool, nil
+}
+
+// Migrate applies every pending up migration. golang-migrate takes a
+// PostgreSQL advisory lock, so several servers starting at once are safe.
+func Migrate(databaseURL string) error {
+	m, err := newMigrate(databaseURL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("postgres: migrate up: %w", err)
+	}
+	return nil
+}
+
+// MigrateDown reverts every migration (used to prove each one goes down cleanly).
+func MigrateDown(databaseURL string) error {
+	m, err := newMigrate(databaseURL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Down(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("postgres: migrate down: %w", err)
+	}
+	return nil
+}
+
+func newMigrate(databaseURL string) (*migrate.Migrate, error) {
+	src, err := iofs.New(migrations.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	u.Scheme = "pgx5"
+	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return m, nil
+}
+
+// HeadVersion is the number of the newest embedded migration.
+func HeadVersion() uint {
+	var head uint
+	entries, _ := fs.ReadDir(migrations.FS, ".")
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseUint(num, 10, 64); err == nil && uint(v) > head {
+			head = uint(v)
+		}
+	}
+	return head
+}
+
+// ErrNotMigrated means the schema is behind the binary, or a migration
+// failed half-way (dirty).
+var ErrNotMigrated = errors.New("postgres: schema is not at the head migration")
+
+// Ready checks that the database answers and its schema is at the head
+// migration, clean. It is what /readyz reports.
+func Ready(ctx context.Context, db DB) error {
+	var version int64
+	var dirty bool
+	err := db.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations LIMIT 1`).Scan(&version, &dirty)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) || errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: %v", ErrNotMigrated, err)
+		}
+		return fmt.Errorf("postgres: ready: %w", err)
+	}
+	if dirty || uint(version) != HeadVersion() {
+		return fmt.Errorf("%w: at %d (dirty=%t), want %d", ErrNotMigrated, version, dirty, HeadVersion())
+	}
+	return nil
+}
+
+// EnsureDatabase creates database name through the server at adminURL when
+// it does not exist yet.
+func EnsureDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres: look up database: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created meanwhile by another process
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// WithDatabase returns databaseURL pointing at another database on the same server.
+func WithDatabase(databaseURL, name string) (string, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "", fmt.Errorf("postgres: parse url: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
