@@ -209,7 +209,6 @@ func repoRoot() (string, error) {
 	}
 }
 
-
 var (
 	suffixMu sync.Mutex
 	suffixN  int
