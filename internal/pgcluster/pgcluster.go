@@ -210,9 +210,24 @@ func (c *Cluster) initdb(ctx context.Context, throwaway bool) error {
 }
 
 func (c *Cluster) start(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	// Come back on the previous port when it is free, so URLs held by
+	// running clients (a server's pool) work again after a restart.
+	portFile := filepath.Join(c.Dir, "port")
+	port := 0
+	if b, err := os.ReadFile(portFile); err == nil {
+		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && portFree(p) {
+			port = p
+		}
+	}
+	if port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		port = p
+	}
+	if err := os.WriteFile(portFile, []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
 	}
 	logFile := filepath.Join(c.Dir, "postgres.log")
 	out, err := c.cmd(ctx, "pg_ctl", "-D", c.pgdata(), "-l", logFile, "-w", "-t", "60",
@@ -384,6 +399,15 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func lock(path string) (func(), error) {

@@ -67,9 +67,9 @@ func TestSearchCPV(t *testing.T) {
 	}{
 		{"logiciel", "72212000", "48000000"},
 		{"logiciels d'application", "72212000", ""},
-		{"ENERGIE", "09300000", ""}, // "Électricité, chauffage, énergie solaire et nucléaire"
+		{"ENERGIE", "09300000", ""},                 // "Électricité, chauffage, énergie solaire et nucléaire"
 		{"énergie solaire", "09300000", "09330000"}, // "Énergie solaire" leads with the term
-		{"batiments", "45210000", ""}, // "bâtiments": accent and plural
+		{"batiments", "45210000", ""},               // "bâtiments": accent and plural
 		{"722", "72200000", "72200000"},
 		{"72212000-4", "72212000", "72212000"},
 	}

@@ -1,0 +1,263 @@
+// Command passerelle is the whole platform in one binary:
+//
+//	passerelle dev       start (or reuse) the private database, migrate, seed, serve: what `make run` does
+//	passerelle serve     serve HTTP against DATABASE_URL
+//	passerelle migrate   apply migrations (or `migrate down` to revert them all)
+//	passerelle seed      load the demo data (refused in production)
+//	passerelle db url    print the private cluster's URL, starting it if needed
+//	passerelle db stop   stop the private cluster
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/config"
+	"passerelle/internal/demo"
+	"passerelle/internal/i18n"
+	"passerelle/internal/pgcluster"
+	"passerelle/internal/postgres"
+	"passerelle/internal/server"
+	"passerelle/internal/taxonomy"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "passerelle:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: passerelle <command>
+
+commands:
+  dev       start (or reuse) the private database, migrate, load demo data, serve
+  serve     serve HTTP against DATABASE_URL
+  migrate   apply every pending migration ("migrate down" reverts them all)
+  seed      load the demo data (refused when PASSERELLE_ENV=production)
+  db url    print the private cluster's connection URL (starting it if needed)
+  db stop   stop the private cluster
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, cfg, log, stdout)
+	case "serve":
+		if cfg.DatabaseURL == "" {
+			return errors.New("serve: DATABASE_URL is not set (use `passerelle dev` or `make run` for the private database)")
+		}
+		return serve(ctx, cfg, log, nil)
+	case "migrate":
+		url, err := databaseURL(ctx, cfg, stdout)
+		if err != nil {
+			return err
+		}
+		if len(args) > 1 && args[1] == "down" {
+			return postgres.MigrateDown(url)
+		}
+		if err := postgres.Migrate(url); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "migrations applied: schema at version %d\n", postgres.HeadVersion())
+		return nil
+	case "seed":
+		url, err := databaseURL(ctx, cfg, stdout)
+		if err != nil {
+			return err
+		}
+		pool, err := postgres.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		accounts, err := demo.Seed(ctx, pool, cfg.Production())
+		if err != nil {
+			return err
+		}
+		printAccounts(stdout, accounts)
+		return nil
+	case "db":
+		fs := flag.NewFlagSet("db", flag.ContinueOnError)
+		dir := fs.String("dir", filepath.Join(cfg.DataDir, "postgres"), "folder of the private cluster")
+		if len(args) < 2 {
+			return errors.New("db: want `db url` or `db stop`")
+		}
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		switch args[1] {
+		case "url":
+			c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: *dir, Install: true, Log: stderr})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, c.URL("passerelle"))
+			return nil
+		case "stop":
+			return pgcluster.StopDir(ctx, *dir)
+		}
+		return fmt.Errorf("db: unknown subcommand %q", args[1])
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// runDev is `make run`: the whole platform from nothing, reusing what a
+// previous run left.
+func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.Production() {
+		return errors.New("dev: refused when PASSERELLE_ENV=production (use migrate and serve)")
+	}
+	var cluster *pgcluster.Cluster
+	if cfg.DatabaseURL == "" {
+		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stdout})
+		if err != nil {
+			return err
+		}
+		cluster = c
+		if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle"); err != nil {
+			return err
+		}
+		cfg.DatabaseURL = c.URL("passerelle")
+		if c.Started {
+			// We started it, so we stop it when the server stops; the data stays.
+			defer func() {
+				if err := c.Stop(context.Background()); err != nil {
+					log.Error("stop private database", "err", err)
+				} else {
+					fmt.Fprintln(stdout, "PostgreSQL stopped; data kept in", c.Dir)
+				}
+			}()
+		}
+	}
+	if err := postgres.Migrate(cfg.DatabaseURL); err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, func(pool postgresPool, addr string) error {
+		accounts, err := demo.Seed(ctx, pool, false)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+		fmt.Fprintln(stdout, "  Passerelle is running at", "http://"+addr)
+		if cluster != nil {
+			fmt.Fprintln(stdout, "  Database:", config.MaskURL(cfg.DatabaseURL), "(private cluster in", cluster.Dir+")")
+		} else {
+			fmt.Fprintln(stdout, "  Database:", config.MaskURL(cfg.DatabaseURL))
+		}
+		printAccounts(stdout, accounts)
+		fmt.Fprintln(stdout, "  Press Ctrl-C to stop.")
+		fmt.Fprintln(stdout)
+		return nil
+	})
+}
+
+type postgresPool = *pgxpool.Pool
+
+// serve opens the pool and serves until ctx ends; ready runs once the
+// listener is open, before the first request is accepted.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pool postgresPool, addr string) error) error {
+	log.Info("starting", "config", cfg)
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tax, err := taxonomy.Load()
+	if err != nil {
+		return err
+	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	addr := l.Addr().String()
+	if ready != nil {
+		if err := ready(pool, displayAddr(addr)); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	log.Info("listening", "addr", addr)
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog})
+	return server.Serve(ctx, l, h, cfg, log)
+}
+
+// displayAddr turns 127.0.0.1:8080 into localhost:8080 for the banner.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "127.0.0.1" || host == "::1" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// databaseURL is DATABASE_URL, or the private cluster's database.
+func databaseURL(ctx context.Context, cfg config.Config, logw io.Writer) (string, error) {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL, nil
+	}
+	if cfg.Production() {
+		return "", errors.New("DATABASE_URL is required in production")
+	}
+	c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: logw})
+	if err != nil {
+		return "", err
+	}
+	if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle"); err != nil {
+		return "", err
+	}
+	return c.URL("passerelle"), nil
+}
+
+func printAccounts(w io.Writer, accounts []demo.Account) {
+	if len(accounts) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  Demo accounts (password "+demo.Password+"):")
+	for _, a := range accounts {
+		fmt.Fprintf(w, "    %-28s %s\n", a.Email, a.Role)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,197 @@
+// Package i18n translates the interface: French by default, English
+// available. Every visible string lives in the catalogues locales/fr.json
+// and locales/en.json (go-i18n message files); numbers, money and dates are
+// formatted the way each language writes them.
+package i18n
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var localesFS embed.FS
+
+// Languages the interface is offered in; the first is the default.
+var Languages = []string{"fr", "en"}
+
+// Default is the language of a visitor who has not chosen one.
+const Default = "fr"
+
+// Supported reports whether lang is one of Languages.
+func Supported(lang string) bool {
+	for _, l := range Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// Catalog holds both languages' messages.
+type Catalog struct {
+	bundle *goi18n.Bundle
+	locs   map[string]*Localizer
+}
+
+// Load reads the embedded catalogues.
+func Load() (*Catalog, error) {
+	b := goi18n.NewBundle(language.French)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	for _, l := range Languages {
+		if _, err := b.LoadMessageFileFS(localesFS, "locales/"+l+".json"); err != nil {
+			return nil, fmt.Errorf("i18n: %w", err)
+		}
+	}
+	c := &Catalog{bundle: b, locs: map[string]*Localizer{}}
+	for _, l := range Languages {
+		c.locs[l] = &Localizer{lang: l, loc: goi18n.NewLocalizer(b, l)}
+	}
+	return c, nil
+}
+
+// MustLoad is Load for program start and tests: the catalogues are
+// embedded, so a failure is a build defect.
+func MustLoad() *Catalog {
+	c, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Localizer returns the localizer for lang, the default one for an unknown lang.
+func (c *Catalog) Localizer(lang string) *Localizer {
+	if l, ok := c.locs[lang]; ok {
+		return l
+	}
+	return c.locs[Default]
+}
+
+// MessageIDs lists the ids defined for lang (used by the catalogue tests).
+func MessageIDs(lang string) ([]string, error) {
+	b, err := localesFS.ReadFile("locales/" + lang + ".json")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(m))
+	for k := range m {
+		ids = append(ids, k)
+	}
+	return ids, nil
+}
+
+// Localizer translates into one language.
+type Localizer struct {
+	lang string
+	loc  *goi18n.Localizer
+}
+
+// Lang is the language code ("fr" or "en").
+func (l *Localizer) Lang() string { return l.lang }
+
+// T returns message id, filling its {{.Name}} placeholders from kv pairs
+// ("Name", value, …). A missing message shows its id in brackets, which the
+// catalogue tests forbid.
+func (l *Localizer) T(id string, kv ...any) string {
+	cfg := &goi18n.LocalizeConfig{MessageID: id}
+	if len(kv) > 0 {
+		data := make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			k := fmt.Sprint(kv[i])
+			data[k] = kv[i+1]
+			if k == "Count" {
+				cfg.PluralCount = kv[i+1]
+			}
+		}
+		cfg.TemplateData = data
+	}
+	s, err := l.loc.Localize(cfg)
+	if err != nil {
+		return "[" + id + "]"
+	}
+	return s
+}
+
+// Int formats n with the language's digit grouping: 1 234 567 / 1,234,567.
+func (l *Localizer) Int(n int64) string {
+	sep := ","
+	if l.lang == "fr" {
+		sep = "\u00a0"
+	}
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Money formats whole euros: "1 234 567 €" in French, "€1,234,567" in English.
+func (l *Localizer) Money(euros int64) string {
+	if l.lang == "fr" {
+		return l.Int(euros) + "\u00a0€"
+	}
+	return "€" + l.Int(euros)
+}
+
+// Percent formats a share (0.224 → "22,4 %" / "22.4%") with one decimal.
+func (l *Localizer) Percent(share float64) string {
+	v := math.Round(share*1000) / 10
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if l.lang == "fr" {
+		return strings.Replace(s, ".", ",", 1) + "\u00a0%"
+	}
+	return s + "%"
+}
+
+// Date formats a day: 25/11/2026 in French, 25 Nov 2026 in English.
+func (l *Localizer) Date(t time.Time) string {
+	if l.lang == "fr" {
+		return t.Format("02/01/2006")
+	}
+	return t.Format("2 Jan 2006")
+}
+
+type ctxKey struct{}
+
+// WithLocalizer stores l in ctx for the views.
+func WithLocalizer(ctx context.Context, l *Localizer) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+var fallback = MustLoad()
+
+// FromContext returns the request's localizer, French when none was set.
+func FromContext(ctx context.Context) *Localizer {
+	if l, ok := ctx.Value(ctxKey{}).(*Localizer); ok {
+		return l
+	}
+	return fallback.Localizer(Default)
+}
+
+// T translates id in the request's language (shorthand for views).
+func T(ctx context.Context, id string, kv ...any) string {
+	return FromContext(ctx).T(id, kv...)
+}

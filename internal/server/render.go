@@ -1,0 +1,81 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"passerelle/internal/i18n"
+	"passerelle/web/layouts"
+	errpages "passerelle/web/pages/errors"
+)
+
+// render writes a templ component with status. It renders into a buffer
+// first, so a failing view becomes a clean 500 page, never half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// page builds the frame of a page titled by the message titleKey.
+func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
+	l := i18n.FromContext(r.Context())
+	p := layouts.Page{Path: r.URL.RequestURI()}
+	if titleKey != "" {
+		p.Title = l.T(titleKey)
+	}
+	p.Nav = []layouts.NavItem{
+		{Href: "/", Label: l.T("nav.home"), Current: r.URL.Path == "/"},
+		{Href: "/#fonctionnement", Label: l.T("nav.how")},
+	}
+	return p
+}
+
+// renderError shows the friendly page for an HTTP error status.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
+	l := i18n.FromContext(r.Context())
+	code := strconv.Itoa(status)
+	p := s.page(r, "error."+code+".title")
+	v := errpages.View{
+		Page:      p,
+		Status:    status,
+		Heading:   l.T("error." + code + ".title"),
+		Message:   l.T("error." + code + ".text"),
+		RequestID: middleware.GetReqID(r.Context()),
+	}
+	var buf bytes.Buffer
+	if err := errpages.Page(v).Render(r.Context(), &buf); err != nil {
+		s.log.Error("render error page", "err", err)
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// serverError logs err once, with the request, and shows the 500 page.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.LogAttrs(r.Context(), slog.LevelError, "server error",
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("err", err.Error()),
+	)
+	if r.Context().Err() == context.Canceled {
+		return // the client left; nobody reads the page
+	}
+	s.renderError(w, r, http.StatusInternalServerError)
+}

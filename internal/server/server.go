@@ -1,0 +1,85 @@
+// Package server is Passerelle's HTTP edge: the router, the middleware
+// chains, the handlers (thin: parse, call one service, render) and the
+// http.Server with graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/config"
+	"passerelle/internal/i18n"
+	"passerelle/internal/taxonomy"
+)
+
+// Deps is everything the handlers need, built once in main.
+type Deps struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	DB       *pgxpool.Pool
+	Taxonomy *taxonomy.Taxonomy
+	Catalog  *i18n.Catalog
+}
+
+// Server holds the dependencies the handlers share.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	db      *pgxpool.Pool
+	tax     *taxonomy.Taxonomy
+	catalog *i18n.Catalog
+}
+
+// New builds the whole http.Handler of the application.
+func New(d Deps) http.Handler {
+	s := &Server{cfg: d.Config, log: d.Logger, db: d.DB, tax: d.Taxonomy, catalog: d.Catalog}
+	if s.catalog == nil {
+		s.catalog = i18n.MustLoad()
+	}
+	if s.tax == nil {
+		s.tax = taxonomy.MustLoad()
+	}
+	return s.routes()
+}
+
+// Serve listens on l until ctx is cancelled, then stops accepting
+// connections and lets in-flight requests finish within the configured
+// shutdown timeout.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, cfg config.Config, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	log.Info("server stopped")
+	return nil
+}

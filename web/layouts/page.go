@@ -1,0 +1,18 @@
+// Package layouts holds the page frame shared by every screen: head,
+// header with navigation and language switch, main landmark, footer.
+package layouts
+
+// Page is what the frame needs to know about the page it wraps.
+type Page struct {
+	Title string // the page's own name, already translated; the site name is appended
+	Path  string // the request's path and query, so the language switch comes back here
+	Nav   []NavItem
+	Flash string // a confirmation shown once, already translated
+}
+
+// NavItem is one link of the main navigation.
+type NavItem struct {
+	Href    string
+	Label   string // already translated
+	Current bool
+}
