@@ -16,6 +16,9 @@ import (
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// The id is shown on error pages and sent back, so a user's report
+		// leads straight to the log line.
+		w.Header().Set("X-Request-Id", middleware.GetReqID(r.Context()))
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
 		status := ww.Status()

@@ -1,0 +1,55 @@
+# Passerelle — `make run` brings the whole platform up, `make test` runs every test.
+# Both find or start PostgreSQL themselves (DATABASE_URL / TEST_DATABASE_URL, or a
+# private cluster under .data/). `make help` lists every target.
+
+GO      ?= go
+BIN     := bin/passerelle
+PKGS    := ./...
+export PATH := $(PATH):/usr/local/go/bin
+
+.DEFAULT_GOAL := help
+.PHONY: help run build test vet fmt-check generate generate-check bench lint db-stop clean check-go
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+check-go:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "Go is not installed: install Go 1.26 (https://go.dev/dl) and run make again"; exit 1; }
+
+build: check-go ## Build the binary into bin/
+	$(GO) build -o $(BIN) ./cmd/passerelle
+
+run: build ## Start PostgreSQL (private cluster unless DATABASE_URL), migrate, load demo data, serve on PORT (8080)
+	./$(BIN) dev
+
+test: check-go vet fmt-check generate-check ## go vet, gofmt and templ drift checks, then every test with -race
+	@status=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || status=$$?; \
+	if [ -z "$$TEST_DATABASE_URL" ]; then $(GO) run ./cmd/passerelle db stop -dir .data/postgres-test || true; fi; \
+	exit $$status
+
+vet: check-go ## go vet
+	$(GO) vet $(PKGS)
+
+fmt-check: check-go ## Fail when gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.data/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+generate: check-go ## Regenerate the templ views (*_templ.go)
+	$(GO) tool templ generate
+
+generate-check: check-go ## Fail when templ generate changes the committed *_templ.go files
+	@list() { find web internal -name '*_templ.go' -print0 | sort -z | xargs -0 sha256sum; }; \
+	before=$$(list); $(GO) tool templ generate >/dev/null 2>&1 || { echo "templ generate failed"; exit 1; }; \
+	after=$$(list); \
+	if [ "$$before" != "$$after" ]; then echo "templ generate changed *_templ.go files: they were stale; commit the regenerated files"; exit 1; fi
+
+bench: check-go ## Run the Go benchmarks (see docs/BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+lint: vet fmt-check generate-check ## All static checks
+
+db-stop: check-go ## Stop the private development cluster (data is kept in .data/)
+	$(GO) run ./cmd/passerelle db stop
+
+clean: ## Remove build output and browser screenshots (not the database)
+	rm -rf bin .artifacts

@@ -1,0 +1,105 @@
+package i18n_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"passerelle/internal/i18n"
+)
+
+// Both catalogues define exactly the same messages.
+func TestCataloguesHaveTheSameMessages(t *testing.T) {
+	fr, err := i18n.MessageIDs("fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := i18n.MessageIDs("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range fr {
+		if !slices.Contains(en, id) {
+			t.Errorf("%q is in fr.json but not in en.json", id)
+		}
+	}
+	for _, id := range en {
+		if !slices.Contains(fr, id) {
+			t.Errorf("%q is in en.json but not in fr.json", id)
+		}
+	}
+}
+
+// literalKey finds message ids written as string literals in i18n.T(ctx, "…")
+// and l.T("…") calls.
+var literalKey = regexp.MustCompile(`\bT\((?:ctx, )?"([a-z0-9_.]+)"[,)]`)
+
+// Every message id the code and views use literally exists in the catalogue.
+func TestEveryUsedMessageExists(t *testing.T) {
+	fr, _ := i18n.MessageIDs("fr")
+	root := filepath.Join("..", "..")
+	used := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != root || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".templ") && !(strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_templ.go") && !strings.HasSuffix(path, "_test.go")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range literalKey.FindAllStringSubmatch(string(b), -1) {
+			used++
+			if !slices.Contains(fr, m[1]) {
+				t.Errorf("%s uses message %q, missing from the catalogue", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used < 20 {
+		t.Fatalf("found only %d message uses: the scan is broken", used)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	c := i18n.MustLoad()
+	fr, en := c.Localizer("fr"), c.Localizer("en")
+	day := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tests := []struct{ got, want string }{
+		{fr.Int(1234567), "1\u00a0234\u00a0567"},
+		{en.Int(1234567), "1,234,567"},
+		{fr.Int(-1234), "-1\u00a0234"},
+		{fr.Int(999), "999"},
+		{fr.Money(22800000000), "22\u00a0800\u00a0000\u00a0000\u00a0€"},
+		{en.Money(1500), "€1,500"},
+		{fr.Percent(0.224), "22,4\u00a0%"},
+		{en.Percent(0.224), "22.4%"},
+		{fr.Date(day), "25/11/2026"},
+		{en.Date(day), "25 Nov 2026"},
+		{c.Localizer("de").Lang(), "fr"},
+	}
+	for i, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%d: got %q, want %q", i, tt.got, tt.want)
+		}
+	}
+	if got := fr.T("error.reference", "ID", "abc"); got != "Référence de la demande : abc" {
+		t.Errorf("template data: %q", got)
+	}
+	if got := fr.T("no.such.message"); got != "[no.such.message]" {
+		t.Errorf("missing message: %q", got)
+	}
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"passerelle/internal/config"
+	"passerelle/internal/i18n"
+)
+
+func testServer(t *testing.T) *Server {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), catalog: i18n.MustLoad()}
+}
+
+func TestLocalPath(t *testing.T) {
+	tests := map[string]string{
+		"":                     "/",
+		"/":                    "/",
+		"/annuaire?q=logiciel": "/annuaire?q=logiciel",
+		"//evil.example":       "/",
+		"/\\evil.example":      "/",
+		"https://evil.example": "/",
+		"javascript:alert(1)":  "/",
+		"/a\r\nSet-Cookie: x":  "/",
+		"relative/path":        "/",
+	}
+	for in, want := range tests {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPanicBecomesFriendly500(t *testing.T) {
+	s := testServer(t)
+	var logged strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&logged, nil))
+	h := middleware.RequestID(s.language(s.recoverPanic(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	}))))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", rec.Code)
+	}
+	body := rec.Body.String()
+	if !strings.Contains(body, "Une erreur est survenue") || strings.Contains(body, "goroutine") {
+		t.Errorf("500 page leaks or is not friendly: %.200s", body)
+	}
+	if !strings.Contains(logged.String(), "boom") || !strings.Contains(logged.String(), "request_id") {
+		t.Errorf("panic not logged with its request id: %s", logged.String())
+	}
+}
+
+// Shutdown lets a request that is already running finish.
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	s := testServer(t)
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(500 * time.Millisecond)
+		io.WriteString(w, "finished")
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, l, h, s.cfg, s.log) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + l.Addr().String() + "/")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		res <- result{string(b), err}
+	}()
+	<-started
+	cancel()
+	r := <-res
+	if r.err != nil || r.body != "finished" {
+		t.Fatalf("in-flight request: %q, %v", r.body, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := http.Get("http://" + l.Addr().String() + "/"); err == nil {
+		t.Error("server still accepts connections after shutdown")
+	}
+}

@@ -1,0 +1,89 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"passerelle/internal/config"
+	"passerelle/internal/pgcluster"
+	"passerelle/internal/postgres"
+	"passerelle/internal/server"
+)
+
+// With its database stopped the server keeps running and /readyz says 503;
+// when the database comes back, readiness recovers without a restart. This
+// test needs a cluster of its own, since it stops it.
+func TestReadinessFollowsTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "pg")
+	c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true})
+	if err != nil {
+		t.Fatalf("private cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = c.Stop(context.Background())
+		_ = os.RemoveAll(c.Dir) // may sit outside TempDir when run as root
+	})
+	if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle"); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Migrate(c.URL("passerelle")); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, c.URL("passerelle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	cfg, _ := config.Load(func(string) string { return "" })
+	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DB: pool}))
+	defer srv.Close()
+
+	status := func(path string) int {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("/readyz"); got != http.StatusOK {
+		t.Fatalf("database up: /readyz = %d", got)
+	}
+
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("database down: /readyz = %d, want 503", got)
+	}
+	if got := status("/healthz"); got != http.StatusOK {
+		t.Errorf("database down: /healthz = %d, want 200 (process alive)", got)
+	}
+	if got := status("/"); got != http.StatusOK {
+		t.Errorf("database down: home page = %d, want 200 (it needs no database)", got)
+	}
+
+	c2, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Port != c.Port {
+		t.Fatalf("restarted on port %d, was %d: clients could not reconnect", c2.Port, c.Port)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for status("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("database back: /readyz did not recover within 15 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
