@@ -156,10 +156,11 @@ func (l *Localizer) Money(euros int64) string {
 	return "€" + l.Int(euros)
 }
 
-// Percent formats a share (0.224 → "22,4 %" / "22.4%") with one decimal.
+// Percent formats a share with at most one decimal: 0.224 → "22,4 %" /
+// "22.4%", 0.24 → "24 %".
 func (l *Localizer) Percent(share float64) string {
 	v := math.Round(share*1000) / 10
-	s := strconv.FormatFloat(v, 'f', 1, 64)
+	s := strconv.FormatFloat(v, 'f', -1, 64)
 	if l.lang == "fr" {
 		return strings.Replace(s, ".", ",", 1) + "\u00a0%"
 	}

@@ -87,6 +87,8 @@ func TestFormats(t *testing.T) {
 		{en.Money(1500), "€1,500"},
 		{fr.Percent(0.224), "22,4\u00a0%"},
 		{en.Percent(0.224), "22.4%"},
+		{fr.Percent(0.24), "24\u00a0%"},
+		{fr.Percent(0.22449), "22,4\u00a0%"},
 		{fr.Date(day), "25/11/2026"},
 		{en.Date(day), "25 Nov 2026"},
 		{c.Localizer("de").Lang(), "fr"},

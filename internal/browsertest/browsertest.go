@@ -1,0 +1,146 @@
+// Package browsertest drives Debian's headless Chromium (through chromedp)
+// against the real application on a random port and a fresh database: the
+// harness every browser journey uses. A missing Chromium fails the test
+// with what to install; it never skips.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"passerelle/internal/server/servertest"
+)
+
+// InstallHint says what to install when no Chromium is found.
+const InstallHint = "Chromium not found: install it with `apt-get install -y chromium` (Debian), or set CHROMIUM_PATH"
+
+// Browser is one headless Chromium tab on a running application.
+type Browser struct {
+	App *servertest.App
+	Ctx context.Context
+	t   testing.TB
+}
+
+// Start runs the application and opens a browser tab on it; both stop when t ends.
+func Start(t testing.TB) *Browser {
+	t.Helper()
+	exe := findChromium()
+	if exe == "" {
+		t.Fatal(InstallHint)
+	}
+	app := servertest.Start(t)
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		// The machine has no internet: without these Chromium keeps
+		// trying to reach Google's services.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium (%s): %v", exe, err)
+	}
+	return &Browser{App: app, Ctx: ctx, t: t}
+}
+
+// Do performs steps in the tab, failing the test on the first error.
+func (b *Browser) Do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.Ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// Get runs one action that reads something from the tab and returns it.
+func Get[T any](b *Browser, a chromedp.Action[T]) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.Ctx, a)
+	if err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
+// Text returns the visible text of the first element matching a CSS selector.
+func (b *Browser) Text(css string) string {
+	b.t.Helper()
+	return Get(b, chromedp.Text(chromedp.CSS(css)))
+}
+
+// Attr returns an attribute of the first element matching a CSS selector.
+func (b *Browser) Attr(css, name string) string {
+	b.t.Helper()
+	return Get(b, chromedp.AttributeValue(chromedp.CSS(css), name)).Value
+}
+
+// URL is an absolute URL of the application.
+func (b *Browser) URL(path string) string { return b.App.URL + path }
+
+// Screenshot saves a full-page PNG under .artifacts/screenshots (git-ignored)
+// and returns its path.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	png := Get(b, chromedp.FullScreenshot(100))
+	dir := filepath.Join(repoRoot(b.t), ".artifacts", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	path := filepath.Join(dir, unsafeChars.ReplaceAllString(b.t.Name()+"-"+name, "_")+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return path
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+func findChromium() string {
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
