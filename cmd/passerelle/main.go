@@ -26,6 +26,7 @@ import (
 	"passerelle/internal/config"
 	"passerelle/internal/demo"
 	"passerelle/internal/i18n"
+	"passerelle/internal/mail"
 	"passerelle/internal/pgcluster"
 	"passerelle/internal/postgres"
 	"passerelle/internal/server"
@@ -198,6 +199,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
+	// Every server also works the job queue (e-mail delivery); River lets
+	// any number of them share it safely.
+	var sender mail.Sender = mail.LogSender{Log: log}
+	if cfg.SMTPAddr != "" {
+		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
+	}
+	jobs, err := mail.NewJobs(pool, sender, log)
+	if err != nil {
+		return err
+	}
+	if err := jobs.Start(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := jobs.Stop(stopCtx); err != nil {
+			log.Error("stop job workers", "err", err)
+		}
+	}()
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -210,7 +231,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		}
 	}
 	log.Info("listening", "addr", addr)
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: jobs})
 	return server.Serve(ctx, l, h, cfg, log)
 }
 

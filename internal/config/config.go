@@ -31,6 +31,9 @@ type Config struct {
 	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long in-flight requests may finish
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT: upper bound on one request's handler time
+	SMTPAddr        string        // SMTP_ADDR: host:port of the mail relay; empty in development: mails are logged and shown to staff
+	MailFrom        string        // MAIL_FROM: sender of every notification
+	RateLimit       int           // RATE_LIMIT_PER_MINUTE: sign-in, sign-up and reset attempts per IP and minute
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -60,6 +63,14 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:       get("LOG_FORMAT", ""),
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", "15s"),
 		RequestTimeout:  dur("REQUEST_TIMEOUT", "30s"),
+		SMTPAddr:        get("SMTP_ADDR", ""),
+		MailFrom:        get("MAIL_FROM", "Passerelle <no-reply@passerelle.test>"),
+	}
+	rlRaw := get("RATE_LIMIT_PER_MINUTE", "10")
+	if n, err := strconv.Atoi(rlRaw); err != nil || n < 1 {
+		errs = append(errs, fmt.Errorf("RATE_LIMIT_PER_MINUTE=%q: want a whole number of at least 1", rlRaw))
+	} else {
+		c.RateLimit = n
 	}
 
 	switch c.Env {
@@ -103,6 +114,9 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
 		}
 	}
+	if c.Env == EnvProduction && c.SMTPAddr == "" {
+		errs = append(errs, errors.New("SMTP_ADDR: required when PASSERELLE_ENV=production"))
+	}
 	if c.Env == EnvProduction && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL: required when PASSERELLE_ENV=production"))
 	}
@@ -128,6 +142,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("request_timeout", c.RequestTimeout),
+		slog.String("smtp_addr", c.SMTPAddr),
+		slog.Int("rate_limit_per_minute", c.RateLimit),
 	)
 }
 

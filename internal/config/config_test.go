@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 		c.ShutdownTimeout != 15*time.Second || c.BaseURL != "http://localhost:8080" || c.DataDir != ".data" {
 		t.Errorf("defaults: %+v", c)
 	}
-	p, err := config.Load(env(map[string]string{"PASSERELLE_ENV": "production", "DATABASE_URL": "postgres://u:secret@db/p"}))
+	p, err := config.Load(env(map[string]string{"PASSERELLE_ENV": "production", "DATABASE_URL": "postgres://u:secret@db/p", "SMTP_ADDR": "smtp:25"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +43,8 @@ func TestBadValuesAreAllReported(t *testing.T) {
 		{"several at once", map[string]string{"PORT": "x", "LOG_LEVEL": "loud", "LOG_FORMAT": "xml"},
 			[]string{"PORT", "LOG_LEVEL", "LOG_FORMAT"}},
 		{"base url", map[string]string{"PASSERELLE_BASE_URL": "localhost"}, []string{"PASSERELLE_BASE_URL"}},
+		{"rate limit", map[string]string{"RATE_LIMIT_PER_MINUTE": "0"}, []string{"RATE_LIMIT_PER_MINUTE"}},
+		{"production needs a mail relay", map[string]string{"PASSERELLE_ENV": "production", "DATABASE_URL": "postgres://x/y"}, []string{"SMTP_ADDR"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

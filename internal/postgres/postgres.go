@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"passerelle/migrations"
 )
@@ -51,8 +53,9 @@ func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// Migrate applies every pending up migration. golang-migrate takes a
-// PostgreSQL advisory lock, so several servers starting at once are safe.
+// Migrate applies every pending up migration: ours (golang-migrate, under
+// a PostgreSQL advisory lock, so several servers starting at once are safe),
+// then the job queue's own schema (River's migrator).
 func Migrate(databaseURL string) error {
 	m, err := newMigrate(databaseURL)
 	if err != nil {
@@ -62,11 +65,14 @@ func Migrate(databaseURL string) error {
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("postgres: migrate up: %w", err)
 	}
-	return nil
+	return migrateRiver(databaseURL, rivermigrate.DirectionUp, nil)
 }
 
 // MigrateDown reverts every migration (used to prove each one goes down cleanly).
 func MigrateDown(databaseURL string) error {
+	if err := migrateRiver(databaseURL, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
+		return err
+	}
 	m, err := newMigrate(databaseURL)
 	if err != nil {
 		return err
@@ -74,6 +80,23 @@ func MigrateDown(databaseURL string) error {
 	defer m.Close()
 	if err := m.Down(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("postgres: migrate down: %w", err)
+	}
+	return nil
+}
+
+func migrateRiver(databaseURL string, dir rivermigrate.Direction, opts *rivermigrate.MigrateOpts) error {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("postgres: river migrate: %w", err)
+	}
+	defer pool.Close()
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("postgres: river migrate: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, dir, opts); err != nil {
+		return fmt.Errorf("postgres: river migrate %s: %w", dir, err)
 	}
 	return nil
 }

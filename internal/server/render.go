@@ -35,11 +35,42 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	if titleKey != "" {
 		p.Title = l.T(titleKey)
 	}
-	p.Nav = []layouts.NavItem{
-		{Href: "/", Label: l.T("nav.home"), Current: r.URL.Path == "/"},
-		{Href: "/#fonctionnement", Label: l.T("nav.how")},
+	a := actorFrom(r.Context())
+	item := func(href, key string) layouts.NavItem {
+		return layouts.NavItem{Href: href, Label: l.T(key), Current: r.URL.Path == href}
+	}
+	switch {
+	case !a.SignedIn():
+		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
+	case a.IsStaff():
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"),
+			item("/equipe/membres", "nav.members"), item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox")}
+		if a.IsAdmin() {
+			p.Nav = append(p.Nav, item("/admin/equipe", "nav.staff"))
+		}
+		p.Nav = append(p.Nav, item("/compte", "nav.account"))
+	default:
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/compte", "nav.account")}
+	}
+	p.UserName = a.Name
+	if id := s.popFlash(r.Context()); id != "" {
+		p.Flash = l.T(id)
 	}
 	return p
+}
+
+// popFlash returns and forgets the pending confirmation. Pages rendered
+// outside the session middleware (a panic caught early) have none.
+func (s *Server) popFlash(ctx context.Context) (id string) {
+	defer func() {
+		if recover() != nil {
+			id = ""
+		}
+	}()
+	if s.sessions == nil {
+		return ""
+	}
+	return s.sessions.PopString(ctx, "flash")
 }
 
 // renderError shows the friendly page for an HTTP error status.

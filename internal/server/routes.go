@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"passerelle/internal/member"
 	"passerelle/web"
 )
 
@@ -16,9 +17,12 @@ func (s *Server) routes() http.Handler {
 	r.Use(
 		middleware.RequestID,
 		middleware.GetHead,
+		limitBody,
 		secureHeaders(s.cfg.Production()),
 		s.accessLog,
 		s.language,
+		s.sessions.LoadAndSave,
+		s.loadActor,
 		s.recoverPanic,
 		middleware.Compress(5, "text/html", "text/css", "application/json", "image/svg+xml", "text/plain"),
 		middleware.Timeout(s.cfg.RequestTimeout),
@@ -35,6 +39,54 @@ func (s *Server) routes() http.Handler {
 	// Public pages (visitors and members alike).
 	r.Get("/", s.home)
 	r.Post("/langue", s.setLanguage)
+	r.Get("/adhesion", s.applyShow)
+	r.Get("/adhesion/merci", s.applyThanks)
+	r.Get("/connexion", s.signInShow)
+	r.Get("/mot-de-passe/oubli", s.forgotShow)
+	r.Get("/mot-de-passe/nouveau", s.resetShow)
+	r.Post("/mot-de-passe/nouveau", s.reset)
+	r.Get("/invitation", s.invitationShow)
+	r.Post("/invitation", s.invitationAccept)
+	r.Group(func(r chi.Router) { // rate-limited per IP
+		r.Use(s.rateLimit())
+		r.Post("/adhesion", s.apply)
+		r.Post("/connexion", s.signIn)
+		r.Post("/mot-de-passe/oubli", s.forgot)
+	})
+
+	// Any signed-in user.
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireSignedIn)
+		r.Post("/deconnexion", s.signOut)
+		r.Get("/espace", s.space)
+		r.Get("/compte", s.account)
+		r.Get("/compte/donnees.json", s.accountExport)
+		r.Post("/compte/supprimer", s.accountDelete)
+	})
+
+	// Owners of a member organisation.
+	r.Group(func(r chi.Router) {
+		r.Use(s.require(member.Actor.IsOwner))
+		r.Post("/compte/invitations", s.accountInvite)
+		r.Post("/compte/fermer", s.accountClose)
+	})
+
+	// Association staff (and admins).
+	r.Group(func(r chi.Router) {
+		r.Use(s.require(member.Actor.IsStaff))
+		r.Get("/equipe/adhesions", s.staffQueue)
+		r.Get("/equipe/membres", s.staffMembers)
+		r.Post("/equipe/organisations/{id}/{decision}", s.staffDecide)
+		r.Get("/equipe/journal", s.staffAudit)
+		r.Get("/equipe/courriels", s.staffMailbox)
+	})
+
+	// Association admins.
+	r.Group(func(r chi.Router) {
+		r.Use(s.require(member.Actor.IsAdmin))
+		r.Get("/admin/equipe", s.adminStaff)
+		r.Post("/admin/equipe/invitations", s.adminInvite)
+	})
 
 	return r
 }

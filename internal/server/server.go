@@ -12,10 +12,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"passerelle/internal/config"
 	"passerelle/internal/i18n"
+	"passerelle/internal/mail"
+	"passerelle/internal/member"
 	"passerelle/internal/taxonomy"
 )
 
@@ -26,15 +32,19 @@ type Deps struct {
 	DB       *pgxpool.Pool
 	Taxonomy *taxonomy.Taxonomy
 	Catalog  *i18n.Catalog
+	// Jobs enqueues background work (e-mails) in the callers' transactions.
+	Jobs *river.Client[pgx.Tx]
 }
 
 // Server holds the dependencies the handlers share.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	db      *pgxpool.Pool
-	tax     *taxonomy.Taxonomy
-	catalog *i18n.Catalog
+	cfg      config.Config
+	log      *slog.Logger
+	db       *pgxpool.Pool
+	tax      *taxonomy.Taxonomy
+	catalog  *i18n.Catalog
+	members  *member.Service
+	sessions *scs.SessionManager
 }
 
 // New builds the whole http.Handler of the application.
@@ -46,7 +56,25 @@ func New(d Deps) http.Handler {
 	if s.tax == nil {
 		s.tax = taxonomy.MustLoad()
 	}
+	s.members = member.NewService(d.DB, s.tax, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
+	s.sessions = newSessions(d.DB, d.Config.Production())
 	return s.routes()
+}
+
+// newSessions keeps sessions server-side in PostgreSQL, so any server
+// behind the load balancer can serve any user.
+func newSessions(db *pgxpool.Pool, production bool) *scs.SessionManager {
+	sm := scs.New()
+	if db != nil {
+		sm.Store = pgxstore.NewWithCleanupInterval(db, 30*time.Minute)
+	}
+	sm.Lifetime = 12 * time.Hour
+	sm.IdleTimeout = 2 * time.Hour
+	sm.Cookie.Name = "passerelle_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = production
+	return sm
 }
 
 // Serve listens on l until ctx is cancelled, then stops accepting

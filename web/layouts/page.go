@@ -8,6 +8,9 @@ type Page struct {
 	Path  string // the request's path and query, so the language switch comes back here
 	Nav   []NavItem
 	Flash string // a confirmation shown once, already translated
+	// UserName is the signed-in user's name; empty for a visitor. When set,
+	// the header shows a sign-out button (a POST form).
+	UserName string
 }
 
 // NavItem is one link of the main navigation.

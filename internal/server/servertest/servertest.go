@@ -3,17 +3,21 @@
 package servertest
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/config"
+	"passerelle/internal/mail"
+	"passerelle/internal/mail/mailtest"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/server"
 )
@@ -24,14 +28,33 @@ type App struct {
 	DB     *pgxpool.Pool
 	Config config.Config
 	Server *httptest.Server
+	Mail   *mailtest.Server // the SMTP server the application delivers to
 }
 
-// Start serves the application on a random port until t ends.
-func Start(t testing.TB) *App {
+// Options change the application's settings for one test.
+type Options struct {
+	RateLimit int // attempts per IP and minute; default: high enough not to interfere
+}
+
+// Start serves the application on a random port until t ends, with its
+// job workers delivering mail to an in-process SMTP server.
+func Start(t testing.TB) *App { return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *App {
 	t.Helper()
+	if o.RateLimit == 0 {
+		o.RateLimit = 10000
+	}
 	pool := pgtest.Pool(t)
+	smtp := mailtest.Start(t)
+	// The handler needs its base URL (links in mails) before the listener
+	// exists, so the listener is made first.
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
 	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"PASSERELLE_ENV": config.EnvTest, "PORT": "0"}[k]
+		return map[string]string{"PASSERELLE_ENV": config.EnvTest, "PORT": "0", "PASSERELLE_BASE_URL": base,
+			"SMTP_ADDR": smtp.Addr, "RATE_LIMIT_PER_MINUTE": strconv.Itoa(o.RateLimit)}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +63,24 @@ func Start(t testing.TB) *App {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool})
-	srv := httptest.NewServer(h)
+	jobs, err := mail.NewJobs(pool, mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := jobs.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		_ = jobs.Stop(stopCtx)
+		cancel()
+	})
+	srv.Config.Handler = server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: jobs})
+	srv.Start()
 	t.Cleanup(srv.Close)
-	cfg.BaseURL = srv.URL
-	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv}
+	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp}
 }
 
 // Client returns an HTTP client with its own cookie jar that does not follow

@@ -1,0 +1,146 @@
+// Package mail delivers notifications reliably: a service writes the
+// message to the emails outbox and enqueues a River job in the same
+// transaction, so a mail exists if and only if the change that caused it was
+// committed. Workers on any server deliver it over SMTP, with retries.
+package mail
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/smtp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// Message is one e-mail to one recipient.
+type Message struct {
+	To      string
+	Subject string
+	Body    string // plain text
+	Kind    string // e.g. "application_received", for the staff mailbox
+}
+
+// SendArgs is the River job that delivers one outbox row.
+type SendArgs struct {
+	EmailID int64 `json:"email_id"`
+}
+
+// Kind names the job in River's tables.
+func (SendArgs) Kind() string { return "send_email" }
+
+// Sender hands a message to a mail server.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Outbox records messages and enqueues their delivery.
+type Outbox struct {
+	jobs *river.Client[pgx.Tx]
+}
+
+// NewOutbox returns an outbox that enqueues through jobs (a client that may
+// or may not run workers itself).
+func NewOutbox(jobs *river.Client[pgx.Tx]) *Outbox { return &Outbox{jobs: jobs} }
+
+// Enqueue stores m and schedules its delivery, inside tx.
+func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, m Message) error {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO emails (to_addr, subject, body, kind) VALUES ($1, $2, $3, $4) RETURNING id`,
+		m.To, m.Subject, m.Body, m.Kind).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("mail: store: %w", err)
+	}
+	if _, err := o.jobs.InsertTx(ctx, tx, SendArgs{EmailID: id}, nil); err != nil {
+		return fmt.Errorf("mail: enqueue %d: %w", id, err)
+	}
+	return nil
+}
+
+// Worker delivers outbox rows.
+type Worker struct {
+	river.WorkerDefaults[SendArgs]
+	DB     *pgxpool.Pool
+	Sender Sender
+}
+
+// Work sends one stored message; an error makes River retry with backoff.
+func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
+	var m Message
+	var sent *time.Time
+	err := w.DB.QueryRow(ctx, `SELECT to_addr, subject, body, kind, sent_at FROM emails WHERE id = $1`, job.Args.EmailID).
+		Scan(&m.To, &m.Subject, &m.Body, &m.Kind, &sent)
+	if err == pgx.ErrNoRows {
+		return nil // deleted meanwhile (account erased): nothing to send
+	}
+	if err != nil {
+		return fmt.Errorf("mail: load %d: %w", job.Args.EmailID, err)
+	}
+	if sent != nil {
+		return nil // already delivered by an earlier attempt
+	}
+	if err := w.Sender.Send(ctx, m); err != nil {
+		_, _ = w.DB.Exec(ctx, `UPDATE emails SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, job.Args.EmailID, err.Error())
+		return fmt.Errorf("mail: send %d: %w", job.Args.EmailID, err)
+	}
+	_, err = w.DB.Exec(ctx, `UPDATE emails SET attempts = attempts + 1, sent_at = now(), last_error = '' WHERE id = $1`, job.Args.EmailID)
+	return err
+}
+
+// NewJobs builds the River client. With sender nil it only inserts jobs
+// (a process that does not deliver mail); otherwise it also works them.
+func NewJobs(pool *pgxpool.Pool, sender Sender, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	cfg := &river.Config{Logger: log, MaxAttempts: 10}
+	if sender != nil {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &Worker{DB: pool, Sender: sender})
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
+		cfg.FetchPollInterval = 200 * time.Millisecond
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mail: river client: %w", err)
+	}
+	return c, nil
+}
+
+// SMTPSender delivers through an SMTP server (no authentication: a local
+// relay or a test server).
+type SMTPSender struct {
+	Addr string // host:port
+	From string // "Passerelle <no-reply@…>"
+}
+
+// Send writes m as a UTF-8 plain-text message.
+func (s SMTPSender) Send(ctx context.Context, m Message) error {
+	fromAddr := s.From
+	if i := strings.LastIndex(fromAddr, "<"); i >= 0 {
+		fromAddr = strings.Trim(fromAddr[i:], "<>")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\n", s.From)
+	fmt.Fprintf(&b, "To: %s\r\n", m.To)
+	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
+	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
+	fmt.Fprintf(&b, "X-Passerelle-Kind: %s\r\n\r\n", m.Kind)
+	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
+	return smtp.SendMail(s.Addr, nil, fromAddr, []string{m.To}, []byte(b.String()))
+}
+
+// LogSender is the development sender: it logs the message; staff read
+// every message on the mailbox page.
+type LogSender struct{ Log *slog.Logger }
+
+// Send logs m.
+func (s LogSender) Send(_ context.Context, m Message) error {
+	s.Log.Info("mail (development: not sent, see /equipe/courriels)", "to", m.To, "subject", m.Subject, "kind", m.Kind)
+	return nil
+}

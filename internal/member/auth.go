@@ -1,0 +1,261 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/mail"
+	"passerelle/internal/validate"
+)
+
+const actorSelect = `SELECT u.id, u.organisation_id, o.legal_name, u.name, u.email, u.role, o.kind, u.locale, o.status, o.status_reason
+	FROM users u JOIN organisations o ON o.id = u.organisation_id`
+
+func scanActor(row pgx.Row) (Actor, Status, string, error) {
+	var a Actor
+	var st Status
+	var reason string
+	err := row.Scan(&a.UserID, &a.OrgID, &a.OrgName, &a.Name, &a.Email, &a.Role, &a.Kind, &a.Locale, &st, &reason)
+	return a, st, reason, err
+}
+
+// statusErr says why an organisation's users may not be signed in.
+func statusErr(st Status, reason string) error {
+	switch st {
+	case StatusMember:
+		return nil
+	case StatusApplied:
+		return ErrPending
+	case StatusRejected:
+		return &RejectedError{Reason: reason}
+	case StatusSuspended:
+		return ErrSuspended
+	}
+	return ErrInvalidCredentials
+}
+
+// Authenticate checks an e-mail and password and that the organisation is
+// a member; it takes the same time whether the e-mail exists or not.
+func (s *Service) Authenticate(ctx context.Context, email, password string) (Actor, error) {
+	email = validate.NormEmail(email)
+	var hash string
+	a, st, reason, err := scanActor(s.db.QueryRow(ctx,
+		`SELECT u.id, u.organisation_id, o.legal_name, u.name, u.email, u.role, o.kind, u.locale, o.status, o.status_reason
+		 FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.email = $1`, email))
+	if errors.Is(err, pgx.ErrNoRows) {
+		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
+		return Actor{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return Actor{}, fmt.Errorf("member: authenticate: %w", err)
+	}
+	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, a.UserID).Scan(&hash); err != nil {
+		return Actor{}, fmt.Errorf("member: authenticate: %w", err)
+	}
+	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	if err != nil || !ok {
+		return Actor{}, ErrInvalidCredentials
+	}
+	// Only someone who knows the password learns the membership status.
+	if err := statusErr(st, reason); err != nil {
+		return Actor{}, err
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE users SET last_sign_in_at = now() WHERE id = $1`, a.UserID); err != nil {
+		return Actor{}, fmt.Errorf("member: authenticate: %w", err)
+	}
+	return a, nil
+}
+
+// ActorByID loads the signed-in user of a session. A deleted user is
+// ErrNotFound; a user whose organisation is no longer a member gets the
+// status error, so suspension takes effect at the next request.
+func (s *Service) ActorByID(ctx context.Context, userID int64) (Actor, error) {
+	a, st, reason, err := scanActor(s.db.QueryRow(ctx, actorSelect+` WHERE u.id = $1`, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Actor{}, ErrNotFound
+	}
+	if err != nil {
+		return Actor{}, fmt.Errorf("member: actor %d: %w", userID, err)
+	}
+	if err := statusErr(st, reason); err != nil {
+		return Actor{}, err
+	}
+	return a, nil
+}
+
+const (
+	resetTTL      = time.Hour
+	invitationTTL = 7 * 24 * time.Hour
+)
+
+// RequestPasswordReset e-mails a single-use link valid one hour. It says
+// nothing of whether the address exists.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	email = validate.NormEmail(email)
+	errs := validate.Errors{}
+	errs.Email("email", email)
+	if errs.Any() {
+		return &ValidationError{Fields: errs}
+	}
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var userID int64
+		var name, locale string
+		err := tx.QueryRow(ctx, `SELECT id, name, locale FROM users WHERE email = $1`, email).Scan(&userID, &name, &locale)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		secret, hash := newToken()
+		if _, err := tx.Exec(ctx, `INSERT INTO one_time_tokens (hash, purpose, user_id, email, expires_at)
+			VALUES ($1, 'password_reset', $2, $3, $4)`, hash, userID, email, time.Now().Add(resetTTL)); err != nil {
+			return err
+		}
+		l := s.catalog.Localizer(locale)
+		return s.mailer.Enqueue(ctx, tx, mail.Message{
+			To: email, Kind: "password_reset",
+			Subject: l.T("mail.password_reset.subject"),
+			Body:    l.T("mail.password_reset.body", "Name", name, "URL", s.baseURL+"/mot-de-passe/nouveau?jeton="+secret),
+		})
+	})
+}
+
+// CheckToken reports whether a link's secret is still usable for purpose.
+func (s *Service) CheckToken(ctx context.Context, purpose, secret string) error {
+	var ok bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM one_time_tokens
+		WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now())`, hashToken(secret), purpose).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("member: check token: %w", err)
+	}
+	if !ok {
+		return ErrTokenInvalid
+	}
+	return nil
+}
+
+// useToken marks a token used, inside tx, and returns its row.
+func useToken(ctx context.Context, tx pgx.Tx, purpose, secret string) (userID, orgID *int64, email string, role *Role, err error) {
+	err = tx.QueryRow(ctx, `UPDATE one_time_tokens SET used_at = now()
+		WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+		RETURNING user_id, organisation_id, email, role`, hashToken(secret), purpose).Scan(&userID, &orgID, &email, &role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ErrTokenInvalid
+	}
+	return
+}
+
+// ResetPassword sets a new password through a reset link, once.
+func (s *Service) ResetPassword(ctx context.Context, secret, password string) error {
+	errs := validate.Errors{}
+	errs.Password("password", password)
+	if errs.Any() {
+		return &ValidationError{Fields: errs}
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		userID, _, _, _, err := useToken(ctx, tx, "password_reset", secret)
+		if err != nil {
+			return err
+		}
+		var a Actor
+		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING id, name, organisation_id`,
+			*userID, hash).Scan(&a.UserID, &a.Name, &a.OrgID); err != nil {
+			return err
+		}
+		// Other reset links of this user die with this one.
+		if _, err := tx.Exec(ctx, `UPDATE one_time_tokens SET used_at = now()
+			WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL`, a.UserID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, a, "password.reset", a.OrgID, a.Name, "")
+	})
+}
+
+// Invite e-mails a link to join the actor's organisation (owners), or the
+// association's staff (admins, role staff).
+func (s *Service) Invite(ctx context.Context, actor Actor, email string) error {
+	role := RoleMember
+	switch {
+	case actor.IsAdmin():
+		role = RoleStaff
+	case actor.IsOwner():
+	default:
+		return ErrForbidden
+	}
+	email = validate.NormEmail(email)
+	errs := validate.Errors{}
+	errs.Email("email", email)
+	if errs.Any() {
+		return &ValidationError{Fields: errs}
+	}
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)`, email).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return ErrEmailTaken
+		}
+		secret, hash := newToken()
+		if _, err := tx.Exec(ctx, `INSERT INTO one_time_tokens (hash, purpose, organisation_id, email, role, created_by, expires_at)
+			VALUES ($1, 'invitation', $2, $3, $4, $5, $6)`, hash, actor.OrgID, email, role, actor.UserID, time.Now().Add(invitationTTL)); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, actor, "invitation.sent", actor.OrgID, actor.OrgName, ""); err != nil {
+			return err
+		}
+		l := s.catalog.Localizer(actor.Locale)
+		return s.mailer.Enqueue(ctx, tx, mail.Message{
+			To: email, Kind: "invitation",
+			Subject: l.T("mail.invitation.subject", "Org", actor.OrgName),
+			Body:    l.T("mail.invitation.body", "Inviter", actor.Name, "Org", actor.OrgName, "URL", s.baseURL+"/invitation?jeton="+secret),
+		})
+	})
+}
+
+// AcceptInvitation creates the invited user, once, and returns it signed in.
+func (s *Service) AcceptInvitation(ctx context.Context, secret, name, password, locale string) (Actor, error) {
+	name = validate.Clean(name)
+	errs := validate.Errors{}
+	errs.Required("name", name, 120)
+	errs.Password("password", password)
+	if errs.Any() {
+		return Actor{}, &ValidationError{Fields: errs}
+	}
+	if locale != "en" {
+		locale = "fr"
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return Actor{}, err
+	}
+	var userID int64
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		_, orgID, email, role, err := useToken(ctx, tx, "invitation", secret)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, locale)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, *orgID, email, name, hash, *role, locale).Scan(&userID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, Actor{UserID: userID, Name: name}, "invitation.accepted", *orgID, name, "")
+	})
+	if err != nil {
+		if errors.Is(err, ErrTokenInvalid) {
+			return Actor{}, err
+		}
+		return Actor{}, uniqueErr(err)
+	}
+	return s.ActorByID(ctx, userID)
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/web/components"
+	memberpages "passerelle/web/pages/member"
+)
+
+// applyForm builds the application form with the values typed so far.
+func (s *Server) applyForm(l *i18n.Localizer, a member.Application) components.Form {
+	kinds := []components.Option{{Value: "", Label: l.T("form.select")}}
+	for _, k := range member.ApplicantKinds {
+		kinds = append(kinds, components.Option{Value: string(k), Label: l.T("kind." + string(k))})
+	}
+	naf := []components.Option{{Value: "", Label: l.T("form.select")}}
+	for _, n := range s.tax.NAFSubclasses() {
+		naf = append(naf, components.Option{Value: n.Code, Label: n.Code + " — " + n.Label})
+	}
+	bands := []components.Option{{Value: "", Label: l.T("form.select")}}
+	for _, b := range s.tax.HeadcountBands() {
+		bands = append(bands, components.Option{Value: b.Code, Label: l.T("apply.headcount", "Range", b.Label)})
+	}
+	depts := []components.Option{{Value: "", Label: l.T("form.select")}}
+	for _, d := range s.tax.Departements() {
+		depts = append(depts, components.Option{Value: d.Code, Label: d.Code + " — " + d.Name})
+	}
+	return components.Form{
+		Action: "/adhesion", Submit: l.T("apply.submit"), TestID: "apply-form",
+		Fields: []components.Field{
+			{Name: "siren", Label: l.T("field.siren"), Type: "text", Value: a.SIREN, Required: true, Hint: l.T("apply.siren_hint"), MaxLength: 20},
+			{Name: "legal_name", Label: l.T("field.legal_name"), Type: "text", Value: a.LegalName, Required: true, Autocomplete: "organization", MaxLength: 200},
+			{Name: "kind", Label: l.T("field.kind"), Type: "select", Value: a.Kind, Required: true, Options: kinds, Hint: l.T("apply.kind_hint")},
+			{Name: "naf_code", Label: l.T("field.naf_code"), Type: "select", Value: a.NAFCode, Required: true, Options: naf},
+			{Name: "headcount_band", Label: l.T("field.headcount_band"), Type: "select", Value: a.HeadcountBand, Required: true, Options: bands},
+			{Name: "departement", Label: l.T("field.departement"), Type: "select", Value: a.Departement, Required: true, Options: depts},
+			{Name: "website", Label: l.T("field.website"), Type: "url", Value: a.Website, Hint: l.T("apply.website_hint"), MaxLength: 300},
+			{Name: "description", Label: l.T("field.description"), Type: "textarea", Value: a.Description, MaxLength: 2000},
+			{Name: "name", Label: l.T("field.name"), Type: "text", Value: a.Name, Required: true, Autocomplete: "name", MaxLength: 120},
+			{Name: "email", Label: l.T("field.email"), Type: "email", Value: a.Email, Required: true, Autocomplete: "email"},
+			{Name: "password", Label: l.T("field.password"), Type: "password", Required: true, Autocomplete: "new-password", Hint: l.T("form.password_hint")},
+		},
+	}
+}
+
+func (s *Server) applyPage(w http.ResponseWriter, r *http.Request, status int, f components.Form) {
+	l := i18n.FromContext(r.Context())
+	s.render(w, r, status, memberpages.FormPageView(memberpages.FormPage{
+		Page: s.page(r, "apply.title"), Title: l.T("apply.title"), Intro: l.T("apply.intro"), Form: f,
+		Links: []memberpages.Link{{Href: "/connexion", Label: l.T("apply.have_account")}},
+	}))
+}
+
+func (s *Server) applyShow(w http.ResponseWriter, r *http.Request) {
+	s.applyPage(w, r, http.StatusOK, s.applyForm(i18n.FromContext(r.Context()), member.Application{}))
+}
+
+func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	a := member.Application{
+		SIREN: r.PostFormValue("siren"), LegalName: r.PostFormValue("legal_name"), Kind: r.PostFormValue("kind"),
+		NAFCode: r.PostFormValue("naf_code"), HeadcountBand: r.PostFormValue("headcount_band"),
+		Departement: r.PostFormValue("departement"), Website: r.PostFormValue("website"),
+		Description: r.PostFormValue("description"), Name: r.PostFormValue("name"),
+		Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Locale: l.Lang(),
+	}
+	_, err := s.members.Apply(r.Context(), a)
+	a.Password = "" // never sent back
+	if err != nil {
+		errs, ok := fieldErrors(err)
+		switch {
+		case ok:
+		case errors.Is(err, member.ErrSIRENTaken):
+			errs = map[string]string{"siren": "member.siren_taken"}
+		case errors.Is(err, member.ErrEmailTaken):
+			errs = map[string]string{"email": "member.email_taken"}
+		default:
+			s.serverError(w, r, err)
+			return
+		}
+		a.Normalize()
+		s.applyPage(w, r, http.StatusUnprocessableEntity, withErrors(l, s.applyForm(l, a), errs))
+		return
+	}
+	http.Redirect(w, r, "/adhesion/merci", http.StatusSeeOther)
+}
+
+func (s *Server) applyThanks(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	s.render(w, r, http.StatusOK, memberpages.MessageView(memberpages.Message{
+		Page: s.page(r, "apply.thanks_title"), Title: l.T("apply.thanks_title"),
+		Lines:  []string{l.T("apply.thanks_1"), l.T("apply.thanks_2")},
+		Action: memberpages.Link{Href: "/", Label: l.T("error.back_home")},
+	}))
+}

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/web/components"
+)
+
+// withErrors puts each field's error (a catalogue id) on the form and
+// builds the summary shown at the top.
+func withErrors(l *i18n.Localizer, f components.Form, errs map[string]string) components.Form {
+	f.Summary = l.T("form.summary")
+	f.Errors = nil
+	for i := range f.Fields {
+		if id, ok := errs[f.Fields[i].Name]; ok {
+			f.Fields[i].Error = l.T(id)
+			f.Errors = append(f.Errors, f.Fields[i])
+		}
+	}
+	return f
+}
+
+// fieldErrors returns the field errors of a service error, if it is a
+// validation error.
+func fieldErrors(err error) (map[string]string, bool) {
+	var v *member.ValidationError
+	if errors.As(err, &v) {
+		return v.Fields, true
+	}
+	return nil, false
+}
+
+// limitBody bounds what a form may send (1 MiB).
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,96 @@
+// Package validate collects field errors of a form. Messages are catalogue
+// ids, translated by the view in the user's language.
+package validate
+
+import (
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Errors maps a form field to the id of its error message.
+type Errors map[string]string
+
+// Add records the first error of field.
+func (e Errors) Add(field, msgID string) {
+	if _, ok := e[field]; !ok {
+		e[field] = msgID
+	}
+}
+
+// Any reports whether some field is invalid.
+func (e Errors) Any() bool { return len(e) > 0 }
+
+// Required checks a trimmed value is present and at most max characters.
+func (e Errors) Required(field, value string, max int) {
+	switch {
+	case strings.TrimSpace(value) == "":
+		e.Add(field, "form.required")
+	case utf8.RuneCountInString(value) > max:
+		e.Add(field, "form.too_long")
+	}
+}
+
+// MaxLen checks an optional value is at most max characters.
+func (e Errors) MaxLen(field, value string, max int) {
+	if utf8.RuneCountInString(value) > max {
+		e.Add(field, "form.too_long")
+	}
+}
+
+// Email checks an address is well formed (and a bare address, no name).
+func (e Errors) Email(field, value string) {
+	if strings.TrimSpace(value) == "" {
+		e.Add(field, "form.required")
+		return
+	}
+	a, err := mail.ParseAddress(value)
+	if err != nil || a.Address != value || len(value) > 254 || !strings.Contains(value[strings.LastIndex(value, "@"):], ".") {
+		e.Add(field, "form.email_invalid")
+	}
+}
+
+// Password checks length bounds: long enough to resist guessing, short
+// enough to bound hashing work.
+func (e Errors) Password(field, value string) {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case n == 0:
+		e.Add(field, "form.required")
+	case n < 10:
+		e.Add(field, "form.password_short")
+	case n > 128:
+		e.Add(field, "form.too_long")
+	}
+}
+
+// URL checks an optional value is an absolute http(s) address.
+func (e Errors) URL(field, value string) {
+	if value == "" {
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(value) > 300 {
+		e.Add(field, "form.url_invalid")
+	}
+}
+
+// Clean trims a value and drops control characters other than newlines,
+// so stored text never carries invisible bytes.
+func Clean(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// NormEmail trims and lower-cases an e-mail address.
+func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

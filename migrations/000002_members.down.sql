@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS audit_entries;
+DROP TABLE IF EXISTS emails;
+DROP TABLE IF EXISTS one_time_tokens;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS organisations;
+DROP TYPE IF EXISTS user_role;
+DROP TYPE IF EXISTS membership_status;
+DROP TYPE IF EXISTS organisation_kind;

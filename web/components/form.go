@@ -1,0 +1,42 @@
+// Package components holds the small view pieces reused by every page:
+// form fields with their errors, the error summary, pagination, badges,
+// empty states.
+package components
+
+// Field is one form control with its label, value and error, already translated.
+type Field struct {
+	Name         string
+	Label        string
+	Type         string // text, email, password, url, textarea, select, checkbox, hidden
+	Value        string
+	Error        string
+	Hint         string
+	Required     bool
+	Autocomplete string
+	MaxLength    int
+	Options      []Option
+}
+
+// Option is one choice of a select.
+type Option struct {
+	Value string
+	Label string
+}
+
+// Form is a whole form: where it posts, its fields and its button.
+type Form struct {
+	Action  string
+	Submit  string
+	Fields  []Field
+	Errors  []Field // fields in error, for the summary at the top
+	Summary string  // heading of the error summary
+	Danger  bool    // the action destroys something
+	TestID  string
+}
+
+// Pager is the state of a paginated list.
+type Pager struct {
+	Page, Pages, Total int
+	PrevURL, NextURL   string
+	Label              string // "Page 2 sur 7", translated
+}
