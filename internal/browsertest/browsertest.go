@@ -21,6 +21,10 @@ import (
 // InstallHint says what to install when no Chromium is found.
 const InstallHint = "Chromium not found: install it with `apt-get install -y chromium` (Debian), or set CHROMIUM_PATH"
 
+// StepTimeout bounds one Do or Get: a step that waits for something that
+// never comes fails with the page it was on, instead of hanging.
+const StepTimeout = 20 * time.Second
+
 // Browser is one headless Chromium tab on a running application.
 type Browser struct {
 	App *servertest.App
@@ -57,8 +61,7 @@ func Start(t testing.TB) *Browser {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium (%s): %v", exe, err)
 	}
@@ -68,17 +71,30 @@ func Start(t testing.TB) *Browser {
 // Do performs steps in the tab, failing the test on the first error.
 func (b *Browser) Do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.Ctx, steps...); err != nil {
-		b.t.Fatalf("browser: %v", err)
+	ctx, cancel := context.WithTimeout(b.Ctx, StepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v\n%s", err, b.debugState())
 	}
+}
+
+// debugState describes the page a failed step left, for the test log.
+func (b *Browser) debugState() string {
+	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+	return "page: " + loc + "\n" + text
 }
 
 // Get runs one action that reads something from the tab and returns it.
 func Get[T any](b *Browser, a chromedp.Action[T]) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.Ctx, a)
+	ctx, cancel := context.WithTimeout(b.Ctx, StepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		b.t.Fatalf("browser: %v", err)
+		b.t.Fatalf("browser: %v\n%s", err, b.debugState())
 	}
 	return v
 }

@@ -108,8 +108,8 @@ func signInForm(l *i18n.Localizer, email, next string, errMsg string) components
 		},
 	}
 	if errMsg != "" {
-		f.Fields[1].Error = errMsg
-		f.Errors = []components.Field{f.Fields[1]}
+		f.Fields[2].Error = errMsg
+		f.Errors = []components.Field{f.Fields[2]}
 	}
 	return f
 }

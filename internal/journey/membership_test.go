@@ -1,0 +1,128 @@
+package journey
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"passerelle/internal/browsertest"
+	"passerelle/internal/demo"
+)
+
+// realSupplier returns a real SIREN and NAF code from the SIRENE extract
+// that the demo data does not use (the last rows of the file).
+func realSupplier(t *testing.T) (siren, naf, dept string) {
+	t.Helper()
+	f, err := os.Open("../demo/data/sirene_etablissements_decp_suppliers.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(rows) - 1; i > 0; i-- {
+		if r := rows[i]; r[10] == "NAFRev2" && len(r[8]) == 2 {
+			return r[1], r[9], r[8]
+		}
+	}
+	t.Fatal("no usable row in the SIRENE extract")
+	return
+}
+
+// signIn fills the sign-in form.
+func signIn(b *browsertest.Browser, email, password string) {
+	b.Do(
+		chromedp.Navigate(b.URL("/connexion")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=signin-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-email`), email),
+		chromedp.SetValue(chromedp.CSS(`#f-password`), password),
+		chromedp.Click(chromedp.CSS(`[data-testid=signin-form] button[type=submit]`)),
+	)
+}
+
+// A new SME applies; staff approve it; the applicant gets the e-mail,
+// signs in and sees its space.
+func TestApplyApproveSignIn(t *testing.T) {
+	b := browsertest.Start(t)
+	if _, err := demo.Seed(context.Background(), b.App.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	siren, naf, dept := realSupplier(t)
+	email := "dirigeante@pme-exemple.fr"
+
+	b.Do(
+		chromedp.Navigate(b.URL("/adhesion")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=apply-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-siren`), siren[:3]+" "+siren[3:6]+" "+siren[6:]),
+		chromedp.SetValue(chromedp.CSS(`#f-legal_name`), "Atelier Numérique du Val"),
+		chromedp.SetValue(chromedp.CSS(`#f-kind`), "pme"),
+		chromedp.SetValue(chromedp.CSS(`#f-naf_code`), naf),
+		chromedp.SetValue(chromedp.CSS(`#f-headcount_band`), "11"),
+		chromedp.SetValue(chromedp.CSS(`#f-departement`), dept),
+		chromedp.SetValue(chromedp.CSS(`#f-name`), "Claire Dirigeante"),
+		chromedp.SetValue(chromedp.CSS(`#f-email`), email),
+		chromedp.SetValue(chromedp.CSS(`#f-password`), "une phrase de passe solide"),
+		chromedp.Click(chromedp.CSS(`[data-testid=apply-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=message]`)),
+	)
+	if h1 := b.Text("h1"); h1 != "Demande reçue" {
+		t.Fatalf("after applying: %q", h1)
+	}
+	b.App.Mail.WaitFor(t, email, "Atelier Num")
+
+	// Before approval the applicant cannot sign in, and is told why.
+	signIn(b, email, "une phrase de passe solide")
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-password]`)))
+	if msg := b.Text(`[data-testid=error-password]`); !strings.Contains(msg, "en cours d'examen") {
+		t.Errorf("pending sign-in message: %q", msg)
+	}
+
+	// Staff approve.
+	var orgID int64
+	if err := b.App.DB.QueryRow(context.Background(), `SELECT id FROM organisations WHERE siren = $1`, siren).Scan(&orgID); err != nil {
+		t.Fatal(err)
+	}
+	signIn(b, "equipe@passerelle.test", demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/equipe/adhesions")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=total]`)),
+	)
+	if !strings.Contains(b.Text("main"), "Atelier Numérique du Val") {
+		t.Fatal("the application is not in the staff queue")
+	}
+	b.Screenshot("queue")
+	approve := fmt.Sprintf(`form[action="/equipe/organisations/%d/approuver"] button`, orgID)
+	b.Do(
+		chromedp.Click(chromedp.CSS(approve)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	if strings.Contains(b.Text("main"), "Atelier Numérique du Val") {
+		t.Error("the approved application is still in the queue")
+	}
+	b.Do(
+		chromedp.Click(chromedp.CSS(`[data-testid=signout]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)),
+	)
+
+	// The applicant receives the approval with a sign-in link, and signs in.
+	m := b.App.Mail.WaitFor(t, email, "/connexion")
+	link := m.Link(t, "/connexion")
+	b.Do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`[data-testid=signin-form]`)))
+	signIn(b, email, "une phrase de passe solide")
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)))
+	if h1 := b.Text("h1"); h1 != "Bonjour Claire Dirigeante" {
+		t.Errorf("space h1: %q", h1)
+	}
+	if main := b.Text("main"); !strings.Contains(main, "Atelier Numérique du Val") || !strings.Contains(main, "PME") {
+		t.Errorf("space does not show the organisation: %q", main)
+	}
+	b.Screenshot("space")
+}
