@@ -34,7 +34,7 @@ func (s *Server) routes() http.Handler {
 	// Operations: no session, no page.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Handle("/static/*", staticFiles(http.StripPrefix("/static/", http.FileServerFS(web.Static()))))
+	r.Get("/static/*", staticFiles(http.StripPrefix("/static/", http.FileServerFS(web.Static()))).ServeHTTP)
 
 	// Public pages (visitors and members alike).
 	r.Get("/", s.home)

@@ -29,6 +29,8 @@ type App struct {
 	Config config.Config
 	Server *httptest.Server
 	Mail   *mailtest.Server // the SMTP server the application delivers to
+	// Handler is the application's router, for tests that walk its routes.
+	Handler http.Handler
 }
 
 // Options change the application's settings for one test.
@@ -77,10 +79,11 @@ func StartWith(t testing.TB, o Options) *App {
 		_ = jobs.Stop(stopCtx)
 		cancel()
 	})
-	srv.Config.Handler = server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: jobs})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: jobs})
+	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp}
+	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp, Handler: h}
 }
 
 // Client returns an HTTP client with its own cookie jar that does not follow

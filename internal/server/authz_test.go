@@ -1,0 +1,198 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"passerelle/internal/demo"
+	"passerelle/internal/member"
+	"passerelle/internal/server/servertest"
+)
+
+// Access levels of the routes.
+const (
+	public    = "public"
+	signedIn  = "signed-in"
+	owner     = "owner"
+	staffOnly = "staff"
+	adminOnly = "admin"
+)
+
+// routeLevels names the access level of every route. A route added to the
+// router without a line here fails TestEveryRouteHasTheExpectedAccess.
+var routeLevels = map[string]string{
+	"GET /healthz":                               public,
+	"GET /readyz":                                public,
+	"GET /static/*":                              public,
+	"GET /":                                      public,
+	"POST /langue":                               public,
+	"GET /adhesion":                              public,
+	"POST /adhesion":                             public,
+	"GET /adhesion/merci":                        public,
+	"GET /connexion":                             public,
+	"POST /connexion":                            public,
+	"GET /mot-de-passe/oubli":                    public,
+	"POST /mot-de-passe/oubli":                   public,
+	"GET /mot-de-passe/nouveau":                  public,
+	"POST /mot-de-passe/nouveau":                 public,
+	"GET /invitation":                            public,
+	"POST /invitation":                           public,
+	"POST /deconnexion":                          signedIn,
+	"GET /espace":                                signedIn,
+	"GET /compte":                                signedIn,
+	"GET /compte/donnees.json":                   signedIn,
+	"POST /compte/supprimer":                     signedIn,
+	"POST /compte/invitations":                   owner,
+	"POST /compte/fermer":                        owner,
+	"GET /equipe/adhesions":                      staffOnly,
+	"GET /equipe/membres":                        staffOnly,
+	"POST /equipe/organisations/{id}/{decision}": staffOnly,
+	"GET /equipe/journal":                        staffOnly,
+	"GET /equipe/courriels":                      staffOnly,
+	"GET /admin/equipe":                          adminOnly,
+	"POST /admin/equipe/invitations":             adminOnly,
+}
+
+// concrete turns a route pattern into a URL to request.
+func concrete(pattern string) string {
+	r := strings.NewReplacer("{id}", "999999", "{decision}", "approuver", "*", "css/app.css")
+	return r.Replace(pattern)
+}
+
+// allowedStatus is what a permitted request answers. POSTs send an empty
+// form, so they fail validation (422) rather than change anything.
+var allowedStatus = map[string]int{
+	"GET /connexion":                             http.StatusOK,
+	"GET /mot-de-passe/nouveau":                  http.StatusGone, // no token
+	"GET /invitation":                            http.StatusGone,
+	"POST /langue":                               http.StatusSeeOther,
+	"POST /deconnexion":                          http.StatusSeeOther,
+	"POST /equipe/organisations/{id}/{decision}": http.StatusNotFound, // no such organisation
+}
+
+func expected(route, level string, role string) int {
+	method := strings.SplitN(route, " ", 2)[0]
+	permitted := false
+	switch level {
+	case public:
+		permitted = true
+	case signedIn:
+		permitted = role != "visitor" && role != "suspended"
+	case owner:
+		permitted = role == "sme" || role == "buyer"
+	case staffOnly:
+		permitted = role == "staff" || role == "admin"
+	case adminOnly:
+		permitted = role == "admin"
+	}
+	if !permitted {
+		if (role == "visitor" || role == "suspended") && method == http.MethodGet {
+			return http.StatusSeeOther // to the sign-in page
+		}
+		return http.StatusForbidden
+	}
+	if route == "GET /connexion" && role != "visitor" && role != "suspended" {
+		return http.StatusSeeOther // already signed in: to the space
+	}
+	if s, ok := allowedStatus[route]; ok {
+		return s
+	}
+	if method == http.MethodPost {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
+func TestEveryRouteHasTheExpectedAccess(t *testing.T) {
+	app := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, app.DB, false); err != nil {
+		t.Fatal(err)
+	}
+
+	var routes []string
+	err := chi.Walk(app.Handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if method == http.MethodHead {
+			return nil
+		}
+		r := method + " " + route
+		routes = append(routes, r)
+		if _, ok := routeLevels[r]; !ok {
+			t.Errorf("route %s has no access rule in routeLevels", r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(routes) != len(routeLevels) {
+		t.Errorf("router has %d routes, the rules name %d", len(routes), len(routeLevels))
+	}
+
+	signedInClient := func(email string) *http.Client {
+		c := app.Client()
+		resp, err := c.PostForm(app.URL+"/connexion", url.Values{"email": {email}, "password": {demo.Password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign in %s: %d", email, resp.StatusCode)
+		}
+		return c
+	}
+	clients := map[string]*http.Client{
+		"visitor": app.Client(),
+		"sme":     signedInClient("pme@passerelle.test"),
+		"buyer":   signedInClient("acheteur@passerelle.test"),
+		"staff":   signedInClient("equipe@passerelle.test"),
+		"admin":   signedInClient("admin@passerelle.test"),
+	}
+	// A user signed in before their organisation was suspended loses access
+	// at the next request.
+	if _, err := app.DB.Exec(ctx, `UPDATE organisations SET status = 'member' WHERE id =
+		(SELECT organisation_id FROM users WHERE email = 'candidat1@passerelle.test')`); err != nil {
+		t.Fatal(err)
+	}
+	clients["suspended"] = signedInClient("candidat1@passerelle.test")
+	if _, err := app.DB.Exec(ctx, `UPDATE organisations SET status = $1 WHERE id =
+		(SELECT organisation_id FROM users WHERE email = 'candidat1@passerelle.test')`, member.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, role := range []string{"visitor", "sme", "buyer", "staff", "admin", "suspended"} {
+		for _, route := range routes {
+			if route == "POST /deconnexion" || route == "POST /compte/supprimer" || route == "POST /compte/fermer" {
+				continue // checked below, last: they end the session or the account
+			}
+			check(t, clients[role], app.URL, role, route)
+		}
+	}
+	for _, role := range []string{"visitor", "sme", "buyer", "staff", "admin", "suspended"} {
+		for _, route := range []string{"POST /compte/supprimer", "POST /compte/fermer", "POST /deconnexion"} {
+			check(t, clients[role], app.URL, role, route)
+		}
+	}
+}
+
+func check(t *testing.T, c *http.Client, base, role, route string) {
+	t.Helper()
+	method, pattern, _ := strings.Cut(route, " ")
+	req, _ := http.NewRequest(method, base+concrete(pattern), strings.NewReader(""))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := expected(route, routeLevels[route], role); resp.StatusCode != want {
+		t.Errorf("%-9s %-48s = %d, want %d", role, route, resp.StatusCode, want)
+	}
+}
