@@ -1,0 +1,395 @@
+package member_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/mail"
+	"passerelle/internal/member"
+	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/taxonomy"
+)
+
+var tax = taxonomy.MustLoad()
+
+// Real SIRENs from the SIRENE extract shipped with the project.
+const (
+	sirenA = "007050065" // 00705006500015, terrassement, 04
+	sirenB = "007350200"
+	sirenC = "015650955"
+)
+
+func newService(t *testing.T) (*member.Service, *pgxpool.Pool) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	jobs, err := mail.NewJobs(pool, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return member.NewService(pool, tax, mail.NewOutbox(jobs), i18n.MustLoad(), "http://passerelle.test"), pool
+}
+
+func application(siren, email string) member.Application {
+	return member.Application{
+		SIREN: siren, LegalName: "Terrassements des Alpes", Kind: "pme", NAFCode: "43.12A", HeadcountBand: "11",
+		Departement: "04", Name: "Jeanne Martin", Email: email, Password: "une phrase de passe solide",
+	}
+}
+
+func staffActor(t *testing.T, pool *pgxpool.Pool) member.Actor {
+	t.Helper()
+	var orgID, userID int64
+	ctx := context.Background()
+	if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
+		VALUES ('999000002', 'Association', 'association', '94.99Z', '03', '75', 'member') RETURNING id`).Scan(&orgID); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role)
+		VALUES ($1, 'staff@passerelle.test', 'Sam Staff', 'x', 'staff') RETURNING id`, orgID).Scan(&userID); err != nil {
+		t.Fatal(err)
+	}
+	return member.Actor{UserID: userID, OrgID: orgID, Name: "Sam Staff", Role: member.RoleStaff, Kind: member.KindAssociation}
+}
+
+func fieldErrs(err error) map[string]string {
+	var v *member.ValidationError
+	if errors.As(err, &v) {
+		return v.Fields
+	}
+	return nil
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestApplyValidation(t *testing.T) {
+	svc, pool := newService(t)
+	long := strings.Repeat("é", 10_000)
+	tests := []struct {
+		name   string
+		change func(*member.Application)
+		field  string
+		msg    string
+	}{
+		{"empty SIREN", func(a *member.Application) { a.SIREN = "" }, "siren", "form.required"},
+		{"short SIREN", func(a *member.Application) { a.SIREN = "12345" }, "siren", "member.siren_format"},
+		{"wrong checksum", func(a *member.Application) { a.SIREN = "007050066" }, "siren", "member.siren_checksum"},
+		{"letters in SIREN", func(a *member.Application) { a.SIREN = "00705006A" }, "siren", "member.siren_format"},
+		{"unknown NAF", func(a *member.Application) { a.NAFCode = "99.99Z" }, "naf_code", "form.choose"},
+		{"NAF class, not sub-class", func(a *member.Application) { a.NAFCode = "43.12" }, "naf_code", "form.choose"},
+		{"kind not offered", func(a *member.Application) { a.Kind = "association" }, "kind", "form.choose"},
+		{"unknown département", func(a *member.Application) { a.Departement = "20" }, "departement", "form.choose"},
+		{"10 kB name", func(a *member.Application) { a.LegalName = long }, "legal_name", "form.too_long"},
+		{"10 kB description", func(a *member.Application) { a.Description = long }, "description", "form.too_long"},
+		{"malformed e-mail", func(a *member.Application) { a.Email = "jeanne@" }, "email", "form.email_invalid"},
+		{"e-mail with a name", func(a *member.Application) { a.Email = "Jeanne <j@x.fr>" }, "email", "form.email_invalid"},
+		{"short password", func(a *member.Application) { a.Password = "court" }, "password", "form.password_short"},
+		{"javascript website", func(a *member.Application) { a.Website = "javascript:alert(1)" }, "website", "form.url_invalid"},
+		{"blank name", func(a *member.Application) { a.Name = "   " }, "name", "form.required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := application(sirenA, "jeanne@terrassements.fr")
+			tt.change(&a)
+			_, err := svc.Apply(context.Background(), a)
+			if got := fieldErrs(err)[tt.field]; got != tt.msg {
+				t.Errorf("error on %s = %q, want %q (err %v)", tt.field, got, tt.msg, err)
+			}
+		})
+	}
+	if n := count(t, pool, `SELECT count(*) FROM organisations`) + count(t, pool, `SELECT count(*) FROM users`); n != 0 {
+		t.Errorf("invalid applications stored %d rows", n)
+	}
+}
+
+func TestApplyStoresHTMLAndSQLVerbatim(t *testing.T) {
+	svc, pool := newService(t)
+	a := application(" 007 050 065 ", "Jeanne@Terrassements.FR")
+	a.LegalName = `<script>alert("x")</script>'; DROP TABLE users; --`
+	a.Description = "Robert'); DROP TABLE organisations;--"
+	id, err := svc.Apply(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name, siren, email string
+	if err := pool.QueryRow(context.Background(), `SELECT o.legal_name, o.siren, u.email FROM organisations o
+		JOIN users u ON u.organisation_id = o.id WHERE o.id = $1`, id).Scan(&name, &siren, &email); err != nil {
+		t.Fatal(err)
+	}
+	if name != a.LegalName || siren != "007050065" || email != "jeanne@terrassements.fr" {
+		t.Errorf("stored %q %q %q", name, siren, email)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM emails WHERE to_addr = 'jeanne@terrassements.fr' AND kind = 'application_received'`); n != 1 {
+		t.Errorf("%d confirmation mails", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM river_job WHERE kind = 'send_email'`); n != 1 {
+		t.Errorf("%d delivery jobs", n)
+	}
+}
+
+func TestApplyDuplicatesAndAtomicity(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	if _, err := svc.Apply(ctx, application(sirenA, "a@exemple.fr")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Apply(ctx, application(sirenA, "b@exemple.fr")); !errors.Is(err, member.ErrSIRENTaken) {
+		t.Errorf("same SIREN again: %v, want ErrSIRENTaken", err)
+	}
+	// Another SIREN with a taken e-mail: the organisation insert must be rolled back.
+	if _, err := svc.Apply(ctx, application(sirenB, "A@exemple.fr")); !errors.Is(err, member.ErrEmailTaken) {
+		t.Errorf("same e-mail again: %v, want ErrEmailTaken", err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM organisations WHERE siren = $1`, sirenB); n != 0 {
+		t.Errorf("half-saved application: %d organisation rows for %s", n, sirenB)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM emails`); n != 1 {
+		t.Errorf("%d mails, want only the first application's", n)
+	}
+}
+
+func TestModerationAndSignIn(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	pw := "une phrase de passe solide"
+
+	idA, _ := svc.Apply(ctx, application(sirenA, "a@exemple.fr"))
+	idB, _ := svc.Apply(ctx, application(sirenB, "b@exemple.fr"))
+
+	// Before any decision: pending.
+	if _, err := svc.Authenticate(ctx, "a@exemple.fr", pw); !errors.Is(err, member.ErrPending) {
+		t.Errorf("pending sign-in: %v", err)
+	}
+	// Only staff decide; a reason is required to reject.
+	applicant := member.Actor{UserID: 1, OrgID: idA, Role: member.RoleOwner, Kind: member.KindPME}
+	if err := svc.Decide(ctx, applicant, idA, member.Approve, ""); !errors.Is(err, member.ErrForbidden) {
+		t.Errorf("applicant approving itself: %v", err)
+	}
+	if _, err := svc.Applications(ctx, applicant); !errors.Is(err, member.ErrForbidden) {
+		t.Errorf("applicant reading the queue: %v", err)
+	}
+	if err := svc.Decide(ctx, staff, idB, member.Reject, "  "); fieldErrs(err)["reason"] != "form.required" {
+		t.Errorf("reject without reason: %v", err)
+	}
+	if err := svc.Decide(ctx, staff, idA, member.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Decide(ctx, staff, idA, member.Approve, ""); !errors.Is(err, member.ErrInvalidState) {
+		t.Errorf("approving twice: %v", err)
+	}
+	if err := svc.Decide(ctx, staff, 424242, member.Approve, ""); !errors.Is(err, member.ErrNotFound) {
+		t.Errorf("unknown organisation: %v", err)
+	}
+	if err := svc.Decide(ctx, staff, idB, member.Reject, "Activité hors du périmètre de l'association"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Approved: signs in; wrong password and unknown e-mail are the same error.
+	a, err := svc.Authenticate(ctx, " A@exemple.fr ", pw)
+	if err != nil || a.OrgID != idA || !a.IsSME() {
+		t.Fatalf("approved sign-in: %+v %v", a, err)
+	}
+	for _, c := range [][2]string{{"a@exemple.fr", "mauvais mot de passe"}, {"inconnu@exemple.fr", pw}} {
+		if _, err := svc.Authenticate(ctx, c[0], c[1]); !errors.Is(err, member.ErrInvalidCredentials) {
+			t.Errorf("sign-in %s: %v", c[0], err)
+		}
+	}
+	// Rejected: cannot sign in, and reads the reason.
+	var rej *member.RejectedError
+	if _, err := svc.Authenticate(ctx, "b@exemple.fr", pw); !errors.As(err, &rej) || !strings.Contains(rej.Reason, "périmètre") {
+		t.Errorf("rejected sign-in: %v", err)
+	}
+	// A rejected company may apply again.
+	if _, err := svc.Apply(ctx, application(sirenB, "b2@exemple.fr")); err != nil {
+		t.Errorf("re-application after rejection: %v", err)
+	}
+
+	// Suspended: cannot sign in, and an existing session's actor is refused.
+	if err := svc.Decide(ctx, staff, idA, member.Suspend, "Impayés de cotisation"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "a@exemple.fr", pw); !errors.Is(err, member.ErrSuspended) {
+		t.Errorf("suspended sign-in: %v", err)
+	}
+	if _, err := svc.ActorByID(ctx, a.UserID); !errors.Is(err, member.ErrSuspended) {
+		t.Errorf("suspended session: %v", err)
+	}
+	if err := svc.Decide(ctx, staff, idA, member.Reinstate, "Cotisation réglée"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "a@exemple.fr", pw); err != nil {
+		t.Errorf("reinstated sign-in: %v", err)
+	}
+
+	// Every decision is in the audit log, with who and why.
+	entries, total, err := svc.Audit(ctx, staff, member.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 applications + approve + reject + suspend + reinstate
+	if total != 7 || len(entries) != 7 {
+		t.Errorf("audit has %d entries, want 7", total)
+	}
+	rejected, _, _ := svc.Audit(ctx, staff, member.AuditFilter{Action: "application.rejected"})
+	if len(rejected) != 1 || !strings.Contains(rejected[0].ActorLabel, "Sam Staff") || !strings.Contains(rejected[0].Reason, "périmètre") {
+		t.Errorf("rejection entry: %+v", rejected)
+	}
+	if _, _, err := svc.Audit(ctx, applicant, member.AuditFilter{}); !errors.Is(err, member.ErrForbidden) {
+		t.Errorf("member reading the audit log: %v", err)
+	}
+	// Each decision mailed the organisation's users.
+	if n := count(t, pool, `SELECT count(*) FROM emails WHERE to_addr = 'b@exemple.fr' AND body LIKE '%périmètre%'`); n != 1 {
+		t.Errorf("rejection mail with its reason: %d", n)
+	}
+}
+
+var tokenRE = regexp.MustCompile(`jeton=([A-Za-z0-9_-]+)`)
+
+func lastToken(t *testing.T, pool *pgxpool.Pool, to string) string {
+	t.Helper()
+	var body string
+	if err := pool.QueryRow(context.Background(), `SELECT body FROM emails WHERE to_addr = $1 ORDER BY id DESC LIMIT 1`, to).Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	m := tokenRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no link in mail: %s", body)
+	}
+	return m[1]
+}
+
+func TestPasswordResetTokens(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	id, _ := svc.Apply(ctx, application(sirenC, "c@exemple.fr"))
+	if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// Unknown addresses get the same answer and no mail.
+	if err := svc.RequestPasswordReset(ctx, "personne@exemple.fr"); err != nil {
+		t.Errorf("unknown address: %v", err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM emails WHERE to_addr = 'personne@exemple.fr'`); n != 0 {
+		t.Error("a mail went to an unknown address")
+	}
+
+	if err := svc.RequestPasswordReset(ctx, "c@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	tok := lastToken(t, pool, "c@exemple.fr")
+	if err := svc.ResetPassword(ctx, tok, "court"); fieldErrs(err)["password"] != "form.password_short" {
+		t.Errorf("short new password: %v", err)
+	}
+	if err := svc.ResetPassword(ctx, tok, "un nouveau mot de passe"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ResetPassword(ctx, tok, "encore un autre mot de passe"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("token reused: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, "c@exemple.fr", "un nouveau mot de passe"); err != nil {
+		t.Errorf("sign-in with the new password: %v", err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM one_time_tokens WHERE hash::text LIKE '%' || $1 || '%'`, tok); n != 0 {
+		t.Error("the secret itself is stored")
+	}
+
+	// An expired link is refused.
+	if err := svc.RequestPasswordReset(ctx, "c@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	tok = lastToken(t, pool, "c@exemple.fr")
+	if _, err := pool.Exec(ctx, `UPDATE one_time_tokens SET expires_at = now() - interval '1 minute' WHERE used_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.CheckToken(ctx, "password_reset", tok); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("expired token checked: %v", err)
+	}
+	if err := svc.ResetPassword(ctx, tok, "un mot de passe expiré"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("expired token used: %v", err)
+	}
+}
+
+func TestInvitationAndPersonalData(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	id, _ := svc.Apply(ctx, application(sirenA, "owner@exemple.fr"))
+	if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := svc.Authenticate(ctx, "owner@exemple.fr", "une phrase de passe solide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Invite(ctx, owner, "owner@exemple.fr"); !errors.Is(err, member.ErrEmailTaken) {
+		t.Errorf("inviting an existing user: %v", err)
+	}
+	if err := svc.Invite(ctx, owner, "collegue@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	tok := lastToken(t, pool, "collegue@exemple.fr")
+	colleague, err := svc.AcceptInvitation(ctx, tok, "Louis Collègue", "une autre phrase solide", "fr")
+	if err != nil || colleague.OrgID != id || colleague.Role != member.RoleMember {
+		t.Fatalf("accept: %+v %v", colleague, err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, tok, "Intrus", "une autre phrase solide", "fr"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("invitation reused: %v", err)
+	}
+	if err := svc.Invite(ctx, colleague, "x@exemple.fr"); !errors.Is(err, member.ErrForbidden) {
+		t.Errorf("a non-owner invites: %v", err)
+	}
+	// A member cannot read another organisation.
+	if _, err := svc.Users(ctx, colleague, staff.OrgID); !errors.Is(err, member.ErrForbidden) {
+		t.Errorf("reading another organisation's users: %v", err)
+	}
+
+	data, err := svc.Export(ctx, colleague)
+	if err != nil || !strings.Contains(string(data), "Louis Collègue") || !strings.Contains(string(data), "collegue@exemple.fr") {
+		t.Errorf("export: %v %s", err, data)
+	}
+	// The last owner cannot leave colleagues behind.
+	if err := svc.DeleteAccount(ctx, owner); !errors.Is(err, member.ErrLastOwner) {
+		t.Errorf("last owner deletes: %v", err)
+	}
+	if err := svc.DeleteAccount(ctx, colleague); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users WHERE email = 'collegue@exemple.fr'`) +
+		count(t, pool, `SELECT count(*) FROM emails WHERE to_addr = 'collegue@exemple.fr'`) +
+		count(t, pool, `SELECT count(*) FROM audit_entries WHERE actor_label LIKE '%Louis%' OR target_label LIKE '%Louis%'`); n != 0 {
+		t.Errorf("%d rows still hold the deleted user's personal data", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'account.deleted'`); n != 1 {
+		t.Errorf("deletion not audited: %d", n)
+	}
+	if err := svc.CloseOrganisation(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users WHERE organisation_id = $1`, id); n != 0 {
+		t.Errorf("closed organisation keeps %d users", n)
+	}
+	if _, err := svc.Authenticate(ctx, "owner@exemple.fr", "une phrase de passe solide"); !errors.Is(err, member.ErrInvalidCredentials) {
+		t.Errorf("sign-in after closing: %v", err)
+	}
+	// The company may apply again later.
+	if _, err := svc.Apply(ctx, application(sirenA, "retour@exemple.fr")); err != nil {
+		t.Errorf("re-application after leaving: %v", err)
+	}
+}
