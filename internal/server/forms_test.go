@@ -51,7 +51,7 @@ func TestApplyFormRejectsBadInputAndKeepsIt(t *testing.T) {
 				t.Fatalf("status %d, want 422", resp.StatusCode)
 			}
 			for _, f := range tt.errors {
-				if doc.Find("[data-testid=error-" + f + "]").Length() != 1 {
+				if doc.Find("[data-testid=error-"+f+"]").Length() != 1 {
 					t.Errorf("no error shown for %s", f)
 				}
 				if id, _ := doc.Find("#f-" + f).Attr("aria-describedby"); !strings.Contains(id, "f-"+f+"-error") {
