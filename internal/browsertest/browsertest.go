@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/server/servertest"
 )
 
@@ -145,18 +146,9 @@ func findChromium() string {
 }
 
 func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
+	dir, err := pgtest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return dir
 }

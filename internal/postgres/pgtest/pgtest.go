@@ -105,7 +105,7 @@ func setup() error {
 	defer cancel()
 	adminURL = os.Getenv("TEST_DATABASE_URL")
 	if adminURL == "" {
-		root, err := repoRoot()
+		root, err := RepoRoot()
 		if err != nil {
 			return err
 		}
@@ -192,7 +192,9 @@ func migrationsHash() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], err
 }
 
-func repoRoot() (string, error) {
+// RepoRoot returns the folder holding go.mod above the working directory
+// (tests run in their package folder).
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
