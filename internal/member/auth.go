@@ -13,15 +13,15 @@ import (
 	"passerelle/internal/validate"
 )
 
-const actorSelect = `SELECT u.id, u.organisation_id, o.legal_name, u.name, u.email, u.role, o.kind, u.locale, o.status, o.status_reason
+// actorSelect reads a user with its organisation's kind and status, and
+// the password hash (used only by Authenticate).
+const actorSelect = `SELECT u.id, u.organisation_id, o.legal_name, u.name, u.email, u.role, o.kind, u.locale,
+	o.status, o.status_reason, u.password_hash
 	FROM users u JOIN organisations o ON o.id = u.organisation_id`
 
-func scanActor(row pgx.Row) (Actor, Status, string, error) {
-	var a Actor
-	var st Status
-	var reason string
-	err := row.Scan(&a.UserID, &a.OrgID, &a.OrgName, &a.Name, &a.Email, &a.Role, &a.Kind, &a.Locale, &st, &reason)
-	return a, st, reason, err
+func scanActor(row pgx.Row) (a Actor, st Status, reason, hash string, err error) {
+	err = row.Scan(&a.UserID, &a.OrgID, &a.OrgName, &a.Name, &a.Email, &a.Role, &a.Kind, &a.Locale, &st, &reason, &hash)
+	return
 }
 
 // statusErr says why an organisation's users may not be signed in.
@@ -43,18 +43,12 @@ func statusErr(st Status, reason string) error {
 // a member; it takes the same time whether the e-mail exists or not.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (Actor, error) {
 	email = validate.NormEmail(email)
-	var hash string
-	a, st, reason, err := scanActor(s.db.QueryRow(ctx,
-		`SELECT u.id, u.organisation_id, o.legal_name, u.name, u.email, u.role, o.kind, u.locale, o.status, o.status_reason
-		 FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.email = $1`, email))
+	a, st, reason, hash, err := scanActor(s.db.QueryRow(ctx, actorSelect+` WHERE u.email = $1`, email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
 		return Actor{}, ErrInvalidCredentials
 	}
 	if err != nil {
-		return Actor{}, fmt.Errorf("member: authenticate: %w", err)
-	}
-	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, a.UserID).Scan(&hash); err != nil {
 		return Actor{}, fmt.Errorf("member: authenticate: %w", err)
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, hash)
@@ -75,7 +69,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Act
 // ErrNotFound; a user whose organisation is no longer a member gets the
 // status error, so suspension takes effect at the next request.
 func (s *Service) ActorByID(ctx context.Context, userID int64) (Actor, error) {
-	a, st, reason, err := scanActor(s.db.QueryRow(ctx, actorSelect+` WHERE u.id = $1`, userID))
+	a, st, reason, _, err := scanActor(s.db.QueryRow(ctx, actorSelect+` WHERE u.id = $1`, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Actor{}, ErrNotFound
 	}
