@@ -180,7 +180,7 @@ func TestModerationAndSignIn(t *testing.T) {
 	if err := svc.Decide(ctx, applicant, idA, member.Approve, ""); !errors.Is(err, member.ErrForbidden) {
 		t.Errorf("applicant approving itself: %v", err)
 	}
-	if _, err := svc.Applications(ctx, applicant); !errors.Is(err, member.ErrForbidden) {
+	if _, _, err := svc.Applications(ctx, applicant, 1); !errors.Is(err, member.ErrForbidden) {
 		t.Errorf("applicant reading the queue: %v", err)
 	}
 	if err := svc.Decide(ctx, staff, idB, member.Reject, "  "); fieldErrs(err)["reason"] != "form.required" {
@@ -391,5 +391,35 @@ func TestInvitationAndPersonalData(t *testing.T) {
 	// The company may apply again later.
 	if _, err := svc.Apply(ctx, application(sirenA, "retour@exemple.fr")); err != nil {
 		t.Errorf("re-application after leaving: %v", err)
+	}
+}
+
+// The queue is paged, oldest first, with the total of all pages.
+func TestApplicationsArePaged(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	if _, err := pool.Exec(ctx, `
+		WITH o AS (
+			INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, created_at)
+			SELECT lpad(i::text, 9, '0'), 'Candidat ' || i, 'pme', '62.01Z', '11', '75', now() - (100 - i) * interval '1 hour'
+			FROM generate_series(1, 55) i RETURNING id, legal_name)
+		INSERT INTO users (organisation_id, email, name, password_hash, role)
+		SELECT id, 'c' || id || '@exemple.fr', legal_name, 'x', 'owner' FROM o`); err != nil {
+		t.Fatal(err)
+	}
+	first, total, err := svc.Applications(ctx, staff, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, total2, err := svc.Applications(ctx, staff, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 55 || total2 != 55 || len(first) != member.PageSize || len(second) != 55-member.PageSize {
+		t.Fatalf("pages of %d and %d, totals %d and %d", len(first), len(second), total, total2)
+	}
+	if first[0].LegalName != "Candidat 1" || second[len(second)-1].LegalName != "Candidat 55" {
+		t.Errorf("not oldest first: %q … %q", first[0].LegalName, second[len(second)-1].LegalName)
 	}
 }

@@ -22,23 +22,29 @@ type Applicant struct {
 	OwnerEmail string
 }
 
-// Applications lists the organisations waiting for a decision, oldest first.
-func (s *Service) Applications(ctx context.Context, actor Actor) ([]Applicant, error) {
+// Applications lists the organisations waiting for a decision, oldest
+// first, a page at a time, with the total count.
+func (s *Service) Applications(ctx context.Context, actor Actor, page int) ([]Applicant, int, error) {
 	if !actor.IsStaff() {
-		return nil, ErrForbidden
+		return nil, 0, ErrForbidden
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+orgColumns+`, u.name, u.email
+	if page < 1 {
+		page = 1
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+orgColumns+`, u.name, u.email, count(*) OVER ()
 		FROM organisations o
 		JOIN LATERAL (SELECT name, email FROM users WHERE organisation_id = o.id AND role = 'owner' ORDER BY id LIMIT 1) u ON true
-		WHERE o.status = 'applied' ORDER BY o.created_at, o.id LIMIT 500`)
+		WHERE o.status = 'applied' ORDER BY o.created_at, o.id LIMIT $1 OFFSET $2`, PageSize, (page-1)*PageSize)
 	if err != nil {
-		return nil, fmt.Errorf("member: applications: %w", err)
+		return nil, 0, fmt.Errorf("member: applications: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Applicant, error) {
+	total := 0
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Applicant, error) {
 		var a Applicant
-		err := r.Scan(append(orgDest(&a.Organisation), &a.OwnerName, &a.OwnerEmail)...)
+		err := r.Scan(append(orgDest(&a.Organisation), &a.OwnerName, &a.OwnerEmail, &total)...)
 		return a, err
 	})
+	return list, total, err
 }
 
 const orgColumns = `o.id, o.siren, o.legal_name, o.kind, o.naf_code, o.headcount_band, o.departement,

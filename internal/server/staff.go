@@ -69,13 +69,14 @@ func decision(l *i18n.Localizer, orgID int64, path string, re *rowError, danger 
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, status int, re *rowError) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
-	apps, err := s.members.Applications(r.Context(), a)
+	page := pageParam(r)
+	apps, total, err := s.members.Applications(r.Context(), a, page)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	v := staff.List{Page: s.page(r, "staff.queue_title"), Title: l.T("staff.queue_title"), Lead: l.T("staff.queue_lead"),
-		Total: l.T("staff.queue_total", "Count", len(apps)), Empty: l.T("staff.queue_empty")}
+		Total: l.T("staff.queue_total", "Count", total), Empty: l.T("staff.queue_empty"), Pager: pager(l, r, page, total)}
 	for _, ap := range apps {
 		row := staff.Row{ID: ap.ID, Title: ap.LegalName, Badge: l.T("status.applied"), BadgeKind: "applied",
 			Facts: append(s.orgFacts(l, ap.Organisation),
