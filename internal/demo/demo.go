@@ -8,23 +8,17 @@ package demo
 
 import (
 	"context"
-	"embed"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
+	"passerelle/internal/refdata"
 	"passerelle/internal/taxonomy"
 )
-
-//go:embed data/*.csv
-var dataFS embed.FS
 
 // Password is the password of every demo account (development only).
 const Password = "passerelle-demo"
@@ -105,21 +99,22 @@ func pick() ([]org, error) {
 	// NAF code and département of each supplier, from SIRENE.
 	type est struct{ naf, dept string }
 	sirene := map[string]est{}
-	if err := eachRow("sirene_etablissements_decp_suppliers.csv", func(r map[string]string) {
+	if err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
 		if _, ok := tax.NAF(r["activite_principale"]); ok && r["nomenclature_activite"] == "NAFRev2" {
 			if _, ok := tax.Departement(r["departement"]); ok {
 				sirene[r["siren"]] = est{r["activite_principale"], r["departement"]}
 			}
 		}
+		return nil
 	}); err != nil {
 		return nil, err
 	}
 	var buyer *org
 	var smes []org
 	seen := map[string]bool{}
-	if err := eachRow("decp_history.csv", func(r map[string]string) {
+	if err := refdata.Each(refdata.DECP, func(r map[string]string) error {
 		if r["probleme_encodage"] != "0" || r["titulaires_type_id"] != "SIRET" {
-			return
+			return nil
 		}
 		if buyer == nil && r["acheteur_nom"] != "" && len(r["acheteur_siret"]) == 14 {
 			if _, ok := tax.Departement(r["lieu_departement"]); ok && taxonomy.ValidSIREN(r["acheteur_siret"][:9]) {
@@ -132,10 +127,11 @@ func pick() ([]org, error) {
 		siren := r["titulaires_ids"][:min(9, len(r["titulaires_ids"]))]
 		e, ok := sirene[siren]
 		if !ok || seen[siren] || len(smes) >= 4 || !taxonomy.ValidSIREN(siren) {
-			return
+			return nil
 		}
 		seen[siren] = true
 		smes = append(smes, org{siren: siren, name: r["titulaires_noms"], kind: member.KindPME, naf: e.naf, dept: e.dept, band: "11"})
+		return nil
 	}); err != nil {
 		return nil, err
 	}
@@ -165,32 +161,5 @@ func associationSIREN() string {
 		if s := strconv.Itoa(n); taxonomy.ValidSIREN(s) {
 			return s
 		}
-	}
-}
-
-func eachRow(file string, fn func(map[string]string)) error {
-	f, err := dataFS.Open("data/" + file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		return err
-	}
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("demo: %s: %w", file, err)
-		}
-		row := make(map[string]string, len(header))
-		for i, h := range header {
-			row[h] = strings.TrimSpace(rec[i])
-		}
-		fn(row)
 	}
 }

@@ -2,9 +2,7 @@ package journey
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,28 +10,23 @@ import (
 
 	"passerelle/internal/browsertest"
 	"passerelle/internal/demo"
+	"passerelle/internal/refdata"
 )
 
 // realSupplier returns a real SIREN and NAF code from the SIRENE extract
 // that the demo data does not use (the last rows of the file).
 func realSupplier(t *testing.T) (siren, naf, dept string) {
 	t.Helper()
-	f, err := os.Open("../demo/data/sirene_etablissements_decp_suppliers.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := len(rows) - 1; i > 0; i-- {
-		if r := rows[i]; r[10] == "NAFRev2" && len(r[8]) == 2 {
-			return r[1], r[9], r[8]
+	err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
+		if r["nomenclature_activite"] == "NAFRev2" && len(r["departement"]) == 2 {
+			siren, naf, dept = r["siren"], r["activite_principale"], r["departement"]
 		}
+		return nil
+	})
+	if err != nil || siren == "" {
+		t.Fatalf("no usable row in the SIRENE extract: %v", err)
 	}
-	t.Fatal("no usable row in the SIRENE extract")
-	return
+	return siren, naf, dept
 }
 
 // signIn fills the sign-in form.

@@ -7,12 +7,12 @@ package taxonomy
 
 import (
 	"embed"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
+
+	"passerelle/internal/refdata"
 )
 
 //go:embed data/*.csv
@@ -103,8 +103,8 @@ func Load() (*Taxonomy, error) {
 		{"tranches_effectif.csv", t.addBand},
 	}
 	for _, s := range steps {
-		if err := eachRow(s.file, s.fn); err != nil {
-			return nil, fmt.Errorf("taxonomy: %s: %w", s.file, err)
+		if err := refdata.EachRow(dataFS, "data/"+s.file, s.fn); err != nil {
+			return nil, fmt.Errorf("taxonomy: %w", err)
 		}
 	}
 	sort.Slice(t.cpvList, func(i, j int) bool { return t.cpvList[i].Code < t.cpvList[j].Code })
@@ -122,35 +122,6 @@ func MustLoad() *Taxonomy {
 		panic(err)
 	}
 	return t
-}
-
-func eachRow(file string, fn func(map[string]string) error) error {
-	f, err := dataFS.Open("data/" + file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		return err
-	}
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		row := make(map[string]string, len(header))
-		for i, h := range header {
-			row[h] = rec[i]
-		}
-		if err := fn(row); err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-	}
 }
 
 func (t *Taxonomy) addCPV(r map[string]string) error {

@@ -1,11 +1,10 @@
 package taxonomy_test
 
 import (
-	"encoding/csv"
-	"os"
 	"slices"
 	"testing"
 
+	"passerelle/internal/refdata"
 	"passerelle/internal/taxonomy"
 )
 
@@ -177,22 +176,19 @@ func TestSIRENAndSIRET(t *testing.T) {
 
 // Every SIRET in the real SIRENE extract is valid, and so is its SIREN.
 func TestEverySIRETOfTheSIRENEExtractIsValid(t *testing.T) {
-	f, err := os.Open("testdata/sirene_etablissements_decp_suppliers.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) < 8000 {
-		t.Fatalf("extract has %d rows", len(rows))
-	}
-	for _, r := range rows[1:] {
-		if !taxonomy.ValidSIRET(r[0]) || !taxonomy.ValidSIREN(r[1]) {
-			t.Errorf("real SIRET %s / SIREN %s rejected", r[0], r[1])
+	n := 0
+	err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
+		n++
+		if !taxonomy.ValidSIRET(r["siret"]) || !taxonomy.ValidSIREN(r["siren"]) {
+			t.Errorf("real SIRET %s / SIREN %s rejected", r["siret"], r["siren"])
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 8000 {
+		t.Fatalf("extract has %d rows", n)
 	}
 }
 
