@@ -127,7 +127,7 @@ func (s *Service) Users(ctx context.Context, actor Actor, orgID int64) ([]User, 
 type AuditEntry struct {
 	ID          int64
 	At          time.Time
-	ActorLabel  string
+	ActorLabel  string // empty once the actor's account is deleted
 	Action      string
 	OrgID       *int64
 	TargetLabel string
@@ -278,7 +278,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor) error {
 		if err := erase(ctx, tx, actor.UserID, actor.Email); err != nil {
 			return err
 		}
-		return audit(ctx, tx, Actor{Name: fmt.Sprintf("utilisateur supprimé n° %d", actor.UserID)}, "account.deleted", actor.OrgID, "", "")
+		return audit(ctx, tx, Actor{}, "account.deleted", actor.OrgID, "", "")
 	})
 }
 
@@ -312,7 +312,7 @@ func (s *Service) CloseOrganisation(ctx context.Context, actor Actor) error {
 				return err
 			}
 		}
-		return audit(ctx, tx, Actor{Name: fmt.Sprintf("utilisateur supprimé n° %d", actor.UserID)}, "organisation.closed",
+		return audit(ctx, tx, Actor{}, "organisation.closed",
 			actor.OrgID, actor.OrgName, "")
 	})
 }
@@ -325,8 +325,7 @@ func erase(ctx context.Context, tx pgx.Tx, userID int64, email string) error {
 		return err
 	}
 	// The audit log keeps what happened, not who it was.
-	if _, err := tx.Exec(ctx, `UPDATE audit_entries SET actor_label = $2 WHERE actor_id = $1`,
-		userID, fmt.Sprintf("utilisateur supprimé n° %d", userID)); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE audit_entries SET actor_label = '' WHERE actor_id = $1`, userID); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE audit_entries SET target_label = '' WHERE target_label = (SELECT name FROM users WHERE id = $1)`, userID); err != nil {

@@ -286,15 +286,10 @@ func hashToken(secret string) []byte {
 	return sum[:]
 }
 
-// audit writes one audit entry inside tx.
+// audit writes one audit entry inside tx. An actor without a name (a
+// deleted account) leaves an empty label, which views translate.
 func audit(ctx context.Context, tx pgx.Tx, actor Actor, action string, orgID int64, target, reason string) error {
 	label := actor.Name
-	if actor.IsStaff() {
-		label = actor.Name + " (" + string(actor.Role) + ")"
-	}
-	if label == "" {
-		label = "système"
-	}
 	var actorID, org any
 	if actor.UserID != 0 {
 		actorID = actor.UserID

@@ -225,7 +225,11 @@ func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
 		Total: l.T("list.total", "Count", total), Empty: l.T("audit.empty"), Pager: pager(l, r, f.Page, total),
 		Headers: []string{l.T("audit.when"), l.T("audit.who"), l.T("audit.action"), l.T("audit.target"), l.T("audit.why")}}
 	for _, e := range entries {
-		v.Rows = append(v.Rows, []string{l.Date(e.At) + " " + e.At.Format("15:04"), e.ActorLabel,
+		who := e.ActorLabel
+		if who == "" {
+			who = l.T("audit.deleted_user")
+		}
+		v.Rows = append(v.Rows, []string{l.Date(e.At) + " " + e.At.Format("15:04"), who,
 			l.T("audit.action." + e.Action), e.TargetLabel, e.Reason})
 	}
 	s.render(w, r, http.StatusOK, staff.TableView(v))
