@@ -294,6 +294,15 @@ func TestPasswordResetTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := lastToken(t, pool, "c@exemple.fr")
+	// Staff do not read reset links on the mailbox page unless told to (development).
+	mails, _, err := svc.Mailbox(ctx, staff, 1)
+	if err != nil || len(mails) == 0 || mails[0].Kind != "password_reset" || !mails[0].Hidden || strings.Contains(mails[0].Body, tok) {
+		t.Errorf("reset link shown on the mailbox page: %+v %v", mails, err)
+	}
+	svc.RevealSecrets = true
+	if mails, _, _ = svc.Mailbox(ctx, staff, 1); mails[0].Hidden || !strings.Contains(mails[0].Body, tok) {
+		t.Errorf("development mailbox hides the link")
+	}
 	if err := svc.ResetPassword(ctx, tok, "court"); fieldErrs(err)["password"] != "form.password_short" {
 		t.Errorf("short new password: %v", err)
 	}

@@ -185,6 +185,7 @@ type Email struct {
 	SentAt    *time.Time
 	Attempts  int
 	LastError string
+	Hidden    bool `db:"-"` // the body holds a secret link and is not shown
 }
 
 // Mailbox lists the outbox for staff, newest first (development mailbox).
@@ -204,10 +205,16 @@ func (s *Service) Mailbox(ctx context.Context, actor Actor, page int) ([]Email, 
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Email, error) {
 		var e Email
 		err := r.Scan(&e.ID, &e.To, &e.Subject, &e.Body, &e.Kind, &e.CreatedAt, &e.SentAt, &e.Attempts, &e.LastError, &total)
+		if secretKinds[e.Kind] && !s.RevealSecrets {
+			e.Body, e.Hidden = "", true
+		}
 		return e, err
 	})
 	return list, total, err
 }
+
+// secretKinds are the mails whose text holds a link that opens an account.
+var secretKinds = map[string]bool{"password_reset": true, "invitation": true}
 
 // Export gathers every piece of data about the actor, as JSON.
 func (s *Service) Export(ctx context.Context, actor Actor) ([]byte, error) {

@@ -32,6 +32,11 @@ type Service struct {
 	mailer  Mailer
 	catalog *i18n.Catalog
 	baseURL string
+
+	// RevealSecrets lets staff read the links of password-reset and
+	// invitation mails on the mailbox page: development only, since those
+	// links let whoever holds them into an account.
+	RevealSecrets bool
 }
 
 // NewService builds the service; baseURL makes links in e-mails absolute.

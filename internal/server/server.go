@@ -57,6 +57,7 @@ func New(d Deps) http.Handler {
 		s.tax = taxonomy.MustLoad()
 	}
 	s.members = member.NewService(d.DB, s.tax, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
+	s.members.RevealSecrets = !d.Config.Production()
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	return s.routes()
 }

@@ -253,7 +253,11 @@ func (s *Server) staffMailbox(w http.ResponseWriter, r *http.Request) {
 		} else if m.LastError != "" {
 			state += " — " + m.LastError
 		}
-		v.Rows = append(v.Rows, []string{l.Date(m.CreatedAt) + " " + m.CreatedAt.Format("15:04"), m.To, m.Subject, m.Body, state})
+		body := m.Body
+		if m.Hidden {
+			body = l.T("mailbox.hidden")
+		}
+		v.Rows = append(v.Rows, []string{l.Date(m.CreatedAt) + " " + m.CreatedAt.Format("15:04"), m.To, m.Subject, body, state})
 	}
 	s.render(w, r, http.StatusOK, staff.TableView(v))
 }
