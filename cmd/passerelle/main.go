@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -29,6 +30,7 @@ import (
 	"passerelle/internal/mail"
 	"passerelle/internal/pgcluster"
 	"passerelle/internal/postgres"
+	"passerelle/internal/scale"
 	"passerelle/internal/server"
 	"passerelle/internal/taxonomy"
 )
@@ -95,6 +97,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer pool.Close()
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		n := fs.Int("scale", 0, "also generate this many fictitious organisations (with offers and references) for load tests")
+		seed := fs.Uint64("seed", 1, "random seed of the generated data")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *n > 0 {
+			if cfg.Production() {
+				return errors.New("seed: generated data is refused when PASSERELLE_ENV=production")
+			}
+			tax, err := taxonomy.Load()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Generating %d organisations with their offers and references…\n", *n)
+			st, err := scale.Generate(ctx, pool, tax, scale.Options{Organisations: *n, Seed: *seed, Progress: stderr})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Generated %d organisations, %d offers, %d references, %d certifications in %s.\n",
+				st.Organisations, st.Offers, st.References, st.Certifications, st.Elapsed.Round(time.Second))
+			return nil
+		}
 		accounts, err := demo.Seed(ctx, pool, cfg.Production())
 		if err != nil {
 			return err

@@ -366,3 +366,14 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// DepartementsIn lists the départements of a region in code order.
+func (t *Taxonomy) DepartementsIn(regionCode string) []Departement {
+	var out []Departement
+	for _, d := range t.deptOrd {
+		if d.RegionCode == regionCode {
+			out = append(out, *d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,161 @@
+package search
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"passerelle/internal/taxonomy"
+)
+
+// Facet dimensions. A facet key is "<dimension>:<value>", e.g. "reg:84";
+// the certified facet is the bare key "cert".
+const (
+	DimCPV  = "cpv"  // CPV code prefixes: "cpv:72" (division), "cpv:722", "cpv:7221"…
+	DimReg  = "reg"  // region served (INSEE code)
+	DimDep  = "dep"  // département served
+	DimTRL  = "trl"  // technology readiness level 1–9 (offers)
+	DimKind = "kind" // offer kind (offers) or organisation kind pme/eti (directory)
+	DimSize = "size" // headcount class TPE/PME/ETI/GE from the INSEE band
+	KeyCert = "cert" // holds at least one certification that has not expired
+)
+
+// Place is a département ("dep:75") or a region ("reg:11") served.
+type Place string
+
+// DepPlace and RegPlace build places.
+func DepPlace(code string) Place { return Place("dep:" + code) }
+
+// RegPlace builds the place of a whole region.
+func RegPlace(code string) Place { return Place("reg:" + code) }
+
+// CPVKeys are the facet keys of a CPV code: every prefix from the division
+// to the last significant digit, so "72212000" gives cpv:72, cpv:722,
+// cpv:7221 and cpv:72212, and a search for a group finds the codes under it.
+func CPVKeys(code string) []string {
+	sig := strings.TrimRight(code, "0")
+	if len(sig) < 2 {
+		sig = code[:min(2, len(code))]
+	}
+	keys := make([]string, 0, len(sig)-1)
+	for n := 2; n <= len(sig); n++ {
+		keys = append(keys, DimCPV+":"+sig[:n])
+	}
+	return keys
+}
+
+// CPVPrefix turns a code typed by a user ("72212000", "72212000-4", "722")
+// into the key that finds it and everything under it; ok is false when q is
+// not a CPV code or prefix.
+func CPVPrefix(q string) (key string, ok bool) {
+	q, _, _ = strings.Cut(strings.TrimSpace(q), "-")
+	if len(q) < 2 || len(q) > 8 || strings.Trim(q, "0123456789") != "" {
+		return "", false
+	}
+	sig := strings.TrimRight(q, "0")
+	if len(sig) < 2 {
+		sig = q[:2]
+	}
+	return DimCPV + ":" + sig, true
+}
+
+// PlaceKeys expands places served into region and département keys: a
+// département brings its region, a region brings all its départements, so
+// filtering by either finds it.
+func PlaceKeys(tax *taxonomy.Taxonomy, places []Place) []string {
+	var keys []string
+	for _, p := range places {
+		dim, code, _ := strings.Cut(string(p), ":")
+		switch dim {
+		case DimDep:
+			if d, ok := tax.Departement(code); ok {
+				keys = append(keys, DimDep+":"+d.Code, DimReg+":"+d.RegionCode)
+			}
+		case DimReg:
+			if _, ok := tax.Region(code); ok {
+				keys = append(keys, DimReg+":"+code)
+				for _, d := range tax.DepartementsIn(code) {
+					keys = append(keys, DimDep+":"+d.Code)
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// OfferFacts is what the facets of an offer are computed from.
+type OfferFacts struct {
+	CPVCodes      []string
+	TRL           int // 0: not given
+	Kind          string
+	Places        []Place
+	HeadcountBand string // of the SME
+	Certified     bool   // the SME holds a certification that has not expired
+}
+
+// OfferFacets returns the sorted, distinct facet keys of an offer.
+func OfferFacets(tax *taxonomy.Taxonomy, f OfferFacts) []string {
+	var keys []string
+	for _, c := range f.CPVCodes {
+		keys = append(keys, CPVKeys(c)...)
+	}
+	if f.TRL >= 1 && f.TRL <= 9 {
+		keys = append(keys, DimTRL+":"+strconv.Itoa(f.TRL))
+	}
+	if f.Kind != "" {
+		keys = append(keys, DimKind+":"+f.Kind)
+	}
+	keys = append(keys, PlaceKeys(tax, f.Places)...)
+	keys = append(keys, sizeKeys(tax, f.HeadcountBand)...)
+	if f.Certified {
+		keys = append(keys, KeyCert)
+	}
+	return distinct(keys)
+}
+
+// OrgFacts is what the directory facets of an SME are computed from.
+type OrgFacts struct {
+	Kind          string // pme or eti
+	HeadcountBand string
+	Departement   string  // head office
+	Places        []Place // served
+	CPVCodes      []string
+	Certified     bool
+}
+
+// OrgFacets returns the sorted, distinct facet keys of an SME: its CPV
+// codes come from its published offers and its references.
+func OrgFacets(tax *taxonomy.Taxonomy, f OrgFacts) []string {
+	var keys []string
+	for _, c := range f.CPVCodes {
+		keys = append(keys, CPVKeys(c)[0]) // divisions only: an SME has many codes
+	}
+	if f.Kind != "" {
+		keys = append(keys, DimKind+":"+f.Kind)
+	}
+	places := append([]Place{DepPlace(f.Departement)}, f.Places...)
+	keys = append(keys, PlaceKeys(tax, places)...)
+	keys = append(keys, sizeKeys(tax, f.HeadcountBand)...)
+	if f.Certified {
+		keys = append(keys, KeyCert)
+	}
+	return distinct(keys)
+}
+
+func sizeKeys(tax *taxonomy.Taxonomy, band string) []string {
+	if b, ok := tax.HeadcountBand(band); ok {
+		return []string{DimSize + ":" + strings.ToLower(b.Size)}
+	}
+	return nil
+}
+
+func distinct(keys []string) []string {
+	sort.Strings(keys)
+	out := keys[:0]
+	for i, k := range keys {
+		if i == 0 || k != keys[i-1] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
