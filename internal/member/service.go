@@ -291,6 +291,12 @@ func hashToken(secret string) []byte {
 	return sum[:]
 }
 
+// RecordAudit writes one audit entry inside tx, for the other domains'
+// decisions (offers reviewed, …).
+func RecordAudit(ctx context.Context, tx pgx.Tx, actor Actor, action string, orgID int64, target, reason string) error {
+	return audit(ctx, tx, actor, action, orgID, target, reason)
+}
+
 // audit writes one audit entry inside tx. An actor without a name (a
 // deleted account) leaves an empty label, which views translate.
 func audit(ctx context.Context, tx pgx.Tx, actor Actor, action string, orgID int64, target, reason string) error {

@@ -1,0 +1,114 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SMEHit is one SME of the directory.
+type SMEHit struct {
+	ID            int64
+	SIREN         string
+	Name          string
+	Kind          string
+	HeadcountBand string
+	Departement   string
+	NAFCode       string
+	Description   string
+	Facets        []string
+	Offers        int // published offers
+	JoinedAt      time.Time
+	Rank          float32
+	NameKey       string // lower(legal_name) as PostgreSQL folds it, for the cursor
+}
+
+// directory is the predicate of the directory's partial indexes.
+const directory = "g.status = 'member' AND g.kind IN ('pme', 'eti')"
+
+func directoryPlan(q Query, p Parsed, words bool) plan {
+	var b builder
+	b.and(directory)
+	tsq, sim := "NULL::tsquery", "0::real"
+	if words {
+		text := b.arg(p.Words)
+		tsq = "websearch_to_tsquery('french_unaccent', " + text + ")"
+		folded := "immutable_unaccent(lower(" + text + "))"
+		// Words in the profile, or a name close to what was typed (typos,
+		// a name cut short): word_similarity uses the trigram index.
+		b.and("(g.search @@ " + tsq + " OR immutable_unaccent(lower(g.legal_name)) %> " + folded + ")")
+		sim = "word_similarity(" + folded + ", immutable_unaccent(lower(g.legal_name)))"
+	}
+	if len(p.Facets) > 0 {
+		b.and("g.facets @> " + b.arg(p.Facets) + "::text[]")
+	}
+	if p.SIREN != "" {
+		b.and("g.siren = " + b.arg(p.SIREN))
+	}
+	pl := plan{count: countSQL("organisations g", b.whereSQL()), countArgs: slices.Clone(b.args),
+		sort: effectiveSort(q.Sort, words, SortName, SortRecent), page1: max(q.Page, 1)}
+	rank := "0::real"
+	order := ""
+	limit := fmt.Sprintf(" LIMIT %d", PageSize+1)
+	c, hasCursor := decodeCursor(q.After)
+	switch pl.sort {
+	case SortRelevance:
+		rank = "ts_rank(g.search, " + tsq + ") + " + sim
+		pl.page1 = min(pl.page1, MaxRelevancePages)
+		order = "rank DESC, g.id DESC"
+		limit += fmt.Sprintf(" OFFSET %d", (pl.page1-1)*PageSize)
+	case SortName:
+		if hasCursor {
+			b.and(fmt.Sprintf("(lower(g.legal_name), g.id) > (%s, %s)", b.arg(c.Name), b.arg(c.ID)))
+		}
+		order = "lower(g.legal_name), g.id"
+	default:
+		if hasCursor {
+			b.and(fmt.Sprintf("(g.created_at, g.id) < (%s, %s)", b.arg(c.Time), b.arg(c.ID)))
+		}
+		order = "g.created_at DESC, g.id DESC"
+	}
+	pl.page = `SELECT g.id, g.siren, g.legal_name, g.kind::text, g.headcount_band, g.departement, g.naf_code, g.description, g.facets,
+			(SELECT count(*) FROM offers o WHERE o.organisation_id = g.id AND o.listed)::int, g.created_at, ` + rank + ` AS rank, lower(g.legal_name)
+		FROM organisations g
+		WHERE ` + b.whereSQL() + ` ORDER BY ` + order + limit
+	pl.args = b.args
+	return pl
+}
+
+// SMEs searches the member SMEs.
+func (s *Service) SMEs(ctx context.Context, q Query) (Results[SMEHit], error) {
+	p := Parse(q)
+	words, err := s.hasWords(ctx, p.Words)
+	if err != nil {
+		return Results[SMEHit]{}, err
+	}
+	pl := directoryPlan(q, p, words)
+	res := Results[SMEHit]{Sort: pl.sort, Page: pl.page1}
+	if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
+		return res, err
+	}
+	rows, err := s.db.Query(ctx, pl.page, pl.args...)
+	if err != nil {
+		return res, fmt.Errorf("search: directory: %w", err)
+	}
+	hits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[SMEHit])
+	if err != nil {
+		return res, fmt.Errorf("search: directory: %w", err)
+	}
+	if len(hits) > PageSize {
+		hits, res.More = hits[:PageSize], true
+		last := hits[len(hits)-1]
+		switch res.Sort {
+		case SortName:
+			res.Next = Cursor{Name: last.NameKey, ID: last.ID}.encode()
+		case SortRecent:
+			res.Next = Cursor{Time: last.JoinedAt, ID: last.ID}.encode()
+		}
+	}
+	res.Hits = hits
+	return res, nil
+}

@@ -1,0 +1,141 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// OfferHit is one offer of the catalogue.
+type OfferHit struct {
+	ID          int64
+	OrgID       int64
+	OrgName     string
+	Title       string
+	Summary     string
+	Kind        string
+	TRL         *int16
+	CPVCodes    []string
+	Places      []string
+	PublishedAt time.Time
+	Rank        float32
+}
+
+// Results is a page of hits with the counts of the whole result.
+type Results[T any] struct {
+	Hits   []T
+	Counts Counts
+	Sort   string
+	Page   int    // relevance paging
+	Next   string // cursor of the next page (date and name paging)
+	More   bool   // a next page exists
+}
+
+// plan is the SQL of one search: the counting statement and the page.
+type plan struct {
+	count, page string
+	countArgs   []any // the filters' arguments (the page adds a cursor's)
+	args        []any
+	sort        string
+	page1       int
+}
+
+// effectiveSort picks relevance when there are words and no other choice,
+// and never relevance without words.
+func effectiveSort(asked string, words bool, allowed ...string) string {
+	if asked == SortRelevance && words {
+		return SortRelevance
+	}
+	for _, a := range allowed {
+		if asked == a {
+			return a
+		}
+	}
+	if words {
+		return SortRelevance
+	}
+	return allowed[0]
+}
+
+func countSQL(from, where string) string {
+	return fmt.Sprintf(`WITH hits AS MATERIALIZED (SELECT facets FROM %s WHERE %s LIMIT %d)
+		SELECT '' AS k, count(*) FROM hits
+		UNION ALL
+		SELECT k, count(*) FROM (SELECT facets FROM hits LIMIT %d) h, unnest(h.facets) k GROUP BY k`,
+		from, where, CountCap+1, CountCap)
+}
+
+func offersPlan(q Query, p Parsed, words bool) plan {
+	var b builder
+	b.and("o.listed")
+	tsq := "NULL::tsquery"
+	if words {
+		tsq = "websearch_to_tsquery('french_unaccent', " + b.arg(p.Words) + ")"
+		b.and("o.search @@ " + tsq)
+	}
+	if len(p.Facets) > 0 {
+		b.and("o.facets @> " + b.arg(p.Facets) + "::text[]")
+	}
+	if p.SIREN != "" {
+		b.and("o.organisation_id IN (SELECT id FROM organisations WHERE siren = " + b.arg(p.SIREN) + ")")
+	}
+	pl := plan{count: countSQL("offers o", b.whereSQL()), countArgs: slices.Clone(b.args),
+		sort: effectiveSort(q.Sort, words, SortRecent), page1: max(q.Page, 1)}
+	order, limit, rank := "o.published_at DESC, o.id DESC", fmt.Sprintf(" LIMIT %d", PageSize+1), "0::real"
+	if pl.sort == SortRelevance {
+		rank = "ts_rank(o.search, " + tsq + ")"
+		pl.page1 = min(pl.page1, MaxRelevancePages)
+		order = "rank DESC, " + order
+		limit += fmt.Sprintf(" OFFSET %d", (pl.page1-1)*PageSize)
+	} else if c, ok := decodeCursor(q.After); ok {
+		b.and(fmt.Sprintf("(o.published_at, o.id) < (%s, %s)", b.arg(c.Time), b.arg(c.ID)))
+	}
+	pl.page = `SELECT o.id, o.organisation_id, g.legal_name, o.title, o.summary, o.kind::text, o.trl, o.cpv_codes, o.places,
+			o.published_at, ` + rank + ` AS rank
+		FROM offers o JOIN organisations g ON g.id = o.organisation_id
+		WHERE ` + b.whereSQL() + ` ORDER BY ` + order + limit
+	pl.args = b.args
+	return pl
+}
+
+// Offers searches the published offers of member SMEs.
+func (s *Service) Offers(ctx context.Context, q Query) (Results[OfferHit], error) {
+	p := Parse(q)
+	words, err := s.hasWords(ctx, p.Words)
+	if err != nil {
+		return Results[OfferHit]{}, err
+	}
+	pl := offersPlan(q, p, words)
+	res := Results[OfferHit]{Sort: pl.sort, Page: pl.page1}
+	if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
+		return res, err
+	}
+	rows, err := s.db.Query(ctx, pl.page, pl.args...)
+	if err != nil {
+		return res, fmt.Errorf("search: offers: %w", err)
+	}
+	hits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OfferHit])
+	if err != nil {
+		return res, fmt.Errorf("search: offers: %w", err)
+	}
+	if len(hits) > PageSize {
+		hits, res.More = hits[:PageSize], true
+		if res.Sort != SortRelevance {
+			last := hits[len(hits)-1]
+			res.Next = Cursor{Time: last.PublishedAt, ID: last.ID}.encode()
+		}
+	}
+	res.Hits = hits
+	return res, nil
+}
+
+// Explain returns the statements a catalogue search runs, for EXPLAIN in
+// benchmarks and docs.
+func Explain(q Query) (count, page string, args []any) {
+	p := Parse(q)
+	pl := offersPlan(q, p, p.Words != "")
+	return pl.count, pl.page, pl.args // no cursor: the same arguments
+}

@@ -1,0 +1,185 @@
+// Package search runs the member directory (SMEs) and the offer catalogue:
+// French full-text search (accents and plurals ignored, stop words
+// dropped, French stemming) with trigram similarity on company names,
+// relevance ranking, facets with counts, sorting and paging that stays fast
+// on deep pages. It reads what the offer and profile services write; it
+// never writes.
+//
+// Everything runs in PostgreSQL on one multi-column GIN index per list
+// (see migrations/000003_catalogue.up.sql and docs/BENCHMARKS.md).
+package search
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"passerelle/internal/postgres"
+	"passerelle/internal/taxonomy"
+)
+
+// Sort orders of a list.
+const (
+	SortRelevance = "pertinence"
+	SortRecent    = "recent"
+	SortName      = "nom"
+)
+
+// PageSize is the number of hits per page.
+const PageSize = 20
+
+// MaxRelevancePages bounds paging by relevance: beyond it a user refines
+// the query (or sorts by date or name, which pages without limit).
+const MaxRelevancePages = 50
+
+// CountCap bounds the rows counted for the total and the facets. Beyond it
+// the total reads "more than 10 000" and the facet counts are those of the
+// 10 000 best-ranked hits; a query that narrow enough is counted exactly.
+const CountCap = 10000
+
+// Query is what a user asks.
+type Query struct {
+	Text   string   // free text: words, a SIREN, or a CPV code
+	Facets []string // selected facet keys, all required
+	Sort   string
+	Page   int    // relevance paging, from 1
+	After  string // cursor for date and name paging
+}
+
+// Parsed is the query once its SIREN or CPV code is recognised.
+type Parsed struct {
+	Words  string // what full-text search receives
+	SIREN  string
+	Facets []string // selected facets plus the typed CPV code's key
+}
+
+// Parse recognises a SIREN (9 digits, spaces allowed, valid checksum) or a
+// CPV code or prefix ("72212000", "72212000-4", "722") typed in the box.
+func Parse(q Query) Parsed {
+	p := Parsed{Facets: slices.Clone(q.Facets)}
+	text := strings.TrimSpace(q.Text)
+	if id := taxonomy.NormalizeID(text); len(id) == 9 && taxonomy.ValidSIREN(id) {
+		p.SIREN = id
+		return p
+	}
+	if key, ok := CPVPrefix(text); ok {
+		p.Facets = append(p.Facets, key)
+		return p
+	}
+	p.Words = text
+	return p
+}
+
+// FacetCount is one facet value and how many hits have it.
+type FacetCount struct {
+	Key   string
+	Count int
+}
+
+// Counts are the total and the facet counts of a result.
+type Counts struct {
+	Total  int
+	Capped bool // Total and facet counts stop at CountCap
+	Facets map[string][]FacetCount
+}
+
+// Cursor pages lists sorted by date or name: the sort key and id of the
+// last hit shown. It is opaque to users.
+type Cursor struct {
+	Time time.Time
+	Name string
+	ID   int64
+}
+
+func (c Cursor) encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.Time.UnixMicro(), 10) + "|" + strconv.FormatInt(c.ID, 10) + "|" + c.Name))
+}
+
+func decodeCursor(s string) (Cursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, false
+	}
+	parts := strings.SplitN(string(b), "|", 3)
+	if len(parts) != 3 {
+		return Cursor{}, false
+	}
+	us, err1 := strconv.ParseInt(parts[0], 10, 64)
+	id, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Cursor{}, false
+	}
+	return Cursor{Time: time.UnixMicro(us).UTC(), ID: id, Name: parts[2]}, true
+}
+
+// Service runs searches.
+type Service struct {
+	db postgres.DB
+}
+
+// NewService builds the service.
+func NewService(db postgres.DB) *Service { return &Service{db: db} }
+
+// hasWords reports whether text leaves any word once French stop words
+// are dropped ("de la" leaves none, and would match nothing).
+func (s *Service) hasWords(ctx context.Context, text string) (bool, error) {
+	if strings.TrimSpace(text) == "" {
+		return false, nil
+	}
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT numnode(websearch_to_tsquery('french_unaccent', $1))`, text).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("search: parse %q: %w", text, err)
+	}
+	return n > 0, nil
+}
+
+// groupCounts turns key counts into dimensions, keeping the keys worth
+// showing: CPV divisions (or the groups under a selected division), regions,
+// départements of a selected region, and the small dimensions.
+func groupCounts(rows []FacetCount, selected []string) map[string][]FacetCount {
+	cpvLen := 2
+	selRegion := false
+	for _, k := range selected {
+		if strings.HasPrefix(k, DimCPV+":") {
+			cpvLen = max(cpvLen, len(k)-len(DimCPV)-1+1)
+		}
+		if strings.HasPrefix(k, DimReg+":") {
+			selRegion = true
+		}
+	}
+	out := map[string][]FacetCount{}
+	for _, r := range rows {
+		dim, val, _ := strings.Cut(r.Key, ":")
+		switch dim {
+		case DimCPV:
+			if len(val) != min(cpvLen, 5) {
+				continue
+			}
+		case DimDep:
+			if !selRegion {
+				continue
+			}
+		case KeyCert, DimReg, DimTRL, DimKind, DimSize:
+		default:
+			continue
+		}
+		out[dim] = append(out[dim], r)
+	}
+	for dim := range out {
+		slices.SortFunc(out[dim], func(a, b FacetCount) int {
+			if dim == DimTRL || dim == DimSize {
+				return strings.Compare(a.Key, b.Key)
+			}
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+	}
+	return out
+}
