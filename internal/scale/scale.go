@@ -325,6 +325,11 @@ func (g *gen) compose(i int) org {
 		for _, c := range o.refs {
 			extra = append(extra, c.object)
 		}
+		for _, of := range o.offers {
+			if of.status == "published" {
+				extra = append(extra, of.title+" "+of.keywords)
+			}
+		}
 		o.extra = strings.Join(extra, " · ")
 	} else {
 		o.description = "Acheteur " + strings.ToLower(naf.Label) + "."

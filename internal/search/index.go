@@ -40,12 +40,13 @@ func (x *Indexer) Refresh(ctx context.Context, tx pgx.Tx, orgID int64) error {
 	if err != nil {
 		return fmt.Errorf("search: refresh organisation %d: %w", orgID, err)
 	}
-	var refObjects, refCodes, offerCodes []string
+	var refObjects, refCodes, offerCodes, offerTitles []string
 	if err := tx.QueryRow(ctx, `SELECT
 			ARRAY(SELECT object FROM org_references WHERE organisation_id = $1 ORDER BY id),
 			ARRAY(SELECT cpv_code FROM org_references WHERE organisation_id = $1),
-			ARRAY(SELECT unnest(cpv_codes) FROM offers WHERE organisation_id = $1 AND status = 'published')`, orgID).
-		Scan(&refObjects, &refCodes, &offerCodes); err != nil {
+			ARRAY(SELECT unnest(cpv_codes) FROM offers WHERE organisation_id = $1 AND status = 'published'),
+			ARRAY(SELECT title || ' ' || keywords FROM offers WHERE organisation_id = $1 AND status = 'published' ORDER BY id)`, orgID).
+		Scan(&refObjects, &refCodes, &offerCodes, &offerTitles); err != nil {
 		return fmt.Errorf("search: refresh organisation %d: %w", orgID, err)
 	}
 	ps := toPlaces(places)
@@ -60,6 +61,7 @@ func (x *Indexer) Refresh(ctx context.Context, tx pgx.Tx, orgID int64) error {
 	}
 	extra = append(extra, certNames...)
 	extra = append(extra, refObjects...)
+	extra = append(extra, offerTitles...)
 	if _, err := tx.Exec(ctx, `UPDATE organisations SET facets = $2, search_extra = $3, updated_at = now() WHERE id = $1`,
 		orgID, facets, truncateRunes(strings.Join(extra, " · "), 20000)); err != nil {
 		return fmt.Errorf("search: refresh organisation %d: %w", orgID, err)
