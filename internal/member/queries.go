@@ -146,6 +146,7 @@ var AuditActions = []string{
 	"application.submitted", "application.approved", "application.rejected",
 	"organisation.suspended", "organisation.reinstated", "organisation.closed",
 	"invitation.sent", "invitation.accepted", "password.reset", "account.deleted",
+	"offer.approved", "offer.sent_back",
 }
 
 // Audit lists audit entries for staff, newest first.

@@ -168,7 +168,7 @@ func (in Input) Validate(tax *taxonomy.Taxonomy) validate.Errors {
 
 // Places returns the places served as stored.
 func (in Input) Places() []string {
-	var out []string
+	out := []string{}
 	for _, r := range in.Regions {
 		out = append(out, string(search.RegPlace(r)))
 	}

@@ -198,9 +198,9 @@ func (s *Service) Review(ctx context.Context, actor member.Actor, id int64, appr
 	if errs.Any() {
 		return &ValidationError{Fields: errs}
 	}
-	to, action := StatusPublished, "offer.approve"
+	to, action := StatusPublished, "offer.approved"
 	if !approve {
-		to, action = StatusRejected, "offer.send_back"
+		to, action = StatusRejected, "offer.sent_back"
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var orgID int64

@@ -157,7 +157,7 @@ func (s *Service) Update(ctx context.Context, actor member.Actor, in Input) erro
 	e := validate.Errors{}
 	e.MaxLen("description", in.Description, 2000)
 	e.URL("website", in.Website)
-	var places []string
+	places := []string{}
 	for _, r := range in.Regions {
 		if _, ok := s.tax.Region(r); !ok {
 			e.Add("regions", "form.choose")

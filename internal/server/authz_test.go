@@ -19,6 +19,7 @@ const (
 	public    = "public"
 	signedIn  = "signed-in"
 	owner     = "owner"
+	smeOnly   = "sme"
 	staffOnly = "staff"
 	adminOnly = "admin"
 )
@@ -26,36 +27,58 @@ const (
 // routeLevels names the access level of every route. A route added to the
 // router without a line here fails TestEveryRouteHasTheExpectedAccess.
 var routeLevels = map[string]string{
-	"GET /healthz":                               public,
-	"GET /readyz":                                public,
-	"GET /static/*":                              public,
-	"GET /":                                      public,
-	"POST /langue":                               public,
-	"GET /adhesion":                              public,
-	"POST /adhesion":                             public,
-	"GET /adhesion/merci":                        public,
-	"GET /connexion":                             public,
-	"POST /connexion":                            public,
-	"GET /mot-de-passe/oubli":                    public,
-	"POST /mot-de-passe/oubli":                   public,
-	"GET /mot-de-passe/nouveau":                  public,
-	"POST /mot-de-passe/nouveau":                 public,
-	"GET /invitation":                            public,
-	"POST /invitation":                           public,
-	"POST /deconnexion":                          signedIn,
-	"GET /espace":                                signedIn,
-	"GET /compte":                                signedIn,
-	"GET /compte/donnees.json":                   signedIn,
-	"POST /compte/supprimer":                     signedIn,
-	"POST /compte/invitations":                   owner,
-	"POST /compte/fermer":                        owner,
-	"GET /equipe/adhesions":                      staffOnly,
-	"GET /equipe/membres":                        staffOnly,
-	"POST /equipe/organisations/{id}/{decision}": staffOnly,
-	"GET /equipe/journal":                        staffOnly,
-	"GET /equipe/courriels":                      staffOnly,
-	"GET /admin/equipe":                          adminOnly,
-	"POST /admin/equipe/invitations":             adminOnly,
+	"GET /healthz":                                      public,
+	"GET /readyz":                                       public,
+	"GET /static/*":                                     public,
+	"GET /":                                             public,
+	"POST /langue":                                      public,
+	"GET /adhesion":                                     public,
+	"POST /adhesion":                                    public,
+	"GET /adhesion/merci":                               public,
+	"GET /connexion":                                    public,
+	"POST /connexion":                                   public,
+	"GET /mot-de-passe/oubli":                           public,
+	"POST /mot-de-passe/oubli":                          public,
+	"GET /mot-de-passe/nouveau":                         public,
+	"POST /mot-de-passe/nouveau":                        public,
+	"GET /invitation":                                   public,
+	"POST /invitation":                                  public,
+	"POST /deconnexion":                                 signedIn,
+	"GET /espace":                                       signedIn,
+	"GET /compte":                                       signedIn,
+	"GET /compte/donnees.json":                          signedIn,
+	"POST /compte/supprimer":                            signedIn,
+	"POST /compte/invitations":                          owner,
+	"POST /compte/fermer":                               owner,
+	"GET /equipe/adhesions":                             staffOnly,
+	"GET /equipe/membres":                               staffOnly,
+	"POST /equipe/organisations/{id}/{decision}":        staffOnly,
+	"GET /equipe/journal":                               staffOnly,
+	"GET /equipe/courriels":                             staffOnly,
+	"GET /admin/equipe":                                 adminOnly,
+	"POST /admin/equipe/invitations":                    adminOnly,
+	"GET /offres":                                       public,
+	"GET /offres/{id}":                                  public,
+	"GET /cpv":                                          public,
+	"GET /annuaire":                                     signedIn,
+	"GET /entreprises/{id}":                             signedIn,
+	"GET /espace/offres":                                smeOnly,
+	"GET /espace/offres/nouvelle":                       smeOnly,
+	"POST /espace/offres/nouvelle":                      smeOnly,
+	"GET /espace/offres/{id}/modifier":                  smeOnly,
+	"POST /espace/offres/{id}/modifier":                 smeOnly,
+	"POST /espace/offres/{id}/soumettre":                smeOnly,
+	"POST /espace/offres/{id}/archiver":                 smeOnly,
+	"GET /espace/profil":                                smeOnly,
+	"POST /espace/profil":                               smeOnly,
+	"POST /espace/profil/certifications":                smeOnly,
+	"POST /espace/profil/certifications/{id}/supprimer": smeOnly,
+	"POST /espace/profil/references":                    smeOnly,
+	"POST /espace/profil/references/{id}/supprimer":     smeOnly,
+	"GET /espace/profil/import":                         smeOnly,
+	"POST /espace/profil/import":                        smeOnly,
+	"GET /equipe/offres":                                staffOnly,
+	"POST /equipe/offres/{id}/{decision}":               staffOnly,
 }
 
 // concrete turns a route pattern into a URL to request.
@@ -73,6 +96,17 @@ var allowedStatus = map[string]int{
 	"POST /langue":                               http.StatusSeeOther,
 	"POST /deconnexion":                          http.StatusSeeOther,
 	"POST /equipe/organisations/{id}/{decision}": http.StatusNotFound, // no such organisation
+	"GET /offres/{id}":                           http.StatusNotFound, // no such offer
+	"GET /entreprises/{id}":                      http.StatusNotFound,
+	"GET /espace/offres/{id}/modifier":           http.StatusNotFound,
+	"POST /espace/offres/{id}/soumettre":         http.StatusNotFound,
+	"POST /equipe/offres/{id}/{decision}":        http.StatusNotFound,
+	// Destructive actions without their confirmation box go back with a message.
+	"POST /espace/offres/{id}/archiver":                 http.StatusSeeOther,
+	"POST /espace/profil/certifications/{id}/supprimer": http.StatusSeeOther,
+	"POST /espace/profil/references/{id}/supprimer":     http.StatusSeeOther,
+	"POST /espace/profil/import":                        http.StatusSeeOther, // nothing ticked: nothing imported
+	"POST /espace/profil":                               http.StatusSeeOther, // an empty profile is a valid profile
 }
 
 func expected(route, level string, role string) int {
@@ -85,6 +119,8 @@ func expected(route, level string, role string) int {
 		permitted = role != "visitor" && role != "suspended"
 	case owner:
 		permitted = role == "sme" || role == "buyer"
+	case smeOnly:
+		permitted = role == "sme"
 	case staffOnly:
 		permitted = role == "staff" || role == "admin"
 	case adminOnly:

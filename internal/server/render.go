@@ -41,16 +41,20 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	}
 	switch {
 	case !a.SignedIn():
-		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
+		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/offres", "nav.offers"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
 	case a.IsStaff():
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"),
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/offres", "nav.review"),
+			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
 			item("/equipe/membres", "nav.members"), item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox")}
 		if a.IsAdmin() {
 			p.Nav = append(p.Nav, item("/admin/equipe", "nav.staff"))
 		}
 		p.Nav = append(p.Nav, item("/compte", "nav.account"))
+	case a.IsSME():
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/offres", "nav.my_offers"), item("/espace/profil", "nav.profile"),
+			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
 	default:
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/compte", "nav.account")}
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
 	}
 	p.UserName = a.Name
 	if id := s.popFlash(r.Context()); id != "" {

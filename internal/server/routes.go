@@ -47,6 +47,9 @@ func (s *Server) routes() http.Handler {
 	r.Post("/mot-de-passe/nouveau", s.reset)
 	r.Get("/invitation", s.invitationShow)
 	r.Post("/invitation", s.invitationAccept)
+	r.Get("/offres", s.catalogue) // the public showcase for visitors
+	r.Get("/offres/{id}", s.offerShow)
+	r.Get("/cpv", s.cpvSearch)
 	r.Group(func(r chi.Router) { // rate-limited per IP
 		r.Use(s.rateLimit())
 		r.Post("/adhesion", s.apply)
@@ -62,6 +65,28 @@ func (s *Server) routes() http.Handler {
 		r.Get("/compte", s.account)
 		r.Get("/compte/donnees.json", s.accountExport)
 		r.Post("/compte/supprimer", s.accountDelete)
+		r.Get("/annuaire", s.directory)
+		r.Get("/entreprises/{id}", s.profileShow)
+	})
+
+	// Users of a member SME.
+	r.Group(func(r chi.Router) {
+		r.Use(s.require(member.Actor.IsSME))
+		r.Get("/espace/offres", s.myOffers)
+		r.Get("/espace/offres/nouvelle", s.offerNew)
+		r.Post("/espace/offres/nouvelle", s.offerCreate)
+		r.Get("/espace/offres/{id}/modifier", s.offerEdit)
+		r.Post("/espace/offres/{id}/modifier", s.offerUpdate)
+		r.Post("/espace/offres/{id}/soumettre", s.offerSubmit)
+		r.Post("/espace/offres/{id}/archiver", s.offerArchive)
+		r.Get("/espace/profil", s.profileEdit)
+		r.Post("/espace/profil", s.profileUpdate)
+		r.Post("/espace/profil/certifications", s.certAdd)
+		r.Post("/espace/profil/certifications/{id}/supprimer", s.profileDelete(s.profiles.DeleteCertification))
+		r.Post("/espace/profil/references", s.refAdd)
+		r.Post("/espace/profil/references/{id}/supprimer", s.profileDelete(s.profiles.DeleteReference))
+		r.Get("/espace/profil/import", s.importShow)
+		r.Post("/espace/profil/import", s.importAwards)
 	})
 
 	// Owners of a member organisation.
@@ -79,6 +104,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/equipe/organisations/{id}/{decision}", s.staffDecide)
 		r.Get("/equipe/journal", s.staffAudit)
 		r.Get("/equipe/courriels", s.staffMailbox)
+		r.Get("/equipe/offres", s.reviewQueue)
+		r.Post("/equipe/offres/{id}/{decision}", s.reviewDecide)
 	})
 
 	// Association admins.

@@ -22,6 +22,9 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
+	"passerelle/internal/offer"
+	"passerelle/internal/profile"
+	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )
 
@@ -44,6 +47,9 @@ type Server struct {
 	tax      *taxonomy.Taxonomy
 	catalog  *i18n.Catalog
 	members  *member.Service
+	offerSvc *offer.Service
+	profiles *profile.Service
+	search   *search.Service
 	sessions *scs.SessionManager
 }
 
@@ -58,6 +64,10 @@ func New(d Deps) http.Handler {
 	}
 	s.members = member.NewService(d.DB, s.tax, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
 	s.members.RevealSecrets = !d.Config.Production()
+	index := search.NewIndexer(s.tax)
+	s.offerSvc = offer.NewService(d.DB, s.tax, index)
+	s.profiles = profile.NewService(d.DB, s.tax, index)
+	s.search = search.NewService(d.DB)
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	return s.routes()
 }

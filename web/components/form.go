@@ -7,8 +7,9 @@ package components
 type Field struct {
 	Name         string
 	Label        string
-	Type         string // text, email, password, url, textarea, select, checkbox, hidden
+	Type         string // text, email, password, url, date, number, search, textarea, select, multiselect, checkbox, checkboxes, hidden
 	Value        string
+	Values       []string // chosen options of a multiselect or checkboxes
 	Error        string
 	Hint         string
 	Required     bool
@@ -39,4 +40,14 @@ type Pager struct {
 	Page, Pages, Total int
 	PrevURL, NextURL   string
 	Label              string // "Page 2 sur 7", translated
+}
+
+// chosen reports whether an option is among a multi-valued field's values.
+func chosen(f Field, v string) bool {
+	for _, x := range f.Values {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,328 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/internal/offer"
+	"passerelle/web/components"
+	offerpage "passerelle/web/pages/offer"
+)
+
+// idParam reads the {id} of the path; false renders a 404.
+func idParam(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// offerErr answers the named errors of the offer service.
+func (s *Server) offerErr(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, offer.ErrNotFound):
+		s.renderError(w, r, http.StatusNotFound)
+	case errors.Is(err, offer.ErrForbidden):
+		s.renderError(w, r, http.StatusForbidden)
+	case errors.Is(err, offer.ErrInvalidState):
+		s.renderError(w, r, http.StatusConflict)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
+func (s *Server) statusText(l *i18n.Localizer, st offer.Status) string {
+	return l.T("offer.status." + string(st))
+}
+
+// myOffers lists the SME's offers with their status and staff's reasons.
+func (s *Server) myOffers(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	list, err := s.offerSvc.Mine(r.Context(), actorFrom(r.Context()))
+	if err != nil {
+		s.offerErr(w, r, err)
+		return
+	}
+	v := offerpage.Mine{Page: s.page(r, "offers.mine_title"), Title: l.T("offers.mine_title"), Lead: l.T("offers.mine_lead"),
+		NewURL: "/espace/offres/nouvelle", NewLabel: l.T("offers.new"), Empty: l.T("offers.mine_empty")}
+	for _, o := range list {
+		row := offerpage.Row{Title: o.Title, URL: fmt.Sprintf("/offres/%d", o.ID), Badge: s.statusText(l, o.Status), BadgeKind: string(o.Status),
+			Facts: append(s.cpvFacts(l, o.CPVCodes), l.T("offers.updated", "Date", l.Date(o.UpdatedAt)))}
+		if o.Status == offer.StatusRejected && o.StatusReason != "" {
+			row.Reason = l.T("offers.sent_back", "Reason", o.StatusReason)
+		}
+		base := fmt.Sprintf("/espace/offres/%d", o.ID)
+		if o.Status != offer.StatusArchived {
+			row.EditURL, row.EditLabel = base+"/modifier", l.T("offers.edit")
+			if o.Status == offer.StatusDraft || o.Status == offer.StatusRejected {
+				row.Actions = append(row.Actions, offerpage.Action{URL: base + "/soumettre", Label: l.T("offers.submit"), TestID: "submit"})
+			}
+			row.Actions = append(row.Actions, offerpage.Action{URL: base + "/archiver", Label: l.T("offers.archive"), Danger: true,
+				Confirm: l.T("offers.archive_confirm"), TestID: "archive"})
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	s.render(w, r, http.StatusOK, offerpage.MineView(v))
+}
+
+// offerForm builds the form's view from the input, the CPV search typed
+// and the field errors.
+func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.Input, cpvQuery string, searched bool, errs map[string]string) offerpage.Form {
+	l := i18n.FromContext(r.Context())
+	kinds := []components.Option{{Value: "", Label: l.T("form.select")}}
+	for _, k := range offer.Kinds {
+		kinds = append(kinds, components.Option{Value: k, Label: l.T("offer.kind." + k)})
+	}
+	trls := []components.Option{{Value: "", Label: l.T("offer.trl_none")}}
+	for i := 1; i <= 9; i++ {
+		trls = append(trls, components.Option{Value: strconv.Itoa(i), Label: l.T("offer.trl." + strconv.Itoa(i))})
+	}
+	var regions, depts []components.Option
+	for _, reg := range s.tax.Regions() {
+		regions = append(regions, components.Option{Value: reg.Code, Label: reg.Name})
+	}
+	for _, d := range s.tax.Departements() {
+		depts = append(depts, components.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
+	}
+	f := offerpage.Form{Page: s.page(r, titleKey), Title: l.T(titleKey), Lead: l.T("offers.form_lead"), Action: action,
+		Summary: l.T("form.summary"), SaveLabel: l.T("offers.save_draft"), SubmitLabel: l.T("offers.save_submit"),
+		Before: []components.Field{
+			{Name: "title", Label: l.T("offer.title"), Type: "text", Value: in.Title, Required: true, MaxLength: offer.MaxTitle},
+			{Name: "summary", Label: l.T("offer.summary"), Hint: l.T("offer.summary_hint"), Type: "textarea", Value: in.Summary, Required: true, MaxLength: offer.MaxSummary},
+			{Name: "description", Label: l.T("offer.description"), Type: "textarea", Value: in.Description, MaxLength: offer.MaxDescription},
+			{Name: "kind", Label: l.T("offer.kind"), Type: "select", Value: in.Kind, Options: kinds, Required: true},
+		},
+		After: []components.Field{
+			{Name: "trl", Label: l.T("offer.trl"), Hint: l.T("offer.trl_hint"), Type: "select", Value: in.TRL, Options: trls},
+			{Name: "regions", Label: l.T("offer.regions"), Hint: l.T("offer.places_hint"), Type: "multiselect", Values: in.Regions, Options: regions},
+			{Name: "departements", Label: l.T("offer.departements"), Type: "multiselect", Values: in.Departements, Options: depts},
+			{Name: "keywords", Label: l.T("offer.keywords"), Hint: l.T("offer.keywords_hint"), Type: "text", Value: in.Keywords, MaxLength: offer.MaxKeywords},
+		},
+		CPV: offerpage.Picker{Legend: l.T("offer.cpv"), Hint: l.T("offer.cpv_hint"), SearchLabel: l.T("offer.cpv_search"),
+			SearchValue: cpvQuery, SearchSubmit: l.T("offer.cpv_search_submit")},
+	}
+	for _, c := range in.CPVCodes {
+		if v, ok := s.tax.CPV(c); ok {
+			f.CPV.Chosen = append(f.CPV.Chosen, components.Option{Value: v.Code, Label: v.Full + " · " + v.Label(l.Lang())})
+		}
+	}
+	if searched {
+		f.CPV.Results = s.cpvResults(l, cpvQuery, in.CPVCodes)
+	}
+	if len(errs) > 0 {
+		for _, list := range [][]components.Field{f.Before, f.After} {
+			for i := range list {
+				if id, ok := errs[list[i].Name]; ok {
+					list[i].Error = l.T(id)
+					f.Errors = append(f.Errors, list[i])
+				}
+			}
+		}
+		if id, ok := errs["cpv"]; ok {
+			f.CPV.Error = l.T(id)
+			f.Errors = append(f.Errors, components.Field{Name: "cpv", Label: f.CPV.Legend, Error: f.CPV.Error})
+		}
+	}
+	return f
+}
+
+// cpvResults finds up to 15 codes by label or code, leaving out those chosen.
+func (s *Server) cpvResults(l *i18n.Localizer, q string, chosen []string) offerpage.Results {
+	res := offerpage.Results{Empty: l.T("offer.cpv_none")}
+	if strings.TrimSpace(q) == "" {
+		return res
+	}
+	for _, c := range s.tax.SearchCPV(q, 15+len(chosen)) {
+		if containsStr(chosen, c.Code) || len(res.Options) == 15 {
+			continue
+		}
+		res.Options = append(res.Options, components.Option{Value: c.Code, Label: c.Full + " · " + c.Label(l.Lang())})
+	}
+	return res
+}
+
+func containsStr(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// cpvSearch answers the picker's requests as one types: the same results
+// component the form renders without JavaScript.
+func (s *Server) cpvSearch(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	q := r.URL.Query().Get("q")
+	if len(q) > 100 {
+		q = q[:100]
+	}
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	s.render(w, r, http.StatusOK, offerpage.ResultsView(s.cpvResults(l, q, nil)))
+}
+
+func offerInput(r *http.Request) offer.Input {
+	_ = r.ParseForm()
+	return offer.Input{Title: r.PostFormValue("title"), Summary: r.PostFormValue("summary"), Description: r.PostFormValue("description"),
+		Kind: r.PostFormValue("kind"), CPVCodes: r.PostForm["cpv"], TRL: r.PostFormValue("trl"), Regions: r.PostForm["regions"],
+		Departements: r.PostForm["departements"], Keywords: r.PostFormValue("keywords")}
+}
+
+func (s *Server) offerNew(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, "/espace/offres/nouvelle", "offers.new_title", offer.Input{}, "", false, nil)))
+}
+
+// offerSave handles both forms (new and edit): the CPV search button
+// re-renders the form; the two save buttons save as draft or for review.
+func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
+	a := actorFrom(r.Context())
+	in := offerInput(r)
+	action, titleKey := "/espace/offres/nouvelle", "offers.new_title"
+	if id != 0 {
+		action, titleKey = fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title"
+	}
+	if r.PostFormValue("action") == "cpv" {
+		in.Normalize()
+		s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), true, nil)))
+		return
+	}
+	submit := r.PostFormValue("action") == "submit"
+	var err error
+	if id == 0 {
+		_, err = s.offerSvc.Create(r.Context(), a, in, submit)
+	} else {
+		err = s.offerSvc.Update(r.Context(), a, id, in, submit)
+	}
+	if errs, ok := fieldErrors(err); ok {
+		in.Normalize()
+		s.render(w, r, http.StatusUnprocessableEntity, offerpage.FormView(s.offerForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), r.PostFormValue("cpv_q") != "", errs)))
+		return
+	}
+	if err != nil {
+		s.offerErr(w, r, err)
+		return
+	}
+	if submit {
+		s.flash(r, "offers.flash_submitted")
+	} else {
+		s.flash(r, "offers.flash_saved")
+	}
+	http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+}
+
+func (s *Server) offerCreate(w http.ResponseWriter, r *http.Request) { s.offerSave(w, r, 0) }
+
+func (s *Server) offerEdit(w http.ResponseWriter, r *http.Request) {
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	o, err := s.offerSvc.Get(r.Context(), actorFrom(r.Context()), id)
+	if err == nil && o.OrgID != actorFrom(r.Context()).OrgID {
+		err = offer.ErrNotFound
+	}
+	if err != nil {
+		s.offerErr(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title", offer.InputOf(o), "", false, nil)))
+}
+
+func (s *Server) offerUpdate(w http.ResponseWriter, r *http.Request) {
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	s.offerSave(w, r, id)
+}
+
+func (s *Server) offerSubmit(w http.ResponseWriter, r *http.Request) {
+	s.offerMove(w, r, s.offerSvc.Submit, "offers.flash_submitted")
+}
+
+func (s *Server) offerArchive(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("confirm") != "1" {
+		s.flash(r, "offers.flash_confirm")
+		http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+		return
+	}
+	s.offerMove(w, r, s.offerSvc.Archive, "offers.flash_archived")
+}
+
+func (s *Server) offerMove(w http.ResponseWriter, r *http.Request, move func(context.Context, member.Actor, int64) error, flash string) {
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	err := move(r.Context(), actorFrom(r.Context()), id)
+	switch {
+	case err == nil:
+		s.flash(r, flash)
+	case errors.Is(err, offer.ErrInvalidState):
+		s.flash(r, "offers.flash_state")
+	default:
+		s.offerErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+}
+
+// offerShow is an offer's page: anyone for a listed offer (visitors without
+// the SME's profile link), its SME and staff at any status.
+func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	o, err := s.offerSvc.Get(r.Context(), a, id)
+	if err != nil {
+		s.offerErr(w, r, err)
+		return
+	}
+	p := s.page(r, "")
+	p.Title = o.Title
+	v := offerpage.Detail{Page: p, Title: o.Title, Org: o.OrgName, Summary: o.Summary, Description: o.Description,
+		Badges: []string{l.T("offer.kind." + o.Kind)}}
+	if a.SignedIn() {
+		v.OrgURL = fmt.Sprintf("/entreprises/%d", o.OrgID)
+	} else {
+		v.Join, v.JoinLabel = l.T("showcase.join_text"), l.T("showcase.join")
+	}
+	if o.Status != offer.StatusPublished {
+		v.Status = l.T("offer.status_line", "Status", s.statusText(l, o.Status))
+	}
+	if o.TRL != nil {
+		v.Badges = append(v.Badges, l.T("search.trl_value", "Level", strconv.Itoa(int(*o.TRL))))
+		v.Facts = append(v.Facts, components.Option{Label: l.T("offer.trl"), Value: l.T("offer.trl." + strconv.Itoa(int(*o.TRL)))})
+	}
+	v.Facts = append(v.Facts, components.Option{Label: l.T("offer.cpv"), Value: strings.Join(s.cpvFacts(l, o.CPVCodes), " ; ")})
+	v.Facts = append(v.Facts, components.Option{Label: l.T("offer.places"), Value: s.placesList(l, o.Places)})
+	if o.Keywords != "" {
+		v.Facts = append(v.Facts, components.Option{Label: l.T("offer.keywords"), Value: o.Keywords})
+	}
+	if o.PublishedAt != nil {
+		v.Facts = append(v.Facts, components.Option{Label: l.T("offer.published_on"), Value: l.Date(*o.PublishedAt)})
+	}
+	s.render(w, r, http.StatusOK, offerpage.DetailView(v))
+}
+
+func (s *Server) placesList(l *i18n.Localizer, places []string) string {
+	var names []string
+	for _, p := range places {
+		names = append(names, s.facetLabel(l, p))
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,328 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/internal/profile"
+	"passerelle/internal/search"
+	"passerelle/web/components"
+	offerpage "passerelle/web/pages/offer"
+	profilepage "passerelle/web/pages/profile"
+)
+
+func (s *Server) profileErr(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, profile.ErrNotFound):
+		s.renderError(w, r, http.StatusNotFound)
+	case errors.Is(err, profile.ErrForbidden):
+		s.renderError(w, r, http.StatusForbidden)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
+func (s *Server) orgFactsList(l *i18n.Localizer, p profile.Profile) []components.Option {
+	facts := []components.Option{{Label: "SIREN", Value: p.SIREN}, {Label: l.T("profile.kind"), Value: l.T("kind." + string(p.Kind))}}
+	if n, ok := s.tax.NAF(p.NAFCode); ok {
+		facts = append(facts, components.Option{Label: l.T("profile.naf"), Value: n.Code + " · " + n.Label})
+	}
+	if b, ok := s.tax.HeadcountBand(p.HeadcountBand); ok {
+		facts = append(facts, components.Option{Label: l.T("profile.headcount"), Value: l.T("apply.headcount", "Range", b.Label)})
+	}
+	if d, ok := s.tax.Departement(p.Departement); ok {
+		reg, _ := s.tax.RegionOf(d.Code)
+		facts = append(facts, components.Option{Label: l.T("profile.head_office"), Value: d.Code + " · " + d.Name + " (" + reg.Name + ")"})
+	}
+	if len(p.Places) > 0 {
+		facts = append(facts, components.Option{Label: l.T("offer.places"), Value: s.placesList(l, p.Places)})
+	}
+	if p.Website != "" {
+		facts = append(facts, components.Option{Label: l.T("profile.website"), Value: p.Website})
+	}
+	return facts
+}
+
+func (s *Server) certItems(l *i18n.Localizer, certs []profile.Certification, deletable bool) []profilepage.Item {
+	now := time.Now()
+	var out []profilepage.Item
+	for _, c := range certs {
+		it := profilepage.Item{Title: c.Name, TestID: "certification"}
+		if c.Issuer != "" {
+			it.Facts = append(it.Facts, l.T("profile.issuer", "Issuer", c.Issuer))
+		}
+		switch {
+		case c.ExpiresOn == nil:
+			it.Facts = append(it.Facts, l.T("profile.no_expiry"))
+		case c.Expired(now):
+			it.Badge = l.T("profile.expired")
+			it.Facts = append(it.Facts, l.T("profile.expired_on", "Date", l.Date(*c.ExpiresOn)))
+		default:
+			it.Facts = append(it.Facts, l.T("profile.valid_until", "Date", l.Date(*c.ExpiresOn)))
+		}
+		if deletable {
+			it.Delete = &offerpage.Action{URL: fmt.Sprintf("/espace/profil/certifications/%d/supprimer", c.ID), Label: l.T("profile.delete"),
+				Danger: true, Confirm: l.T("profile.delete_confirm"), TestID: fmt.Sprintf("delete-cert-%d", c.ID)}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+func (s *Server) refItems(l *i18n.Localizer, refs []profile.Reference, deletable bool) []profilepage.Item {
+	var out []profilepage.Item
+	for _, rf := range refs {
+		it := profilepage.Item{Title: rf.Object, TestID: "reference", Facts: []string{l.T("profile.client", "Client", rf.Client)}}
+		it.Facts = append(it.Facts, s.cpvFacts(l, []string{rf.CPV})...)
+		if rf.AmountEUR != nil {
+			it.Facts = append(it.Facts, l.Money(*rf.AmountEUR)+" HT")
+		}
+		if rf.Year != nil {
+			it.Facts = append(it.Facts, strconv.Itoa(int(*rf.Year)))
+		}
+		if rf.Source == "decp" {
+			it.Facts = append(it.Facts, l.T("profile.source_decp"))
+		}
+		if deletable {
+			it.Delete = &offerpage.Action{URL: fmt.Sprintf("/espace/profil/references/%d/supprimer", rf.ID), Label: l.T("profile.delete"),
+				Danger: true, Confirm: l.T("profile.delete_confirm"), TestID: fmt.Sprintf("delete-ref-%d", rf.ID)}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// profileShow is an SME's page as members and staff see it.
+func (s *Server) profileShow(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	p, err := s.profiles.Get(r.Context(), a, id)
+	if err != nil {
+		s.profileErr(w, r, err)
+		return
+	}
+	offers, err := s.offerSvc.Listed(r.Context(), id)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	pg := s.page(r, "")
+	pg.Title = p.LegalName
+	v := profilepage.View{Page: pg, Title: p.LegalName, Lead: l.T("kind." + string(p.Kind)), About: p.Description, Facts: s.orgFactsList(l, p)}
+	if a.OrgID == p.ID && a.IsSME() {
+		v.EditURL, v.EditText = "/espace/profil", l.T("profile.edit")
+	}
+	offerSec := profilepage.Section{Title: l.T("profile.offers"), Empty: l.T("profile.offers_empty")}
+	for _, o := range offers {
+		offerSec.Items = append(offerSec.Items, profilepage.Item{Title: o.Title, URL: fmt.Sprintf("/offres/%d", o.ID), Facts: []string{o.Summary}, TestID: "profile-offer"})
+	}
+	v.Sections = []profilepage.Section{
+		offerSec,
+		{Title: l.T("profile.references"), Empty: l.T("profile.references_empty"), Items: s.refItems(l, p.References, false)},
+		{Title: l.T("profile.certifications"), Empty: l.T("profile.certifications_empty"), Items: s.certItems(l, p.Certifications, false)},
+	}
+	s.render(w, r, http.StatusOK, profilepage.Show(v))
+}
+
+// profileForms are the editor's three forms; a failing one is passed in
+// with its errors and input.
+type profileForms struct{ profile, cert, ref *components.Form }
+
+func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status int, f profileForms) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	p, err := s.profiles.Get(r.Context(), a, a.OrgID)
+	if err != nil {
+		s.profileErr(w, r, err)
+		return
+	}
+	if f.profile == nil {
+		in := profile.Input{Description: p.Description, Website: p.Website}
+		for _, pl := range p.Places {
+			dim, code, _ := strings.Cut(pl, ":")
+			if dim == search.DimReg {
+				in.Regions = append(in.Regions, code)
+			} else {
+				in.Departements = append(in.Departements, code)
+			}
+		}
+		form := s.profileForm(l, in)
+		f.profile = &form
+	}
+	if f.cert == nil {
+		form := s.certForm(l, profile.CertificationInput{})
+		f.cert = &form
+	}
+	if f.ref == nil {
+		form := s.refForm(l, profile.ReferenceInput{})
+		f.ref = &form
+	}
+	v := profilepage.Edit{Page: s.page(r, "profile.edit_title"), Title: l.T("profile.edit_title"), Lead: l.T("profile.edit_lead"),
+		ViewURL: fmt.Sprintf("/entreprises/%d", p.ID), ViewText: l.T("profile.view"), Profile: *f.profile,
+		Sections: []profilepage.Section{
+			{Title: l.T("profile.certifications"), Empty: l.T("profile.certifications_empty"), Items: s.certItems(l, p.Certifications, true), Form: f.cert},
+			{Title: l.T("profile.references"), Empty: l.T("profile.references_empty"), Items: s.refItems(l, p.References, true), Form: f.ref,
+				Link: &components.Option{Value: "/espace/profil/import", Label: l.T("profile.import_link")}},
+		}}
+	s.render(w, r, status, profilepage.EditView(v))
+}
+
+func (s *Server) profileForm(l *i18n.Localizer, in profile.Input) components.Form {
+	var regions, depts []components.Option
+	for _, reg := range s.tax.Regions() {
+		regions = append(regions, components.Option{Value: reg.Code, Label: reg.Name})
+	}
+	for _, d := range s.tax.Departements() {
+		depts = append(depts, components.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
+	}
+	return components.Form{Action: "/espace/profil", Submit: l.T("profile.save"), TestID: "profile-form", Fields: []components.Field{
+		{Name: "description", Label: l.T("profile.description"), Type: "textarea", Value: in.Description, MaxLength: 2000},
+		{Name: "website", Label: l.T("profile.website"), Type: "url", Value: in.Website, Hint: l.T("apply.website_hint")},
+		{Name: "regions", Label: l.T("offer.regions"), Hint: l.T("offer.places_hint"), Type: "multiselect", Values: in.Regions, Options: regions},
+		{Name: "departements", Label: l.T("offer.departements"), Type: "multiselect", Values: in.Departements, Options: depts},
+	}}
+}
+
+func (s *Server) certForm(l *i18n.Localizer, in profile.CertificationInput) components.Form {
+	return components.Form{Action: "/espace/profil/certifications", Submit: l.T("profile.cert_add"), TestID: "cert-form", Fields: []components.Field{
+		{Name: "cert_name", Label: l.T("profile.cert_name"), Type: "text", Value: in.Name, Required: true, MaxLength: 120, Hint: l.T("profile.cert_name_hint")},
+		{Name: "cert_issuer", Label: l.T("profile.cert_issuer"), Type: "text", Value: in.Issuer, MaxLength: 120},
+		{Name: "cert_expires", Label: l.T("profile.cert_expires"), Type: "date", Value: in.ExpiresOn, Hint: l.T("profile.cert_expires_hint")},
+	}}
+}
+
+func (s *Server) refForm(l *i18n.Localizer, in profile.ReferenceInput) components.Form {
+	return components.Form{Action: "/espace/profil/references", Submit: l.T("profile.ref_add"), TestID: "ref-form", Fields: []components.Field{
+		{Name: "ref_client", Label: l.T("profile.ref_client"), Type: "text", Value: in.Client, Required: true, MaxLength: 200},
+		{Name: "ref_object", Label: l.T("profile.ref_object"), Type: "textarea", Value: in.Object, Required: true, MaxLength: 1000},
+		{Name: "ref_cpv", Label: l.T("profile.ref_cpv"), Type: "text", Value: in.CPV, Required: true, Hint: l.T("profile.ref_cpv_hint")},
+		{Name: "ref_amount", Label: l.T("profile.ref_amount"), Type: "text", Value: in.Amount, Hint: l.T("profile.ref_amount_hint")},
+		{Name: "ref_year", Label: l.T("profile.ref_year"), Type: "number", Value: in.Year},
+	}}
+}
+
+func (s *Server) profileEdit(w http.ResponseWriter, r *http.Request) {
+	s.profileEditPage(w, r, http.StatusOK, profileForms{})
+}
+
+// profileWrite runs one write; field errors re-render the editor with the
+// failing form (status 422, input kept); success redirects with a flash.
+func (s *Server) profileWrite(w http.ResponseWriter, r *http.Request, err error, failing func(errs map[string]string) profileForms, flash string) {
+	if errs, ok := fieldErrors(err); ok {
+		s.profileEditPage(w, r, http.StatusUnprocessableEntity, failing(errs))
+		return
+	}
+	if err != nil {
+		s.profileErr(w, r, err)
+		return
+	}
+	s.flash(r, flash)
+	http.Redirect(w, r, "/espace/profil", http.StatusSeeOther)
+}
+
+func (s *Server) profileUpdate(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	_ = r.ParseForm()
+	in := profile.Input{Description: r.PostFormValue("description"), Website: r.PostFormValue("website"),
+		Regions: r.PostForm["regions"], Departements: r.PostForm["departements"]}
+	err := s.profiles.Update(r.Context(), actorFrom(r.Context()), in)
+	s.profileWrite(w, r, err, func(errs map[string]string) profileForms {
+		f := withErrors(l, s.profileForm(l, in), errs)
+		return profileForms{profile: &f}
+	}, "profile.flash_saved")
+}
+
+func (s *Server) certAdd(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	in := profile.CertificationInput{Name: r.PostFormValue("cert_name"), Issuer: r.PostFormValue("cert_issuer"), ExpiresOn: r.PostFormValue("cert_expires")}
+	err := s.profiles.AddCertification(r.Context(), actorFrom(r.Context()), in)
+	s.profileWrite(w, r, err, func(errs map[string]string) profileForms {
+		f := withErrors(l, s.certForm(l, in), errs)
+		return profileForms{cert: &f}
+	}, "profile.flash_cert_added")
+}
+
+func (s *Server) refAdd(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	in := profile.ReferenceInput{Client: r.PostFormValue("ref_client"), Object: r.PostFormValue("ref_object"), CPV: r.PostFormValue("ref_cpv"),
+		Amount: r.PostFormValue("ref_amount"), Year: r.PostFormValue("ref_year")}
+	err := s.profiles.AddReference(r.Context(), actorFrom(r.Context()), in)
+	s.profileWrite(w, r, err, func(errs map[string]string) profileForms {
+		f := withErrors(l, s.refForm(l, in), errs)
+		return profileForms{ref: &f}
+	}, "profile.flash_ref_added")
+}
+
+func (s *Server) profileDelete(del func(context.Context, member.Actor, int64) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := idParam(r)
+		if !ok {
+			s.renderError(w, r, http.StatusNotFound)
+			return
+		}
+		if r.PostFormValue("confirm") != "1" {
+			s.flash(r, "offers.flash_confirm")
+			http.Redirect(w, r, "/espace/profil", http.StatusSeeOther)
+			return
+		}
+		s.profileWrite(w, r, del(r.Context(), actorFrom(r.Context()), id), nil, "profile.flash_deleted")
+	}
+}
+
+// importShow lists the public contracts found for the SME's SIREN.
+func (s *Server) importShow(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	awards, err := s.profiles.Awards(r.Context(), actorFrom(r.Context()))
+	if err != nil {
+		s.profileErr(w, r, err)
+		return
+	}
+	v := profilepage.Import{Page: s.page(r, "profile.import_title"), Title: l.T("profile.import_title"),
+		Lead: l.T("profile.import_lead", "Count", len(awards)), Empty: l.T("profile.import_empty"),
+		Submit: l.T("profile.import_submit"), BackURL: "/espace/profil", Back: l.T("profile.back")}
+	for _, aw := range awards {
+		a := profilepage.Award{UID: aw.UID, Label: aw.Object, Imported: aw.Imported, Facts: []string{l.T("profile.client", "Client", aw.Buyer)}}
+		a.Facts = append(a.Facts, s.cpvFacts(l, []string{aw.CPV})...)
+		if aw.AmountEUR > 0 {
+			a.Facts = append(a.Facts, l.Money(aw.AmountEUR)+" HT")
+		}
+		if aw.Year > 0 {
+			a.Facts = append(a.Facts, strconv.Itoa(aw.Year))
+		}
+		switch {
+		case aw.Imported:
+			a.Note = l.T("profile.imported")
+		case aw.Damaged:
+			a.Note = l.T("profile.damaged")
+		}
+		v.Awards = append(v.Awards, a)
+	}
+	s.render(w, r, http.StatusOK, profilepage.ImportView(v))
+}
+
+func (s *Server) importAwards(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	n, err := s.profiles.ImportAwards(r.Context(), actorFrom(r.Context()), r.PostForm["uid"])
+	if err != nil {
+		s.profileErr(w, r, err)
+		return
+	}
+	if n == 0 {
+		s.flash(r, "profile.flash_imported_none")
+	} else {
+		s.flash(r, "profile.flash_imported")
+	}
+	http.Redirect(w, r, "/espace/profil", http.StatusSeeOther)
+}

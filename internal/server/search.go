@@ -1,0 +1,261 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/search"
+	"passerelle/web/components"
+	searchpage "passerelle/web/pages/search"
+)
+
+// searchQuery reads q, f (facet keys, repeated), tri, page and apres.
+func searchQuery(r *http.Request) search.Query {
+	v := r.URL.Query()
+	q := search.Query{Text: strings.TrimSpace(v.Get("q")), Sort: v.Get("tri"), After: v.Get("apres")}
+	if len(q.Text) > 200 {
+		q.Text = q.Text[:200]
+	}
+	q.Page, _ = strconv.Atoi(v.Get("page"))
+	for _, f := range v["f"] {
+		if validFacet(f) && !slices.Contains(q.Facets, f) && len(q.Facets) < 8 {
+			q.Facets = append(q.Facets, f)
+		}
+	}
+	return q
+}
+
+// validFacet keeps facet keys of the known dimensions only.
+func validFacet(f string) bool {
+	if f == search.KeyCert {
+		return true
+	}
+	dim, val, ok := strings.Cut(f, ":")
+	if !ok || val == "" || len(val) > 20 {
+		return false
+	}
+	switch dim {
+	case search.DimCPV, search.DimReg, search.DimDep, search.DimTRL, search.DimKind, search.DimSize:
+		return true
+	}
+	return false
+}
+
+// searchURL is the list's URL with the given facets, keeping the words and
+// sort; paging starts again.
+func searchURL(path string, q search.Query, facets []string) string {
+	v := url.Values{}
+	if q.Text != "" {
+		v.Set("q", q.Text)
+	}
+	if q.Sort != "" {
+		v.Set("tri", q.Sort)
+	}
+	for _, f := range facets {
+		v.Add("f", f)
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// facetLabel names a facet key in the user's language.
+func (s *Server) facetLabel(l *i18n.Localizer, key string) string {
+	dim, val, _ := strings.Cut(key, ":")
+	switch dim {
+	case search.DimCPV:
+		code := (val + "00000000")[:8]
+		if c, ok := s.tax.CPV(code); ok {
+			return val + " · " + c.Label(l.Lang())
+		}
+		return val
+	case search.DimReg:
+		if r, ok := s.tax.Region(val); ok {
+			return r.Name
+		}
+	case search.DimDep:
+		if d, ok := s.tax.Departement(val); ok {
+			return d.Code + " · " + d.Name
+		}
+	case search.DimTRL:
+		return l.T("search.trl_value", "Level", val)
+	case search.DimKind:
+		if val == "pme" || val == "eti" {
+			return l.T("kind." + val)
+		}
+		return l.T("offer.kind." + val)
+	case search.DimSize:
+		return l.T("search.size." + val)
+	case search.KeyCert:
+		return l.T("search.certified")
+	}
+	return key
+}
+
+var facetOrder = []string{search.DimCPV, search.DimReg, search.DimDep, search.DimKind, search.DimSize, search.DimTRL, search.KeyCert}
+
+// searchView fills what the catalogue and the directory share.
+func (s *Server) searchView(r *http.Request, path string, q search.Query, c search.Counts, sort string, page int, more bool, next string) searchpage.View {
+	l := i18n.FromContext(r.Context())
+	v := searchpage.View{Action: path, Query: q.Text, Sort: sort, Submit: l.T("search.submit"),
+		QueryLabel: l.T("search.query"), SortLabel: l.T("search.sort"), FacetsLabel: l.T("search.facets"),
+		PagerLabel: l.T("search.pages"), PrevLabel: l.T("search.prev"), NextLabel: l.T("search.next")}
+	for _, f := range q.Facets {
+		v.Hidden = append(v.Hidden, components.Option{Value: f})
+		rest := slices.DeleteFunc(slices.Clone(q.Facets), func(x string) bool { return x == f })
+		label := s.facetLabel(l, f)
+		v.Chips = append(v.Chips, searchpage.Chip{Label: label, RemoveURL: searchURL(path, q, rest), Remove: l.T("search.remove", "Label", label)})
+	}
+	for _, dim := range facetOrder {
+		values := c.Facets[dim]
+		if len(values) == 0 {
+			continue
+		}
+		g := searchpage.FacetGroup{Label: l.T("search.dim." + dim)}
+		for i, fc := range values {
+			if slices.Contains(q.Facets, fc.Key) || i >= 12 {
+				continue
+			}
+			g.Values = append(g.Values, searchpage.FacetValue{Label: s.facetLabel(l, fc.Key), Count: l.Int(int64(fc.Count)),
+				URL: searchURL(path, q, append(slices.Clone(q.Facets), fc.Key))})
+		}
+		if len(g.Values) > 0 {
+			v.Facets = append(v.Facets, g)
+		}
+	}
+	link := func(set func(url.Values)) string {
+		vals := r.URL.Query()
+		vals.Del("page")
+		vals.Del("apres")
+		set(vals)
+		return path + "?" + vals.Encode()
+	}
+	if sort == search.SortRelevance {
+		if page > 1 {
+			v.PrevURL = link(func(x url.Values) { x.Set("page", strconv.Itoa(page-1)) })
+		}
+		if more && page < search.MaxRelevancePages {
+			v.NextURL = link(func(x url.Values) { x.Set("page", strconv.Itoa(page+1)) })
+		}
+	} else {
+		if q.After != "" {
+			v.PrevURL = link(func(url.Values) {}) // back to the first page: cursors only go forward
+			v.PrevLabel = l.T("search.first")
+		}
+		if more {
+			v.NextURL = link(func(x url.Values) { x.Set("apres", next) })
+		}
+	}
+	return v
+}
+
+func totalText(l *i18n.Localizer, key string, c search.Counts) string {
+	if c.Capped {
+		return l.T(key+"_capped", "Count", l.Int(int64(c.Total)))
+	}
+	return l.T(key, "Count", l.Int(int64(c.Total)))
+}
+
+// catalogue searches the offers: members see everything listed with links to
+// the SMEs' profiles; visitors see the public showcase, which invites them
+// to join and shows no contact details.
+func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	q := searchQuery(r)
+	res, err := s.search.Offers(r.Context(), q)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.searchView(r, "/offres", q, res.Counts, res.Sort, res.Page, res.More, res.Next)
+	v.Page = s.page(r, "catalogue.title")
+	v.Title, v.Lead, v.QueryHint = l.T("catalogue.title"), l.T("catalogue.lead"), l.T("catalogue.hint")
+	v.Sorts = []components.Option{{Value: search.SortRelevance, Label: l.T("search.sort.relevance")}, {Value: search.SortRecent, Label: l.T("search.sort.recent")}}
+	v.Total = totalText(l, "catalogue.total", res.Counts)
+	v.Empty = l.T("catalogue.empty")
+	if !a.SignedIn() {
+		v.Lead = l.T("showcase.lead")
+		v.Join = &searchpage.Join{Text: l.T("showcase.join_text"), Label: l.T("showcase.join"), URL: "/adhesion"}
+	}
+	for _, h := range res.Hits {
+		hit := searchpage.Hit{Title: h.Title, URL: fmt.Sprintf("/offres/%d", h.ID), Subtitle: h.OrgName, Text: h.Summary, TestID: "offer-hit",
+			Badges: []string{l.T("offer.kind." + h.Kind)}}
+		if h.TRL != nil {
+			hit.Badges = append(hit.Badges, l.T("search.trl_value", "Level", strconv.Itoa(int(*h.TRL))))
+		}
+		hit.Facts = append(hit.Facts, s.cpvFacts(l, h.CPVCodes)...)
+		hit.Facts = append(hit.Facts, s.placesText(l, h.Places))
+		v.Hits = append(v.Hits, hit)
+	}
+	s.render(w, r, http.StatusOK, searchpage.Page(v))
+}
+
+// directory lists member SMEs for members and staff.
+func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	q := searchQuery(r)
+	res, err := s.search.SMEs(r.Context(), q)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.searchView(r, "/annuaire", q, res.Counts, res.Sort, res.Page, res.More, res.Next)
+	v.Page = s.page(r, "directory.title")
+	v.Title, v.Lead, v.QueryHint = l.T("directory.title"), l.T("directory.lead"), l.T("directory.hint")
+	v.Sorts = []components.Option{{Value: search.SortRelevance, Label: l.T("search.sort.relevance")},
+		{Value: search.SortName, Label: l.T("search.sort.name")}, {Value: search.SortRecent, Label: l.T("search.sort.joined")}}
+	v.Total = totalText(l, "directory.total", res.Counts)
+	v.Empty = l.T("directory.empty")
+	for _, h := range res.Hits {
+		hit := searchpage.Hit{Title: h.Name, URL: fmt.Sprintf("/entreprises/%d", h.ID), TestID: "sme-hit",
+			Subtitle: "SIREN " + h.SIREN + " · " + l.T("kind."+h.Kind), Text: clipText(h.Description, 280)}
+		if slices.Contains(h.Facets, search.KeyCert) {
+			hit.Badges = append(hit.Badges, l.T("search.certified"))
+		}
+		if d, ok := s.tax.Departement(h.Departement); ok {
+			hit.Facts = append(hit.Facts, d.Code+" · "+d.Name)
+		}
+		if n, ok := s.tax.NAF(h.NAFCode); ok {
+			hit.Facts = append(hit.Facts, n.Code+" · "+n.Label)
+		}
+		hit.Facts = append(hit.Facts, l.T("directory.offers", "Count", h.Offers))
+		v.Hits = append(v.Hits, hit)
+	}
+	s.render(w, r, http.StatusOK, searchpage.Page(v))
+}
+
+func (s *Server) cpvFacts(l *i18n.Localizer, codes []string) []string {
+	var out []string
+	for _, c := range codes {
+		if v, ok := s.tax.CPV(c); ok {
+			out = append(out, v.Full+" · "+v.Label(l.Lang()))
+		}
+	}
+	return out
+}
+
+// placesText names the places served.
+func (s *Server) placesText(l *i18n.Localizer, places []string) string {
+	var names []string
+	for _, p := range places {
+		names = append(names, s.facetLabel(l, p))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return l.T("offer.places_served", "Places", strings.Join(names, ", "))
+}
+
+func clipText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return strings.TrimSpace(string(r[:n-1])) + "…"
+	}
+	return s
+}
