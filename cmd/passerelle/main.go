@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/bench"
 	"passerelle/internal/config"
 	"passerelle/internal/demo"
 	"passerelle/internal/i18n"
@@ -50,7 +51,9 @@ commands:
   dev       start (or reuse) the private database, migrate, load demo data, serve
   serve     serve HTTP against DATABASE_URL
   migrate   apply every pending migration ("migrate down" reverts them all)
-  seed      load the demo data (refused when PASSERELLE_ENV=production)
+  seed      load the demo data (refused when PASSERELLE_ENV=production);
+            seed --scale N generates N fictitious organisations with offers and references
+  bench     measure search at scale (BENCH_DATABASE_URL or passerelle_bench; generates the data if missing)
   db url    print the private cluster's connection URL (starting it if needed)
   db stop   stop the private cluster
 `
@@ -69,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, cfg, log, stdout)
+	case "bench":
+		return runBench(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
 	case "serve":
 		if cfg.DatabaseURL == "" {
 			return errors.New("serve: DATABASE_URL is not set (use `passerelle dev` or `make run` for the private database)")
@@ -307,4 +312,67 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runBench measures search at scale in its own database (BENCH_DATABASE_URL
+// or passerelle_bench in the private cluster), generating the data first
+// when it holds fewer organisations than asked.
+func runBench(ctx context.Context, cfg config.Config, args []string, benchURL string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	n := fs.Int("scale", 1000000, "organisations the benchmark database must hold")
+	opt := bench.Options{}
+	fs.IntVar(&opt.Queries, "queries", 300, "searches sampled and timed one at a time")
+	fs.DurationVar(&opt.Duration, "duration", 20*time.Second, "length of each load phase")
+	fs.Uint64Var(&opt.Workers, "workers", 8, "concurrent clients of the load phases")
+	fs.Uint64Var(&opt.Seed, "seed", 1, "random seed of the sampled searches")
+	out := fs.String("out", filepath.Join(".artifacts", "bench.md"), "where to write the Markdown report too")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Production() {
+		return errors.New("bench: refused when PASSERELLE_ENV=production")
+	}
+	url := benchURL
+	if url == "" {
+		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stderr})
+		if err != nil {
+			return err
+		}
+		if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle_bench"); err != nil {
+			return err
+		}
+		url = c.URL("passerelle_bench")
+	}
+	if err := postgres.Migrate(url); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	var have int
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM organisations`).Scan(&have)
+	if err == nil && have < *n*9/10 {
+		fmt.Fprintf(stderr, "The benchmark database holds %d organisations; generating %d more (about 13 minutes per million here)…\n", have, *n-have)
+		_, err = scale.Generate(ctx, pool, taxonomy.MustLoad(), scale.Options{Organisations: *n - have, Seed: 1, Progress: stderr})
+	}
+	pool.Close()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintln(stderr, "Measuring (a few minutes)…")
+	if err := bench.Run(ctx, url, opt, io.MultiWriter(stdout, f)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Report written to %s\n", *out)
+	return nil
 }

@@ -84,19 +84,27 @@ func offersPlan(q Query, p Parsed, words bool) plan {
 	}
 	pl := plan{count: countSQL("offers o", b.whereSQL()), countArgs: slices.Clone(b.args),
 		sort: effectiveSort(q.Sort, words, SortRecent), page1: max(q.Page, 1)}
-	order, limit, rank := "o.published_at DESC, o.id DESC", fmt.Sprintf(" LIMIT %d", PageSize+1), "0::real"
+	cols := "o.id, o.organisation_id, o.title, o.summary, o.kind::text, o.trl, o.cpv_codes, o.places, o.published_at"
+	var inner string
 	if pl.sort == SortRelevance {
-		rank = "ts_rank(o.search, " + tsq + ")"
+		// Rank the RankPool most recent matches: exact relevance for any
+		// query matching fewer, a bounded cost for a word found everywhere.
 		pl.page1 = min(pl.page1, MaxRelevancePages)
-		order = "rank DESC, " + order
-		limit += fmt.Sprintf(" OFFSET %d", (pl.page1-1)*PageSize)
-	} else if c, ok := decodeCursor(q.After); ok {
-		b.and(fmt.Sprintf("(o.published_at, o.id) < (%s, %s)", b.arg(c.Time), b.arg(c.ID)))
+		inner = fmt.Sprintf(`SELECT *, ts_rank(o.search, %s) AS rank FROM (
+				SELECT %s, o.search FROM offers o WHERE %s ORDER BY o.published_at DESC, o.id DESC LIMIT %d) o
+			ORDER BY rank DESC, o.published_at DESC, o.id DESC LIMIT %d OFFSET %d`,
+			tsq, cols, b.whereSQL(), RankPool, PageSize+1, (pl.page1-1)*PageSize)
+	} else {
+		if c, ok := decodeCursor(q.After); ok {
+			b.and(fmt.Sprintf("(o.published_at, o.id) < (%s, %s)", b.arg(c.Time), b.arg(c.ID)))
+		}
+		inner = fmt.Sprintf(`SELECT %s, 0::real AS rank FROM offers o WHERE %s ORDER BY o.published_at DESC, o.id DESC LIMIT %d`,
+			cols, b.whereSQL(), PageSize+1)
 	}
-	pl.page = `SELECT o.id, o.organisation_id, g.legal_name, o.title, o.summary, o.kind::text, o.trl, o.cpv_codes, o.places,
-			o.published_at, ` + rank + ` AS rank
-		FROM offers o JOIN organisations g ON g.id = o.organisation_id
-		WHERE ` + b.whereSQL() + ` ORDER BY ` + order + limit
+	// The organisations' names are joined to the page only.
+	pl.page = `SELECT h.id, h.organisation_id, g.legal_name, h.title, h.summary, h.kind, h.trl, h.cpv_codes, h.places, h.published_at, h.rank
+		FROM (` + inner + `) h JOIN organisations g ON g.id = h.organisation_id
+		ORDER BY h.rank DESC, h.published_at DESC, h.id DESC`
 	pl.args = b.args
 	return pl
 }

@@ -36,6 +36,13 @@ const PageSize = 20
 // the query (or sorts by date or name, which pages without limit).
 const MaxRelevancePages = 50
 
+// RankPool is how many of the most recent matches relevance ranks. A query
+// matching fewer (nearly all do once a facet is chosen) is ranked exactly;
+// one word found in a third of the catalogue ("travaux") is ranked among
+// its RankPool most recent matches instead of all of them, which bounds its
+// cost (see docs/BENCHMARKS.md).
+const RankPool = 2000
+
 // CountCap bounds the rows counted for the total and the facets. Beyond it
 // the total reads "more than 10 000" and the facet counts are those of the
 // 10 000 best-ranked hits; a query that narrow enough is counted exactly.

@@ -24,6 +24,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	serverTiming(w, r)
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }

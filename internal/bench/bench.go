@@ -1,0 +1,351 @@
+// Package bench measures search at national scale against a database
+// filled by `passerelle seed --scale`: the server time of catalogue and
+// directory searches (one word or two, with two facets) taken one at a
+// time, then the requests per second of the directory and catalogue pages
+// under a concurrent load generator (vegeta), beside the same load on a
+// bare handler that runs one indexed query — the floor this machine allows.
+// It prints a Markdown report and the EXPLAIN output of the queries.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"passerelle/internal/config"
+	"passerelle/internal/demo"
+	"passerelle/internal/mail"
+	"passerelle/internal/refdata"
+	"passerelle/internal/search"
+	"passerelle/internal/server"
+	"passerelle/internal/taxonomy"
+)
+
+// Options of a run.
+type Options struct {
+	Queries  int           // sampled searches timed one at a time
+	Duration time.Duration // of each load phase
+	Workers  uint64        // concurrent clients of the load phases
+	Seed     uint64
+}
+
+// Query is one sampled search.
+type Query struct {
+	Words  string
+	Facets []string
+}
+
+// Sample draws searches the way members type them: one or two words of a
+// real contract object (so frequent words come often, as in real use) and
+// two facets, the contract's CPV division and its region.
+func Sample(tax *taxonomy.Taxonomy, n int, seed uint64) ([]Query, error) {
+	type c struct {
+		words    []string
+		div, reg string
+	}
+	var pool []c
+	err := refdata.Each(refdata.DECP, func(r map[string]string) error {
+		if r["probleme_encodage"] != "0" || r["cpv_valide"] != "1" {
+			return nil
+		}
+		d, ok := tax.Departement(r["lieu_departement"])
+		if !ok {
+			return nil
+		}
+		var words []string
+		for _, w := range strings.FieldsFunc(strings.ToLower(r["objet"]), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'à' && r <= 'ÿ' || r == 'œ')
+		}) {
+			if len([]rune(w)) >= 5 && !stop[w] {
+				words = append(words, w)
+			}
+		}
+		if len(words) > 0 {
+			pool = append(pool, c{words: words, div: r["cpv8"][:2], reg: d.RegionCode})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rnd := rand.New(rand.NewPCG(seed, 7))
+	out := make([]Query, n)
+	for i := range out {
+		x := pool[rnd.IntN(len(pool))]
+		words := x.words[rnd.IntN(len(x.words))]
+		if len(x.words) > 1 && rnd.IntN(10) < 3 {
+			words += " " + x.words[rnd.IntN(len(x.words))]
+		}
+		out[i] = Query{Words: words, Facets: []string{"cpv:" + x.div, "reg:" + x.reg}}
+	}
+	return out, nil
+}
+
+// stop lists frequent French words of five letters or more that carry no
+// meaning in a search (the French stemmer drops the shorter ones).
+var stop = map[string]bool{"leurs": true, "entre": true, "après": true, "avant": true, "selon": true, "autres": true,
+	"concernant": true, "relatif": true, "relative": true, "relatifs": true, "relatives": true, "cadre": true, "objet": true}
+
+func (q Query) url(path string) string {
+	v := url.Values{"q": {q.Words}, "f": q.Facets}
+	return path + "?" + v.Encode()
+}
+
+// Run measures and writes the report to out.
+func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) error {
+	db, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var orgs, offers, refs int
+	if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM organisations), (SELECT count(*) FROM offers), (SELECT count(*) FROM org_references)`).
+		Scan(&orgs, &offers, &refs); err != nil {
+		return err
+	}
+	if _, err := demo.Seed(ctx, db, false); err != nil { // the buyer the load signs in as
+		return err
+	}
+	tax := taxonomy.MustLoad()
+	queries, err := Sample(tax, opt.Queries, opt.Seed)
+	if err != nil {
+		return err
+	}
+
+	// The real application, as `passerelle serve` builds it.
+	cfg, err := config.Load(func(k string) string {
+		if k == "DATABASE_URL" {
+			return databaseURL
+		}
+		return ""
+	})
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	jobs, err := mail.NewJobs(db, mail.LogSender{Log: log}, log)
+	if err != nil {
+		return err
+	}
+	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: jobs}))
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	floor, err := listen(floorHandler(db, offers))
+	if err != nil {
+		return err
+	}
+	defer floor.close()
+	cookie, err := signIn(app.url)
+	if err != nil {
+		return err
+	}
+
+	host, _ := os.Hostname()
+	fmt.Fprintf(out, "## Search at scale — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(out, "Machine: %s, %d CPU, %s %s/%s. PostgreSQL: %s.\n\n", host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, pgVersion(ctx, db))
+	fmt.Fprintf(out, "Data: %d organisations, %d offers, %d references (`passerelle seed --scale`).\n\n", orgs, offers, refs)
+	fmt.Fprintf(out, "Queries: %d searches sampled from real DECP contract objects (one word, or two for 30 %%) with two facets (the contract's CPV division and region), seed %d.\n\n", len(queries), opt.Seed)
+
+	// 1. Server time, one request at a time (Server-Timing header).
+	fmt.Fprintf(out, "### Server time, one request at a time\n\n| Page | p50 | p95 | p99 | max | hits (median) |\n|---|---|---|---|---|---|\n")
+	for _, page := range []string{"/offres", "/annuaire"} {
+		times, err := serverTimes(app.url, page, cookie, queries)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "| `%s?q=…&f=cpv:…&f=reg:…` | %s | %s | %s | %s |\n", page, pct(times, 50), pct(times, 95), pct(times, 99), pct(times, 100))
+	}
+	if err := searchCosts(ctx, db, queries, out); err != nil {
+		return err
+	}
+
+	// 2. Throughput under concurrent load, against the floor.
+	fmt.Fprintf(out, "\n### Throughput under load (vegeta, %d concurrent clients, %s each)\n\n", opt.Workers, opt.Duration)
+	fmt.Fprintf(out, "| Target | requests/s | p50 | p95 | p99 | success | ratio to floor |\n|---|---|---|---|---|---|---|\n")
+	floorM := attack(floor.url, "/floor", "", nil, opt)
+	for _, t := range []struct{ name, path string }{{"directory `/annuaire` (keyword + 2 facets)", "/annuaire"}, {"catalogue `/offres` (keyword + 2 facets)", "/offres"}} {
+		m := attack(app.url, t.path, cookie, queries, opt)
+		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %s | %.1f %% | %.3f |\n", t.name, m.Throughput, ms(m.Latencies.P50), ms(m.Latencies.P95), ms(m.Latencies.P99), m.Success*100, m.Throughput/floorM.Throughput)
+	}
+	fmt.Fprintf(out, "| floor: bare handler, one primary-key query | %.1f | %s | %s | %s | %.1f %% | 1 |\n", floorM.Throughput, ms(floorM.Latencies.P50), ms(floorM.Latencies.P95), ms(floorM.Latencies.P99), floorM.Success*100)
+
+	// 3. Plans.
+	return explain(ctx, db, queries, out)
+}
+
+type listener struct {
+	url string
+	srv *http.Server
+}
+
+func listen(h http.Handler) (*listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return &listener{url: "http://" + l.Addr().String(), srv: srv}, nil
+}
+
+func (l *listener) close() { _ = l.srv.Close() }
+
+// floorHandler runs one indexed query (an offer by primary key) and writes
+// its title: what any page costs at least on this machine.
+func floorHandler(db *pgxpool.Pool, offers int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var title string
+		err := db.QueryRow(r.Context(), `SELECT title FROM offers WHERE id = $1`, 1+rand.IntN(max(offers, 1))).Scan(&title)
+		if err != nil && err.Error() != "no rows in result set" {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, title)
+	})
+}
+
+func signIn(base string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(base+"/connexion", url.Values{"email": {"acheteur@passerelle.test"}, "password": {demo.Password}})
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return "", fmt.Errorf("bench: sign-in answered %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(base)
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "passerelle_session" {
+			return ck.Name + "=" + ck.Value, nil
+		}
+	}
+	return "", fmt.Errorf("bench: no session cookie")
+}
+
+// serverTimes requests each query once, in order, and reads the server's
+// own measure from the Server-Timing header.
+func serverTimes(base, path, cookie string, queries []Query) ([]time.Duration, error) {
+	c := &http.Client{Timeout: time.Minute}
+	var out []time.Duration
+	for _, q := range queries {
+		req, _ := http.NewRequest(http.MethodGet, base+q.url(path), nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("bench: %s answered %d", q.url(path), resp.StatusCode)
+		}
+		_, dur, _ := strings.Cut(resp.Header.Get("Server-Timing"), "dur=")
+		f, err := strconv.ParseFloat(dur, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bench: no Server-Timing on %s", path)
+		}
+		out = append(out, time.Duration(f*float64(time.Millisecond)))
+	}
+	return out, nil
+}
+
+func attack(base, path, cookie string, queries []Query, opt Options) vegeta.Metrics {
+	i := 0
+	targeter := func(t *vegeta.Target) error {
+		t.Method, t.URL = http.MethodGet, base+path
+		if len(queries) > 0 {
+			t.URL = base + queries[i%len(queries)].url(path)
+			i++
+		}
+		t.Header = http.Header{}
+		if cookie != "" {
+			t.Header.Set("Cookie", cookie)
+		}
+		return nil
+	}
+	atk := vegeta.NewAttacker(vegeta.MaxWorkers(opt.Workers), vegeta.Workers(opt.Workers), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+	var m vegeta.Metrics
+	for res := range atk.Attack(targeter, vegeta.Rate{Freq: 0}, opt.Duration, path) {
+		m.Add(res)
+	}
+	m.Close()
+	return m
+}
+
+// searchCosts reports how many offers the sampled searches match, since
+// the cost follows it.
+func searchCosts(ctx context.Context, db *pgxpool.Pool, queries []Query, out io.Writer) error {
+	s := search.NewService(db)
+	var totals []int
+	for _, q := range queries[:min(len(queries), 200)] {
+		res, err := s.Offers(ctx, search.Query{Text: q.Words, Facets: q.Facets})
+		if err != nil {
+			return err
+		}
+		totals = append(totals, res.Counts.Total)
+	}
+	slices.Sort(totals)
+	fmt.Fprintf(out, "\nOffers matched by the first %d searches (counted up to %d): median %d, p95 %d, max %d.\n",
+		len(totals), search.CountCap, totals[len(totals)/2], totals[len(totals)*95/100], totals[len(totals)-1])
+	return nil
+}
+
+func explain(ctx context.Context, db *pgxpool.Pool, queries []Query, out io.Writer) error {
+	// The median query by matches and the heaviest word of the sample.
+	picks := []Query{queries[0], {Words: "travaux", Facets: []string{"cpv:45", "reg:11"}}}
+	for _, q := range picks {
+		count, page, args := search.Explain(search.Query{Text: q.Words, Facets: q.Facets})
+		for _, st := range []struct{ name, sql string }{{"counts", count}, {"page", page}} {
+			rows, err := db.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+st.sql, args...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "\n#### EXPLAIN — %s of `q=%s` `f=%s`\n\n```\n", st.name, q.Words, strings.Join(q.Facets, "&f="))
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					return err
+				}
+				fmt.Fprintln(out, line)
+			}
+			rows.Close()
+			fmt.Fprintf(out, "```\n")
+		}
+	}
+	return nil
+}
+
+func pgVersion(ctx context.Context, db *pgxpool.Pool) string {
+	var v string
+	_ = db.QueryRow(ctx, `SHOW server_version`).Scan(&v)
+	return v
+}
+
+func pct(d []time.Duration, p int) string {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return ms(s[max(0, min(len(s)-1, i-1))])
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
