@@ -32,6 +32,7 @@ import (
 	"passerelle/internal/pgcluster"
 	"passerelle/internal/postgres"
 	"passerelle/internal/scale"
+	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
 	"passerelle/internal/taxonomy"
 )
@@ -261,8 +262,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 			return err
 		}
 	}
+	// The search index builds in the background; search runs in SQL until then.
+	index := searchindex.NewSyncer(pool, log)
+	go func() {
+		if err := index.Run(ctx); err != nil {
+			log.Error("search index stopped: search runs in SQL", "err", err)
+		}
+	}()
 	log.Info("listening", "addr", addr)
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: jobs})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: jobs, Index: index})
 	return server.Serve(ctx, l, h, cfg, log)
 }
 

@@ -32,6 +32,7 @@ import (
 	"passerelle/internal/mail"
 	"passerelle/internal/refdata"
 	"passerelle/internal/search"
+	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
 	"passerelle/internal/taxonomy"
 )
@@ -142,7 +143,21 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: jobs}))
+	// The in-memory search index, built as every server builds it at start.
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	index := searchindex.NewSyncer(db, log)
+	buildStart := time.Now()
+	if err := index.Rebuild(ctx); err != nil {
+		return err
+	}
+	buildTime := time.Since(buildStart)
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	go func() { _ = index.Run(ctx) }() // follows the change log, as in production
+	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: jobs, Index: index}))
 	if err != nil {
 		return err
 	}
@@ -161,6 +176,8 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	fmt.Fprintf(out, "## Search at scale — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(out, "Machine: %s, %d CPU, %s %s/%s. PostgreSQL: %s.\n\n", host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, pgVersion(ctx, db))
 	fmt.Fprintf(out, "Data: %d organisations, %d offers, %d references (`passerelle seed --scale`).\n\n", orgs, offers, refs)
+	fmt.Fprintf(out, "Search index: %d offers and %d SMEs built from PostgreSQL in %s, %.0f MiB of Go heap.\n\n",
+		index.Index(searchindex.Offers).Len(), index.Index(searchindex.SMEs).Len(), buildTime.Round(time.Second), float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
 	fmt.Fprintf(out, "Queries: %d searches sampled from real DECP contract objects (one word, or two for 30 %%) with two facets (the contract's CPV division and region), seed %d.\n\n", len(queries), opt.Seed)
 
 	// 1. Server time, one request at a time (Server-Timing header).
@@ -172,7 +189,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 		}
 		fmt.Fprintf(out, "| `%s?q=…&f=cpv:…&f=reg:…` | %s | %s | %s | %s |\n", page, pct(times, 50), pct(times, 95), pct(times, 99), pct(times, 100))
 	}
-	if err := searchCosts(ctx, db, queries, out); err != nil {
+	if err := searchCosts(ctx, db, index, queries, out); err != nil {
 		return err
 	}
 
@@ -294,8 +311,9 @@ func attack(base, path, cookie string, queries []Query, opt Options) vegeta.Metr
 
 // searchCosts reports how many offers the sampled searches match, since
 // the cost follows it.
-func searchCosts(ctx context.Context, db *pgxpool.Pool, queries []Query, out io.Writer) error {
+func searchCosts(ctx context.Context, db *pgxpool.Pool, index *searchindex.Syncer, queries []Query, out io.Writer) error {
 	s := search.NewService(db)
+	s.UseIndex(index)
 	var totals []int
 	for _, q := range queries[:min(len(queries), 200)] {
 		res, err := s.Offers(ctx, search.Query{Text: q.Words, Facets: q.Facets})
@@ -305,8 +323,8 @@ func searchCosts(ctx context.Context, db *pgxpool.Pool, queries []Query, out io.
 		totals = append(totals, res.Counts.Total)
 	}
 	slices.Sort(totals)
-	fmt.Fprintf(out, "\nOffers matched by the first %d searches (counted up to %d): median %d, p95 %d, max %d.\n",
-		len(totals), search.CountCap, totals[len(totals)/2], totals[len(totals)*95/100], totals[len(totals)-1])
+	fmt.Fprintf(out, "\nOffers matched by the first %d searches: median %d, p95 %d, max %d.\n",
+		len(totals), totals[len(totals)/2], totals[len(totals)*95/100], totals[len(totals)-1])
 	return nil
 }
 

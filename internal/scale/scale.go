@@ -63,6 +63,15 @@ func Generate(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, opt
 		if err != nil {
 			return err
 		}
+		// One "rebuild" entry in the search change log instead of millions.
+		for _, q := range []string{
+			`ALTER TABLE offers DISABLE TRIGGER offers_search_change`,
+			`ALTER TABLE organisations DISABLE TRIGGER organisations_search_change`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
 		var first int64
 		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('organisations', 'id'))`).Scan(&first); err != nil {
 			return err
@@ -101,6 +110,15 @@ func Generate(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, opt
 			_ = bar.Add(1)
 		}
 		_ = bar.Finish()
+		for _, q := range []string{
+			`ALTER TABLE offers ENABLE TRIGGER offers_search_change`,
+			`ALTER TABLE organisations ENABLE TRIGGER organisations_search_change`,
+			`INSERT INTO search_changes (list) VALUES ('all')`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {

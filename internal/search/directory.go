@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/searchindex"
 )
 
 // SMEHit is one SME of the directory.
@@ -71,25 +73,66 @@ func directoryPlan(q Query, p Parsed, words bool) plan {
 		}
 		order = "g.created_at DESC, g.id DESC"
 	}
-	pl.page = `SELECT g.id, g.siren, g.legal_name, g.kind::text, g.headcount_band, g.departement, g.naf_code, g.description, g.facets,
-			(SELECT count(*) FROM offers o WHERE o.organisation_id = g.id AND o.listed)::int, g.created_at, ` + rank + ` AS rank, lower(g.legal_name)
+	pl.page = `SELECT ` + smeColumns + `, ` + rank + ` AS rank, lower(g.legal_name)
 		FROM organisations g
 		WHERE ` + b.whereSQL() + ` ORDER BY ` + order + limit
 	pl.args = b.args
 	return pl
 }
 
+// smeColumns are a hit's columns (organisations g).
+const smeColumns = `g.id, g.siren, g.legal_name, g.kind::text, g.headcount_band, g.departement, g.naf_code, g.description, g.facets,
+	(SELECT count(*) FROM offers o WHERE o.organisation_id = g.id AND o.listed)::int, g.created_at`
+
 // SMEs searches the member SMEs.
 func (s *Service) SMEs(ctx context.Context, q Query) (Results[SMEHit], error) {
 	p := Parse(q)
-	words, err := s.hasWords(ctx, p.Words)
+	w, err := s.parseWords(ctx, p.Words)
 	if err != nil {
 		return Results[SMEHit]{}, err
 	}
-	pl := directoryPlan(q, p, words)
+	pl := directoryPlan(q, p, w.any)
 	res := Results[SMEHit]{Sort: pl.sort, Page: pl.page1}
-	if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
+	x, err := s.index(ctx, searchindex.SMEs, p, w)
+	if err != nil {
 		return res, err
+	}
+	if x != nil {
+		iq := searchindex.Query{Terms: w.terms, Facets: p.Facets}
+		if res.Sort == SortRelevance {
+			iq.Offset, iq.Limit = (res.Page-1)*PageSize, PageSize+1
+		}
+		r := x.Search(iq)
+		switch {
+		case r.Total == 0 && w.any:
+			x = nil // no word matches: SQL looks for a name close to what was typed
+		case res.Sort == SortRelevance:
+			res.Counts = indexCounts(r, p.Facets)
+			ids := make([]int64, len(r.Hits))
+			for i, h := range r.Hits {
+				ids[i] = h.ID
+			}
+			rows, err := s.db.Query(ctx, `SELECT `+smeColumns+`, 0::real, lower(g.legal_name) FROM organisations g WHERE g.id = ANY($1)`, ids)
+			if err != nil {
+				return res, fmt.Errorf("search: SMEs by id: %w", err)
+			}
+			hits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[SMEHit])
+			if err != nil {
+				return res, fmt.Errorf("search: SMEs by id: %w", err)
+			}
+			res.Hits = order(r.Hits, hits, func(h SMEHit) int64 { return h.ID }, func(h *SMEHit, f float32) { h.Rank = f })
+			if len(res.Hits) > PageSize {
+				res.Hits, res.More = res.Hits[:PageSize], true
+			}
+			return res, nil
+		default:
+			res.Counts = indexCounts(r, p.Facets)
+		}
+	}
+	if x == nil {
+		if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
+			return res, err
+		}
 	}
 	rows, err := s.db.Query(ctx, pl.page, pl.args...)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/searchindex"
 )
 
 // OfferHit is one offer of the catalogue.
@@ -109,16 +111,52 @@ func offersPlan(q Query, p Parsed, words bool) plan {
 	return pl
 }
 
+// offerColumns are a hit's columns (offers o, organisations g).
+const offerColumns = `o.id, o.organisation_id, g.legal_name, o.title, o.summary, o.kind::text, o.trl, o.cpv_codes, o.places, o.published_at`
+
 // Offers searches the published offers of member SMEs.
 func (s *Service) Offers(ctx context.Context, q Query) (Results[OfferHit], error) {
 	p := Parse(q)
-	words, err := s.hasWords(ctx, p.Words)
+	w, err := s.parseWords(ctx, p.Words)
 	if err != nil {
 		return Results[OfferHit]{}, err
 	}
-	pl := offersPlan(q, p, words)
+	pl := offersPlan(q, p, w.any)
 	res := Results[OfferHit]{Sort: pl.sort, Page: pl.page1}
-	if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
+	x, err := s.index(ctx, searchindex.Offers, p, w)
+	if err != nil {
+		return res, err
+	}
+	if x != nil {
+		// The index counts exactly and ranks every match; a page sorted
+		// by date still comes from SQL, which pages by cursor.
+		iq := searchindex.Query{Terms: w.terms, Facets: p.Facets}
+		if res.Sort == SortRelevance {
+			iq.Offset, iq.Limit = (res.Page-1)*PageSize, PageSize+1
+		}
+		r := x.Search(iq)
+		res.Counts = indexCounts(r, p.Facets)
+		if res.Sort == SortRelevance {
+			ids := make([]int64, len(r.Hits))
+			for i, h := range r.Hits {
+				ids[i] = h.ID
+			}
+			rows, err := s.db.Query(ctx, `SELECT `+offerColumns+`, 0::real FROM offers o JOIN organisations g ON g.id = o.organisation_id
+				WHERE o.id = ANY($1)`, ids)
+			if err != nil {
+				return res, fmt.Errorf("search: offers by id: %w", err)
+			}
+			hits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OfferHit])
+			if err != nil {
+				return res, fmt.Errorf("search: offers by id: %w", err)
+			}
+			res.Hits = order(r.Hits, hits, func(h OfferHit) int64 { return h.ID }, func(h *OfferHit, f float32) { h.Rank = f })
+			if len(res.Hits) > PageSize {
+				res.Hits, res.More = res.Hits[:PageSize], true
+			}
+			return res, nil
+		}
+	} else if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
 		return res, err
 	}
 	rows, err := s.db.Query(ctx, pl.page, pl.args...)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"passerelle/internal/postgres"
+	"passerelle/internal/searchindex"
 	"passerelle/internal/taxonomy"
 )
 
@@ -125,24 +126,76 @@ func decodeCursor(s string) (Cursor, bool) {
 
 // Service runs searches.
 type Service struct {
-	db postgres.DB
+	db   postgres.DB
+	sync *searchindex.Syncer
 }
 
-// NewService builds the service.
+// NewService builds the service. Searches run in SQL until UseIndex.
 func NewService(db postgres.DB) *Service { return &Service{db: db} }
 
-// hasWords reports whether text leaves any word once French stop words
-// are dropped ("de la" leaves none, and would match nothing).
-func (s *Service) hasWords(ctx context.Context, text string) (bool, error) {
+// UseIndex makes searches use the in-memory index once it is built (and
+// SQL before, or for queries it does not take: OR, NOT, phrases).
+func (s *Service) UseIndex(sy *searchindex.Syncer) { s.sync = sy }
+
+// words is the text as PostgreSQL parses it: whether any word is left once
+// French stop words are dropped ("de la" leaves none), and its lexemes
+// when the query is a plain AND of words (ok false otherwise).
+type words struct {
+	any    bool
+	terms  []string
+	simple bool
+}
+
+func (s *Service) parseWords(ctx context.Context, text string) (words, error) {
 	if strings.TrimSpace(text) == "" {
-		return false, nil
+		return words{simple: true}, nil
 	}
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT numnode(websearch_to_tsquery('french_unaccent', $1))`, text).Scan(&n)
+	var tsq string
+	err := s.db.QueryRow(ctx, `SELECT numnode(q), q::text FROM websearch_to_tsquery('french_unaccent', $1) q`, text).Scan(&n, &tsq)
 	if err != nil {
-		return false, fmt.Errorf("search: parse %q: %w", text, err)
+		return words{}, fmt.Errorf("search: parse %q: %w", text, err)
 	}
-	return n > 0, nil
+	w := words{any: n > 0}
+	w.terms, w.simple = searchindex.ParseQuery(tsq)
+	return w, nil
+}
+
+// index returns the index of list when it can answer w, having applied
+// the changes logged so far.
+func (s *Service) index(ctx context.Context, list string, p Parsed, w words) (*searchindex.Index, error) {
+	if !s.sync.Ready() || !w.simple || p.SIREN != "" {
+		return nil, nil
+	}
+	if err := s.sync.CatchUp(ctx); err != nil {
+		return nil, fmt.Errorf("search: index catch-up: %w", err)
+	}
+	return s.sync.Index(list), nil
+}
+
+// indexCounts turns the index's exact counts into Counts.
+func indexCounts(r searchindex.Result, selected []string) Counts {
+	keys := make([]FacetCount, 0, len(r.Facets))
+	for k, n := range r.Facets {
+		keys = append(keys, FacetCount{Key: k, Count: n})
+	}
+	return Counts{Total: r.Total, Facets: groupCounts(keys, selected)}
+}
+
+// order puts rows fetched by id back in the index's order.
+func order[T any](hits []searchindex.Hit, rows []T, id func(T) int64, setRank func(*T, float32)) []T {
+	byID := make(map[int64]T, len(rows))
+	for _, r := range rows {
+		byID[id(r)] = r
+	}
+	out := make([]T, 0, len(hits))
+	for _, h := range hits {
+		if r, ok := byID[h.ID]; ok {
+			setRank(&r, h.Score)
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // groupCounts turns key counts into dimensions, keeping the keys worth

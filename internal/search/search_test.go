@@ -2,6 +2,8 @@ package search_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/refdata"
 	"passerelle/internal/search"
+	"passerelle/internal/searchindex"
 	"passerelle/internal/taxonomy"
 )
 
@@ -45,13 +48,14 @@ func realContract(t *testing.T, prefix string) contract {
 }
 
 type world struct {
-	pool   *pgxpool.Pool
-	offers *offer.Service
-	search *search.Service
-	index  *search.Indexer
-	staff  member.Actor
-	ids    map[string]int64 // offer id by contract prefix
-	orgs   map[string]member.Actor
+	pool    *pgxpool.Pool
+	offers  *offer.Service
+	search  *search.Service // SQL only
+	indexed *search.Service // the in-memory index, SQL for what it does not take
+	index   *search.Indexer
+	staff   member.Actor
+	ids     map[string]int64 // offer id by contract prefix
+	orgs    map[string]member.Actor
 }
 
 var fixtures = []string{
@@ -101,7 +105,30 @@ func newWorld(t *testing.T) *world {
 		}
 		w.ids[prefix] = id
 	}
+	sy := searchindex.NewSyncer(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := sy.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.indexed = search.NewService(pool)
+	w.indexed.UseIndex(sy)
 	return w
+}
+
+// agreed runs q on both paths, fails if they disagree, and returns the titles.
+func (w *world) agreed(t *testing.T, q search.Query) []string {
+	t.Helper()
+	a, b := w.titles(t, w.search, q), w.titles(t, w.indexed, q)
+	if !sameSet(a, b) {
+		t.Fatalf("%+v: SQL found %q, the index %q", q, a, b)
+	}
+	return a
+}
+
+// both runs a check against the SQL path and the index path, which must
+// agree on every search.
+func (w *world) both(t *testing.T, check func(t *testing.T, s *search.Service)) {
+	t.Run("sql", func(t *testing.T) { check(t, w.search) })
+	t.Run("index", func(t *testing.T) { check(t, w.indexed) })
 }
 
 func clip(s string, n int) string {
@@ -111,9 +138,9 @@ func clip(s string, n int) string {
 	return s
 }
 
-func (w *world) titles(t *testing.T, q search.Query) []string {
+func (w *world) titles(t *testing.T, s *search.Service, q search.Query) []string {
 	t.Helper()
-	res, err := w.search.Offers(context.Background(), q)
+	res, err := s.Offers(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,77 +180,81 @@ func TestCatalogueFrenchSearch(t *testing.T) {
 		{"CPV code with its check digit", "90910000-9", []string{nettoyage}},
 		{"CPV division prefix", "48", []string{logiciel, urbanisme}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := w.titles(t, search.Query{Text: tc.query})
-			if !sameSet(got, tc.want) {
-				t.Errorf("%q found %q, want %q", tc.query, got, tc.want)
+	w.both(t, func(t *testing.T, s *search.Service) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got := w.titles(t, s, search.Query{Text: tc.query})
+				if !sameSet(got, tc.want) {
+					t.Errorf("%q found %q, want %q", tc.query, got, tc.want)
+				}
+			})
+		}
+
+		t.Run("only stop words lists everything, newest first", func(t *testing.T) {
+			res, err := s.Offers(context.Background(), search.Query{Text: "de la"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Counts.Total != len(fixtures) || res.Sort != search.SortRecent {
+				t.Errorf("total %d sort %s, want %d recent", res.Counts.Total, res.Sort, len(fixtures))
 			}
 		})
-	}
 
-	t.Run("only stop words lists everything, newest first", func(t *testing.T) {
-		res, err := w.search.Offers(context.Background(), search.Query{Text: "de la"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Counts.Total != len(fixtures) || res.Sort != search.SortRecent {
-			t.Errorf("total %d sort %s, want %d recent", res.Counts.Total, res.Sort, len(fixtures))
-		}
-	})
-
-	t.Run("SIREN typed in the box, with spaces", func(t *testing.T) {
-		c := realContract(t, nettoyage)
-		spaced := c.siren[:3] + " " + c.siren[3:6] + " " + c.siren[6:]
-		got := w.titles(t, search.Query{Text: spaced})
-		if !slices.Contains(got, nettoyage) || slices.Contains(got, energie) {
-			t.Errorf("SIREN %q found %q", spaced, got)
-		}
+		t.Run("SIREN typed in the box, with spaces", func(t *testing.T) {
+			c := realContract(t, nettoyage)
+			spaced := c.siren[:3] + " " + c.siren[3:6] + " " + c.siren[6:]
+			got := w.titles(t, s, search.Query{Text: spaced})
+			if !slices.Contains(got, nettoyage) || slices.Contains(got, energie) {
+				t.Errorf("SIREN %q found %q", spaced, got)
+			}
+		})
 	})
 }
 
 func TestCatalogueRankingAndFacets(t *testing.T) {
 	w := newWorld(t)
-	// "logiciel de gestion" is in both software titles; only one says
-	// "patrimoine": asking for both words ranks it alone.
-	res, err := w.search.Offers(context.Background(), search.Query{Text: "logiciel gestion patrimoine"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Hits) != 1 || res.Hits[0].ID != w.ids[fixtures[0]] {
-		t.Fatalf("hits %+v", res.Hits)
-	}
-	// The title (weight A) outranks the same word in the summary only
-	// (weight B): "Logiciels et systèmes d'information" is the summary of both.
-	res, err = w.search.Offers(context.Background(), search.Query{Text: "logiciel"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Counts.Total != 2 || res.Sort != search.SortRelevance {
-		t.Fatalf("total %d sort %s", res.Counts.Total, res.Sort)
-	}
-	// Facet counts: division 48 for both, and the départements' regions.
-	if !hasCount(res.Counts.Facets["cpv"], "cpv:48", 2) {
-		t.Errorf("cpv facet %+v", res.Counts.Facets["cpv"])
-	}
-	if !hasCount(res.Counts.Facets["trl"], "trl:7", 2) {
-		t.Errorf("trl facet %+v", res.Counts.Facets["trl"])
-	}
-	// Two facets together narrow to the offers having both.
-	c := realContract(t, fixtures[0])
-	d, _ := tax.Departement(c.dept)
-	res, err = w.search.Offers(context.Background(), search.Query{Text: "logiciel", Facets: []string{"reg:" + d.RegionCode, "cpv:48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range res.Hits {
-		if !strings.Contains(strings.ToLower(h.Title), "logiciel") {
-			t.Errorf("hit %q", h.Title)
+	w.both(t, func(t *testing.T, s *search.Service) {
+		// "logiciel de gestion" is in both software titles; only one says
+		// "patrimoine": asking for both words ranks it alone.
+		res, err := s.Offers(context.Background(), search.Query{Text: "logiciel gestion patrimoine"})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !slices.ContainsFunc(res.Hits, func(h search.OfferHit) bool { return h.ID == w.ids[fixtures[0]] }) {
-		t.Errorf("region %s + cpv:48 lost %q", d.RegionCode, fixtures[0])
-	}
+		if len(res.Hits) != 1 || res.Hits[0].ID != w.ids[fixtures[0]] {
+			t.Fatalf("hits %+v", res.Hits)
+		}
+		// The title (weight A) outranks the same word in the summary only
+		// (weight B): "Logiciels et systèmes d'information" is the summary of both.
+		res, err = s.Offers(context.Background(), search.Query{Text: "logiciel"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Counts.Total != 2 || res.Sort != search.SortRelevance {
+			t.Fatalf("total %d sort %s", res.Counts.Total, res.Sort)
+		}
+		// Facet counts: division 48 for both, and the départements' regions.
+		if !hasCount(res.Counts.Facets["cpv"], "cpv:48", 2) {
+			t.Errorf("cpv facet %+v", res.Counts.Facets["cpv"])
+		}
+		if !hasCount(res.Counts.Facets["trl"], "trl:7", 2) {
+			t.Errorf("trl facet %+v", res.Counts.Facets["trl"])
+		}
+		// Two facets together narrow to the offers having both.
+		c := realContract(t, fixtures[0])
+		d, _ := tax.Departement(c.dept)
+		res, err = s.Offers(context.Background(), search.Query{Text: "logiciel", Facets: []string{"reg:" + d.RegionCode, "cpv:48"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range res.Hits {
+			if !strings.Contains(strings.ToLower(h.Title), "logiciel") {
+				t.Errorf("hit %q", h.Title)
+			}
+		}
+		if !slices.ContainsFunc(res.Hits, func(h search.OfferHit) bool { return h.ID == w.ids[fixtures[0]] }) {
+			t.Errorf("region %s + cpv:48 lost %q", d.RegionCode, fixtures[0])
+		}
+	})
 }
 
 func TestCatalogueShowsOnlyListedOffers(t *testing.T) {
@@ -237,7 +268,7 @@ func TestCatalogueShowsOnlyListedOffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := w.titles(t, search.Query{Text: "vitres"}); len(got) != 0 {
+	if got := w.agreed(t, search.Query{Text: "vitres"}); len(got) != 0 {
 		t.Fatalf("draft listed: %v", got)
 	}
 	if err := w.offers.Submit(ctx, a, draft); err != nil {
@@ -246,28 +277,27 @@ func TestCatalogueShowsOnlyListedOffers(t *testing.T) {
 	if err := w.offers.Review(ctx, w.staff, draft, false, "Précisez la zone d'intervention."); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := w.search.Offers(ctx, search.Query{Text: "vitres"})
-	if res.Counts.Total != 0 {
+	if got := w.agreed(t, search.Query{Text: "vitres"}); len(got) != 0 {
 		t.Fatalf("offer sent back is listed")
 	}
 	// Suspending the SME hides its published offers at once (trigger).
 	if _, err := w.pool.Exec(ctx, `UPDATE organisations SET status = 'suspended' WHERE id = $1`, a.OrgID); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.titles(t, search.Query{Text: "nettoyage"}); len(got) != 0 {
+	if got := w.agreed(t, search.Query{Text: "nettoyage"}); len(got) != 0 {
 		t.Fatalf("suspended SME's offer listed: %v", got)
 	}
 	if _, err := w.pool.Exec(ctx, `UPDATE organisations SET status = 'member' WHERE id = $1`, a.OrgID); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.titles(t, search.Query{Text: "nettoyage"}); len(got) != 1 {
+	if got := w.agreed(t, search.Query{Text: "nettoyage"}); len(got) != 1 {
 		t.Fatalf("reinstated SME's offer not listed again: %v", got)
 	}
 	// Archiving takes it off for good.
 	if err := w.offers.Archive(ctx, a, w.ids[fixtures[3]]); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.titles(t, search.Query{Text: "nettoyage"}); len(got) != 0 {
+	if got := w.agreed(t, search.Query{Text: "nettoyage"}); len(got) != 0 {
 		t.Fatalf("archived offer listed: %v", got)
 	}
 }
@@ -276,37 +306,39 @@ func TestDirectorySearch(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	c := realContract(t, fixtures[2]) // the photovoltaic installer
-	tests := []struct {
-		name, query string
-	}{
-		{"its name", c.winner},
-		{"its name in lower case without accents", strings.ToLower(taxonomy.Fold(c.winner))},
-		{"its name with a typo", typo(c.winner)},
-		{"a word of its published offer, plural and no accent", "photovoltaiques"},
-		{"its SIREN", c.siren},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := w.search.SMEs(ctx, search.Query{Text: tc.query})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.ContainsFunc(res.Hits, func(h search.SMEHit) bool { return h.SIREN == c.siren }) {
-				t.Errorf("%q did not find %s (%s): %+v", tc.query, c.winner, c.siren, res.Hits)
-			}
-		})
-	}
-	// Facets: the directory counts each SME once per division it works in.
-	res, err := w.search.SMEs(ctx, search.Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Counts.Total != len(w.orgs) || res.Sort != search.SortName {
-		t.Errorf("total %d sort %s, want %d by name", res.Counts.Total, res.Sort, len(w.orgs))
-	}
-	if !hasCount(res.Counts.Facets["kind"], "kind:pme", len(w.orgs)) {
-		t.Errorf("kind facet %+v", res.Counts.Facets["kind"])
-	}
+	w.both(t, func(t *testing.T, s *search.Service) {
+		tests := []struct {
+			name, query string
+		}{
+			{"its name", c.winner},
+			{"its name in lower case without accents", strings.ToLower(taxonomy.Fold(c.winner))},
+			{"its name with a typo", typo(c.winner)},
+			{"a word of its published offer, plural and no accent", "photovoltaiques"},
+			{"its SIREN", c.siren},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				res, err := s.SMEs(ctx, search.Query{Text: tc.query})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(res.Hits, func(h search.SMEHit) bool { return h.SIREN == c.siren }) {
+					t.Errorf("%q did not find %s (%s): %+v", tc.query, c.winner, c.siren, res.Hits)
+				}
+			})
+		}
+		// Facets: the directory counts each SME once per division it works in.
+		res, err := s.SMEs(ctx, search.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Counts.Total != len(w.orgs) || res.Sort != search.SortName {
+			t.Errorf("total %d sort %s, want %d by name", res.Counts.Total, res.Sort, len(w.orgs))
+		}
+		if !hasCount(res.Counts.Facets["kind"], "kind:pme", len(w.orgs)) {
+			t.Errorf("kind facet %+v", res.Counts.Facets["kind"])
+		}
+	})
 }
 
 // typo swaps two letters in the middle of the name's longest word.

@@ -25,6 +25,7 @@ import (
 	"passerelle/internal/offer"
 	"passerelle/internal/profile"
 	"passerelle/internal/search"
+	"passerelle/internal/searchindex"
 	"passerelle/internal/taxonomy"
 )
 
@@ -37,6 +38,8 @@ type Deps struct {
 	Catalog  *i18n.Catalog
 	// Jobs enqueues background work (e-mails) in the callers' transactions.
 	Jobs *river.Client[pgx.Tx]
+	// Index is the in-memory search index, run by the caller; nil: search in SQL.
+	Index *searchindex.Syncer
 }
 
 // Server holds the dependencies the handlers share.
@@ -68,6 +71,9 @@ func New(d Deps) http.Handler {
 	s.offerSvc = offer.NewService(d.DB, s.tax, index)
 	s.profiles = profile.NewService(d.DB, s.tax, index)
 	s.search = search.NewService(d.DB)
+	if d.Index != nil {
+		s.search.UseIndex(d.Index)
+	}
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	return s.routes()
 }

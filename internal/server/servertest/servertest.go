@@ -19,6 +19,7 @@ import (
 	"passerelle/internal/mail"
 	"passerelle/internal/mail/mailtest"
 	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
 )
 
@@ -79,7 +80,10 @@ func StartWith(t testing.TB, o Options) *App {
 		_ = jobs.Stop(stopCtx)
 		cancel()
 	})
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: jobs})
+	index := searchindex.NewSyncer(pool, log)
+	index.Poll = 100 * time.Millisecond
+	go func() { _ = index.Run(ctx) }()
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: jobs, Index: index})
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)

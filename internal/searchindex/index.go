@@ -1,0 +1,339 @@
+// Package searchindex is an in-memory search index derived from
+// PostgreSQL, for the catalogue and the directory at national scale.
+//
+// PostgreSQL stays the source of truth and does the language work: the
+// documents are the tsvectors it computes (french_unaccent: accents
+// ignored, French stemming, stop words dropped) and queries are parsed by
+// its websearch_to_tsquery, so both paths find exactly the same documents.
+// What the index adds is what PostgreSQL cannot do fast over millions of
+// rows: intersecting posting lists of words and facet keys, counting every
+// facet of every match and ranking all matches, without reading a table
+// row. Any server rebuilds it from the database at start and follows the
+// change log (see Syncer); until it is ready, search runs in SQL.
+package searchindex
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+)
+
+// Doc is one searchable row: its id, a sort key (recency), its facet keys
+// and its tsvector as PostgreSQL prints it.
+type Doc struct {
+	ID     int64
+	Sort   int64
+	Facets []string
+	Vector string
+}
+
+type postings struct {
+	docs   []uint32
+	scores []uint16 // the term's weight in the doc, ×100
+}
+
+// Index holds one list (offers or SMEs). It is safe for concurrent use:
+// searches share a read lock; changes take the write lock briefly.
+type Index struct {
+	mu    sync.RWMutex
+	ids   []int64
+	sorts []int64
+	// The facets of doc ord are facetData[facetOff[ord]:facetOff[ord+1]]:
+	// one flat array without pointers, which the garbage collector skips.
+	facetData []uint32
+	facetOff  []uint32
+	dead      []bool
+	byID      map[int64]uint32
+	live      int
+	terms     map[string]*postings
+	facetIDs  map[string]uint32
+	keys      []string
+	facetDoc  [][]uint32 // facet id → docs holding it
+}
+
+// New returns an empty index.
+func New() *Index {
+	return &Index{byID: map[int64]uint32{}, terms: map[string]*postings{}, facetIDs: map[string]uint32{}, facetOff: []uint32{0}}
+}
+
+// Len is the number of live documents.
+func (x *Index) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.live
+}
+
+// Dead is the number of replaced or deleted documents still held.
+func (x *Index) Dead() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.ids) - x.live
+}
+
+// Put adds a document, replacing the one with the same id. A new document
+// takes the next ordinal, so every posting list stays sorted by appending.
+func (x *Index) Put(d Doc) error {
+	terms, err := ParseVector(d.Vector)
+	if err != nil {
+		return err
+	}
+	x.putParsed(d, terms)
+	return nil
+}
+
+// putParsed adds a document whose tsvector is already parsed.
+func (x *Index) putParsed(d Doc, terms []Term) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.deleteLocked(d.ID)
+	ord := uint32(len(x.ids))
+	x.ids = append(x.ids, d.ID)
+	x.sorts = append(x.sorts, d.Sort)
+	x.dead = append(x.dead, false)
+	x.byID[d.ID] = ord
+	x.live++
+	for _, k := range d.Facets {
+		id, ok := x.facetIDs[k]
+		if !ok {
+			id = uint32(len(x.keys))
+			x.facetIDs[k] = id
+			x.keys = append(x.keys, k)
+			x.facetDoc = append(x.facetDoc, nil)
+		}
+		x.facetData = append(x.facetData, id)
+		x.facetDoc[id] = append(x.facetDoc[id], ord)
+	}
+	x.facetOff = append(x.facetOff, uint32(len(x.facetData)))
+	for _, t := range terms {
+		p := x.terms[t.Lexeme]
+		if p == nil {
+			p = &postings{}
+			x.terms[t.Lexeme] = p
+		}
+		p.docs = append(p.docs, ord)
+		p.scores = append(p.scores, t.Score)
+	}
+}
+
+// Delete removes a document (it stays as a tombstone until a rebuild).
+func (x *Index) Delete(id int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.deleteLocked(id)
+}
+
+func (x *Index) deleteLocked(id int64) {
+	if ord, ok := x.byID[id]; ok {
+		x.dead[ord] = true
+		delete(x.byID, id)
+		x.live--
+	}
+}
+
+// Query is a search: every term (lexemes from websearch_to_tsquery) and
+// every facet key must match. Without terms, hits are the most recent.
+type Query struct {
+	Terms  []string
+	Facets []string
+	Offset int
+	Limit  int
+}
+
+// Hit is one match.
+type Hit struct {
+	ID    int64
+	Score float32
+}
+
+// Result is a page of hits, the exact total and the exact count of every
+// facet key among all matches.
+type Result struct {
+	Total  int
+	Facets map[string]int
+	Hits   []Hit
+}
+
+// Search runs q.
+func (x *Index) Search(q Query) Result {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	res := Result{Facets: map[string]int{}}
+
+	// The lists to intersect, shortest first.
+	var lists [][]uint32
+	var scored []*postings
+	for _, t := range q.Terms {
+		p := x.terms[t]
+		if p == nil {
+			return res
+		}
+		lists = append(lists, p.docs)
+		scored = append(scored, p)
+	}
+	for _, k := range q.Facets {
+		id, ok := x.facetIDs[k]
+		if !ok {
+			return res
+		}
+		lists = append(lists, x.facetDoc[id])
+	}
+	var matches []uint32
+	if len(lists) == 0 {
+		matches = make([]uint32, 0, x.live)
+		for ord := range x.ids {
+			if !x.dead[ord] {
+				matches = append(matches, uint32(ord))
+			}
+		}
+	} else {
+		slices.SortFunc(lists, func(a, b []uint32) int { return cmp.Compare(len(a), len(b)) })
+		matches = intersect(lists, x.dead)
+	}
+	res.Total = len(matches)
+
+	counts := make([]int, len(x.keys))
+	for _, ord := range matches {
+		for _, f := range x.facetData[x.facetOff[ord]:x.facetOff[ord+1]] {
+			counts[f]++
+		}
+	}
+	for id, n := range counts {
+		if n > 0 {
+			res.Facets[x.keys[id]] = n
+		}
+	}
+
+	// Score every match (sum of its terms' weights), then keep the page.
+	type cand struct {
+		ord   uint32
+		score float32
+	}
+	cands := make([]cand, len(matches))
+	cursors := make([]int, len(scored))
+	for i, ord := range matches {
+		var s float32
+		for j, p := range scored {
+			k := cursors[j] + search(p.docs[cursors[j]:], ord)
+			cursors[j] = k
+			s += float32(p.scores[k]) / 100
+		}
+		cands[i] = cand{ord, s}
+	}
+	better := func(a, b cand) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
+		}
+		if x.sorts[a.ord] != x.sorts[b.ord] {
+			return cmp.Compare(x.sorts[b.ord], x.sorts[a.ord])
+		}
+		return cmp.Compare(x.ids[b.ord], x.ids[a.ord])
+	}
+	end := min(len(cands), q.Offset+q.Limit)
+	if q.Offset >= end {
+		return res
+	}
+	topK(cands, end, better)
+	for _, c := range cands[q.Offset:end] {
+		res.Hits = append(res.Hits, Hit{ID: x.ids[c.ord], Score: c.score})
+	}
+	return res
+}
+
+// intersect returns the sorted docs present in every list (the first is
+// the shortest) and not dead.
+func intersect(lists [][]uint32, dead []bool) []uint32 {
+	out := make([]uint32, 0, len(lists[0]))
+	cursors := make([]int, len(lists))
+next:
+	for _, d := range lists[0] {
+		if dead[d] {
+			continue
+		}
+		for i := 1; i < len(lists); i++ {
+			l := lists[i][cursors[i]:]
+			k := search(l, d)
+			cursors[i] += k
+			if k == len(l) {
+				break next
+			}
+			if l[k] != d {
+				continue next
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// search is a galloping search: the first index of s holding a value ≥ v.
+func search(s []uint32, v uint32) int {
+	hi := 1
+	for hi < len(s) && s[hi-1] < v {
+		hi *= 2
+	}
+	lo := hi / 2
+	hi = min(hi, len(s))
+	n, _ := slices.BinarySearch(s[lo:hi], v)
+	return lo + n
+}
+
+// topK puts the k best candidates first, in order, without sorting all.
+func topK[T any](s []T, k int, cmpf func(a, b T) int) {
+	if k >= len(s) || len(s) < 4096 {
+		slices.SortFunc(s, cmpf)
+		return
+	}
+	// Quickselect the k-th, then sort the head.
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		p := s[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for cmpf(s[i], p) < 0 {
+				i++
+			}
+			for cmpf(s[j], p) > 0 {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		if k-1 <= j {
+			hi = j
+		} else if k-1 >= i {
+			lo = i
+		} else {
+			break
+		}
+	}
+	slices.SortFunc(s[:k], cmpf)
+}
+
+// termScore weighs a lexeme's positions as ts_rank does (A 1.0, B 0.4,
+// C 0.2, D 0.1), with diminishing returns for repeats.
+func termScore(weights []byte) uint16 {
+	var best, sum float64
+	for _, w := range weights {
+		v := weightOf(w)
+		sum += v
+		best = max(best, v)
+	}
+	s := best + 0.1*math.Log1p(sum-best)
+	return uint16(min(s*100, 65535))
+}
+
+func weightOf(w byte) float64 {
+	switch w {
+	case 'A':
+		return 1.0
+	case 'B':
+		return 0.4
+	case 'C':
+		return 0.2
+	}
+	return 0.1
+}

@@ -1,0 +1,190 @@
+package searchindex
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestParseVector(t *testing.T) {
+	got, err := ParseVector(`'énergi':3B 'fourn':1A,7 'it''s':2 'a\\b':4C 'sans'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"énergi", "fourn", "it's", `a\b`, "sans"}
+	var lex []string
+	for _, x := range got {
+		lex = append(lex, x.Lexeme)
+	}
+	if !slices.Equal(lex, want) {
+		t.Fatalf("lexemes %q, want %q", lex, want)
+	}
+	if !(got[1].Score > got[0].Score && got[0].Score > got[3].Score && got[3].Score > got[4].Score) {
+		t.Errorf("scores A+D > B > C > D expected: %+v", got)
+	}
+	for _, bad := range []string{`'open`, `word`} {
+		if _, err := ParseVector(bad); err == nil {
+			t.Errorf("ParseVector(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{`'traval' & 'maternel'`, []string{"traval", "maternel"}, true},
+		{`'logiciel'`, []string{"logiciel"}, true},
+		{``, nil, true},
+		{`'a' | 'b'`, nil, false},
+		{`!'a'`, nil, false},
+		{`'gestion' <-> 'patrimoin'`, nil, false},
+	}
+	for _, tc := range tests {
+		got, ok := ParseQuery(tc.in)
+		if ok != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseQuery(%q) = %q %v", tc.in, got, ok)
+		}
+	}
+}
+
+// TestSearchMatchesBruteForce compares the index with a plain scan over
+// random documents: same matches, same facet counts, same order.
+func TestSearchMatchesBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"traval", "logiciel", "nettoyag", "energ", "maintenanc", "form", "etud", "fourn"}
+	facets := []string{"cpv:45", "cpv:72", "reg:11", "reg:84", "trl:7", "cert"}
+	type doc struct {
+		Doc
+		words map[string]byte
+		fs    []string
+	}
+	x := New()
+	var docs []doc
+	for i := range 3000 {
+		d := doc{Doc: Doc{ID: int64(i + 1), Sort: int64(r.IntN(500))}, words: map[string]byte{}}
+		vec := ""
+		for _, w := range words {
+			if r.IntN(3) == 0 {
+				wt := "ABCD"[r.IntN(4)]
+				d.words[w] = wt
+				vec += fmt.Sprintf("'%s':%d%c ", w, r.IntN(50)+1, wt)
+			}
+		}
+		for _, f := range facets {
+			if r.IntN(3) == 0 {
+				d.fs = append(d.fs, f)
+			}
+		}
+		d.Vector, d.Facets = vec, d.fs
+		docs = append(docs, d)
+		if err := x.Put(d.Doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Replace and delete some: the index must forget the old versions.
+	for i := 0; i < 300; i++ {
+		j := r.IntN(len(docs))
+		docs[j].Sort += 1000
+		if err := x.Put(docs[j].Doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleted := map[int64]bool{}
+	for i := 0; i < 200; i++ {
+		id := int64(r.IntN(len(docs)) + 1)
+		x.Delete(id)
+		deleted[id] = true
+	}
+	if x.Len() != len(docs)-len(deleted) {
+		t.Fatalf("Len %d, want %d", x.Len(), len(docs)-len(deleted))
+	}
+	for n := 0; n < 200; n++ {
+		q := Query{Limit: 20, Offset: r.IntN(3) * 20}
+		for _, w := range words {
+			if r.IntN(5) == 0 {
+				q.Terms = append(q.Terms, w)
+			}
+		}
+		for _, f := range facets {
+			if r.IntN(4) == 0 {
+				q.Facets = append(q.Facets, f)
+			}
+		}
+		got := x.Search(q)
+
+		type m struct {
+			id    int64
+			score float32
+			sort  int64
+		}
+		var want []m
+		counts := map[string]int{}
+	docs:
+		for _, d := range docs {
+			if deleted[d.ID] {
+				continue
+			}
+			var s float32
+			for _, w := range q.Terms {
+				wt, ok := d.words[w]
+				if !ok {
+					continue docs
+				}
+				s += float32(termScore([]byte{wt})) / 100
+			}
+			for _, f := range q.Facets {
+				if !slices.Contains(d.fs, f) {
+					continue docs
+				}
+			}
+			want = append(want, m{d.ID, s, d.Sort})
+			for _, f := range d.fs {
+				counts[f]++
+			}
+		}
+		slices.SortFunc(want, func(a, b m) int {
+			if a.score != b.score {
+				return cmp.Compare(b.score, a.score)
+			}
+			if a.sort != b.sort {
+				return cmp.Compare(b.sort, a.sort)
+			}
+			return cmp.Compare(b.id, a.id)
+		})
+		if got.Total != len(want) {
+			t.Fatalf("%+v: total %d, want %d", q, got.Total, len(want))
+		}
+		for k, v := range counts {
+			if got.Facets[k] != v {
+				t.Fatalf("%+v: facet %s = %d, want %d", q, k, got.Facets[k], v)
+			}
+		}
+		for i, h := range got.Hits {
+			if h.ID != want[q.Offset+i].id {
+				t.Fatalf("%+v: hit %d is %d, want %d", q, i, h.ID, want[q.Offset+i].id)
+			}
+		}
+		if wantN := max(0, min(q.Limit, len(want)-q.Offset)); len(got.Hits) != wantN {
+			t.Fatalf("%+v: %d hits, want %d", q, len(got.Hits), wantN)
+		}
+	}
+}
+
+func TestTopKAgreesWithSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	s := make([]int, 20000)
+	for i := range s {
+		s[i] = r.IntN(5000)
+	}
+	want := slices.Clone(s)
+	slices.Sort(want)
+	topK(s, 150, cmp.Compare[int])
+	if !slices.Equal(s[:150], want[:150]) {
+		t.Fatalf("topK differs from a full sort")
+	}
+}

@@ -1,0 +1,276 @@
+package searchindex
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Lists the index holds, and the SQL that reads their documents.
+const (
+	Offers = "offers"
+	SMEs   = "smes"
+)
+
+var sources = map[string]string{
+	Offers: `SELECT id, (extract(epoch FROM published_at) * 1e6)::bigint, facets, search::text FROM offers WHERE listed`,
+	SMEs: `SELECT id, (extract(epoch FROM created_at) * 1e6)::bigint, facets, search::text FROM organisations
+		WHERE status = 'member' AND kind IN ('pme', 'eti')`,
+}
+
+// window is how far back each poll re-reads the change log: a transaction
+// that took a sequence number early but committed late is still seen.
+const window = 30 * time.Second
+
+// Syncer builds the indexes from the database and keeps them in step with
+// the change log. Every server runs its own.
+type Syncer struct {
+	db      *pgxpool.Pool
+	log     *slog.Logger
+	indexes map[string]*atomic.Pointer[Index]
+	mu      sync.Mutex // one catch-up at a time
+	applied atomic.Int64
+	ready   atomic.Bool
+	// Poll is the pause between two reads of the change log.
+	Poll time.Duration
+}
+
+// NewSyncer returns a syncer; Run builds and follows.
+func NewSyncer(db *pgxpool.Pool, log *slog.Logger) *Syncer {
+	s := &Syncer{db: db, log: log, indexes: map[string]*atomic.Pointer[Index]{}, Poll: 500 * time.Millisecond}
+	for list := range sources {
+		s.indexes[list] = &atomic.Pointer[Index]{}
+	}
+	return s
+}
+
+// Ready reports whether the indexes are built; until then search runs in SQL.
+func (s *Syncer) Ready() bool { return s != nil && s.ready.Load() }
+
+// Index returns the index of a list (nil before the first build).
+func (s *Syncer) Index(list string) *Index { return s.indexes[list].Load() }
+
+// Run builds the indexes, then follows the change log until ctx ends.
+func (s *Syncer) Run(ctx context.Context) error {
+	if err := s.Rebuild(ctx); err != nil {
+		return err
+	}
+	t := time.NewTicker(s.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.catchUp(ctx, true); err != nil && ctx.Err() == nil {
+				s.log.Warn("search index: catch up failed", "err", err)
+			}
+			// Replaced documents stay as tombstones; past a quarter, rebuild.
+			for _, list := range []string{Offers, SMEs} {
+				if x := s.Index(list); x != nil && x.Dead() > 1000 && x.Dead() > x.Len()/4 {
+					if err := s.Rebuild(ctx); err != nil && ctx.Err() == nil {
+						s.log.Warn("search index: rebuild failed", "err", err)
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+// Rebuild reads every document in one consistent snapshot and swaps the
+// new indexes in.
+func (s *Syncer) Rebuild(ctx context.Context) error {
+	start := time.Now()
+	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("searchindex: rebuild: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var upTo int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM search_changes`).Scan(&upTo); err != nil {
+		return fmt.Errorf("searchindex: rebuild: %w", err)
+	}
+	built := map[string]*Index{}
+	for list, sql := range sources {
+		x := New()
+		if err := load(ctx, tx, x.putParsed, sql); err != nil {
+			return fmt.Errorf("searchindex: rebuild %s: %w", list, err)
+		}
+		built[list] = x
+	}
+	s.mu.Lock()
+	for list, x := range built {
+		s.indexes[list].Store(x)
+	}
+	s.applied.Store(upTo)
+	s.mu.Unlock()
+	s.ready.Store(true)
+	s.log.Info("search index built", "offers", built[Offers].Len(), "smes", built[SMEs].Len(), "duration", time.Since(start).Round(time.Millisecond))
+	// Changes committed while the snapshot was read are in the window.
+	return s.CatchUp(ctx)
+}
+
+// load reads documents and parses their tsvectors on every core; Put
+// happens in row order, so ordinals follow the query.
+func load(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, put func(Doc, []Term), sql string, args ...any) error {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type parsed struct {
+		d     Doc
+		terms []Term
+		err   error
+		done  chan struct{}
+	}
+	queue := make(chan *parsed, 4096)
+	work := make(chan *parsed, 4096)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				p.terms, p.err = ParseVector(p.d.Vector)
+				close(p.done)
+			}
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var first error
+		for p := range queue {
+			<-p.done
+			if p.err != nil && first == nil {
+				first = p.err
+			}
+			if first == nil {
+				put(p.d, p.terms)
+			}
+		}
+		errc <- first
+	}()
+	var scanErr error
+	for rows.Next() {
+		p := &parsed{done: make(chan struct{})}
+		var sort *int64
+		if scanErr = rows.Scan(&p.d.ID, &sort, &p.d.Facets, &p.d.Vector); scanErr != nil {
+			break
+		}
+		if sort != nil {
+			p.d.Sort = *sort
+		}
+		queue <- p
+		work <- p
+	}
+	close(work)
+	close(queue)
+	wg.Wait()
+	if err := <-errc; err != nil {
+		return err
+	}
+	if scanErr != nil {
+		return scanErr
+	}
+	return rows.Err()
+}
+
+// CatchUp applies the changes logged since the last one applied. Searches
+// call it first, so a user finds what they just published on any server.
+func (s *Syncer) CatchUp(ctx context.Context) error { return s.catchUp(ctx, false) }
+
+// catchUp applies new changes; with window it also re-reads the recent
+// ones, for transactions that committed after a later one.
+func (s *Syncer) catchUp(ctx context.Context, withWindow bool) error {
+	if !s.Ready() {
+		return nil
+	}
+	var last int64
+	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM search_changes`).Scan(&last); err != nil {
+		return err
+	}
+	if last <= s.applied.Load() && !withWindow {
+		return nil
+	}
+	rebuild, err := s.apply(ctx, withWindow)
+	if err == nil && rebuild {
+		err = s.Rebuild(ctx)
+	}
+	return err
+}
+
+func (s *Syncer) apply(ctx context.Context, withWindow bool) (rebuild bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	applied := s.applied.Load()
+	since := time.Now().Add(time.Hour) // no window
+	if withWindow {
+		since = time.Now().Add(-window)
+	}
+	rows, err := s.db.Query(ctx, `SELECT seq, list, id FROM search_changes WHERE seq > $1 OR at > $2 ORDER BY seq`, applied, since)
+	if err != nil {
+		return false, err
+	}
+	ids := map[string]map[int64]bool{Offers: {}, SMEs: {}}
+	last := applied
+	for rows.Next() {
+		var seq, id int64
+		var list string
+		if err := rows.Scan(&seq, &list, &id); err != nil {
+			rows.Close()
+			return false, err
+		}
+		last = max(last, seq)
+		if list == "all" {
+			rebuild = rebuild || seq > applied
+		} else if m, ok := ids[list]; ok {
+			m[id] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if rebuild {
+		return true, nil
+	}
+	for list, set := range ids {
+		if len(set) == 0 {
+			continue
+		}
+		want := make([]int64, 0, len(set))
+		for id := range set {
+			want = append(want, id)
+		}
+		type parsed struct {
+			d     Doc
+			terms []Term
+		}
+		found := map[int64]parsed{}
+		err := load(ctx, s.db, func(d Doc, t []Term) { found[d.ID] = parsed{d, t} }, "SELECT * FROM ("+sources[list]+") d WHERE id = ANY($1)", want)
+		if err != nil {
+			return false, err
+		}
+		x := s.Index(list)
+		for _, id := range want {
+			if p, ok := found[id]; ok {
+				x.putParsed(p.d, p.terms)
+			} else {
+				x.Delete(id) // no longer listed
+			}
+		}
+	}
+	s.applied.Store(last)
+	return false, nil
+}
