@@ -157,9 +157,9 @@ func (s *Server) searchView(r *http.Request, path string, q search.Query, c sear
 
 func totalText(l *i18n.Localizer, key string, c search.Counts) string {
 	if c.Capped {
-		return l.T(key+"_capped", "Count", l.Int(int64(c.Total)))
+		return l.T(key+"_capped", "N", l.Int(int64(c.Total)))
 	}
-	return l.T(key, "Count", l.Int(int64(c.Total)))
+	return l.T(key, "N", l.Int(int64(c.Total)))
 }
 
 // catalogue searches the offers: members see everything listed with links to
