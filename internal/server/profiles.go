@@ -290,7 +290,7 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := profilepage.Import{Page: s.page(r, "profile.import_title"), Title: l.T("profile.import_title"),
-		Lead: l.T("profile.import_lead", "Count", len(awards)), Empty: l.T("profile.import_empty"),
+		Lead: l.T("profile.import_lead", "N", len(awards)), Empty: l.T("profile.import_empty"),
 		Submit: l.T("profile.import_submit"), BackURL: "/espace/profil", Back: l.T("profile.back")}
 	for _, aw := range awards {
 		a := profilepage.Award{UID: aw.UID, Label: aw.Object, Imported: aw.Imported, Facts: []string{l.T("profile.client", "Client", aw.Buyer)}}

@@ -32,7 +32,7 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, status int, 
 		p.NextURL = "/equipe/offres?page=" + strconv.Itoa(page+1)
 	}
 	v := staff.List{Page: s.page(r, "review.title"), Title: l.T("review.title"), Lead: l.T("review.lead"),
-		Total: l.T("review.total", "Count", total), Empty: l.T("review.empty"), Pager: p}
+		Total: l.T("review.total", "N", l.Int(int64(total))), Empty: l.T("review.empty"), Pager: p}
 	for _, o := range list {
 		facts := []string{l.T("review.by", "Org", o.OrgName), o.Summary}
 		if o.Description != "" {

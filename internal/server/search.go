@@ -225,7 +225,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		if n, ok := s.tax.NAF(h.NAFCode); ok {
 			hit.Facts = append(hit.Facts, n.Code+" · "+n.Label)
 		}
-		hit.Facts = append(hit.Facts, l.T("directory.offers", "Count", h.Offers))
+		hit.Facts = append(hit.Facts, l.T("directory.offers", "N", l.Int(int64(h.Offers))))
 		v.Hits = append(v.Hits, hit)
 	}
 	s.render(w, r, http.StatusOK, searchpage.Page(v))

@@ -1,0 +1,239 @@
+package offer_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/member"
+	"passerelle/internal/offer"
+	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/search"
+	"passerelle/internal/taxonomy"
+)
+
+var tax = taxonomy.MustLoad()
+
+// valid is an offer built from real reference data: a CPV label as title.
+func valid() offer.Input {
+	c, _ := tax.CPV("72212000")
+	return offer.Input{Title: c.LabelFR, Summary: "Développement d'applications métier pour les collectivités.",
+		Kind: "service", CPVCodes: []string{"72212000-4"}, TRL: "7", Departements: []string{"69"}, Keywords: " logiciel ,, métier "}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*offer.Input)
+		field  string
+		msg    string
+	}{
+		{"empty title", func(i *offer.Input) { i.Title = "  " }, "title", "form.required"},
+		{"title too long", func(i *offer.Input) { i.Title = strings.Repeat("é", 151) }, "title", "form.too_long"},
+		{"no summary", func(i *offer.Input) { i.Summary = "" }, "summary", "form.required"},
+		{"unknown kind", func(i *offer.Input) { i.Kind = "gift" }, "kind", "form.choose"},
+		{"no CPV", func(i *offer.Input) { i.CPVCodes = nil }, "cpv", "offer.cpv_required"},
+		{"unknown CPV", func(i *offer.Input) { i.CPVCodes = []string{"99999999"} }, "cpv", "offer.cpv_unknown"},
+		{"11 CPV", func(i *offer.Input) {
+			i.CPVCodes = []string{"72000000", "72200000", "72210000", "72212000", "72211000", "48000000", "45000000", "90910000", "09300000", "71000000", "79000000"}
+		}, "cpv", "offer.cpv_too_many"},
+		{"TRL 10", func(i *offer.Input) { i.TRL = "10" }, "trl", "form.choose"},
+		{"TRL words", func(i *offer.Input) { i.TRL = "sept" }, "trl", "form.choose"},
+		{"no place", func(i *offer.Input) { i.Departements = nil }, "regions", "offer.places_required"},
+		{"unknown département", func(i *offer.Input) { i.Departements = []string{"99"} }, "departements", "form.choose"},
+		{"unknown region", func(i *offer.Input) { i.Regions = []string{"00"} }, "regions", "form.choose"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := valid()
+			tc.change(&in)
+			in.Normalize()
+			errs := in.Validate(tax)
+			if errs[tc.field] != tc.msg {
+				t.Errorf("errors %v, want %s: %s", errs, tc.field, tc.msg)
+			}
+		})
+	}
+	in := valid()
+	in.Normalize()
+	if errs := in.Validate(tax); errs.Any() {
+		t.Fatalf("valid input refused: %v", errs)
+	}
+	if in.CPVCodes[0] != "72212000" || in.Keywords != "logiciel, métier" {
+		t.Errorf("normalised: %q %q", in.CPVCodes, in.Keywords)
+	}
+}
+
+type fixture struct {
+	pool            *pgxpool.Pool
+	svc             *offer.Service
+	sme, other      member.Actor
+	buyer, staff    member.Actor
+	visitor         member.Actor
+	smeOrg, otherID int64
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	org := func(siren, kind string) int64 {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
+			VALUES ($1, 'Org ' || $1, $2, '62.01Z', '11', '69', 'member') RETURNING id`, siren, kind).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// Real SIRENs of the SIRENE extract.
+	f := fixture{pool: pool, svc: offer.NewService(pool, tax, search.NewIndexer(tax))}
+	f.smeOrg = org("007050065", "pme")
+	f.otherID = org("007350200", "pme")
+	buyerOrg := org("015650955", "public")
+	assoc := org("999000002", "association")
+	var staffID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role)
+		VALUES ($1, 'staff@passerelle.test', 'Sam Staff', 'x', 'staff') RETURNING id`, assoc).Scan(&staffID); err != nil {
+		t.Fatal(err)
+	}
+	f.sme = member.Actor{UserID: 1, OrgID: f.smeOrg, Role: member.RoleOwner, Kind: member.KindPME}
+	f.other = member.Actor{UserID: 2, OrgID: f.otherID, Role: member.RoleMember, Kind: member.KindPME}
+	f.buyer = member.Actor{UserID: 3, OrgID: buyerOrg, Role: member.RoleOwner, Kind: member.KindPublic}
+	f.staff = member.Actor{UserID: staffID, OrgID: assoc, Name: "Sam Staff", Role: member.RoleStaff, Kind: member.KindAssociation}
+	return f
+}
+
+func status(t *testing.T, f fixture, id int64) (st, reason string) {
+	t.Helper()
+	if err := f.pool.QueryRow(context.Background(), `SELECT status::text, status_reason FROM offers WHERE id = $1`, id).Scan(&st, &reason); err != nil {
+		t.Fatal(err)
+	}
+	return st, reason
+}
+
+func TestLifecycle(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	id, err := f.svc.Create(ctx, f.sme, valid(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := status(t, f, id); st != "draft" {
+		t.Fatalf("new offer %s", st)
+	}
+	// Staff cannot publish a draft; the SME submits it first.
+	if err := f.svc.Review(ctx, f.staff, id, true, ""); !errors.Is(err, offer.ErrInvalidState) {
+		t.Fatalf("review of a draft: %v", err)
+	}
+	if err := f.svc.Submit(ctx, f.sme, id); err != nil {
+		t.Fatal(err)
+	}
+	// Sending back needs a reason; the SME reads it.
+	if err := f.svc.Review(ctx, f.staff, id, false, "  "); err == nil {
+		t.Fatal("sent back without a reason")
+	}
+	if err := f.svc.Review(ctx, f.staff, id, false, "Précisez le niveau de maturité."); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := f.svc.Mine(ctx, f.sme)
+	if err != nil || len(mine) != 1 || mine[0].Status != offer.StatusRejected || mine[0].StatusReason != "Précisez le niveau de maturité." {
+		t.Fatalf("SME sees %+v, %v", mine, err)
+	}
+	// Editing an offer sent back makes it a draft again; resubmit, approve.
+	if err := f.svc.Update(ctx, f.sme, id, valid(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Review(ctx, f.staff, id, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := status(t, f, id); st != "published" {
+		t.Fatalf("approved offer %s", st)
+	}
+	var audits int
+	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action IN ('offer.approved', 'offer.sent_back')`).Scan(&audits)
+	if audits != 2 {
+		t.Errorf("%d audit entries, want 2", audits)
+	}
+	// Editing a published offer sends it back to review (and off the catalogue).
+	if err := f.svc.Update(ctx, f.sme, id, valid(), false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := status(t, f, id); st != "submitted" {
+		t.Fatalf("edited published offer %s", st)
+	}
+	// Archived is final.
+	if err := f.svc.Archive(ctx, f.sme, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Update(ctx, f.sme, id, valid(), false); !errors.Is(err, offer.ErrInvalidState) {
+		t.Fatalf("edit archived: %v", err)
+	}
+	if err := f.svc.Submit(ctx, f.sme, id); !errors.Is(err, offer.ErrInvalidState) {
+		t.Fatalf("submit archived: %v", err)
+	}
+}
+
+// TestPermissions: each role may do only what it should.
+func TestPermissions(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	id, err := f.svc.Create(ctx, f.sme, valid(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		do   func() error
+		want error
+	}{
+		{"buyer creates an offer", func() error { _, err := f.svc.Create(ctx, f.buyer, valid(), false); return err }, offer.ErrForbidden},
+		{"visitor creates an offer", func() error { _, err := f.svc.Create(ctx, f.visitor, valid(), false); return err }, offer.ErrForbidden},
+		{"staff create an offer", func() error { _, err := f.svc.Create(ctx, f.staff, valid(), false); return err }, offer.ErrForbidden},
+		{"another SME edits it", func() error { return f.svc.Update(ctx, f.other, id, valid(), false) }, offer.ErrNotFound},
+		{"another SME archives it", func() error { return f.svc.Archive(ctx, f.other, id) }, offer.ErrNotFound},
+		{"buyer archives it", func() error { return f.svc.Archive(ctx, f.buyer, id) }, offer.ErrForbidden},
+		{"SME approves its own offer", func() error { return f.svc.Review(ctx, f.sme, id, true, "") }, offer.ErrForbidden},
+		{"buyer approves it", func() error { return f.svc.Review(ctx, f.buyer, id, true, "") }, offer.ErrForbidden},
+		{"buyer reads the review queue", func() error { _, _, err := f.svc.Queue(ctx, f.buyer, 1); return err }, offer.ErrForbidden},
+		{"buyer reads an unpublished offer", func() error { _, err := f.svc.Get(ctx, f.buyer, id); return err }, offer.ErrNotFound},
+		{"visitor reads an unpublished offer", func() error { _, err := f.svc.Get(ctx, f.visitor, id); return err }, offer.ErrNotFound},
+		{"another SME reads it", func() error { _, err := f.svc.Get(ctx, f.other, id); return err }, offer.ErrNotFound},
+		{"its SME reads it", func() error { _, err := f.svc.Get(ctx, f.sme, id); return err }, nil},
+		{"staff read it", func() error { _, err := f.svc.Get(ctx, f.staff, id); return err }, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.do(); !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Once published, everyone reads it, visitors included.
+	if err := f.svc.Review(ctx, f.staff, id, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []member.Actor{f.visitor, f.buyer, f.other} {
+		if _, err := f.svc.Get(ctx, a, id); err != nil {
+			t.Errorf("%+v cannot read a published offer: %v", a, err)
+		}
+	}
+}
+
+// A failed write leaves nothing behind.
+func TestNothingHalfSaved(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	in := valid()
+	in.CPVCodes = []string{"72212000", "99999999"}
+	if _, err := f.svc.Create(ctx, f.sme, in, true); err == nil {
+		t.Fatal("accepted an unknown CPV code")
+	}
+	var n int
+	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM offers`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d offers stored after a refused create", n)
+	}
+}
