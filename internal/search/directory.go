@@ -104,8 +104,8 @@ func (s *Service) SMEs(ctx context.Context, q Query) (Results[SMEHit], error) {
 		}
 		r := x.Search(iq)
 		switch {
-		case r.Total == 0 && w.any:
-			x = nil // no word matches: SQL looks for a name close to what was typed
+		case r.Total == 0 && w.any && x.Search(searchindex.Query{Terms: w.terms, TotalOnly: true}).Total == 0:
+			x = nil // the words are nowhere: SQL looks for a name close to what was typed
 		case res.Sort == SortRelevance:
 			res.Counts = indexCounts(r, p.Facets)
 			ids := make([]int64, len(r.Hits))

@@ -138,6 +138,8 @@ type Query struct {
 	Facets []string
 	Offset int
 	Limit  int
+	// TotalOnly skips facet counts and ranking.
+	TotalOnly bool
 }
 
 // Hit is one match.
@@ -191,6 +193,9 @@ func (x *Index) Search(q Query) Result {
 		matches = intersect(lists, x.dead)
 	}
 	res.Total = len(matches)
+	if q.TotalOnly {
+		return res
+	}
 
 	counts := make([]int, len(x.keys))
 	for _, ord := range matches {
