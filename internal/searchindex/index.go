@@ -209,40 +209,94 @@ func (x *Index) Search(q Query) Result {
 		}
 	}
 
-	// Score every match (sum of its terms' weights), then keep the page.
-	type cand struct {
-		ord   uint32
-		score float32
-	}
-	cands := make([]cand, len(matches))
-	cursors := make([]int, len(scored))
-	for i, ord := range matches {
-		var s float32
-		for j, p := range scored {
-			k := cursors[j] + search(p.docs[cursors[j]:], ord)
-			cursors[j] = k
-			s += float32(p.scores[k]) / 100
-		}
-		cands[i] = cand{ord, s}
-	}
-	better := func(a, b cand) int {
-		if a.score != b.score {
-			return cmp.Compare(b.score, a.score)
-		}
-		if x.sorts[a.ord] != x.sorts[b.ord] {
-			return cmp.Compare(x.sorts[b.ord], x.sorts[a.ord])
-		}
-		return cmp.Compare(x.ids[b.ord], x.ids[a.ord])
-	}
-	end := min(len(cands), q.Offset+q.Limit)
-	if q.Offset >= end {
+	// Score every match (sum of its terms' weights), then keep the page:
+	// the best Offset+Limit in a bounded heap, so a word found in a third of
+	// the catalogue costs one comparison per match, not a sort.
+	k := q.Offset + q.Limit
+	if k <= 0 || q.Offset >= len(matches) {
 		return res
 	}
-	topK(cands, end, better)
-	for _, c := range cands[q.Offset:end] {
-		res.Hits = append(res.Hits, Hit{ID: x.ids[c.ord], Score: c.score})
+	h := make(candHeap, 0, min(k, len(matches)))
+	cursors := make([]int, len(scored))
+	for _, ord := range matches {
+		var sc float32
+		for j, p := range scored {
+			n := cursors[j] + search(p.docs[cursors[j]:], ord)
+			cursors[j] = n
+			sc += float32(p.scores[n]) / 100
+		}
+		c := cand{score: sc, sort: x.sorts[ord], id: x.ids[ord]}
+		if len(h) < k {
+			h.push(c)
+		} else if c.better(h[0]) {
+			h[0] = c
+			h.down(0)
+		}
+	}
+	slices.SortFunc(h, func(a, b cand) int {
+		if a.better(b) {
+			return -1
+		}
+		if b.better(a) {
+			return 1
+		}
+		return 0
+	})
+	for _, c := range h[q.Offset:] {
+		res.Hits = append(res.Hits, Hit{ID: c.id, Score: c.score})
 	}
 	return res
+}
+
+// cand is a scored match; better orders by score, then recency, then id.
+type cand struct {
+	score float32
+	sort  int64
+	id    int64
+}
+
+func (a cand) better(b cand) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	if a.sort != b.sort {
+		return a.sort > b.sort
+	}
+	return a.id > b.id
+}
+
+// candHeap keeps the worst of the best at its root.
+type candHeap []cand
+
+func (h *candHeap) push(c cand) {
+	*h = append(*h, c)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s[p].better(s[i]) {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h candHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		w := l
+		if r := l + 1; r < len(h) && h[l].better(h[r]) {
+			w = r
+		}
+		if !h[i].better(h[w]) {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
 }
 
 // intersect returns the sorted docs present in every list (the first is
@@ -281,41 +335,6 @@ func search(s []uint32, v uint32) int {
 	hi = min(hi, len(s))
 	n, _ := slices.BinarySearch(s[lo:hi], v)
 	return lo + n
-}
-
-// topK puts the k best candidates first, in order, without sorting all.
-func topK[T any](s []T, k int, cmpf func(a, b T) int) {
-	if k >= len(s) || len(s) < 4096 {
-		slices.SortFunc(s, cmpf)
-		return
-	}
-	// Quickselect the k-th, then sort the head.
-	lo, hi := 0, len(s)-1
-	for lo < hi {
-		p := s[lo+(hi-lo)/2]
-		i, j := lo, hi
-		for i <= j {
-			for cmpf(s[i], p) < 0 {
-				i++
-			}
-			for cmpf(s[j], p) > 0 {
-				j--
-			}
-			if i <= j {
-				s[i], s[j] = s[j], s[i]
-				i++
-				j--
-			}
-		}
-		if k-1 <= j {
-			hi = j
-		} else if k-1 >= i {
-			lo = i
-		} else {
-			break
-		}
-	}
-	slices.SortFunc(s[:k], cmpf)
 }
 
 // termScore weighs a lexeme's positions as ts_rank does (A 1.0, B 0.4,

@@ -174,17 +174,3 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
-
-func TestTopKAgreesWithSort(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	s := make([]int, 20000)
-	for i := range s {
-		s[i] = r.IntN(5000)
-	}
-	want := slices.Clone(s)
-	slices.Sort(want)
-	topK(s, 150, cmp.Compare[int])
-	if !slices.Equal(s[:150], want[:150]) {
-		t.Fatalf("topK differs from a full sort")
-	}
-}
