@@ -103,7 +103,13 @@ var facetOrder = []string{search.DimCPV, search.DimReg, search.DimDep, search.Di
 // searchView fills what the catalogue and the directory share.
 func (s *Server) searchView(r *http.Request, path string, q search.Query, c search.Counts, sort string, page int, more bool, next string) searchpage.View {
 	l := i18n.FromContext(r.Context())
-	v := searchpage.View{Action: path, Query: q.Text, Sort: sort, Submit: l.T("search.submit"),
+	// The sort menu shows what was asked, relevance by default: words typed
+	// in a list browsed by date are then ranked, as one expects.
+	shown := q.Sort
+	if shown == "" {
+		shown = search.SortRelevance
+	}
+	v := searchpage.View{Action: path, Query: q.Text, Sort: shown, Submit: l.T("search.submit"),
 		QueryLabel: l.T("search.query"), SortLabel: l.T("search.sort"), FacetsLabel: l.T("search.facets"),
 		PagerLabel: l.T("search.pages"), PrevLabel: l.T("search.prev"), NextLabel: l.T("search.next")}
 	for _, f := range q.Facets {
