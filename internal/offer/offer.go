@@ -185,13 +185,6 @@ func InputOf(o Offer) Input {
 	if o.TRL != nil {
 		in.TRL = strconv.Itoa(int(*o.TRL))
 	}
-	for _, p := range o.Places {
-		dim, code, _ := strings.Cut(p, ":")
-		if dim == search.DimReg {
-			in.Regions = append(in.Regions, code)
-		} else {
-			in.Departements = append(in.Departements, code)
-		}
-	}
+	in.Regions, in.Departements = search.SplitPlaces(o.Places)
 	return in
 }

@@ -98,33 +98,16 @@ func (s *Service) SMEs(ctx context.Context, q Query) (Results[SMEHit], error) {
 		return res, err
 	}
 	if x != nil {
-		iq := searchindex.Query{Terms: w.terms, Facets: p.Facets}
-		if res.Sort == SortRelevance {
-			iq.Offset, iq.Limit = (res.Page-1)*PageSize, PageSize+1
-		}
-		r := x.Search(iq)
+		r := x.Search(indexQuery(w, p, res.Sort, res.Page))
 		switch {
 		case r.Total == 0 && w.any && x.Search(searchindex.Query{Terms: w.terms, TotalOnly: true}).Total == 0:
 			x = nil // the words are nowhere: SQL looks for a name close to what was typed
 		case res.Sort == SortRelevance:
 			res.Counts = indexCounts(r, p.Facets)
-			ids := make([]int64, len(r.Hits))
-			for i, h := range r.Hits {
-				ids[i] = h.ID
-			}
-			rows, err := s.db.Query(ctx, `SELECT `+smeColumns+`, 0::real, lower(g.legal_name) FROM organisations g WHERE g.id = ANY($1)`, ids)
-			if err != nil {
-				return res, fmt.Errorf("search: SMEs by id: %w", err)
-			}
-			hits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[SMEHit])
-			if err != nil {
-				return res, fmt.Errorf("search: SMEs by id: %w", err)
-			}
-			res.Hits = order(r.Hits, hits, func(h SMEHit) int64 { return h.ID }, func(h *SMEHit, f float32) { h.Rank = f })
-			if len(res.Hits) > PageSize {
-				res.Hits, res.More = res.Hits[:PageSize], true
-			}
-			return res, nil
+			res.Hits, res.More, err = byIndex(ctx, s.db, `SELECT `+smeColumns+`, 0::real, lower(g.legal_name)
+				FROM organisations g WHERE g.id = ANY($1)`, r,
+				func(h SMEHit) int64 { return h.ID }, func(h *SMEHit, f float32) { h.Rank = f })
+			return res, err
 		default:
 			res.Counts = indexCounts(r, p.Facets)
 		}

@@ -159,3 +159,17 @@ func distinct(keys []string) []string {
 	}
 	return out
 }
+
+// SplitPlaces separates stored places into region and département codes,
+// as forms show them.
+func SplitPlaces(places []string) (regions, departements []string) {
+	for _, p := range places {
+		dim, code, _ := strings.Cut(p, ":")
+		if dim == DimReg {
+			regions = append(regions, code)
+		} else {
+			departements = append(departements, code)
+		}
+	}
+	return regions, departements
+}

@@ -130,31 +130,13 @@ func (s *Service) Offers(ctx context.Context, q Query) (Results[OfferHit], error
 	if x != nil {
 		// The index counts exactly and ranks every match; a page sorted
 		// by date still comes from SQL, which pages by cursor.
-		iq := searchindex.Query{Terms: w.terms, Facets: p.Facets}
-		if res.Sort == SortRelevance {
-			iq.Offset, iq.Limit = (res.Page-1)*PageSize, PageSize+1
-		}
-		r := x.Search(iq)
+		r := x.Search(indexQuery(w, p, res.Sort, res.Page))
 		res.Counts = indexCounts(r, p.Facets)
 		if res.Sort == SortRelevance {
-			ids := make([]int64, len(r.Hits))
-			for i, h := range r.Hits {
-				ids[i] = h.ID
-			}
-			rows, err := s.db.Query(ctx, `SELECT `+offerColumns+`, 0::real FROM offers o JOIN organisations g ON g.id = o.organisation_id
-				WHERE o.id = ANY($1)`, ids)
-			if err != nil {
-				return res, fmt.Errorf("search: offers by id: %w", err)
-			}
-			hits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OfferHit])
-			if err != nil {
-				return res, fmt.Errorf("search: offers by id: %w", err)
-			}
-			res.Hits = order(r.Hits, hits, func(h OfferHit) int64 { return h.ID }, func(h *OfferHit, f float32) { h.Rank = f })
-			if len(res.Hits) > PageSize {
-				res.Hits, res.More = res.Hits[:PageSize], true
-			}
-			return res, nil
+			res.Hits, res.More, err = byIndex(ctx, s.db, `SELECT `+offerColumns+`, 0::real
+				FROM offers o JOIN organisations g ON g.id = o.organisation_id WHERE o.id = ANY($1)`, r,
+				func(h OfferHit) int64 { return h.ID }, func(h *OfferHit, f float32) { h.Rank = f })
+			return res, err
 		}
 	} else if res.Counts, err = s.counts(ctx, pl.count, pl.countArgs, p.Facets); err != nil {
 		return res, err

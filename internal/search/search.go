@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"passerelle/internal/postgres"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/taxonomy"
@@ -182,20 +184,47 @@ func indexCounts(r searchindex.Result, selected []string) Counts {
 	return Counts{Total: r.Total, Facets: groupCounts(keys, selected)}
 }
 
-// order puts rows fetched by id back in the index's order.
-func order[T any](hits []searchindex.Hit, rows []T, id func(T) int64, setRank func(*T, float32)) []T {
-	byID := make(map[int64]T, len(rows))
-	for _, r := range rows {
-		byID[id(r)] = r
+// indexQuery is the index's query for a page: every match is counted;
+// the page's hits are asked for when sorted by relevance.
+func indexQuery(w words, p Parsed, sort string, page int) searchindex.Query {
+	iq := searchindex.Query{Terms: w.terms, Facets: p.Facets}
+	if sort == SortRelevance {
+		iq.Offset, iq.Limit = (page-1)*PageSize, PageSize+1
 	}
-	out := make([]T, 0, len(hits))
-	for _, h := range hits {
-		if r, ok := byID[h.ID]; ok {
-			setRank(&r, h.Score)
-			out = append(out, r)
+	return iq
+}
+
+// byIndex reads the index's hits from SQL (sql selects by id = ANY($1))
+// and returns them in the index's order, with their score, and whether a
+// next page exists.
+func byIndex[T any](ctx context.Context, db postgres.DB, sql string, r searchindex.Result, id func(T) int64, setRank func(*T, float32)) ([]T, bool, error) {
+	ids := make([]int64, len(r.Hits))
+	for i, h := range r.Hits {
+		ids[i] = h.ID
+	}
+	rows, err := db.Query(ctx, sql, ids)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: hits by id: %w", err)
+	}
+	rowsT, err := pgx.CollectRows(rows, pgx.RowToStructByPos[T])
+	if err != nil {
+		return nil, false, fmt.Errorf("search: hits by id: %w", err)
+	}
+	byID := make(map[int64]T, len(rowsT))
+	for _, t := range rowsT {
+		byID[id(t)] = t
+	}
+	out := make([]T, 0, len(r.Hits))
+	for _, h := range r.Hits {
+		if t, ok := byID[h.ID]; ok {
+			setRank(&t, h.Score)
+			out = append(out, t)
 		}
 	}
-	return out
+	if len(out) > PageSize {
+		return out[:PageSize], true, nil
+	}
+	return out, false, nil
 }
 
 // groupCounts turns key counts into dimensions, keeping the keys worth

@@ -83,13 +83,7 @@ func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.In
 	for i := 1; i <= 9; i++ {
 		trls = append(trls, components.Option{Value: strconv.Itoa(i), Label: l.T("offer.trl." + strconv.Itoa(i))})
 	}
-	var regions, depts []components.Option
-	for _, reg := range s.tax.Regions() {
-		regions = append(regions, components.Option{Value: reg.Code, Label: reg.Name})
-	}
-	for _, d := range s.tax.Departements() {
-		depts = append(depts, components.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
-	}
+	regions, depts := s.placeOptions()
 	f := offerpage.Form{Page: s.page(r, titleKey), Title: l.T(titleKey), Lead: l.T("offers.form_lead"), Action: action,
 		Summary: l.T("form.summary"), SaveLabel: l.T("offers.save_draft"), SubmitLabel: l.T("offers.save_submit"),
 		Before: []components.Field{
@@ -325,4 +319,15 @@ func (s *Server) placesList(l *i18n.Localizer, places []string) string {
 		names = append(names, s.facetLabel(l, p))
 	}
 	return strings.Join(names, ", ")
+}
+
+// placeOptions are the choices of the places-served fields.
+func (s *Server) placeOptions() (regions, departements []components.Option) {
+	for _, reg := range s.tax.Regions() {
+		regions = append(regions, components.Option{Value: reg.Code, Label: reg.Name})
+	}
+	for _, d := range s.tax.Departements() {
+		departements = append(departements, components.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
+	}
+	return regions, departements
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"passerelle/internal/i18n"
@@ -150,14 +149,7 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 	}
 	if f.profile == nil {
 		in := profile.Input{Description: p.Description, Website: p.Website}
-		for _, pl := range p.Places {
-			dim, code, _ := strings.Cut(pl, ":")
-			if dim == search.DimReg {
-				in.Regions = append(in.Regions, code)
-			} else {
-				in.Departements = append(in.Departements, code)
-			}
-		}
+		in.Regions, in.Departements = search.SplitPlaces(p.Places)
 		form := s.profileForm(l, in)
 		f.profile = &form
 	}
@@ -180,13 +172,7 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) profileForm(l *i18n.Localizer, in profile.Input) components.Form {
-	var regions, depts []components.Option
-	for _, reg := range s.tax.Regions() {
-		regions = append(regions, components.Option{Value: reg.Code, Label: reg.Name})
-	}
-	for _, d := range s.tax.Departements() {
-		depts = append(depts, components.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
-	}
+	regions, depts := s.placeOptions()
 	return components.Form{Action: "/espace/profil", Submit: l.T("profile.save"), TestID: "profile-form", Fields: []components.Field{
 		{Name: "description", Label: l.T("profile.description"), Type: "textarea", Value: in.Description, MaxLength: 2000},
 		{Name: "website", Label: l.T("profile.website"), Type: "url", Value: in.Website, Hint: l.T("apply.website_hint")},
