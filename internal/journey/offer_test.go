@@ -88,6 +88,8 @@ func TestSMEPublishesBuyerFinds(t *testing.T) {
 	if strings.Contains(b.Text("main"), title) {
 		t.Error("the published offer is still in the queue")
 	}
+	// The SME is told by e-mail, with a link to its offers.
+	b.App.Mail.WaitFor(t, "pme@passerelle.test", "/espace/offres")
 	b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
 
 	// The buyer searches without accent and in the plural, then narrows

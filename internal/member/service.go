@@ -276,6 +276,38 @@ func (s *Service) Decide(ctx context.Context, actor Actor, orgID int64, d Decisi
 	})
 }
 
+// MailOrganisation e-mails every user of an organisation, each in their
+// language, inside tx: the message is "mail.<kind>.subject" / ".body",
+// filled with Name (the user's) and the kv pairs. Other domains (offers)
+// notify through it.
+func (s *Service) MailOrganisation(ctx context.Context, tx pgx.Tx, orgID int64, kind string, kv ...any) error {
+	rows, err := tx.Query(ctx, `SELECT email, name, locale FROM users WHERE organisation_id = $1 ORDER BY id`, orgID)
+	if err != nil {
+		return err
+	}
+	type rcpt struct{ email, name, locale string }
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rcpt, error) {
+		var x rcpt
+		return x, r.Scan(&x.email, &x.name, &x.locale)
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range list {
+		l := s.catalog.Localizer(r.locale)
+		if err := s.mailer.Enqueue(ctx, tx, mail.Message{To: r.email, Kind: kind,
+			Subject: l.T("mail."+kind+".subject", kv...),
+			Body:    l.T("mail."+kind+".body", append([]any{"Name", r.name}, kv...)...),
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BaseURL is the absolute URL of the site, for links in e-mails.
+func (s *Service) BaseURL() string { return s.baseURL }
+
 // newToken returns a random secret for a link and the hash stored for it.
 func newToken() (secret string, hash []byte) {
 	b := make([]byte, 32)

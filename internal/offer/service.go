@@ -18,11 +18,19 @@ import (
 // PageSize is the length of the review queue's pages.
 const PageSize = 50
 
+// Notifier e-mails the users of an organisation inside a transaction.
+type Notifier interface {
+	MailOrganisation(ctx context.Context, tx pgx.Tx, orgID int64, kind string, kv ...any) error
+	BaseURL() string
+}
+
 // Service holds the offers' rules.
 type Service struct {
 	db    *pgxpool.Pool
 	tax   *taxonomy.Taxonomy
 	index *search.Indexer
+	// Notify, when set, tells the SME of staff's review by e-mail.
+	Notify Notifier
 }
 
 // NewService builds the service.
@@ -223,6 +231,16 @@ func (s *Service) Review(ctx context.Context, actor member.Actor, id int64, appr
 		}
 		if err := member.RecordAudit(ctx, tx, actor, action, orgID, title, reason); err != nil {
 			return err
+		}
+		if s.Notify != nil {
+			kind := "offer_published"
+			if !approve {
+				kind = "offer_sent_back"
+			}
+			if err := s.Notify.MailOrganisation(ctx, tx, orgID, kind, "Title", title, "Reason", reason,
+				"URL", s.Notify.BaseURL()+"/espace/offres"); err != nil {
+				return err
+			}
 		}
 		return s.index.Refresh(ctx, tx, orgID)
 	})

@@ -69,6 +69,7 @@ func New(d Deps) http.Handler {
 	s.members.RevealSecrets = !d.Config.Production()
 	index := search.NewIndexer(s.tax)
 	s.offerSvc = offer.NewService(d.DB, s.tax, index)
+	s.offerSvc.Notify = s.members
 	s.profiles = profile.NewService(d.DB, s.tax, index)
 	s.search = search.NewService(d.DB)
 	if d.Index != nil {
