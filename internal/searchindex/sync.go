@@ -59,8 +59,22 @@ func (s *Syncer) Index(list string) *Index { return s.indexes[list].Load() }
 
 // Run builds the indexes, then follows the change log until ctx ends.
 func (s *Syncer) Run(ctx context.Context) error {
-	if err := s.Rebuild(ctx); err != nil {
-		return err
+	// A database that is down at start is waited for: search runs in SQL
+	// (and fails the same way) until the index is built.
+	for {
+		err := s.Rebuild(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.Warn("search index: build failed, retrying in 10 s", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(10 * time.Second):
+		}
 	}
 	t := time.NewTicker(s.Poll)
 	defer t.Stop()
