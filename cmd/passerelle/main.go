@@ -32,6 +32,7 @@ import (
 	"passerelle/internal/pgcluster"
 	"passerelle/internal/postgres"
 	"passerelle/internal/scale"
+	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
 	"passerelle/internal/taxonomy"
@@ -249,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	if cfg.SMTPAddr != "" {
 		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
 	}
-	jobs, err := mail.NewJobs(pool, sender, log)
+	jobs, err := mail.NewJobs(pool, sender, log, search.CertExpiryJobs(pool, search.NewIndexer(tax)))
 	if err != nil {
 		return err
 	}

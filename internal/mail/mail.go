@@ -95,11 +95,17 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 
 // NewJobs builds the River client. With sender nil it only inserts jobs
 // (a process that does not deliver mail); otherwise it also works them.
-func NewJobs(pool *pgxpool.Pool, sender Sender, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+//
+// Other domains add their workers and periodic jobs through more, called
+// with the workers to register on (only when this client works jobs).
+func NewJobs(pool *pgxpool.Pool, sender Sender, log *slog.Logger, more ...func(*river.Workers) []*river.PeriodicJob) (*river.Client[pgx.Tx], error) {
 	cfg := &river.Config{Logger: log, MaxAttempts: 10}
 	if sender != nil {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &Worker{DB: pool, Sender: sender})
+		for _, add := range more {
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, add(workers)...)
+		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
 		cfg.FetchPollInterval = 200 * time.Millisecond
