@@ -61,7 +61,7 @@ func (s *Syncer) Index(list string) *Index { return s.indexes[list].Load() }
 func (s *Syncer) Run(ctx context.Context) error {
 	// A database that is down at start is waited for: search runs in SQL
 	// (and fails the same way) until the index is built.
-	for {
+	for !s.Ready() { // a caller may have built it already
 		err := s.Rebuild(ctx)
 		if err == nil {
 			break

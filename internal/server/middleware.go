@@ -48,8 +48,13 @@ type startKey struct{}
 // worked on a page, in the standard Server-Timing header.
 func serverTiming(w http.ResponseWriter, r *http.Request) {
 	if start, ok := r.Context().Value(startKey{}).(time.Time); ok {
-		w.Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.2f", float64(time.Since(start).Microseconds())/1000))
+		w.Header().Add("Server-Timing", fmt.Sprintf("app;dur=%.2f", float64(time.Since(start).Microseconds())/1000))
 	}
+}
+
+// timeSearch adds the time a search took to the page's Server-Timing.
+func timeSearch(w http.ResponseWriter, since time.Time) {
+	w.Header().Add("Server-Timing", fmt.Sprintf("search;dur=%.2f", float64(time.Since(since).Microseconds())/1000))
 }
 
 // recoverPanic turns a panic into a logged error and the friendly 500 page.

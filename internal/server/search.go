@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/search"
@@ -175,7 +176,9 @@ func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
 	q := searchQuery(r)
+	start := time.Now()
 	res, err := s.search.Offers(r.Context(), q)
+	timeSearch(w, start)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -207,7 +210,9 @@ func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) {
 func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	q := searchQuery(r)
+	start := time.Now()
 	res, err := s.search.SMEs(r.Context(), q)
+	timeSearch(w, start)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
