@@ -113,17 +113,33 @@ func (l *Localizer) T(id string, kv ...any) string {
 		for i := 0; i+1 < len(kv); i += 2 {
 			k := fmt.Sprint(kv[i])
 			data[k] = kv[i+1]
-			if k == "Count" {
+			if k == "Count" && isInteger(kv[i+1]) {
 				cfg.PluralCount = kv[i+1]
 			}
 		}
 		cfg.TemplateData = data
 	}
 	s, err := l.loc.Localize(cfg)
+	if err != nil && cfg.PluralCount != nil {
+		// A message written as one string has no "one"/"few" forms: the
+		// count fills it all the same.
+		cfg.PluralCount = nil
+		s, err = l.loc.Localize(cfg)
+	}
 	if err != nil {
 		return "[" + id + "]"
 	}
 	return s
+}
+
+// isInteger reports whether v can choose a plural form (a formatted
+// number such as "1 234" cannot).
+func isInteger(v any) bool {
+	switch v.(type) {
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return true
+	}
+	return false
 }
 
 // Int formats n with the language's digit grouping: 1 234 567 / 1,234,567.

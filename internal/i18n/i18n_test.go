@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,20 @@ func TestFormats(t *testing.T) {
 	}
 	if got := fr.T("no.such.message"); got != "[no.such.message]" {
 		t.Errorf("missing message: %q", got)
+	}
+}
+
+// A count fills a message whether or not the message has plural forms,
+// and whether it is given as a number or already formatted.
+func TestCountInMessagesWithoutPluralForms(t *testing.T) {
+	c := i18n.MustLoad()
+	for _, lang := range []string{"fr", "en"} {
+		l := c.Localizer(lang)
+		for _, n := range []any{0, 1, 2, 55, "1 234"} {
+			got := l.T("staff.queue_total", "Count", n)
+			if strings.HasPrefix(got, "[") || !strings.Contains(got, fmt.Sprint(n)) {
+				t.Errorf("%s Count=%v: %q", lang, n, got)
+			}
+		}
 	}
 }

@@ -81,7 +81,7 @@ func (s *Server) refItems(l *i18n.Localizer, refs []profile.Reference, deletable
 		it := profilepage.Item{Title: rf.Object, TestID: "reference", Facts: []string{l.T("profile.client", "Client", rf.Client)}}
 		it.Facts = append(it.Facts, s.cpvFacts(l, []string{rf.CPV})...)
 		if rf.AmountEUR != nil {
-			it.Facts = append(it.Facts, l.Money(*rf.AmountEUR)+" HT")
+			it.Facts = append(it.Facts, l.T("money.excl_vat", "Amount", l.Money(*rf.AmountEUR)))
 		}
 		if rf.Year != nil {
 			it.Facts = append(it.Facts, strconv.Itoa(int(*rf.Year)))
@@ -282,7 +282,7 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request) {
 		a := profilepage.Award{UID: aw.UID, Label: aw.Object, Imported: aw.Imported, Facts: []string{l.T("profile.client", "Client", aw.Buyer)}}
 		a.Facts = append(a.Facts, s.cpvFacts(l, []string{aw.CPV})...)
 		if aw.AmountEUR > 0 {
-			a.Facts = append(a.Facts, l.Money(aw.AmountEUR)+" HT")
+			a.Facts = append(a.Facts, l.T("money.excl_vat", "Amount", l.Money(aw.AmountEUR)))
 		}
 		if aw.Year > 0 {
 			a.Facts = append(a.Facts, strconv.Itoa(aw.Year))
