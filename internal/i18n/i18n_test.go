@@ -1,12 +1,12 @@
 package i18n_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"fmt"
 	"strings"
 	"testing"
 	"time"

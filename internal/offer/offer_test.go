@@ -174,6 +174,9 @@ func TestLifecycle(t *testing.T) {
 	if err := f.svc.Submit(ctx, f.sme, id); !errors.Is(err, offer.ErrInvalidState) {
 		t.Fatalf("submit archived: %v", err)
 	}
+	if _, err := f.svc.Editable(ctx, f.sme, id); !errors.Is(err, offer.ErrInvalidState) {
+		t.Fatalf("editable archived: %v", err)
+	}
 }
 
 // TestPermissions: each role may do only what it should.
@@ -202,6 +205,9 @@ func TestPermissions(t *testing.T) {
 		{"visitor reads an unpublished offer", func() error { _, err := f.svc.Get(ctx, f.visitor, id); return err }, offer.ErrNotFound},
 		{"another SME reads it", func() error { _, err := f.svc.Get(ctx, f.other, id); return err }, offer.ErrNotFound},
 		{"its SME reads it", func() error { _, err := f.svc.Get(ctx, f.sme, id); return err }, nil},
+		{"its SME opens it for editing", func() error { _, err := f.svc.Editable(ctx, f.sme, id); return err }, nil},
+		{"another SME opens it for editing", func() error { _, err := f.svc.Editable(ctx, f.other, id); return err }, offer.ErrNotFound},
+		{"buyer opens it for editing", func() error { _, err := f.svc.Editable(ctx, f.buyer, id); return err }, offer.ErrForbidden},
 		{"staff read it", func() error { _, err := f.svc.Get(ctx, f.staff, id); return err }, nil},
 	}
 	for _, tc := range tests {

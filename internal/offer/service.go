@@ -274,6 +274,27 @@ func (s *Service) Get(ctx context.Context, actor member.Actor, id int64) (Offer,
 	return list[0], nil
 }
 
+// Editable returns an offer of the actor's SME that may still be edited
+// (ErrInvalidState once archived); another organisation's offer is
+// ErrNotFound, as if it did not exist.
+func (s *Service) Editable(ctx context.Context, actor member.Actor, id int64) (Offer, error) {
+	if !actor.IsSME() {
+		return Offer{}, ErrForbidden
+	}
+	list, err := collect(s.db.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id
+		WHERE o.id = $1 AND o.organisation_id = $2`, id, actor.OrgID))
+	if err != nil {
+		return Offer{}, fmt.Errorf("offer: editable %d: %w", id, err)
+	}
+	if len(list) == 0 {
+		return Offer{}, ErrNotFound
+	}
+	if list[0].Status == StatusArchived {
+		return Offer{}, ErrInvalidState
+	}
+	return list[0], nil
+}
+
 // Listed returns the published offers of an organisation, for its profile.
 func (s *Service) Listed(ctx context.Context, orgID int64) ([]Offer, error) {
 	list, err := collect(s.db.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id

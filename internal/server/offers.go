@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -133,21 +134,12 @@ func (s *Server) cpvResults(l *i18n.Localizer, q string, chosen []string) offerp
 		return res
 	}
 	for _, c := range s.tax.SearchCPV(q, 15+len(chosen)) {
-		if containsStr(chosen, c.Code) || len(res.Options) == 15 {
+		if slices.Contains(chosen, c.Code) || len(res.Options) == 15 {
 			continue
 		}
 		res.Options = append(res.Options, components.Option{Value: c.Code, Label: c.Full + " · " + c.Label(l.Lang())})
 	}
 	return res
-}
-
-func containsStr(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // cpvSearch answers the picker's requests as one types: the same results
@@ -199,6 +191,11 @@ func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
 		s.render(w, r, http.StatusUnprocessableEntity, offerpage.FormView(s.offerForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), r.PostFormValue("cpv_q") != "", errs)))
 		return
 	}
+	if errors.Is(err, offer.ErrInvalidState) { // archived meanwhile (another tab)
+		s.flash(r, "offers.flash_state")
+		http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+		return
+	}
 	if err != nil {
 		s.offerErr(w, r, err)
 		return
@@ -219,9 +216,11 @@ func (s *Server) offerEdit(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
-	o, err := s.offerSvc.Get(r.Context(), actorFrom(r.Context()), id)
-	if err == nil && o.OrgID != actorFrom(r.Context()).OrgID {
-		err = offer.ErrNotFound
+	o, err := s.offerSvc.Editable(r.Context(), actorFrom(r.Context()), id)
+	if errors.Is(err, offer.ErrInvalidState) {
+		s.flash(r, "offers.flash_state")
+		http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+		return
 	}
 	if err != nil {
 		s.offerErr(w, r, err)
