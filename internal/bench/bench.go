@@ -361,7 +361,7 @@ func searchCosts(ctx context.Context, db *pgxpool.Pool, index *searchindex.Synce
 }
 
 func explain(ctx context.Context, db *pgxpool.Pool, queries []Query, out io.Writer) error {
-	// The median query by matches and the heaviest word of the sample.
+	// The first sampled search (a typical one) and the heaviest word of the sample.
 	picks := []Query{queries[0], {Words: "travaux", Facets: []string{"cpv:45", "reg:11"}}}
 	for _, q := range picks {
 		count, page, args := search.Explain(search.Query{Text: q.Words, Facets: q.Facets})

@@ -310,7 +310,7 @@ func (s *Service) ImportAwards(ctx context.Context, actor member.Actor, uids []s
 			}
 			tag, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year, departement, source, source_uid)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, 'decp', $8) ON CONFLICT DO NOTHING`,
-				actor.OrgID, clip(a.Buyer, 200), clip(a.Object, 1000), a.CPV, amount, year, a.Departement, a.UID)
+				actor.OrgID, orDash(validate.Clip(a.Buyer, 200)), orDash(validate.Clip(a.Object, 1000)), a.CPV, amount, year, a.Departement, a.UID)
 			if err != nil {
 				return err
 			}
@@ -331,10 +331,8 @@ func one(tag interface{ RowsAffected() int64 }, err error) error {
 	return nil
 }
 
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
+// orDash stands for a field the public data left empty.
+func orDash(s string) string {
 	if s == "" {
 		return "—"
 	}

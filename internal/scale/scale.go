@@ -25,6 +25,7 @@ import (
 
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/validate"
 )
 
 // Options says how much to generate.
@@ -363,9 +364,9 @@ func (g *gen) composeOffer(r *rand.Rand, c contract, o org) offer {
 		of.cpvs = append(of.cpvs, cv.Parent)
 	}
 	label := cv.LabelFR
-	of.title = truncate(pick(r, offerLeads)+" "+lowerFirst(label), 150)
-	of.summary = truncate(pick(r, summaryLeads)+" "+lowerFirst(c.object)+".", 300)
-	of.description = truncate(fmt.Sprintf("%s Références : %s (%s, %d). Intervention en %s.",
+	of.title = validate.Shorten(pick(r, offerLeads)+" "+lowerFirst(label), 150)
+	of.summary = validate.Shorten(pick(r, summaryLeads)+" "+lowerFirst(c.object)+".", 300)
+	of.description = validate.Shorten(fmt.Sprintf("%s Références : %s (%s, %d). Intervention en %s.",
 		of.summary, c.object, c.buyer, c.year, lowerFirst(o.nafLabel)), 5000)
 	words := strings.Fields(strings.Map(keepLetters, strings.ToLower(label)))
 	var kw []string
@@ -482,7 +483,7 @@ func (g *gen) refRows(i int, emit func([]any)) {
 		if c.amount > 0 {
 			amount = c.amount
 		}
-		emit([]any{o.id, truncate(c.buyer, 200), truncate(c.object, 1000), c.cpv, amount, c.year, c.dept, "manual"})
+		emit([]any{o.id, validate.Shorten(c.buyer, 200), validate.Shorten(c.object, 1000), c.cpv, amount, c.year, c.dept, "manual"})
 	}
 }
 
@@ -495,13 +496,6 @@ func placesText(ps []search.Place) []string {
 }
 
 func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return strings.TrimSpace(string(r[:n-1])) + "…"
-	}
-	return s
-}
 
 func lowerFirst(s string) string {
 	r := []rune(s)

@@ -173,3 +173,20 @@ func SplitPlaces(places []string) (regions, departements []string) {
 	}
 	return regions, departements
 }
+
+// ValidFacet reports whether a key typed in a URL is one of the known
+// dimensions' keys ("reg:84", "cert"); others are ignored.
+func ValidFacet(f string) bool {
+	if f == KeyCert {
+		return true
+	}
+	dim, val, ok := strings.Cut(f, ":")
+	if !ok || val == "" || len(val) > 20 {
+		return false
+	}
+	switch dim {
+	case DimCPV, DimReg, DimDep, DimTRL, DimKind, DimSize:
+		return true
+	}
+	return false
+}

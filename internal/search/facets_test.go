@@ -2,6 +2,7 @@ package search
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"passerelle/internal/taxonomy"
@@ -91,6 +92,19 @@ func TestCursorRoundTrip(t *testing.T) {
 	for _, bad := range []string{"", "!!", "bm9wZQ"} {
 		if _, ok := decodeCursor(bad); ok {
 			t.Errorf("decodeCursor(%q) accepted", bad)
+		}
+	}
+}
+
+func TestValidFacet(t *testing.T) {
+	for _, ok := range []string{"cert", "cpv:72", "cpv:72212", "reg:84", "dep:2A", "trl:7", "kind:service", "size:pme"} {
+		if !ValidFacet(ok) {
+			t.Errorf("%q refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "cert:1", "reg:", "foo:1", "reg:" + strings.Repeat("9", 21), "<script>", "cpv"} {
+		if ValidFacet(bad) {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

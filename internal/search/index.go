@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/validate"
 )
 
 // Indexer keeps what search reads (facet keys, the extra searchable text
@@ -63,7 +64,7 @@ func (x *Indexer) Refresh(ctx context.Context, tx pgx.Tx, orgID int64) error {
 	extra = append(extra, refObjects...)
 	extra = append(extra, offerTitles...)
 	if _, err := tx.Exec(ctx, `UPDATE organisations SET facets = $2, search_extra = $3, updated_at = now() WHERE id = $1`,
-		orgID, facets, truncateRunes(strings.Join(extra, " · "), 20000)); err != nil {
+		orgID, facets, validate.Clip(strings.Join(extra, " · "), 20000)); err != nil {
 		return fmt.Errorf("search: refresh organisation %d: %w", orgID, err)
 	}
 
@@ -113,11 +114,4 @@ func toPlaces(s []string) []Place {
 		out[i] = Place(p)
 	}
 	return out
-}
-
-func truncateRunes(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

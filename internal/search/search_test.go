@@ -17,6 +17,7 @@ import (
 	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/validate"
 )
 
 var tax = taxonomy.MustLoad()
@@ -94,7 +95,7 @@ func newWorld(t *testing.T) *world {
 			w.orgs[c.siren] = a
 		}
 		cv, _ := tax.CPV(c.cpv)
-		in := offer.Input{Title: clip(c.object, 150), Summary: cv.LabelFR, Kind: "service", CPVCodes: []string{c.cpv},
+		in := offer.Input{Title: validate.Clip(c.object, 150), Summary: cv.LabelFR, Kind: "service", CPVCodes: []string{c.cpv},
 			TRL: "7", Departements: []string{c.dept}}
 		id, err := w.offers.Create(ctx, a, in, true)
 		if err != nil {
@@ -129,13 +130,6 @@ func (w *world) agreed(t *testing.T, q search.Query) []string {
 func (w *world) both(t *testing.T, check func(t *testing.T, s *search.Service)) {
 	t.Run("sql", func(t *testing.T) { check(t, w.search) })
 	t.Run("index", func(t *testing.T) { check(t, w.indexed) })
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 func (w *world) titles(t *testing.T, s *search.Service, q search.Query) []string {

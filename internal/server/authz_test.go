@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -170,18 +169,7 @@ func TestEveryRouteHasTheExpectedAccess(t *testing.T) {
 		t.Errorf("router has %d routes, the rules name %d", len(routes), len(routeLevels))
 	}
 
-	signedInClient := func(email string) *http.Client {
-		c := app.Client()
-		resp, err := c.PostForm(app.URL+"/connexion", url.Values{"email": {email}, "password": {demo.Password}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign in %s: %d", email, resp.StatusCode)
-		}
-		return c
-	}
+	signedInClient := func(email string) *http.Client { return signInAs(t, app, email) }
 	clients := map[string]*http.Client{
 		"visitor": app.Client(),
 		"sme":     signedInClient("pme@passerelle.test"),

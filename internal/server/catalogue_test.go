@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -110,6 +111,7 @@ func TestCataloguePagesTranslatedAndEscaped(t *testing.T) {
 		{buyer, "/offres?q=logiciels&f=cpv:48&f=reg:11&tri=recent"},
 		{buyer, "/annuaire?q=" + url.QueryEscape(evil)},
 		{buyer, "/annuaire?tri=nom"},
+		{buyer, "/offres?q=" + url.QueryEscape(strings.Repeat("a", 199)+"énergie")}, // cut at 200 characters, never inside an accent
 		{sme, "/espace/offres"},
 		{sme, "/espace/offres/nouvelle"},
 		{sme, "/espace/profil"},

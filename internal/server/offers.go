@@ -14,6 +14,7 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
+	"passerelle/internal/validate"
 	"passerelle/web/components"
 	offerpage "passerelle/web/pages/offer"
 )
@@ -146,10 +147,7 @@ func (s *Server) cpvResults(l *i18n.Localizer, q string, chosen []string) offerp
 // component the form renders without JavaScript.
 func (s *Server) cpvSearch(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
-	q := r.URL.Query().Get("q")
-	if len(q) > 100 {
-		q = q[:100]
-	}
+	q := validate.Clip(r.URL.Query().Get("q"), 100)
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	s.render(w, r, http.StatusOK, offerpage.ResultsView(s.cpvResults(l, q, nil)))
 }

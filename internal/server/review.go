@@ -10,6 +10,7 @@ import (
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/offer"
+	"passerelle/internal/validate"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )
@@ -36,7 +37,7 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, status int, 
 	for _, o := range list {
 		facts := []string{l.T("review.by", "Org", o.OrgName), o.Summary}
 		if o.Description != "" {
-			facts = append(facts, clipText(o.Description, 600))
+			facts = append(facts, validate.Shorten(o.Description, 600))
 		}
 		facts = append(facts, s.cpvFacts(l, o.CPVCodes)...)
 		facts = append(facts, s.placesText(l, o.Places))

@@ -11,6 +11,7 @@ import (
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/search"
+	"passerelle/internal/validate"
 	"passerelle/web/components"
 	searchpage "passerelle/web/pages/search"
 )
@@ -19,32 +20,14 @@ import (
 func searchQuery(r *http.Request) search.Query {
 	v := r.URL.Query()
 	q := search.Query{Text: strings.TrimSpace(v.Get("q")), Sort: v.Get("tri"), After: v.Get("apres")}
-	if len(q.Text) > 200 {
-		q.Text = q.Text[:200]
-	}
+	q.Text = validate.Clip(q.Text, 200) // in characters: a byte cut could split an accent
 	q.Page, _ = strconv.Atoi(v.Get("page"))
 	for _, f := range v["f"] {
-		if validFacet(f) && !slices.Contains(q.Facets, f) && len(q.Facets) < 8 {
+		if search.ValidFacet(f) && !slices.Contains(q.Facets, f) && len(q.Facets) < 8 {
 			q.Facets = append(q.Facets, f)
 		}
 	}
 	return q
-}
-
-// validFacet keeps facet keys of the known dimensions only.
-func validFacet(f string) bool {
-	if f == search.KeyCert {
-		return true
-	}
-	dim, val, ok := strings.Cut(f, ":")
-	if !ok || val == "" || len(val) > 20 {
-		return false
-	}
-	switch dim {
-	case search.DimCPV, search.DimReg, search.DimDep, search.DimTRL, search.DimKind, search.DimSize:
-		return true
-	}
-	return false
 }
 
 // searchURL is the list's URL with the given facets, keeping the words and
@@ -226,7 +209,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	v.Empty = l.T("directory.empty")
 	for _, h := range res.Hits {
 		hit := searchpage.Hit{Title: h.Name, URL: fmt.Sprintf("/entreprises/%d", h.ID), TestID: "sme-hit",
-			Subtitle: "SIREN " + h.SIREN + " · " + l.T("kind."+h.Kind), Text: clipText(h.Description, 280)}
+			Subtitle: "SIREN " + h.SIREN + " · " + l.T("kind."+h.Kind), Text: validate.Shorten(h.Description, 280)}
 		if slices.Contains(h.Facets, search.KeyCert) {
 			hit.Badges = append(hit.Badges, l.T("search.certified"))
 		}
@@ -262,11 +245,4 @@ func (s *Server) placesText(l *i18n.Localizer, places []string) string {
 		return ""
 	}
 	return l.T("offer.places_served", "Places", strings.Join(names, ", "))
-}
-
-func clipText(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return strings.TrimSpace(string(r[:n-1])) + "…"
-	}
-	return s
 }

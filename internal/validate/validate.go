@@ -94,3 +94,21 @@ func Clean(s string) string {
 
 // NormEmail trims and lower-cases an e-mail address.
 func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Shorten cuts s to at most n characters (runes), ending with "…" when it
+// had to cut: for text shown in lists.
+func Shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return strings.TrimSpace(string(r[:n-1])) + "…"
+	}
+	return s
+}
+
+// Clip cuts s to at most n characters (runes): for text stored under a
+// length limit.
+func Clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
