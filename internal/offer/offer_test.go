@@ -138,8 +138,8 @@ func TestLifecycle(t *testing.T) {
 	if err := f.svc.Review(ctx, f.staff, id, false, "Précisez le niveau de maturité."); err != nil {
 		t.Fatal(err)
 	}
-	mine, err := f.svc.Mine(ctx, f.sme)
-	if err != nil || len(mine) != 1 || mine[0].Status != offer.StatusRejected || mine[0].StatusReason != "Précisez le niveau de maturité." {
+	mine, total, err := f.svc.Mine(ctx, f.sme, 1)
+	if err != nil || len(mine) != 1 || total != 1 || mine[0].Status != offer.StatusRejected || mine[0].StatusReason != "Précisez le niveau de maturité." {
 		t.Fatalf("SME sees %+v, %v", mine, err)
 	}
 	// Editing an offer sent back makes it a draft again; resubmit, approve.
@@ -241,5 +241,24 @@ func TestNothingHalfSaved(t *testing.T) {
 	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM offers`).Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d offers stored after a refused create", n)
+	}
+}
+
+// The SME's list is paged: 55 offers make two pages, newest change first.
+func TestMinePaged(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	if _, err := f.pool.Exec(ctx, `INSERT INTO offers (organisation_id, title, summary, kind, cpv_codes, updated_at)
+		SELECT $1, 'Offre ' || i, 'Services de programmation de logiciels d''application', 'service', '{72212000}', now() - i * interval '1 minute'
+		FROM generate_series(1, 55) i`, f.sme.OrgID); err != nil {
+		t.Fatal(err)
+	}
+	first, total, err := f.svc.Mine(ctx, f.sme, 1)
+	if err != nil || total != 55 || len(first) != offer.PageSize || first[0].Title != "Offre 1" {
+		t.Fatalf("page 1: %d offers of %d (%v), first %q", len(first), total, err, first[0].Title)
+	}
+	second, _, err := f.svc.Mine(ctx, f.sme, 2)
+	if err != nil || len(second) != 5 || second[4].Title != "Offre 55" {
+		t.Fatalf("page 2: %d offers (%v)", len(second), err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"passerelle/internal/validate"
 )
 
-// PageSize is the length of the review queue's pages.
+// PageSize is the length of the pages of offer lists (the SME's, the review queue).
 const PageSize = 50
 
 // Notifier e-mails the users of an organisation inside a transaction.
@@ -247,17 +247,23 @@ func (s *Service) Review(ctx context.Context, actor member.Actor, id int64, appr
 	return wrap("review", id, err)
 }
 
-// Mine lists the offers of the actor's SME, every status, newest first.
-func (s *Service) Mine(ctx context.Context, actor member.Actor) ([]Offer, error) {
+// Mine lists a page of the offers of the actor's SME, every status, most
+// recently changed first, with their total.
+func (s *Service) Mine(ctx context.Context, actor member.Actor, page int) ([]Offer, int, error) {
 	if !actor.IsSME() {
-		return nil, ErrForbidden
+		return nil, 0, ErrForbidden
+	}
+	var total int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM offers WHERE organisation_id = $1`, actor.OrgID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("offer: mine: %w", err)
 	}
 	list, err := collect(s.db.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id
-		WHERE o.organisation_id = $1 ORDER BY o.updated_at DESC, o.id DESC`, actor.OrgID))
+		WHERE o.organisation_id = $1 ORDER BY o.updated_at DESC, o.id DESC LIMIT $2 OFFSET $3`,
+		actor.OrgID, PageSize, (max(page, 1)-1)*PageSize))
 	if err != nil {
-		return nil, fmt.Errorf("offer: mine: %w", err)
+		return nil, 0, fmt.Errorf("offer: mine: %w", err)
 	}
-	return list, nil
+	return list, total, nil
 }
 
 // Get returns an offer the actor may read: its own SME's and, for staff,

@@ -46,13 +46,15 @@ func (s *Server) statusText(l *i18n.Localizer, st offer.Status) string {
 // myOffers lists the SME's offers with their status and staff's reasons.
 func (s *Server) myOffers(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
-	list, err := s.offerSvc.Mine(r.Context(), actorFrom(r.Context()))
+	page := pageParam(r)
+	list, total, err := s.offerSvc.Mine(r.Context(), actorFrom(r.Context()), page)
 	if err != nil {
 		s.offerErr(w, r, err)
 		return
 	}
 	v := offerpage.Mine{Page: s.page(r, "offers.mine_title"), Title: l.T("offers.mine_title"), Lead: l.T("offers.mine_lead"),
-		NewURL: "/espace/offres/nouvelle", NewLabel: l.T("offers.new"), Empty: l.T("offers.mine_empty")}
+		NewURL: "/espace/offres/nouvelle", NewLabel: l.T("offers.new"), Empty: l.T("offers.mine_empty"),
+		Total: l.T("list.total", "Count", total), Pager: pager(l, r, page, total, offer.PageSize)}
 	for _, o := range list {
 		row := offerpage.Row{Title: o.Title, URL: fmt.Sprintf("/offres/%d", o.ID), Badge: s.statusText(l, o.Status), BadgeKind: string(o.Status),
 			Facts: append(s.cpvFacts(l, o.CPVCodes), l.T("offers.updated", "Date", l.Date(o.UpdatedAt)))}

@@ -11,7 +11,6 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/offer"
 	"passerelle/internal/validate"
-	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )
 
@@ -24,16 +23,8 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, status int, 
 		s.offerErr(w, r, err)
 		return
 	}
-	pages := (total + offer.PageSize - 1) / offer.PageSize
-	p := components.Pager{Page: page, Pages: pages, Total: total, Label: l.T("list.page", "Page", page, "Pages", pages)}
-	if page > 1 {
-		p.PrevURL = "/equipe/offres?page=" + strconv.Itoa(page-1)
-	}
-	if page < pages {
-		p.NextURL = "/equipe/offres?page=" + strconv.Itoa(page+1)
-	}
 	v := staff.List{Page: s.page(r, "review.title"), Title: l.T("review.title"), Lead: l.T("review.lead"),
-		Total: l.T("review.total", "N", l.Int(int64(total))), Empty: l.T("review.empty"), Pager: p}
+		Total: l.T("review.total", "N", l.Int(int64(total))), Empty: l.T("review.empty"), Pager: pager(l, r, page, total, offer.PageSize)}
 	for _, o := range list {
 		facts := []string{l.T("review.by", "Org", o.OrgName), o.Summary}
 		if o.Description != "" {

@@ -76,7 +76,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, status int, r
 		return
 	}
 	v := staff.List{Page: s.page(r, "staff.queue_title"), Title: l.T("staff.queue_title"), Lead: l.T("staff.queue_lead"),
-		Total: l.T("staff.queue_total", "Count", total), Empty: l.T("staff.queue_empty"), Pager: pager(l, r, page, total)}
+		Total: l.T("staff.queue_total", "Count", total), Empty: l.T("staff.queue_empty"), Pager: pager(l, r, page, total, member.PageSize)}
 	for _, ap := range apps {
 		row := staff.Row{ID: ap.ID, Title: ap.LegalName, Badge: l.T("status.applied"), BadgeKind: "applied",
 			Facts: append(s.orgFacts(l, ap.Organisation),
@@ -103,9 +103,10 @@ func pageParam(r *http.Request) int {
 	return p
 }
 
-// pager builds the pagination of a list whose other query parameters stay.
-func pager(l *i18n.Localizer, r *http.Request, page, total int) components.Pager {
-	pages := (total + member.PageSize - 1) / member.PageSize
+// pager builds the pagination of a list of size-long pages whose other
+// query parameters stay.
+func pager(l *i18n.Localizer, r *http.Request, page, total, size int) components.Pager {
+	pages := (total + size - 1) / size
 	p := components.Pager{Page: page, Pages: pages, Total: total, Label: l.T("list.page", "Page", page, "Pages", pages)}
 	link := func(n int) string {
 		q := r.URL.Query()
@@ -140,7 +141,7 @@ func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, status int,
 			{Value: "member", Label: l.T("status.member")}, {Value: "suspended", Label: l.T("status.suspended")}}},
 	}}
 	v := staff.List{Page: s.page(r, "staff.members_title"), Title: l.T("staff.members_title"), Lead: l.T("staff.members_lead"),
-		Filter: &filter, Total: l.T("list.total", "Count", total), Empty: l.T("staff.members_empty"), Pager: pager(l, r, f.Page, total)}
+		Filter: &filter, Total: l.T("list.total", "Count", total), Empty: l.T("staff.members_empty"), Pager: pager(l, r, f.Page, total, member.PageSize)}
 	for _, o := range orgs {
 		row := staff.Row{ID: o.ID, Title: o.LegalName, Badge: l.T("status." + string(o.Status)), BadgeKind: string(o.Status),
 			Facts: s.orgFacts(l, o)}
@@ -222,7 +223,7 @@ func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
 		{Name: "q", Label: l.T("audit.search"), Type: "search", Value: f.Query},
 	}}
 	v := staff.Table{Page: s.page(r, "audit.title"), Title: l.T("audit.title"), Lead: l.T("audit.lead"), Filter: &filter,
-		Total: l.T("list.total", "Count", total), Empty: l.T("audit.empty"), Pager: pager(l, r, f.Page, total),
+		Total: l.T("list.total", "Count", total), Empty: l.T("audit.empty"), Pager: pager(l, r, f.Page, total, member.PageSize),
 		Headers: []string{l.T("audit.when"), l.T("audit.who"), l.T("audit.action"), l.T("audit.target"), l.T("audit.why")}}
 	for _, e := range entries {
 		who := e.ActorLabel
@@ -244,7 +245,7 @@ func (s *Server) staffMailbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := staff.Table{Page: s.page(r, "mailbox.title"), Title: l.T("mailbox.title"), Lead: l.T("mailbox.lead"),
-		Total: l.T("list.total", "Count", total), Empty: l.T("mailbox.empty"), Pager: pager(l, r, page, total),
+		Total: l.T("list.total", "Count", total), Empty: l.T("mailbox.empty"), Pager: pager(l, r, page, total, member.PageSize),
 		Headers: []string{l.T("mailbox.when"), l.T("mailbox.to"), l.T("mailbox.subject"), l.T("mailbox.body"), l.T("mailbox.state")}}
 	for _, m := range mails {
 		state := l.T("mailbox.pending", "Attempts", m.Attempts)

@@ -1,5 +1,0 @@
-package offer
-
-import "passerelle/web"
-
-func assetURL(name string) string { return web.Asset(name) }
