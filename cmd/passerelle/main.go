@@ -250,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	if cfg.SMTPAddr != "" {
 		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
 	}
-	jobs, err := mail.NewJobs(pool, sender, log, search.CertExpiryJobs(pool, search.NewIndexer(tax)))
+	jobs, err := mail.NewJobs(pool, sender, log, search.Jobs(pool, search.NewIndexer(tax)))
 	if err != nil {
 		return err
 	}
@@ -390,7 +390,8 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 		return err
 	}
 	defer f.Close()
-	fmt.Fprintln(stderr, "Measuring (a few minutes)…")
+	fmt.Fprintln(stderr, "Measuring (about 6 minutes)…")
+	opt.Progress = stderr
 	if err := bench.Run(ctx, url, opt, io.MultiWriter(stdout, f)); err != nil {
 		return err
 	}

@@ -43,6 +43,13 @@ type Options struct {
 	Duration time.Duration // of each load phase
 	Workers  uint64        // concurrent clients of the load phases
 	Seed     uint64
+	Progress io.Writer // one line per phase (the report goes to out); nil for none
+}
+
+func (o Options) say(format string, args ...any) {
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, format+"\n", args...)
+	}
 }
 
 // Query is one sampled search.
@@ -148,6 +155,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	index := searchindex.NewSyncer(db, log)
+	opt.say("Building the search index from %d offers (about 40 s per 2 million)…", offers)
 	buildStart := time.Now()
 	if err := index.Rebuild(ctx); err != nil {
 		return err
@@ -199,6 +207,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 			return err
 		}
 		for _, page := range []string{"/offres", "/annuaire"} {
+			opt.say("Timing %d searches twice on %s (%s)…", len(queries), page, run.name)
 			if _, _, err := serverTimes(run.base, page, c, queries); err != nil {
 				return err
 			}
@@ -229,6 +238,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	// 2. Throughput under concurrent load, against the floor.
 	fmt.Fprintf(out, "\n### Throughput under load (vegeta, %d concurrent clients, %s each)\n\n", opt.Workers, opt.Duration)
 	fmt.Fprintf(out, "| Target | requests/s | p50 | p95 | p99 | success | ratio to floor |\n|---|---|---|---|---|---|---|\n")
+	opt.say("Load: %s on the floor, then on each page…", opt.Duration)
 	floorM := attack(floor.url, "/floor", "", nil, opt)
 	for _, t := range []struct{ name, path string }{{"directory `/annuaire` (keyword + 2 facets)", "/annuaire"}, {"catalogue `/offres` (keyword + 2 facets)", "/offres"}} {
 		m := attack(app.url, t.path, cookie, queries, opt)
@@ -237,6 +247,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	fmt.Fprintf(out, "| floor: bare handler, one primary-key query | %.1f | %s | %s | %s | %.1f %% | 1 |\n", floorM.Throughput, ms(floorM.Latencies.P50), ms(floorM.Latencies.P95), ms(floorM.Latencies.P99), floorM.Success*100)
 
 	// 3. Plans.
+	opt.say("EXPLAIN of the SQL path…")
 	return explain(ctx, db, queries, out)
 }
 

@@ -46,13 +46,41 @@ func (w *CertExpiryWorker) Work(ctx context.Context, _ *river.Job[CertExpiryArgs
 	return nil
 }
 
-// CertExpiryJobs registers the worker and schedules it daily (and once at
-// start), for mail.NewJobs.
-func CertExpiryJobs(db *pgxpool.Pool, index *Indexer) func(*river.Workers) []*river.PeriodicJob {
+// PruneChangesArgs is the daily job that deletes the search change log
+// older than a day: servers follow it within seconds, and one that fell
+// further behind rebuilds its index from the tables anyway.
+type PruneChangesArgs struct{}
+
+// Kind names the job in River.
+func (PruneChangesArgs) Kind() string { return "search.prune_changes" }
+
+// PruneChangesWorker works PruneChangesArgs.
+type PruneChangesWorker struct {
+	river.WorkerDefaults[PruneChangesArgs]
+	DB *pgxpool.Pool
+}
+
+// Work deletes the old entries.
+func (w *PruneChangesWorker) Work(ctx context.Context, _ *river.Job[PruneChangesArgs]) error {
+	if _, err := w.DB.Exec(ctx, `DELETE FROM search_changes WHERE at < now() - interval '1 day'`); err != nil {
+		return fmt.Errorf("search: prune change log: %w", err)
+	}
+	return nil
+}
+
+// Jobs registers search's daily jobs (certifications that expired, the
+// change log's old entries) and schedules them, also once at start, for
+// mail.NewJobs.
+func Jobs(db *pgxpool.Pool, index *Indexer) func(*river.Workers) []*river.PeriodicJob {
 	return func(workers *river.Workers) []*river.PeriodicJob {
 		river.AddWorker(workers, &CertExpiryWorker{DB: db, Index: index})
-		return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return CertExpiryArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})}
+		river.AddWorker(workers, &PruneChangesWorker{DB: db})
+		daily := river.PeriodicInterval(24 * time.Hour)
+		return []*river.PeriodicJob{
+			river.NewPeriodicJob(daily, func() (river.JobArgs, *river.InsertOpts) { return CertExpiryArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(daily, func() (river.JobArgs, *river.InsertOpts) { return PruneChangesArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		}
 	}
 }

@@ -48,3 +48,22 @@ func TestCertExpiryJob(t *testing.T) {
 		t.Errorf("expired certification still counted: %v", facets())
 	}
 }
+
+// The change log keeps a day.
+func TestPruneChangesJob(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO search_changes (list, id, at) VALUES
+		('offers', 1, now() - interval '2 days'), ('offers', 2, now() - interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&search.PruneChangesWorker{DB: pool}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	rows, _ := pool.Query(ctx, `SELECT id FROM search_changes ORDER BY seq`)
+	ids, _ = pgx.CollectRows(rows, pgx.RowTo[int64])
+	if !slices.Equal(ids, []int64{2}) {
+		t.Errorf("left %v, want [2]", ids)
+	}
+}
