@@ -28,11 +28,11 @@ import (
 	"passerelle/internal/config"
 	"passerelle/internal/demo"
 	"passerelle/internal/i18n"
+	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/pgcluster"
 	"passerelle/internal/postgres"
 	"passerelle/internal/scale"
-	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
 	"passerelle/internal/taxonomy"
@@ -95,6 +95,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "migrations applied: schema at version %d\n", postgres.HeadVersion())
 		return nil
 	case "seed":
+		// Checked before anything else: a production database is never touched.
+		if cfg.Production() {
+			return errors.New("seed: demo and generated data are refused when PASSERELLE_ENV=production")
+		}
 		url, err := databaseURL(ctx, cfg, stdout)
 		if err != nil {
 			return err
@@ -112,9 +116,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		if *n > 0 {
-			if cfg.Production() {
-				return errors.New("seed: generated data is refused when PASSERELLE_ENV=production")
-			}
 			tax, err := taxonomy.Load()
 			if err != nil {
 				return err
@@ -244,23 +245,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	if err != nil {
 		return err
 	}
-	// Every server also works the job queue (e-mail delivery); River lets
-	// any number of them share it safely.
+	// Every server also works the job queue (every domain's background
+	// work); River lets any number of them share it safely.
 	var sender mail.Sender = mail.LogSender{Log: log}
 	if cfg.SMTPAddr != "" {
 		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
 	}
-	jobs, err := mail.NewJobs(pool, sender, log, search.Jobs(pool, search.NewIndexer(tax)))
+	reg := jobs.NewRegistry()
+	server.Background(reg, pool, tax, sender)
+	queue, err := jobs.New(pool, reg, log, jobs.Options{})
 	if err != nil {
 		return err
 	}
-	if err := jobs.Start(ctx); err != nil {
+	if err := queue.Start(ctx); err != nil {
 		return fmt.Errorf("start job workers: %w", err)
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
-		if err := jobs.Stop(stopCtx); err != nil {
+		if err := queue.Stop(stopCtx); err != nil {
 			log.Error("stop job workers", "err", err)
 		}
 	}()
@@ -283,7 +286,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		}
 	}()
 	log.Info("listening", "addr", addr)
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: jobs, Index: index})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index})
 	return server.Serve(ctx, l, h, cfg, log)
 }
 

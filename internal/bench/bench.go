@@ -29,7 +29,7 @@ import (
 
 	"passerelle/internal/config"
 	"passerelle/internal/demo"
-	"passerelle/internal/mail"
+	"passerelle/internal/jobs"
 	"passerelle/internal/refdata"
 	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
@@ -146,7 +146,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	jobs, err := mail.NewJobs(db, mail.LogSender{Log: log}, log)
+	queue, err := jobs.InsertOnly(db, log) // mails of the benchmark are never sent
 	if err != nil {
 		return err
 	}
@@ -165,12 +165,12 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	go func() { _ = index.Run(ctx) }() // follows the change log, as in production
-	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: jobs, Index: index}))
+	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: queue, Index: index}))
 	if err != nil {
 		return err
 	}
 	defer app.close()
-	sqlOnly, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: jobs}))
+	sqlOnly, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: queue}))
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"passerelle/internal/jobs"
 )
 
 // Message is one e-mail to one recipient.
@@ -42,12 +43,12 @@ type Sender interface {
 
 // Outbox records messages and enqueues their delivery.
 type Outbox struct {
-	jobs *river.Client[pgx.Tx]
+	jobs jobs.Client
 }
 
-// NewOutbox returns an outbox that enqueues through jobs (a client that may
-// or may not run workers itself).
-func NewOutbox(jobs *river.Client[pgx.Tx]) *Outbox { return &Outbox{jobs: jobs} }
+// NewOutbox returns an outbox that enqueues through c (a client that may
+// or may not work jobs itself).
+func NewOutbox(c jobs.Client) *Outbox { return &Outbox{jobs: c} }
 
 // Enqueue stores m and schedules its delivery, inside tx.
 func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, m Message) error {
@@ -93,28 +94,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	return err
 }
 
-// NewJobs builds the River client. With sender nil it only inserts jobs
-// (a process that does not deliver mail); otherwise it also works them.
-//
-// Other domains add their workers and periodic jobs through more, called
-// with the workers to register on (only when this client works jobs).
-func NewJobs(pool *pgxpool.Pool, sender Sender, log *slog.Logger, more ...func(*river.Workers) []*river.PeriodicJob) (*river.Client[pgx.Tx], error) {
-	cfg := &river.Config{Logger: log, MaxAttempts: 10}
-	if sender != nil {
-		workers := river.NewWorkers()
-		river.AddWorker(workers, &Worker{DB: pool, Sender: sender})
-		for _, add := range more {
-			cfg.PeriodicJobs = append(cfg.PeriodicJobs, add(workers)...)
-		}
-		cfg.Workers = workers
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}
-		cfg.FetchPollInterval = 200 * time.Millisecond
-	}
-	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("mail: river client: %w", err)
-	}
-	return c, nil
+// Register adds mail delivery to the server's background jobs.
+func Register(reg *jobs.Registry, pool *pgxpool.Pool, sender Sender) {
+	jobs.Add(reg, &Worker{DB: pool, Sender: sender})
 }
 
 // SMTPSender delivers through an SMTP server (no authentication: a local

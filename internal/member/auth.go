@@ -9,6 +9,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/jackc/pgx/v5"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/mail"
 	"passerelle/internal/validate"
 )
@@ -171,7 +172,9 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string) er
 			WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL`, a.UserID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, a, "password.reset", a.OrgID, a.Name, "")
+		e := a.AuditEntry(ActionPasswordReset, a.OrgID, a.Name, "")
+		e.TargetUserID = a.UserID
+		return audit.Record(ctx, tx, e)
 	})
 }
 
@@ -205,7 +208,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, email string) error {
 			VALUES ($1, 'invitation', $2, $3, $4, $5, $6)`, hash, actor.OrgID, email, role, actor.UserID, time.Now().Add(invitationTTL)); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, actor, "invitation.sent", actor.OrgID, actor.OrgName, ""); err != nil {
+		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionInvitationSent, actor.OrgID, actor.OrgName, "")); err != nil {
 			return err
 		}
 		l := s.catalog.Localizer(actor.Locale)
@@ -243,7 +246,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, secret, name, password, 
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, *orgID, email, name, hash, *role, locale).Scan(&userID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, Actor{UserID: userID, Name: name}, "invitation.accepted", *orgID, name, "")
+		e := Actor{UserID: userID, Name: name}.AuditEntry(ActionInvitationAccepted, *orgID, name, "")
+		e.TargetUserID = userID
+		return audit.Record(ctx, tx, e)
 	})
 	if err != nil {
 		if errors.Is(err, ErrTokenInvalid) {

@@ -56,31 +56,31 @@ const (
 
 // Organisation is a company or public body, identified by its SIREN.
 type Organisation struct {
-	ID            int64
-	SIREN         string
-	LegalName     string
-	Kind          Kind
-	NAFCode       string
-	HeadcountBand string
-	Departement   string
-	Website       string
-	Description   string
-	Status        Status
-	StatusReason  string
-	CreatedAt     time.Time
-	DecidedAt     *time.Time
+	ID            int64      `json:"id"`
+	SIREN         string     `json:"siren"`
+	LegalName     string     `json:"legal_name"`
+	Kind          Kind       `json:"kind"`
+	NAFCode       string     `json:"naf_code"`
+	HeadcountBand string     `json:"headcount_band"`
+	Departement   string     `json:"departement"`
+	Website       string     `json:"website"`
+	Description   string     `json:"description"`
+	Status        Status     `json:"status"`
+	StatusReason  string     `json:"status_reason"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DecidedAt     *time.Time `json:"decided_at"`
 }
 
 // User is a person who signs in, in one organisation.
 type User struct {
-	ID             int64
-	OrganisationID int64
-	Email          string
-	Name           string
-	Role           Role
-	Locale         string
-	CreatedAt      time.Time
-	LastSignInAt   *time.Time
+	ID             int64      `json:"id"`
+	OrganisationID int64      `json:"organisation_id"`
+	Email          string     `json:"email"`
+	Name           string     `json:"name"`
+	Role           Role       `json:"role"`
+	Locale         string     `json:"locale"`
+	CreatedAt      time.Time  `json:"created_at"`
+	LastSignInAt   *time.Time `json:"last_sign_in_at"`
 }
 
 // Actor is who makes a request: a visitor (zero value) or a signed-in user.

@@ -2,16 +2,22 @@ package member_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
+	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
 	"passerelle/internal/postgres/pgtest"
@@ -30,11 +36,11 @@ const (
 func newService(t *testing.T) (*member.Service, *pgxpool.Pool) {
 	t.Helper()
 	pool := pgtest.Pool(t)
-	jobs, err := mail.NewJobs(pool, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	queue, err := jobs.InsertOnly(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return member.NewService(pool, tax, mail.NewOutbox(jobs), i18n.MustLoad(), "http://passerelle.test"), pool
+	return member.NewService(pool, tax, mail.NewOutbox(queue), i18n.MustLoad(), "http://passerelle.test"), pool
 }
 
 func application(siren, email string) member.Application {
@@ -237,7 +243,7 @@ func TestModerationAndSignIn(t *testing.T) {
 	}
 
 	// Every decision is in the audit log, with who and why.
-	entries, total, err := svc.Audit(ctx, staff, member.AuditFilter{})
+	entries, total, err := audit.NewLog(pool).List(ctx, staff, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,11 +251,11 @@ func TestModerationAndSignIn(t *testing.T) {
 	if total != 7 || len(entries) != 7 {
 		t.Errorf("audit has %d entries, want 7", total)
 	}
-	rejected, _, _ := svc.Audit(ctx, staff, member.AuditFilter{Action: "application.rejected"})
+	rejected, _, _ := audit.NewLog(pool).List(ctx, staff, audit.Filter{Action: "application.rejected"})
 	if len(rejected) != 1 || !strings.Contains(rejected[0].ActorLabel, "Sam Staff") || !strings.Contains(rejected[0].Reason, "périmètre") {
 		t.Errorf("rejection entry: %+v", rejected)
 	}
-	if _, _, err := svc.Audit(ctx, applicant, member.AuditFilter{}); !errors.Is(err, member.ErrForbidden) {
+	if _, _, err := audit.NewLog(pool).List(ctx, applicant, audit.Filter{}); !errors.Is(err, audit.ErrForbidden) {
 		t.Errorf("member reading the audit log: %v", err)
 	}
 	// Each decision mailed the organisation's users.
@@ -430,5 +436,100 @@ func TestApplicationsArePaged(t *testing.T) {
 	}
 	if first[0].LegalName != "Candidat 1" || second[len(second)-1].LegalName != "Candidat 55" {
 		t.Errorf("not oldest first: %q … %q", first[0].LegalName, second[len(second)-1].LegalName)
+	}
+}
+
+// Erasing a user blanks the audit entries about them, and only those: a
+// namesake in another organisation keeps theirs.
+func TestEraseKeepsNamesakesAuditEntries(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	var colleagues []member.Actor
+	for i, siren := range []string{sirenA, sirenB} {
+		ownerEmail := fmt.Sprintf("owner%d@exemple.fr", i)
+		id, err := svc.Apply(ctx, application(siren, ownerEmail))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
+			t.Fatal(err)
+		}
+		owner, err := svc.Authenticate(ctx, ownerEmail, "une phrase de passe solide")
+		if err != nil {
+			t.Fatal(err)
+		}
+		email := fmt.Sprintf("camille%d@exemple.fr", i)
+		if err := svc.Invite(ctx, owner, email); err != nil {
+			t.Fatal(err)
+		}
+		c, err := svc.AcceptInvitation(ctx, lastToken(t, pool, email), "Camille Martin", "une autre phrase solide", "fr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		colleagues = append(colleagues, c)
+	}
+	if err := svc.DeleteAccount(ctx, colleagues[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM audit_entries WHERE organisation_id = $1 AND target_label = 'Camille Martin'`, colleagues[0].OrgID); n != 0 {
+		t.Errorf("the deleted user's name is still in %d entries", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM audit_entries WHERE organisation_id = $1 AND action = 'invitation.accepted'
+			AND target_label = 'Camille Martin' AND actor_label = 'Camille Martin'`, colleagues[1].OrgID); n != 1 {
+		t.Errorf("the namesake's invitation entry lost its labels: %d entries left", n)
+	}
+}
+
+// The personal-data export has one shape: the documented snake_case keys.
+func TestExportShape(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	id, _ := svc.Apply(ctx, application(sirenA, "owner@exemple.fr"))
+	if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := svc.Authenticate(ctx, "owner@exemple.fr", "une phrase de passe solide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := svc.Export(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(raw json.RawMessage) []string {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+	first := func(raw json.RawMessage) json.RawMessage {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
+			t.Fatalf("want a non-empty list: %s", raw)
+		}
+		return list[0]
+	}
+	want := map[string][]string{
+		"top":          {"audit_entries_by_you", "emails_sent_to_you", "generated_at", "organisation", "user"},
+		"user":         {"created_at", "email", "id", "last_sign_in_at", "locale", "name", "organisation_id", "role"},
+		"organisation": {"created_at", "decided_at", "departement", "description", "headcount_band", "id", "kind", "legal_name", "naf_code", "siren", "status", "status_reason", "website"},
+		"audit":        {"action", "actor", "at", "id", "organisation_id", "reason", "target"},
+		"email":        {"attempts", "body", "created_at", "id", "kind", "last_error", "sent_at", "subject", "to"},
+	}
+	got := map[string][]string{
+		"top": slices.Sorted(maps.Keys(doc)), "user": keys(doc["user"]), "organisation": keys(doc["organisation"]),
+		"audit": keys(first(doc["audit_entries_by_you"])), "email": keys(first(doc["emails_sent_to_you"])),
+	}
+	for part, w := range want {
+		if !slices.Equal(got[part], w) {
+			t.Errorf("%s keys: %v, want %v", part, got[part], w)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/validate"
 )
 
@@ -123,70 +124,18 @@ func (s *Service) Users(ctx context.Context, actor Actor, orgID int64) ([]User, 
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[User])
 }
 
-// AuditEntry is one line of the audit log.
-type AuditEntry struct {
-	ID          int64
-	At          time.Time
-	ActorLabel  string // empty once the actor's account is deleted
-	Action      string
-	OrgID       *int64
-	TargetLabel string
-	Reason      string
-}
-
-// AuditFilter narrows the audit log.
-type AuditFilter struct {
-	Action string // exact action, or a prefix ending in "." ("application.")
-	Query  string // part of the actor or target label
-	Page   int
-}
-
-// AuditActions are the actions the audit log can be filtered by.
-var AuditActions = []string{
-	"application.submitted", "application.approved", "application.rejected",
-	"organisation.suspended", "organisation.reinstated", "organisation.closed",
-	"invitation.sent", "invitation.accepted", "password.reset", "account.deleted",
-	"offer.approved", "offer.sent_back",
-}
-
-// Audit lists audit entries for staff, newest first.
-func (s *Service) Audit(ctx context.Context, actor Actor, f AuditFilter) ([]AuditEntry, int, error) {
-	if !actor.IsStaff() {
-		return nil, 0, ErrForbidden
-	}
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	q := validate.Clean(f.Query)
-	rows, err := s.db.Query(ctx, `SELECT id, at, actor_label, action, organisation_id, target_label, reason, count(*) OVER ()
-		FROM audit_entries
-		WHERE ($1 = '' OR action = $1)
-		  AND ($2 = '' OR actor_label ILIKE '%' || $2 || '%' OR target_label ILIKE '%' || $2 || '%')
-		ORDER BY at DESC, id DESC LIMIT $3 OFFSET $4`, f.Action, q, PageSize, (f.Page-1)*PageSize)
-	if err != nil {
-		return nil, 0, fmt.Errorf("member: audit: %w", err)
-	}
-	total := 0
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
-		var e AuditEntry
-		err := r.Scan(&e.ID, &e.At, &e.ActorLabel, &e.Action, &e.OrgID, &e.TargetLabel, &e.Reason, &total)
-		return e, err
-	})
-	return list, total, err
-}
-
 // Email is one message of the outbox.
 type Email struct {
-	ID        int64
-	To        string
-	Subject   string
-	Body      string
-	Kind      string
-	CreatedAt time.Time
-	SentAt    *time.Time
-	Attempts  int
-	LastError string
-	Hidden    bool `db:"-"` // the body holds a secret link and is not shown
+	ID        int64      `json:"id"`
+	To        string     `json:"to"`
+	Subject   string     `json:"subject"`
+	Body      string     `json:"body"`
+	Kind      string     `json:"kind"`
+	CreatedAt time.Time  `json:"created_at"`
+	SentAt    *time.Time `json:"sent_at"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error"`
+	Hidden    bool       `db:"-" json:"-"` // the body holds a secret link and is not shown
 }
 
 // Mailbox lists the outbox for staff, newest first (development mailbox).
@@ -217,19 +166,29 @@ func (s *Service) Mailbox(ctx context.Context, actor Actor, page int) ([]Email, 
 // secretKinds are the mails whose text holds a link that opens an account.
 var secretKinds = map[string]bool{"password_reset": true, "invitation": true}
 
-// Export gathers every piece of data about the actor, as JSON.
+// Export is the personal-data export (RGPD, article 20): every key is
+// snake_case, dates are RFC 3339, absent values are null.
+//
+//	generated_at          when the export was made
+//	user                  id, organisation_id, email, name, role, locale, created_at, last_sign_in_at
+//	organisation          id, siren, legal_name, kind, naf_code, headcount_band, departement,
+//	                      website, description, status, status_reason, created_at, decided_at
+//	audit_entries_by_you  [id, at, actor, action, organisation_id, target, reason]
+//	emails_sent_to_you    [id, to, subject, body, kind, created_at, sent_at, attempts, last_error]
+type Export struct {
+	GeneratedAt  time.Time    `json:"generated_at"`
+	User         User         `json:"user"`
+	Organisation Organisation `json:"organisation"`
+	AuditEntries []audit.Line `json:"audit_entries_by_you"`
+	Emails       []Email      `json:"emails_sent_to_you"`
+}
+
+// Export gathers every piece of data about the actor, as JSON (see Export).
 func (s *Service) Export(ctx context.Context, actor Actor) ([]byte, error) {
 	if !actor.SignedIn() {
 		return nil, ErrForbidden
 	}
-	type export struct {
-		GeneratedAt  time.Time    `json:"generated_at"`
-		User         User         `json:"user"`
-		Organisation Organisation `json:"organisation"`
-		AuditEntries []AuditEntry `json:"audit_entries_by_you"`
-		Emails       []Email      `json:"emails_sent_to_you"`
-	}
-	var out export
+	var out Export
 	out.GeneratedAt = time.Now().UTC()
 	err := s.db.QueryRow(ctx, `SELECT id, organisation_id, email, name, role, locale, created_at, last_sign_in_at
 		FROM users WHERE id = $1`, actor.UserID).Scan(&out.User.ID, &out.User.OrganisationID, &out.User.Email,
@@ -240,15 +199,10 @@ func (s *Service) Export(ctx context.Context, actor Actor) ([]byte, error) {
 	if out.Organisation, err = s.Organisation(ctx, actor, actor.OrgID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, at, actor_label, action, organisation_id, target_label, reason
-		FROM audit_entries WHERE actor_id = $1 ORDER BY at`, actor.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("member: export: %w", err)
-	}
-	if out.AuditEntries, err = pgx.CollectRows(rows, pgx.RowToStructByPos[AuditEntry]); err != nil {
+	if out.AuditEntries, err = audit.ByActor(ctx, s.db, actor.UserID); err != nil {
 		return nil, err
 	}
-	rows, err = s.db.Query(ctx, `SELECT id, to_addr, subject, body, kind, created_at, sent_at, attempts, last_error
+	rows, err := s.db.Query(ctx, `SELECT id, to_addr, subject, body, kind, created_at, sent_at, attempts, last_error
 		FROM emails WHERE to_addr = $1 ORDER BY created_at`, actor.Email)
 	if err != nil {
 		return nil, fmt.Errorf("member: export: %w", err)
@@ -286,7 +240,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor) error {
 		if err := erase(ctx, tx, actor.UserID, actor.Email); err != nil {
 			return err
 		}
-		return audit(ctx, tx, Actor{}, "account.deleted", actor.OrgID, "", "")
+		return audit.Record(ctx, tx, Actor{}.AuditEntry(ActionAccountDeleted, actor.OrgID, "", ""))
 	})
 }
 
@@ -320,8 +274,7 @@ func (s *Service) CloseOrganisation(ctx context.Context, actor Actor) error {
 				return err
 			}
 		}
-		return audit(ctx, tx, Actor{}, "organisation.closed",
-			actor.OrgID, actor.OrgName, "")
+		return audit.Record(ctx, tx, Actor{}.AuditEntry(ActionClosed, actor.OrgID, actor.OrgName, ""))
 	})
 }
 
@@ -333,10 +286,7 @@ func erase(ctx context.Context, tx pgx.Tx, userID int64, email string) error {
 		return err
 	}
 	// The audit log keeps what happened, not who it was.
-	if _, err := tx.Exec(ctx, `UPDATE audit_entries SET actor_label = '' WHERE actor_id = $1`, userID); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE audit_entries SET target_label = '' WHERE target_label = (SELECT name FROM users WHERE id = $1)`, userID); err != nil {
+	if err := audit.Forget(ctx, tx, userID); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)

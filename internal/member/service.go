@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
 	"passerelle/internal/mail"
 	"passerelle/internal/taxonomy"
@@ -151,7 +152,7 @@ func (s *Service) Apply(ctx context.Context, a Application) (int64, error) {
 			VALUES ($1, $2, $3, $4, 'owner', $5) RETURNING id`, orgID, a.Email, a.Name, hash, a.Locale).Scan(&userID); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, Actor{UserID: userID, Name: a.Name}, "application.submitted", orgID, a.LegalName, ""); err != nil {
+		if err := audit.Record(ctx, tx, Actor{UserID: userID, Name: a.Name}.AuditEntry(ActionApplicationSubmitted, orgID, a.LegalName, "")); err != nil {
 			return err
 		}
 		l := s.catalog.Localizer(a.Locale)
@@ -195,12 +196,13 @@ const (
 var decisions = map[Decision]struct {
 	from, to     Status
 	needsReason  bool
-	action, mail string
+	action       audit.Action
+	mail         string
 }{
-	Approve:   {StatusApplied, StatusMember, false, "application.approved", "application_approved"},
-	Reject:    {StatusApplied, StatusRejected, true, "application.rejected", "application_rejected"},
-	Suspend:   {StatusMember, StatusSuspended, true, "organisation.suspended", "organisation_suspended"},
-	Reinstate: {StatusSuspended, StatusMember, true, "organisation.reinstated", "organisation_reinstated"},
+	Approve:   {StatusApplied, StatusMember, false, ActionApplicationApproved, "application_approved"},
+	Reject:    {StatusApplied, StatusRejected, true, ActionApplicationRejected, "application_rejected"},
+	Suspend:   {StatusMember, StatusSuspended, true, ActionSuspended, "organisation_suspended"},
+	Reinstate: {StatusSuspended, StatusMember, true, ActionReinstated, "organisation_reinstated"},
 }
 
 // Decide applies a staff decision, writes its audit entry and tells the
@@ -242,7 +244,7 @@ func (s *Service) Decide(ctx context.Context, actor Actor, orgID int64, d Decisi
 		if err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, actor, rule.action, orgID, name, reason); err != nil {
+		if err := audit.Record(ctx, tx, actor.AuditEntry(rule.action, orgID, name, reason)); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT email, name, locale FROM users WHERE organisation_id = $1`, orgID)
@@ -323,24 +325,21 @@ func hashToken(secret string) []byte {
 	return sum[:]
 }
 
-// RecordAudit writes one audit entry inside tx, for the other domains'
-// decisions (offers reviewed, …).
-func RecordAudit(ctx context.Context, tx pgx.Tx, actor Actor, action string, orgID int64, target, reason string) error {
-	return audit(ctx, tx, actor, action, orgID, target, reason)
-}
+// The audit actions of members' lives.
+var (
+	ActionApplicationSubmitted = audit.Declare("application.submitted")
+	ActionApplicationApproved  = audit.Declare("application.approved")
+	ActionApplicationRejected  = audit.Declare("application.rejected")
+	ActionSuspended            = audit.Declare("organisation.suspended")
+	ActionReinstated           = audit.Declare("organisation.reinstated")
+	ActionClosed               = audit.Declare("organisation.closed")
+	ActionInvitationSent       = audit.Declare("invitation.sent")
+	ActionInvitationAccepted   = audit.Declare("invitation.accepted")
+	ActionPasswordReset        = audit.Declare("password.reset")
+	ActionAccountDeleted       = audit.Declare("account.deleted")
+)
 
-// audit writes one audit entry inside tx. An actor without a name (a
-// deleted account) leaves an empty label, which views translate.
-func audit(ctx context.Context, tx pgx.Tx, actor Actor, action string, orgID int64, target, reason string) error {
-	label := actor.Name
-	var actorID, org any
-	if actor.UserID != 0 {
-		actorID = actor.UserID
-	}
-	if orgID != 0 {
-		org = orgID
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit_entries (actor_id, actor_label, action, organisation_id, target_label, reason)
-		VALUES ($1, $2, $3, $4, $5, $6)`, actorID, label, action, org, target, reason)
-	return err
+// AuditEntry is what the audit log records of an action by actor.
+func (a Actor) AuditEntry(action audit.Action, orgID int64, target, reason string) audit.Entry {
+	return audit.Entry{ActorID: a.UserID, ActorName: a.Name, Action: action, OrgID: orgID, Target: target, Reason: reason}
 }

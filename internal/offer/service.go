@@ -9,10 +9,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/member"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
+)
+
+// The audit actions of staff's review of offers.
+var (
+	ActionApproved = audit.Declare("offer.approved")
+	ActionSentBack = audit.Declare("offer.sent_back")
 )
 
 // PageSize is the length of the pages of offer lists (the SME's, the review queue).
@@ -206,9 +213,9 @@ func (s *Service) Review(ctx context.Context, actor member.Actor, id int64, appr
 	if errs.Any() {
 		return &ValidationError{Fields: errs}
 	}
-	to, action := StatusPublished, "offer.approved"
+	to, action := StatusPublished, ActionApproved
 	if !approve {
-		to, action = StatusRejected, "offer.sent_back"
+		to, action = StatusRejected, ActionSentBack
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var orgID int64
@@ -229,7 +236,7 @@ func (s *Service) Review(ctx context.Context, actor member.Actor, id int64, appr
 		if err != nil {
 			return err
 		}
-		if err := member.RecordAudit(ctx, tx, actor, action, orgID, title, reason); err != nil {
+		if err := audit.Record(ctx, tx, actor.AuditEntry(action, orgID, title, reason)); err != nil {
 			return err
 		}
 		if s.Notify != nil {

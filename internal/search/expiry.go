@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+
+	"passerelle/internal/jobs"
 )
 
 // CertExpiryArgs is the daily job that takes the "certified" facet off the
@@ -68,19 +70,12 @@ func (w *PruneChangesWorker) Work(ctx context.Context, _ *river.Job[PruneChanges
 	return nil
 }
 
-// Jobs registers search's daily jobs (certifications that expired, the
-// change log's old entries) and schedules them, also once at start, for
-// mail.NewJobs.
-func Jobs(db *pgxpool.Pool, index *Indexer) func(*river.Workers) []*river.PeriodicJob {
-	return func(workers *river.Workers) []*river.PeriodicJob {
-		river.AddWorker(workers, &CertExpiryWorker{DB: db, Index: index})
-		river.AddWorker(workers, &PruneChangesWorker{DB: db})
-		daily := river.PeriodicInterval(24 * time.Hour)
-		return []*river.PeriodicJob{
-			river.NewPeriodicJob(daily, func() (river.JobArgs, *river.InsertOpts) { return CertExpiryArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(daily, func() (river.JobArgs, *river.InsertOpts) { return PruneChangesArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		}
-	}
+// Register adds search's daily jobs (certifications that expired, the
+// change log's old entries) to the server's background jobs; they also run
+// once at start.
+func Register(reg *jobs.Registry, db *pgxpool.Pool, index *Indexer) {
+	jobs.Add(reg, &CertExpiryWorker{DB: db, Index: index})
+	jobs.Add(reg, &PruneChangesWorker{DB: db})
+	reg.Every(24*time.Hour, func() river.JobArgs { return CertExpiryArgs{} })
+	reg.Every(24*time.Hour, func() river.JobArgs { return PruneChangesArgs{} })
 }

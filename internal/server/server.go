@@ -14,12 +14,12 @@ import (
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/config"
 	"passerelle/internal/i18n"
+	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
@@ -37,7 +37,7 @@ type Deps struct {
 	Taxonomy *taxonomy.Taxonomy
 	Catalog  *i18n.Catalog
 	// Jobs enqueues background work (e-mails) in the callers' transactions.
-	Jobs *river.Client[pgx.Tx]
+	Jobs jobs.Client
 	// Index is the in-memory search index, run by the caller; nil: search in SQL.
 	Index *searchindex.Syncer
 }
@@ -53,6 +53,7 @@ type Server struct {
 	offerSvc *offer.Service
 	profiles *profile.Service
 	search   *search.Service
+	audit    *audit.Log
 	sessions *scs.SessionManager
 }
 
@@ -75,8 +76,16 @@ func New(d Deps) http.Handler {
 	if d.Index != nil {
 		s.search.UseIndex(d.Index)
 	}
+	s.audit = audit.NewLog(d.DB)
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	return s.routes()
+}
+
+// Background registers every domain's background jobs on reg: the one list
+// of what runs behind the pages. Mail is delivered by sender.
+func Background(reg *jobs.Registry, db *pgxpool.Pool, tax *taxonomy.Taxonomy, sender mail.Sender) {
+	mail.Register(reg, db, sender)
+	search.Register(reg, db, search.NewIndexer(tax))
 }
 
 // newSessions keeps sessions server-side in PostgreSQL, so any server

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
 	"passerelle/web/components"
@@ -203,17 +204,15 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	q := r.URL.Query()
-	f := member.AuditFilter{Action: q.Get("action"), Query: q.Get("q"), Page: pageParam(r)}
-	known := false
-	opts := []components.Option{{Value: "", Label: l.T("audit.all_actions")}}
-	for _, a := range member.AuditActions {
-		opts = append(opts, components.Option{Value: a, Label: l.T("audit.action." + a)})
-		known = known || a == f.Action
-	}
-	if !known {
+	f := audit.Filter{Action: q.Get("action"), Query: q.Get("q"), Page: pageParam(r)}
+	if !audit.Known(f.Action) {
 		f.Action = ""
 	}
-	entries, total, err := s.members.Audit(r.Context(), actorFrom(r.Context()), f)
+	opts := []components.Option{{Value: "", Label: l.T("audit.all_actions")}}
+	for _, a := range audit.Actions() {
+		opts = append(opts, components.Option{Value: string(a), Label: l.T(a.MessageID())})
+	}
+	entries, total, err := s.audit.List(r.Context(), actorFrom(r.Context()), f)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -223,7 +222,7 @@ func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
 		{Name: "q", Label: l.T("audit.search"), Type: "search", Value: f.Query},
 	}}
 	v := staff.Table{Page: s.page(r, "audit.title"), Title: l.T("audit.title"), Lead: l.T("audit.lead"), Filter: &filter,
-		Total: l.T("list.total", "Count", total), Empty: l.T("audit.empty"), Pager: pager(l, r, f.Page, total, member.PageSize),
+		Total: l.T("list.total", "Count", total), Empty: l.T("audit.empty"), Pager: pager(l, r, f.Page, total, audit.PageSize),
 		Headers: []string{l.T("audit.when"), l.T("audit.who"), l.T("audit.action"), l.T("audit.target"), l.T("audit.why")}}
 	for _, e := range entries {
 		who := e.ActorLabel
@@ -231,7 +230,7 @@ func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
 			who = l.T("audit.deleted_user")
 		}
 		v.Rows = append(v.Rows, []string{l.Date(e.At) + " " + e.At.Format("15:04"), who,
-			l.T("audit.action." + e.Action), e.TargetLabel, e.Reason})
+			l.T(audit.Action(e.Action).MessageID()), e.TargetLabel, e.Reason})
 	}
 	s.render(w, r, http.StatusOK, staff.TableView(v))
 }

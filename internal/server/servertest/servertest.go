@@ -16,11 +16,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/config"
+	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/mail/mailtest"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
+	"passerelle/internal/taxonomy"
 )
 
 // App is a running application for one test.
@@ -66,24 +68,26 @@ func StartWith(t testing.TB, o Options) *App {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
-	jobs, err := mail.NewJobs(pool, mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom}, log)
+	reg := jobs.NewRegistry()
+	server.Background(reg, pool, taxonomy.MustLoad(), mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom})
+	queue, err := jobs.New(pool, reg, log, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := jobs.Start(ctx); err != nil {
+	if err := queue.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 		defer stop()
-		_ = jobs.Stop(stopCtx)
+		_ = queue.Stop(stopCtx)
 		cancel()
 	})
 	index := searchindex.NewSyncer(pool, log)
 	index.Poll = 100 * time.Millisecond
 	go func() { _ = index.Run(ctx) }()
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: jobs, Index: index})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index})
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)

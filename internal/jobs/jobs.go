@@ -1,0 +1,90 @@
+// Package jobs owns the background job queue (River on PostgreSQL) that
+// every server runs. Each domain registers its own workers and periodic
+// jobs on a Registry; the queue itself belongs to no domain, so jobs run
+// whether or not mail is delivered, and any number of servers share the
+// same tables safely.
+package jobs
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// Client enqueues jobs inside the callers' transactions and, when built
+// with a Registry, works them.
+type Client = *river.Client[pgx.Tx]
+
+// Registry collects the workers and periodic jobs of every domain before
+// the client starts.
+type Registry struct {
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	kinds    []string
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{workers: river.NewWorkers()} }
+
+// Add registers the worker of one kind of job.
+func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
+	river.AddWorker(r.workers, w)
+	var zero T
+	r.kinds = append(r.kinds, zero.Kind())
+}
+
+// Every schedules the job that args builds every interval, and once when
+// the client starts (a server restarted daily still runs its daily jobs).
+func (r *Registry) Every(interval time.Duration, args func() river.JobArgs) {
+	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args(), nil },
+		&river.PeriodicJobOpts{RunOnStart: true}))
+}
+
+// Kinds lists the kinds of job registered, in registration order.
+func (r *Registry) Kinds() []string { return append([]string(nil), r.kinds...) }
+
+// Options tune the client that works jobs.
+type Options struct {
+	MaxWorkers int           // concurrent jobs on this server; default 4
+	Poll       time.Duration // how often idle workers look for jobs; default 200 ms
+}
+
+// New builds a client that enqueues and works the registry's jobs. Call
+// Start on it, and Stop before the pool closes.
+func New(pool *pgxpool.Pool, reg *Registry, log *slog.Logger, o Options) (Client, error) {
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 4
+	}
+	if o.Poll <= 0 {
+		o.Poll = 200 * time.Millisecond
+	}
+	cfg := &river.Config{
+		Logger:            log,
+		MaxAttempts:       10,
+		Workers:           reg.workers,
+		PeriodicJobs:      reg.periodic,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}},
+		FetchPollInterval: o.Poll,
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	return c, nil
+}
+
+// InsertOnly builds a client that enqueues jobs but works none (commands
+// and tests that only check what was enqueued).
+func InsertOnly(pool *pgxpool.Pool, log *slog.Logger) (Client, error) {
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log, MaxAttempts: 10})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	return c, nil
+}
