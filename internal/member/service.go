@@ -194,10 +194,10 @@ const (
 )
 
 var decisions = map[Decision]struct {
-	from, to     Status
-	needsReason  bool
-	action       audit.Action
-	mail         string
+	from, to    Status
+	needsReason bool
+	action      audit.Action
+	mail        string
 }{
 	Approve:   {StatusApplied, StatusMember, false, ActionApplicationApproved, "application_approved"},
 	Reject:    {StatusApplied, StatusRejected, true, ActionApplicationRejected, "application_rejected"},
