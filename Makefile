@@ -8,7 +8,7 @@ PKGS    := ./...
 export PATH := $(PATH):/usr/local/go/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test vet fmt-check generate generate-check bench lint db-stop clean check-go
+.PHONY: help run build test vet fmt-check tidy-check generate generate-check bench lint db-stop clean check-go
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,7 +22,7 @@ build: check-go ## Build the binary into bin/
 run: build ## Start PostgreSQL (private cluster unless DATABASE_URL), migrate, load demo data, serve on PORT (8080)
 	./$(BIN) dev
 
-test: check-go vet fmt-check generate-check ## go vet, gofmt and templ drift checks, then every test with -race
+test: check-go vet fmt-check tidy-check generate-check ## go vet, gofmt and templ drift checks, then every test with -race
 	@status=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || status=$$?; \
 	if [ -z "$$TEST_DATABASE_URL" ]; then $(GO) run ./cmd/passerelle db stop -dir .data/postgres-test || true; fi; \
 	exit $$status
@@ -33,6 +33,9 @@ vet: check-go ## go vet
 fmt-check: check-go ## Fail when gofmt would change a file
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.data/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+tidy-check: check-go ## Fail when go.mod/go.sum are not tidy (go mod tidy would change them)
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; $(GO) mod tidy -diff; exit 1; }
 
 generate: check-go ## Regenerate the templ views (*_templ.go)
 	$(GO) tool templ generate
@@ -49,7 +52,7 @@ bench: build ## Go benchmarks, then search at SCALE organisations under load (da
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	./$(BIN) bench -scale $(SCALE)
 
-lint: vet fmt-check generate-check ## All static checks
+lint: vet fmt-check tidy-check generate-check ## All static checks
 
 db-stop: check-go ## Stop the private development cluster (data is kept in .data/)
 	$(GO) run ./cmd/passerelle db stop

@@ -159,7 +159,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.startSession(w, r, a)
+	if err := s.startSession(r, a); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
 	http.Redirect(w, r, s.afterSignIn(r.PostFormValue("suite")), http.StatusSeeOther)
 }
 
@@ -171,12 +174,15 @@ func (s *Server) afterSignIn(next string) string {
 }
 
 // startSession renews the session id (no fixation) and records the user.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a member.Actor) {
+// The session is saved when the response starts; if the store fails then,
+// the session manager's ErrorFunc (sessionError) answers instead of the
+// redirect.
+func (s *Server) startSession(r *http.Request, a member.Actor) error {
 	if err := s.sessions.RenewToken(r.Context()); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.sessions.Put(r.Context(), sessionUserID, a.UserID)
+	return nil
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
@@ -42,11 +43,40 @@ func fieldErrors(err error) (map[string]string, bool) {
 	return nil, false
 }
 
-// limitBody bounds what a form may send (1 MiB).
+// parseForm reads the body of a state-changing request once, before any
+// handler: a body over the limit gets the 413 page and a malformed one the
+// 400 page, instead of a form that seems empty ("required field" errors).
+func (s *Server) parseForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				err = r.ParseMultipartForm(maxBody)
+			} else {
+				err = r.ParseForm()
+			}
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				s.renderError(w, r, http.StatusRequestEntityTooLarge)
+				return
+			case err != nil:
+				s.renderError(w, r, http.StatusBadRequest)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxBody is the most a request may send (1 MiB).
+const maxBody = 1 << 20
+
+// limitBody bounds what a form may send (maxBody).
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -116,3 +116,21 @@ func TestSignInIsRateLimited(t *testing.T) {
 		t.Errorf("GET /connexion after the limit: %v %v", r, err)
 	}
 }
+
+// A body over the 1 MiB limit gets the 413 page, not "required field"
+// errors on a form that seems empty; nothing is stored.
+func TestOversizedFormIs413(t *testing.T) {
+	app := servertest.Start(t)
+	v := url.Values{"siren": {"007050065"}, "legal_name": {"Terrassements des Alpes"}, "description": {strings.Repeat("é", 600_000)}}
+	resp, doc := postForm(t, app.Client(), app.URL+"/adhesion", v)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if doc.Find("[data-testid=error-page]").Length() != 1 || doc.Find("[data-testid^=error-]").Not("[data-testid=error-page]").Length() != 0 {
+		t.Errorf("want the error page without field errors: %s", doc.Find("main").Text())
+	}
+	var n int
+	if err := app.DB.QueryRow(t.Context(), `SELECT count(*) FROM organisations`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("oversized form stored %d organisations (%v)", n, err)
+	}
+}

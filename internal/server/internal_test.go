@@ -111,3 +111,40 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Error("server still accepts connections after shutdown")
 	}
 }
+
+// panicStore is a session store that panics when it reads a session.
+type panicStore struct{}
+
+func (panicStore) Find(string) ([]byte, bool, error)      { panic("session store exploded") }
+func (panicStore) Delete(string) error                    { return nil }
+func (panicStore) Commit(string, []byte, time.Time) error { return nil }
+
+// A panic in the session middleware, before any handler, still gets the
+// friendly 500 page: the test goes through the real chain of routes().
+func TestPanicInSessionMiddlewareBecomesFriendly500(t *testing.T) {
+	s := testServer(t)
+	var logged strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&logged, nil))
+	s.sessions = newSessions(nil, false)
+	s.sessions.Store = panicStore{}
+	s.sessions.ErrorFunc = s.sessionError
+	srv := httptest.NewServer(s.routes())
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	req.AddCookie(&http.Cookie{Name: "passerelle_session", Value: "any-session-token"})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("the connection was dropped instead of a 500 page: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", resp.StatusCode)
+	}
+	if !strings.Contains(string(body), `data-testid="error-page"`) || strings.Contains(string(body), "goroutine") {
+		t.Errorf("500 page leaks or is not friendly: %.300s", body)
+	}
+	if !strings.Contains(logged.String(), "session store exploded") {
+		t.Errorf("panic not logged: %s", logged.String())
+	}
+}

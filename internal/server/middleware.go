@@ -21,7 +21,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		// leads straight to the log line.
 		w.Header().Set("X-Request-Id", middleware.GetReqID(r.Context()))
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), startKey{}, start)))
+		ctx := context.WithValue(r.Context(), startKey{}, start)
+		ctx = context.WithValue(ctx, sessionErrorKey{}, new(bool))
+		next.ServeHTTP(ww, r.WithContext(ctx))
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK

@@ -139,7 +139,10 @@ func (s *Server) invitationAccept(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.startSession(w, r, a)
+	if err := s.startSession(r, a); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
 	s.flash(r, "invitation.done")
 	http.Redirect(w, r, "/espace", http.StatusSeeOther)
 }

@@ -80,14 +80,19 @@ func (s *Server) popFlash(ctx context.Context) (id string) {
 
 // renderError shows the friendly page for an HTTP error status.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
+	s.renderErrorAs(w, r, status, "error."+strconv.Itoa(status))
+}
+
+// renderErrorAs shows the error page with status and the message
+// key+".title" / key+".text".
+func (s *Server) renderErrorAs(w http.ResponseWriter, r *http.Request, status int, key string) {
 	l := i18n.FromContext(r.Context())
-	code := strconv.Itoa(status)
-	p := s.page(r, "error."+code+".title")
+	p := s.page(r, key+".title")
 	v := errpages.View{
 		Page:      p,
 		Status:    status,
-		Heading:   l.T("error." + code + ".title"),
-		Message:   l.T("error." + code + ".text"),
+		Heading:   l.T(key + ".title"),
+		Message:   l.T(key + ".text"),
 		RequestID: middleware.GetReqID(r.Context()),
 	}
 	var buf bytes.Buffer
@@ -101,6 +106,35 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
+
+// sessionError is what a request gets when its session cannot be loaded or
+// saved (the session store is down): a 503 page that says so, instead of a
+// redirect to a page where the user would find themselves signed out. It is
+// also the session manager's ErrorFunc.
+func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	// A handler that shows this page starts its response, and the session
+	// manager then fails to save the session again: the page is shown once.
+	if shown, ok := r.Context().Value(sessionErrorKey{}).(*bool); ok {
+		if *shown {
+			return
+		}
+		*shown = true
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelError, "session store error",
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("err", err.Error()),
+	)
+	// When the store fails as the response starts, the handler has already
+	// set its redirect: that redirect must not be followed.
+	w.Header().Del("Location")
+	w.Header().Set("Retry-After", "30")
+	s.renderErrorAs(w, r, http.StatusServiceUnavailable, "error.session")
+}
+
+// sessionErrorKey marks, per request, that the session error page is shown.
+type sessionErrorKey struct{}
 
 // serverError logs err once, with the request, and shows the 500 page.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {

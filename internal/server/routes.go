@@ -21,12 +21,13 @@ func (s *Server) routes() http.Handler {
 		secureHeaders(s.cfg.Production()),
 		s.accessLog,
 		s.language,
+		s.recoverPanic, // before the session and actor: a panic there gets the friendly page too
 		s.sessions.LoadAndSave,
 		s.loadActor,
-		s.recoverPanic,
 		middleware.Compress(5, "text/html", "text/css", "application/json", "image/svg+xml", "text/plain"),
 		middleware.Timeout(s.cfg.RequestTimeout),
 		s.crossOriginProtection,
+		s.parseForm,
 	)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusMethodNotAllowed) })

@@ -40,6 +40,8 @@ type Deps struct {
 	Jobs jobs.Client
 	// Index is the in-memory search index, run by the caller; nil: search in SQL.
 	Index *searchindex.Syncer
+	// SessionStore keeps the sessions; nil: PostgreSQL (tests put a failing one).
+	SessionStore scs.Store
 }
 
 // Server holds the dependencies the handlers share.
@@ -78,6 +80,10 @@ func New(d Deps) http.Handler {
 	}
 	s.audit = audit.NewLog(d.DB)
 	s.sessions = newSessions(d.DB, d.Config.Production())
+	if d.SessionStore != nil {
+		s.sessions.Store = d.SessionStore
+	}
+	s.sessions.ErrorFunc = s.sessionError
 	return s.routes()
 }
 

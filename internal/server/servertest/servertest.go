@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/config"
@@ -38,7 +39,8 @@ type App struct {
 
 // Options change the application's settings for one test.
 type Options struct {
-	RateLimit int // attempts per IP and minute; default: high enough not to interfere
+	RateLimit    int       // attempts per IP and minute; default: high enough not to interfere
+	SessionStore scs.Store // default: PostgreSQL, as in production
 }
 
 // Start serves the application on a random port until t ends, with its
@@ -87,7 +89,7 @@ func StartWith(t testing.TB, o Options) *App {
 	index := searchindex.NewSyncer(pool, log)
 	index.Poll = 100 * time.Millisecond
 	go func() { _ = index.Run(ctx) }()
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index, SessionStore: o.SessionStore})
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
