@@ -7,6 +7,7 @@ import (
 
 	"passerelle/internal/postgres"
 	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/refdata"
 )
 
 // Every migration must go down and up again cleanly (house rule 10).
@@ -68,5 +69,56 @@ func TestFrenchUnaccentSearchConfiguration(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%q matches %q = %t, want %t", tt.doc, tt.query, got, tt.want)
 		}
+	}
+}
+
+// The French fold (migration 000006) loses nothing that matched before:
+// on every real contract object of the DECP data, each of its words still
+// finds it, and finds it typed without accents too.
+func TestFrenchFoldKeepsEveryEarlierMatch(t *testing.T) {
+	pool := pgtest.Pool(t)
+	var docs []string
+	if err := refdata.Each(refdata.DECP, func(r map[string]string) error {
+		if r["probleme_encodage"] == "0" {
+			docs = append(docs, r["objet"], r["cpv_libelle_fr"])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := pool.Query(context.Background(), `
+		WITH d AS (SELECT DISTINCT unnest($1::text[]) AS doc),
+		w AS (SELECT doc, word FROM d, regexp_split_to_table(doc, '[][[:space:],.;:()''’"/?!&+*=<>«»_-]+') AS word WHERE length(word) > 1)
+		SELECT doc, word,
+		       to_tsvector('french_unaccent', doc) @@ websearch_to_tsquery('french_unaccent', word) AS before,
+		       fr_tsvector(doc) @@ fr_tsquery(word) AS after,
+		       fr_tsvector(doc) @@ fr_tsquery(immutable_unaccent(word)) AS unaccented
+		FROM w WHERE numnode(fr_tsquery(word)) > 0`, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs, lost int
+	for rows.Next() {
+		var doc, word string
+		var before, after, unaccented bool
+		if err := rows.Scan(&doc, &word, &before, &after, &unaccented); err != nil {
+			t.Fatal(err)
+		}
+		pairs++
+		if (before && !after) || (after && !unaccented) {
+			lost++
+			if lost <= 10 {
+				t.Errorf("%q: word %q matched before %t, now %t, unaccented %t", doc, word, before, after, unaccented)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if pairs < 20000 {
+		t.Fatalf("only %d (text, word) pairs checked", pairs)
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d (text, word) pairs no longer match", lost, pairs)
 	}
 }

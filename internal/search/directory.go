@@ -37,7 +37,7 @@ func directoryPlan(q Query, p Parsed, words bool) plan {
 	tsq, sim := "NULL::tsquery", "0::real"
 	if words {
 		text := b.arg(p.Words)
-		tsq = "websearch_to_tsquery('french_unaccent', " + text + ")"
+		tsq = "fr_tsquery(" + text + ")"
 		folded := "immutable_unaccent(lower(" + text + "))"
 		// Words in the profile, or a name close to what was typed (typos,
 		// a name cut short): word_similarity uses the trigram index.

@@ -75,7 +75,7 @@ func offersPlan(q Query, p Parsed, words bool) plan {
 	b.and("o.listed")
 	tsq := "NULL::tsquery"
 	if words {
-		tsq = "websearch_to_tsquery('french_unaccent', " + b.arg(p.Words) + ")"
+		tsq = "fr_tsquery(" + b.arg(p.Words) + ")"
 		b.and("o.search @@ " + tsq)
 	}
 	if len(p.Facets) > 0 {

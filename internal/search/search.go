@@ -154,7 +154,7 @@ func (s *Service) parseWords(ctx context.Context, text string) (words, error) {
 	}
 	var n int
 	var tsq string
-	err := s.db.QueryRow(ctx, `SELECT numnode(q), q::text FROM websearch_to_tsquery('french_unaccent', $1) q`, text).Scan(&n, &tsq)
+	err := s.db.QueryRow(ctx, `SELECT numnode(q), q::text FROM fr_tsquery($1) q`, text).Scan(&n, &tsq)
 	if err != nil {
 		return words{}, fmt.Errorf("search: parse %q: %w", text, err)
 	}

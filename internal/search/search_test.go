@@ -57,6 +57,7 @@ type world struct {
 	staff   member.Actor
 	ids     map[string]int64 // offer id by contract prefix
 	orgs    map[string]member.Actor
+	sync    *searchindex.Syncer
 }
 
 var fixtures = []string{
@@ -69,7 +70,10 @@ var fixtures = []string{
 
 // newWorld makes each fixture contract's winner a member SME that
 // published one offer titled with the contract's object.
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldOf(t, fixtures) }
+
+// newWorldOf is newWorld with other contracts.
+func newWorldOf(t *testing.T, fixtures []string) *world {
 	t.Helper()
 	pool := pgtest.Pool(t)
 	w := &world{pool: pool, index: search.NewIndexer(tax), search: search.NewService(pool), ids: map[string]int64{},
@@ -112,6 +116,7 @@ func newWorld(t *testing.T) *world {
 	}
 	w.indexed = search.NewService(pool)
 	w.indexed.UseIndex(sy)
+	w.sync = sy
 	return w
 }
 
@@ -140,8 +145,8 @@ func (w *world) titles(t *testing.T, s *search.Service, q search.Query) []string
 	}
 	var out []string
 	for _, h := range res.Hits {
-		for _, f := range fixtures {
-			if w.ids[f] == h.ID {
+		for f, id := range w.ids {
+			if id == h.ID {
 				out = append(out, f)
 			}
 		}

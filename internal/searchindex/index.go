@@ -2,7 +2,7 @@
 // PostgreSQL, for the catalogue and the directory at national scale.
 //
 // PostgreSQL stays the source of truth and does the language work: the
-// documents are the tsvectors it computes (french_unaccent: accents
+// documents are the tsvectors it computes (fr_tsvector: accents
 // ignored, French stemming, stop words dropped) and queries are parsed by
 // its websearch_to_tsquery, so both paths find exactly the same documents.
 // What the index adds is what PostgreSQL cannot do fast over millions of

@@ -34,14 +34,15 @@ var stopWords = map[string]bool{
 	"par": true, "pour": true, "sur": true, "un": true, "une": true, "avec": true,
 }
 
-// searchTerms folds a query into its meaningful words, singularised.
+// searchTerms folds a query into its meaningful words, singularised and
+// in the masculine.
 func searchTerms(q string) []string {
 	var terms []string
 	for _, w := range strings.Fields(Fold(q)) {
 		if stopWords[w] {
 			continue
 		}
-		terms = append(terms, singular(w))
+		terms = append(terms, masculine(singular(w)))
 	}
 	return terms
 }
@@ -51,6 +52,16 @@ func searchTerms(q string) []string {
 // words long enough for the ending to be a plural.
 func singular(w string) string {
 	if len(w) > 3 && (strings.HasSuffix(w, "s") || strings.HasSuffix(w, "x")) {
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+// masculine folds a past participle's feminine ending, typed without its
+// accent, into the masculine one: "integree" (intégrée) is a prefix of
+// neither "integre" nor "integres", "integre" is of both.
+func masculine(w string) string {
+	if len(w) > 4 && strings.HasSuffix(w, "ee") {
 		return w[:len(w)-1]
 	}
 	return w

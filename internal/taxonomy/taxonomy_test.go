@@ -71,6 +71,9 @@ func TestSearchCPV(t *testing.T) {
 		{"batiments", "45210000", ""},               // "bâtiments": accent and plural
 		{"722", "72200000", "72200000"},
 		{"72212000-4", "72212000", "72212000"},
+		{"circuit integre", "31712114", ""},   // "Circuits intégrés électroniques": gender and number
+		{"circuits intégrée", "31712114", ""}, // the other gender
+		{"cartes circuits integrees", "31712113", ""},
 	}
 	for _, tt := range tests {
 		got := tax.SearchCPV(tt.query, 500)
