@@ -8,7 +8,7 @@ PKGS    := ./...
 export PATH := $(PATH):/usr/local/go/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test vet fmt-check tidy-check generate generate-check bench lint db-stop clean check-go
+.PHONY: help run build test vet fmt-check tidy-check axe generate generate-check bench lint db-stop clean check-go
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,7 +22,7 @@ build: check-go ## Build the binary into bin/
 run: build ## Start PostgreSQL (private cluster unless DATABASE_URL), migrate, load demo data, serve on PORT (8080)
 	./$(BIN) dev
 
-test: check-go vet fmt-check tidy-check generate-check ## go vet, gofmt and templ drift checks, then every test with -race
+test: check-go vet fmt-check tidy-check generate-check axe ## go vet, gofmt and templ drift checks, then every test with -race
 	@status=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || status=$$?; \
 	if [ -z "$$TEST_DATABASE_URL" ]; then $(GO) run ./cmd/passerelle db stop -dir .data/postgres-test || true; fi; \
 	exit $$status
@@ -36,6 +36,13 @@ fmt-check: check-go ## Fail when gofmt would change a file
 
 tidy-check: check-go ## Fail when go.mod/go.sum are not tidy (go mod tidy would change them)
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; $(GO) mod tidy -diff; exit 1; }
+
+AXE_DIR := internal/browsertest/axe
+
+axe: ## Install axe-core from npm (lock file) for the browser tests' accessibility check
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js and npm (apt-get install -y nodejs npm); the browser tests inject axe-core from npm"; exit 1; }
+	@if [ ! -f $(AXE_DIR)/node_modules/axe-core/axe.min.js ] || [ $(AXE_DIR)/package-lock.json -nt $(AXE_DIR)/node_modules/.package-lock.json ]; then \
+		npm ci --prefix $(AXE_DIR) --no-audit --no-fund --loglevel=error; fi
 
 generate: check-go ## Regenerate the templ views (*_templ.go)
 	$(GO) tool templ generate

@@ -152,3 +152,64 @@ func repoRoot(t testing.TB) string {
 	}
 	return dir
 }
+
+// AxeHint says how to install axe-core when it is missing.
+const AxeHint = "axe-core not installed: run `npm ci --prefix internal/browsertest/axe` (make test does), with Node.js and npm from Debian (`apt-get install -y nodejs npm`)"
+
+// Violation is one axe-core rule a page breaks.
+type Violation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+		Why    string `json:"failureSummary"`
+	} `json:"nodes"`
+}
+
+// Axe runs axe-core's WCAG 2.0/2.1 A and AA rules on the page the tab is
+// on and fails the test on any serious or critical violation. axe-core
+// comes from npm (internal/browsertest/axe, with its lock file) and is
+// injected through the DevTools protocol, so the page's CSP, which allows
+// no inline script, is kept as users get it.
+func (b *Browser) Axe(page string) []Violation {
+	b.t.Helper()
+	src, err := os.ReadFile(filepath.Join(repoRoot(b.t), "internal", "browsertest", "axe", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		b.t.Fatalf("%s (%v)", AxeHint, err)
+	}
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](string(src)+";0")); err != nil {
+		b.t.Fatalf("inject axe-core on %s: %v", page, err)
+	}
+	list, err := chromedp.Run(ctx, chromedp.Evaluate[[]Violation](`axe.run(document, {
+		runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+		resultTypes: ["violations"]
+	}).then(r => r.violations)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe-core on %s: %v", page, err)
+	}
+	for _, v := range list {
+		if v.Impact != "serious" && v.Impact != "critical" {
+			continue
+		}
+		b.t.Errorf("%s: axe %s (%s): %s", page, v.ID, v.Impact, v.Help)
+		for i, n := range v.Nodes {
+			if i == 5 {
+				b.t.Errorf("  … and %d more", len(v.Nodes)-5)
+				break
+			}
+			b.t.Errorf("  %v %s\n    %s", n.Target, clip(n.HTML, 200), n.Why)
+		}
+	}
+	return list
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,69 @@
+package journey
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"passerelle/internal/browsertest"
+	"passerelle/internal/demo"
+	"passerelle/internal/scale"
+	"passerelle/internal/taxonomy"
+)
+
+// The main pages of each role pass axe-core's WCAG 2.1 A and AA rules with
+// no serious or critical violation, in French and in English.
+func TestMainPagesPassAxe(t *testing.T) {
+	b := browsertest.Start(t)
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, b.App.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	// The generated SMEs of `make run`, so lists, facets and offer pages have content.
+	if _, err := scale.Generate(ctx, b.App.DB, taxonomy.MustLoad(), scale.Options{Organisations: 30, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var offerID, orgID int64
+	if err := b.App.DB.QueryRow(ctx, `SELECT id, organisation_id FROM offers WHERE listed ORDER BY id LIMIT 1`).Scan(&offerID, &orgID); err != nil {
+		t.Fatal(err)
+	}
+	offerPage, profilePage := fmt.Sprintf("/offres/%d", offerID), fmt.Sprintf("/entreprises/%d", orgID)
+
+	roles := []struct {
+		email string // empty: a visitor
+		pages []string
+	}{
+		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente"}},
+		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
+			"/annuaire", profilePage, "/compte"}},
+		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage}},
+		{"equipe@passerelle.test", []string{"/equipe/adhesions", "/equipe/offres", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
+		{"admin@passerelle.test", []string{"/admin/equipe"}},
+	}
+	for _, role := range roles {
+		name := role.email
+		if name == "" {
+			name = "visitor"
+		}
+		t.Run(name, func(t *testing.T) {
+			if role.email != "" {
+				signIn(b, role.email, demo.Password)
+				b.Do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=signout]`)))
+			}
+			for _, page := range role.pages {
+				b.Do(chromedp.Navigate(b.URL(page)), chromedp.WaitReady(chromedp.CSS(`main`)))
+				b.Axe(page)
+			}
+			// English too, on the first page of the role.
+			b.Do(chromedp.Navigate(b.URL(role.pages[0])), chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+				chromedp.WaitVisible(chromedp.CSS(`html[lang=en] main`)))
+			b.Axe(role.pages[0] + " (en)")
+			b.Do(chromedp.Click(chromedp.CSS(`[data-testid=lang-fr]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang=fr] main`)))
+			if role.email != "" {
+				b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
+			}
+		})
+	}
+}
