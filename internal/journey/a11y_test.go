@@ -42,6 +42,23 @@ func TestMainPagesPassAxe(t *testing.T) {
 		{"equipe@passerelle.test", []string{"/equipe/adhesions", "/equipe/offres", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
 	}
+	// On the offer page each fact's label sits above its own value, in the
+	// same box, on a phone and on a desktop.
+	for _, width := range []int64{360, 1280} {
+		b.Do(chromedp.EmulateViewport(width, 900), chromedp.Navigate(b.URL(offerPage)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=offer-facts]`)))
+		bad := browsertest.Get(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=offer-facts] > *')].flatMap(box => {
+			const dt = box.querySelector(':scope > dt'), dd = box.querySelector(':scope > dd');
+			if (!dt || !dd) return [box.tagName + ': not a label with its value'];
+			const a = dt.getBoundingClientRect(), c = dd.getBoundingClientRect();
+			const sameColumn = a.left < c.right && c.left < a.right, above = a.bottom <= c.top + 1;
+			return sameColumn && above ? [] : [dt.textContent + ': label and value apart'];
+		})`))
+		if len(bad) > 0 || b.Attr(`[data-testid=offer-facts]`, "class") == "" {
+			t.Errorf("offer facts at %d px: %q", width, bad)
+		}
+	}
+	b.Do(chromedp.EmulateViewport(1280, 900))
+
 	for _, role := range roles {
 		name := role.email
 		if name == "" {

@@ -17,7 +17,7 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 	v := memberpages.Space{
 		Page:  s.page(r, "space.title"),
 		Title: l.T("space.hello", "Name", a.Name),
-		Facts: []memberpages.Fact{
+		Facts: []components.Fact{
 			{Label: l.T("space.organisation"), Value: a.OrgName},
 			{Label: l.T("space.role"), Value: l.T("role." + string(a.Role))},
 		},
@@ -31,10 +31,10 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 		}
 	case a.IsSME():
 		v.Lead = l.T("space.lead_sme")
-		v.Facts = append(v.Facts, memberpages.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
 	default:
 		v.Lead = l.T("space.lead_buyer")
-		v.Facts = append(v.Facts, memberpages.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
 	}
 	v.Actions = append(v.Actions, memberpages.Link{Href: "/compte", Label: l.T("nav.account")})
 	s.render(w, r, http.StatusOK, memberpages.SpaceView(v))
@@ -61,7 +61,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int,
 	}
 	v := memberpages.Account{
 		Page: s.page(r, "account.title"), Title: l.T("account.title"),
-		Facts: []memberpages.Fact{
+		Facts: []components.Fact{
 			{Label: l.T("field.name"), Value: a.Name}, {Label: l.T("field.email"), Value: a.Email},
 			{Label: l.T("space.organisation"), Value: a.OrgName}, {Label: l.T("space.role"), Value: l.T("role." + string(a.Role))},
 		},

@@ -299,15 +299,15 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 	}
 	if o.TRL != nil {
 		v.Badges = append(v.Badges, l.T("search.trl_value", "Level", strconv.Itoa(int(*o.TRL))))
-		v.Facts = append(v.Facts, components.Option{Label: l.T("offer.trl"), Value: l.T("offer.trl." + strconv.Itoa(int(*o.TRL)))})
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.trl"), Value: l.T("offer.trl." + strconv.Itoa(int(*o.TRL)))})
 	}
-	v.Facts = append(v.Facts, components.Option{Label: l.T("offer.cpv"), Value: strings.Join(s.cpvFacts(l, o.CPVCodes), " ; ")})
-	v.Facts = append(v.Facts, components.Option{Label: l.T("offer.places"), Value: s.placesList(l, o.Places)})
+	v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.cpv"), Value: strings.Join(s.cpvFacts(l, o.CPVCodes), " ; ")})
+	v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.places"), Value: s.placesList(l, o.Places)})
 	if o.Keywords != "" {
-		v.Facts = append(v.Facts, components.Option{Label: l.T("offer.keywords"), Value: o.Keywords})
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.keywords"), Value: o.Keywords})
 	}
 	if o.PublishedAt != nil {
-		v.Facts = append(v.Facts, components.Option{Label: l.T("offer.published_on"), Value: l.Date(*o.PublishedAt)})
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.published_on"), Value: l.Date(*o.PublishedAt)})
 	}
 	s.render(w, r, http.StatusOK, offerpage.DetailView(v))
 }

@@ -28,23 +28,23 @@ func (s *Server) profileErr(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (s *Server) orgFactsList(l *i18n.Localizer, p profile.Profile) []components.Option {
-	facts := []components.Option{{Label: "SIREN", Value: p.SIREN}, {Label: l.T("profile.kind"), Value: l.T("kind." + string(p.Kind))}}
+func (s *Server) orgFactsList(l *i18n.Localizer, p profile.Profile) []components.Fact {
+	facts := []components.Fact{{Label: "SIREN", Value: p.SIREN}, {Label: l.T("profile.kind"), Value: l.T("kind." + string(p.Kind))}}
 	if n, ok := s.tax.NAF(p.NAFCode); ok {
-		facts = append(facts, components.Option{Label: l.T("profile.naf"), Value: n.Code + " · " + n.Label})
+		facts = append(facts, components.Fact{Label: l.T("profile.naf"), Value: n.Code + " · " + n.Label})
 	}
 	if b, ok := s.tax.HeadcountBand(p.HeadcountBand); ok {
-		facts = append(facts, components.Option{Label: l.T("profile.headcount"), Value: l.T("apply.headcount", "Range", b.Label)})
+		facts = append(facts, components.Fact{Label: l.T("profile.headcount"), Value: l.T("apply.headcount", "Range", b.Label)})
 	}
 	if d, ok := s.tax.Departement(p.Departement); ok {
 		reg, _ := s.tax.RegionOf(d.Code)
-		facts = append(facts, components.Option{Label: l.T("profile.head_office"), Value: d.Code + " · " + d.Name + " (" + reg.Name + ")"})
+		facts = append(facts, components.Fact{Label: l.T("profile.head_office"), Value: d.Code + " · " + d.Name + " (" + reg.Name + ")"})
 	}
 	if len(p.Places) > 0 {
-		facts = append(facts, components.Option{Label: l.T("offer.places"), Value: s.placesList(l, p.Places)})
+		facts = append(facts, components.Fact{Label: l.T("offer.places"), Value: s.placesList(l, p.Places)})
 	}
 	if p.Website != "" {
-		facts = append(facts, components.Option{Label: l.T("profile.website"), Value: p.Website})
+		facts = append(facts, components.Fact{Label: l.T("profile.website"), Value: p.Website})
 	}
 	return facts
 }
