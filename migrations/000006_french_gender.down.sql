@@ -19,4 +19,5 @@ DROP FUNCTION fr_tsquery(text);
 DROP FUNCTION fr_tsvector(text);
 DROP FUNCTION fr_fold(text);
 
-INSERT INTO search_changes (list) VALUES ('all');
+INSERT INTO search_changes (list)
+    SELECT 'all' WHERE EXISTS (SELECT 1 FROM organisations);

@@ -47,4 +47,5 @@ ALTER TABLE offers ADD COLUMN search tsvector GENERATED ALWAYS AS (
 CREATE INDEX offers_catalogue ON offers USING gin (search, facets) WHERE listed;
 
 -- Every server's in-memory index rebuilds from the new vectors.
-INSERT INTO search_changes (list) VALUES ('all');
+INSERT INTO search_changes (list)
+    SELECT 'all' WHERE EXISTS (SELECT 1 FROM organisations);

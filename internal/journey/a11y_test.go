@@ -39,7 +39,7 @@ func TestMainPagesPassAxe(t *testing.T) {
 		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
 			"/annuaire", profilePage, "/compte"}},
 		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage}},
-		{"equipe@passerelle.test", []string{"/equipe/adhesions", "/equipe/offres", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
+		{"equipe@passerelle.test", []string{"/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
 	}
 	// On the offer page each fact's label sits above its own value, in the

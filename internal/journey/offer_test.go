@@ -75,14 +75,14 @@ func TestSMEPublishesBuyerFinds(t *testing.T) {
 	signIn(b, "equipe@passerelle.test", demo.Password)
 	b.Do(
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
-		chromedp.Navigate(b.URL("/equipe/offres")),
+		chromedp.Navigate(b.URL("/equipe/moderation")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=total]`)),
 	)
 	if !strings.Contains(b.Text("main"), title) {
 		t.Fatal("the offer is not in the review queue")
 	}
 	b.Do(
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/equipe/offres/%d/approuver"] button`, offerID))),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/equipe/moderation/offer/%d/publier"] button`, offerID))),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
 	if strings.Contains(b.Text("main"), title) {

@@ -7,6 +7,7 @@ package member
 
 import (
 	"errors"
+	"passerelle/internal/validate"
 	"time"
 )
 
@@ -137,6 +138,4 @@ func (e *RejectedError) Error() string { return "member: application rejected: "
 func (e *RejectedError) Unwrap() error { return ErrRejected }
 
 // ValidationError holds field errors (catalogue ids) of an input.
-type ValidationError struct{ Fields map[string]string }
-
-func (e *ValidationError) Error() string { return "member: invalid input" }
+type ValidationError = validate.Error

@@ -69,9 +69,7 @@ var (
 )
 
 // ValidationError holds field errors (catalogue ids).
-type ValidationError struct{ Fields map[string]string }
-
-func (e *ValidationError) Error() string { return "offer: invalid input" }
+type ValidationError = validate.Error
 
 // Input is what an SME types.
 type Input struct {

@@ -3,12 +3,14 @@ package offer_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
+	"passerelle/internal/moderation"
 	"passerelle/internal/offer"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/search"
@@ -74,6 +76,13 @@ type fixture struct {
 	buyer, staff    member.Actor
 	visitor         member.Actor
 	smeOrg, otherID int64
+}
+
+// queue is the staff's moderation queue with offers registered.
+func (f fixture) queue() *moderation.Service {
+	q := moderation.NewService(f.pool, nil)
+	q.Register(f.svc.Moderation())
+	return q
 }
 
 func setup(t *testing.T) fixture {
@@ -200,7 +209,7 @@ func TestPermissions(t *testing.T) {
 		{"buyer archives it", func() error { return f.svc.Archive(ctx, f.buyer, id) }, offer.ErrForbidden},
 		{"SME approves its own offer", func() error { return f.svc.Review(ctx, f.sme, id, true, "") }, offer.ErrForbidden},
 		{"buyer approves it", func() error { return f.svc.Review(ctx, f.buyer, id, true, "") }, offer.ErrForbidden},
-		{"buyer reads the review queue", func() error { _, _, err := f.svc.Queue(ctx, f.buyer, 1); return err }, offer.ErrForbidden},
+		{"buyer reads the review queue", func() error { _, _, err := f.queue().Queue(ctx, f.buyer, 1); return err }, moderation.ErrForbidden},
 		{"buyer reads an unpublished offer", func() error { _, err := f.svc.Get(ctx, f.buyer, id); return err }, offer.ErrNotFound},
 		{"visitor reads an unpublished offer", func() error { _, err := f.svc.Get(ctx, f.visitor, id); return err }, offer.ErrNotFound},
 		{"another SME reads it", func() error { _, err := f.svc.Get(ctx, f.other, id); return err }, offer.ErrNotFound},
@@ -261,4 +270,78 @@ func TestMinePaged(t *testing.T) {
 	if err != nil || len(second) != 5 || second[4].Title != "Offre 55" {
 		t.Fatalf("page 2: %d offers (%v)", len(second), err)
 	}
+}
+
+// Staff see the whole offer in the queue and decide on the version they
+// read: an offer edited after the queue was shown is not published.
+func TestModerationDecidesOnTheVersionShown(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	in := valid()
+	in.Description = strings.Repeat("Capteurs connectés pour chaufferies, télérelève. ", 40) // longer than any excerpt
+	in.Keywords = "télérelève, chaufferie"
+	id, err := f.svc.Create(ctx, f.sme, in, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := f.queue()
+	items, total, err := q.Queue(ctx, f.staff, 1)
+	if err != nil || total != 1 || len(items) != 1 || items[0].ID != id || items[0].Kind != "offer" {
+		t.Fatalf("queue: %d items of %d, %v", len(items), total, err)
+	}
+	shown := items[0]
+	texts := map[string]moderation.Field{}
+	for _, fl := range shown.Fields {
+		texts[fl.Label] = fl
+	}
+	got, _ := f.svc.Get(ctx, f.staff, id)
+	if texts["offer.description"].Text != got.Description || texts["offer.keywords"].Text != got.Keywords ||
+		!slices.Equal(texts["offer.cpv"].CPV, got.CPVCodes) || !slices.Equal(texts["offer.places"].Places, got.Places) {
+		t.Errorf("the reviewer does not see the whole offer: %+v", shown.Fields)
+	}
+
+	// The SME changes its text after the queue was shown.
+	in.Description = "Autre texte, que personne n'a relu."
+	if err := f.svc.Update(ctx, f.sme, id, in, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Decide(ctx, f.staff, "offer", id, shown.Version, moderation.Publish, ""); !errors.Is(err, moderation.ErrChanged) {
+		t.Fatalf("publishing a version nobody read: %v, want ErrChanged", err)
+	}
+	if st, _ := status(t, f, id); st != "submitted" {
+		t.Fatalf("after a refused decision the offer is %s", st)
+	}
+	if n := countRows(t, f, `SELECT count(*) FROM audit_entries WHERE action = 'offer.approved'`); n != 0 {
+		t.Errorf("refused decision audited %d times", n)
+	}
+	// The new version, read again, can be published.
+	items, _, _ = q.Queue(ctx, f.staff, 1)
+	if items[0].Version == shown.Version {
+		t.Fatal("the version did not change with the text")
+	}
+	if err := q.Decide(ctx, f.staff, "offer", id, items[0].Version, moderation.Publish, ""); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := status(t, f, id); st != "published" {
+		t.Errorf("published offer is %s", st)
+	}
+	if n := countRows(t, f, `SELECT count(*) FROM audit_entries WHERE action = 'offer.approved'`); n != 1 {
+		t.Errorf("decision audited %d times", n)
+	}
+	// Decided already: another decision on the same version is refused.
+	if err := q.Decide(ctx, f.staff, "offer", id, items[0].Version, moderation.SendBack, "Trop tard"); !errors.Is(err, moderation.ErrNotWaiting) {
+		t.Errorf("second decision: %v", err)
+	}
+	if err := q.Decide(ctx, f.staff, "request", id, 0, moderation.Publish, ""); !errors.Is(err, moderation.ErrUnknownKind) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+func countRows(t *testing.T, f fixture, sql string) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

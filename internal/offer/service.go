@@ -9,17 +9,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/member"
+	"passerelle/internal/moderation"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
-)
-
-// The audit actions of staff's review of offers.
-var (
-	ActionApproved = audit.Declare("offer.approved")
-	ActionSentBack = audit.Declare("offer.sent_back")
 )
 
 // PageSize is the length of the pages of offer lists (the SME's, the review queue).
@@ -197,61 +190,29 @@ func (s *Service) move(ctx context.Context, actor member.Actor, id int64, to Sta
 	return wrap(string(to), id, err)
 }
 
-// Review is staff's decision on a submitted offer: approve publishes it;
-// otherwise it goes back to the SME with the reason, which is required.
+// Review is staff's decision on a submitted offer, as it is now: approve
+// publishes it; otherwise it goes back to the SME with the reason, which is
+// required. The staff queue decides through the moderation service, on
+// the version it showed.
 func (s *Service) Review(ctx context.Context, actor member.Actor, id int64, approve bool, reason string) error {
-	if !actor.IsStaff() {
-		return ErrForbidden
-	}
-	reason = validate.Clean(reason)
-	errs := validate.Errors{}
-	if approve {
-		errs.MaxLen("reason", reason, 1000)
-	} else {
-		errs.Required("reason", reason, 1000)
-	}
-	if errs.Any() {
-		return &ValidationError{Fields: errs}
-	}
-	to, action := StatusPublished, ActionApproved
+	d := moderation.Publish
 	if !approve {
-		to, action = StatusRejected, ActionSentBack
+		d = moderation.SendBack
 	}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var orgID int64
-		var title string
-		err := tx.QueryRow(ctx, `UPDATE offers SET status = $2, status_reason = $3, updated_at = now(),
-				published_at = CASE WHEN $2 = 'published'::offer_status THEN now() ELSE published_at END
-			WHERE id = $1 AND status = 'submitted' RETURNING organisation_id, title`, id, to, reason).Scan(&orgID, &title)
-		if errors.Is(err, pgx.ErrNoRows) {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM offers WHERE id = $1)`, id).Scan(&exists); err != nil {
-				return err
-			}
-			if !exists {
-				return ErrNotFound
-			}
-			return ErrInvalidState
-		}
-		if err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, actor.AuditEntry(action, orgID, title, reason)); err != nil {
-			return err
-		}
-		if s.Notify != nil {
-			kind := "offer_published"
-			if !approve {
-				kind = "offer_sent_back"
-			}
-			if err := s.Notify.MailOrganisation(ctx, tx, orgID, kind, "Title", title, "Reason", reason,
-				"URL", s.Notify.BaseURL()+"/espace/offres"); err != nil {
-				return err
-			}
-		}
-		return s.index.Refresh(ctx, tx, orgID)
-	})
-	return wrap("review", id, err)
+	var notify moderation.Notifier
+	if s.Notify != nil {
+		notify = s.Notify
+	}
+	err := moderation.Decide(ctx, s.db, notify, s.Moderation(), actor, id, moderation.AnyVersion, d, reason)
+	switch {
+	case errors.Is(err, moderation.ErrForbidden):
+		return ErrForbidden
+	case errors.Is(err, moderation.ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, moderation.ErrNotWaiting):
+		return ErrInvalidState
+	}
+	return err
 }
 
 // Mine lists a page of the offers of the actor's SME, every status, most
@@ -316,23 +277,6 @@ func (s *Service) Listed(ctx context.Context, orgID int64) ([]Offer, error) {
 		return nil, fmt.Errorf("offer: listed %d: %w", orgID, err)
 	}
 	return list, nil
-}
-
-// Queue lists the offers waiting for review, oldest first, with the total.
-func (s *Service) Queue(ctx context.Context, actor member.Actor, page int) ([]Offer, int, error) {
-	if !actor.IsStaff() {
-		return nil, 0, ErrForbidden
-	}
-	var total int
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM offers WHERE status = 'submitted'`).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("offer: queue: %w", err)
-	}
-	list, err := collect(s.db.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id
-		WHERE o.status = 'submitted' ORDER BY o.submitted_at, o.id LIMIT $1 OFFSET $2`, PageSize, (max(page, 1)-1)*PageSize))
-	if err != nil {
-		return nil, 0, fmt.Errorf("offer: queue: %w", err)
-	}
-	return list, total, nil
 }
 
 func wrap(op string, id int64, err error) error {

@@ -30,9 +30,7 @@ var (
 )
 
 // ValidationError holds field errors (catalogue ids).
-type ValidationError struct{ Fields map[string]string }
-
-func (e *ValidationError) Error() string { return "profile: invalid input" }
+type ValidationError = validate.Error
 
 // Certification is a certification or label an SME holds.
 type Certification struct {

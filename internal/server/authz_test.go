@@ -76,30 +76,30 @@ var routeLevels = map[string]string{
 	"POST /espace/profil/references/{id}/supprimer":     smeOnly,
 	"GET /espace/profil/import":                         smeOnly,
 	"POST /espace/profil/import":                        smeOnly,
-	"GET /equipe/offres":                                staffOnly,
-	"POST /equipe/offres/{id}/{decision}":               staffOnly,
+	"GET /equipe/moderation":                            staffOnly,
+	"POST /equipe/moderation/{kind}/{id}/{decision}":    staffOnly,
 }
 
 // concrete turns a route pattern into a URL to request.
 func concrete(pattern string) string {
-	r := strings.NewReplacer("{id}", "999999", "{decision}", "approuver", "*", "css/app.css")
+	r := strings.NewReplacer("{id}", "999999", "{kind}", "offer", "{decision}", "publier", "*", "css/app.css")
 	return r.Replace(pattern)
 }
 
 // allowedStatus is what a permitted request answers. POSTs send an empty
 // form, so they fail validation (422) rather than change anything.
 var allowedStatus = map[string]int{
-	"GET /connexion":                             http.StatusOK,
-	"GET /mot-de-passe/nouveau":                  http.StatusGone, // no token
-	"GET /invitation":                            http.StatusGone,
-	"POST /langue":                               http.StatusSeeOther,
-	"POST /deconnexion":                          http.StatusSeeOther,
-	"POST /equipe/organisations/{id}/{decision}": http.StatusNotFound, // no such organisation
-	"GET /offres/{id}":                           http.StatusNotFound, // no such offer
-	"GET /entreprises/{id}":                      http.StatusNotFound,
-	"GET /espace/offres/{id}/modifier":           http.StatusNotFound,
-	"POST /espace/offres/{id}/soumettre":         http.StatusNotFound,
-	"POST /equipe/offres/{id}/{decision}":        http.StatusNotFound,
+	"GET /connexion":                                 http.StatusOK,
+	"GET /mot-de-passe/nouveau":                      http.StatusGone, // no token
+	"GET /invitation":                                http.StatusGone,
+	"POST /langue":                                   http.StatusSeeOther,
+	"POST /deconnexion":                              http.StatusSeeOther,
+	"POST /equipe/organisations/{id}/{decision}":     http.StatusNotFound, // no such organisation
+	"GET /offres/{id}":                               http.StatusNotFound, // no such offer
+	"GET /entreprises/{id}":                          http.StatusNotFound,
+	"GET /espace/offres/{id}/modifier":               http.StatusNotFound,
+	"POST /espace/offres/{id}/soumettre":             http.StatusNotFound,
+	"POST /equipe/moderation/{kind}/{id}/{decision}": http.StatusNotFound,
 	// Destructive actions without their confirmation box go back with a message.
 	"POST /espace/offres/{id}/archiver":                 http.StatusSeeOther,
 	"POST /espace/profil/certifications/{id}/supprimer": http.StatusSeeOther,

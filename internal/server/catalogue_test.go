@@ -116,7 +116,7 @@ func TestCataloguePagesTranslatedAndEscaped(t *testing.T) {
 		{sme, "/espace/offres/nouvelle"},
 		{sme, "/espace/profil"},
 		{sme, "/espace/profil/import"},
-		{staff, "/equipe/offres"},
+		{staff, "/equipe/moderation"},
 	}
 	for _, lang := range []string{"fr", "en"} {
 		for _, p := range pages {

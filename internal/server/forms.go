@@ -6,9 +6,7 @@ import (
 	"strings"
 
 	"passerelle/internal/i18n"
-	"passerelle/internal/member"
-	"passerelle/internal/offer"
-	"passerelle/internal/profile"
+	"passerelle/internal/validate"
 	"passerelle/web/components"
 )
 
@@ -29,16 +27,9 @@ func withErrors(l *i18n.Localizer, f components.Form, errs map[string]string) co
 // fieldErrors returns the field errors of a service error, if it is a
 // validation error.
 func fieldErrors(err error) (map[string]string, bool) {
-	var m *member.ValidationError
-	var o *offer.ValidationError
-	var p *profile.ValidationError
-	switch {
-	case errors.As(err, &m):
-		return m.Fields, true
-	case errors.As(err, &o):
-		return o.Fields, true
-	case errors.As(err, &p):
-		return p.Fields, true
+	var v *validate.Error
+	if errors.As(err, &v) {
+		return v.Fields, true
 	}
 	return nil, false
 }

@@ -44,7 +44,7 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	case !a.SignedIn():
 		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/offres", "nav.offers"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
 	case a.IsStaff():
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/offres", "nav.review"),
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/moderation", "nav.review"),
 			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
 			item("/equipe/membres", "nav.members"), item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox")}
 		if a.IsAdmin() {

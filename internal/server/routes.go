@@ -105,8 +105,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/equipe/organisations/{id}/{decision}", s.staffDecide)
 		r.Get("/equipe/journal", s.staffAudit)
 		r.Get("/equipe/courriels", s.staffMailbox)
-		r.Get("/equipe/offres", s.reviewQueue)
-		r.Post("/equipe/offres/{id}/{decision}", s.reviewDecide)
+		r.Get("/equipe/moderation", s.moderationQueue)
+		r.Post("/equipe/moderation/{kind}/{id}/{decision}", s.moderationDecide)
 	})
 
 	// Association admins.

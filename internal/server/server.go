@@ -22,6 +22,7 @@ import (
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
+	"passerelle/internal/moderation"
 	"passerelle/internal/offer"
 	"passerelle/internal/profile"
 	"passerelle/internal/search"
@@ -56,7 +57,10 @@ type Server struct {
 	profiles *profile.Service
 	search   *search.Service
 	audit    *audit.Log
-	sessions *scs.SessionManager
+	// moderation is the staff's one review queue; each domain registers
+	// its kind of content in New.
+	moderation *moderation.Service
+	sessions   *scs.SessionManager
 }
 
 // New builds the whole http.Handler of the application.
@@ -79,6 +83,8 @@ func New(d Deps) http.Handler {
 		s.search.UseIndex(d.Index)
 	}
 	s.audit = audit.NewLog(d.DB)
+	s.moderation = moderation.NewService(d.DB, s.members)
+	s.moderation.Register(s.offerSvc.Moderation())
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
 		s.sessions.Store = d.SessionStore

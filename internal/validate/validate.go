@@ -112,3 +112,9 @@ func Clip(s string, n int) string {
 	}
 	return s
 }
+
+// Error is the one shape of invalid input every domain returns: the field
+// errors (catalogue ids) that the form shows next to each field.
+type Error struct{ Fields Errors }
+
+func (e *Error) Error() string { return "invalid input" }

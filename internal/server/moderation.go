@@ -1,0 +1,127 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/moderation"
+	"passerelle/web/components"
+	"passerelle/web/pages/staff"
+)
+
+// moderationDecisions maps the decisions' URL words to the service's.
+var moderationDecisions = map[string]moderation.Decision{"publier": moderation.Publish, "renvoyer": moderation.SendBack}
+
+// moderationRowError is a reason typed for an item whose decision failed.
+type moderationRowError struct {
+	kind     string
+	id       int64
+	decision string
+	reason   string
+	err      string
+}
+
+// moderationPage is staff's one queue of content waiting for review, every
+// kind together, oldest first, each item in full.
+func (s *Server) moderationPage(w http.ResponseWriter, r *http.Request, status int, re *moderationRowError) {
+	l := i18n.FromContext(r.Context())
+	page := pageParam(r)
+	items, total, err := s.moderation.Queue(r.Context(), actorFrom(r.Context()), page)
+	if err != nil {
+		s.moderationErr(w, r, err)
+		return
+	}
+	v := staff.List{Page: s.page(r, "moderation.title"), Title: l.T("moderation.title"), Lead: l.T("moderation.lead"),
+		Total: l.T("moderation.total", "N", l.Int(int64(total))), Empty: l.T("moderation.empty"),
+		Pager: pager(l, r, page, total, moderation.PageSize)}
+	for _, it := range items {
+		row := staff.Row{ID: it.ID, Title: it.Title, Badge: l.T("moderation.kind." + it.Kind), BadgeKind: "applied",
+			Facts:  []string{l.T("moderation.by", "Org", it.OrgName), l.T("moderation.submitted_on", "Date", l.Date(it.SubmittedAt))},
+			TestID: fmt.Sprintf("moderation-%s-%d", it.Kind, it.ID)}
+		for _, f := range it.Fields {
+			row.Details = append(row.Details, components.Fact{Label: l.T(f.Label), Value: s.fieldText(l, f)})
+		}
+		for _, d := range []struct {
+			path   string
+			danger bool
+		}{{"publier", false}, {"renvoyer", true}} {
+			dec := staff.Decision{Action: fmt.Sprintf("/equipe/moderation/%s/%d/%s", it.Kind, it.ID, d.path),
+				Label: l.T("moderation.decision." + d.path), Danger: d.danger, TestID: "moderation-" + d.path,
+				Version: strconv.FormatInt(it.Version, 10)}
+			if d.danger {
+				dec.ReasonLabel = l.T("moderation.reason")
+			}
+			if re != nil && re.kind == it.Kind && re.id == it.ID && re.decision == d.path {
+				dec.ReasonValue, dec.ReasonError = re.reason, l.T(re.err)
+			}
+			row.Decisions = append(row.Decisions, dec)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	s.render(w, r, status, staff.ListView(v))
+}
+
+// fieldText renders one field of moderated content in the reader's language.
+func (s *Server) fieldText(l *i18n.Localizer, f moderation.Field) string {
+	switch {
+	case f.CPV != nil:
+		return strings.Join(s.cpvFacts(l, f.CPV), " ; ")
+	case f.Places != nil:
+		return s.placesList(l, f.Places)
+	case strings.HasPrefix(f.Text, "offer.kind.") || strings.HasPrefix(f.Text, "offer.trl."):
+		return l.T(f.Text) // an enum's label
+	}
+	return f.Text
+}
+
+func (s *Server) moderationQueue(w http.ResponseWriter, r *http.Request) {
+	s.moderationPage(w, r, http.StatusOK, nil)
+}
+
+// moderationDecide publishes an item or sends it back with a reason, on the
+// version the reviewer was shown.
+func (s *Server) moderationDecide(w http.ResponseWriter, r *http.Request) {
+	kind, path := chi.URLParam(r, "kind"), chi.URLParam(r, "decision")
+	d, known := moderationDecisions[path]
+	id, ok := idParam(r)
+	version, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	if !ok || !known || err != nil || version == moderation.AnyVersion {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	reason := r.PostFormValue("reason")
+	err = s.moderation.Decide(r.Context(), actorFrom(r.Context()), kind, id, version, d, reason)
+	if errs, ok := fieldErrors(err); ok {
+		s.moderationPage(w, r, http.StatusUnprocessableEntity, &moderationRowError{kind: kind, id: id, decision: path, reason: reason, err: errs["reason"]})
+		return
+	}
+	switch {
+	case err == nil:
+		s.flash(r, "moderation.done."+path)
+	case errors.Is(err, moderation.ErrNotWaiting):
+		s.flash(r, "staff.already_decided")
+	case errors.Is(err, moderation.ErrChanged):
+		s.flash(r, "moderation.changed")
+	default:
+		s.moderationErr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/equipe/moderation", http.StatusSeeOther)
+}
+
+func (s *Server) moderationErr(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind):
+		s.renderError(w, r, http.StatusNotFound)
+	case errors.Is(err, moderation.ErrForbidden):
+		s.renderError(w, r, http.StatusForbidden)
+	default:
+		s.serverError(w, r, err)
+	}
+}
