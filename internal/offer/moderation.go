@@ -99,4 +99,3 @@ func (m moderated) Decide(ctx context.Context, tx pgx.Tx, id, v int64, publish b
 	d.Path = "/espace/offres"
 	return d, m.s.index.Refresh(ctx, tx, d.OrgID)
 }
-
