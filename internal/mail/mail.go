@@ -26,6 +26,9 @@ type Message struct {
 	Subject string
 	Body    string // plain text
 	Kind    string // e.g. "application_received", for the staff mailbox
+	// Unsubscribe is the one-click unsubscribe URL of a mail one can turn
+	// off (List-Unsubscribe, RFC 8058); empty for essential mails.
+	Unsubscribe string
 }
 
 // SendArgs is the River job that delivers one outbox row.
@@ -53,8 +56,8 @@ func NewOutbox(c jobs.Client) *Outbox { return &Outbox{jobs: c} }
 // Enqueue stores m and schedules its delivery, inside tx.
 func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, m Message) error {
 	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO emails (to_addr, subject, body, kind) VALUES ($1, $2, $3, $4) RETURNING id`,
-		m.To, m.Subject, m.Body, m.Kind).Scan(&id)
+	err := tx.QueryRow(ctx, `INSERT INTO emails (to_addr, subject, body, kind, unsubscribe_url) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		m.To, m.Subject, m.Body, m.Kind, m.Unsubscribe).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("mail: store: %w", err)
 	}
@@ -75,8 +78,8 @@ type Worker struct {
 func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	var m Message
 	var sent *time.Time
-	err := w.DB.QueryRow(ctx, `SELECT to_addr, subject, body, kind, sent_at FROM emails WHERE id = $1`, job.Args.EmailID).
-		Scan(&m.To, &m.Subject, &m.Body, &m.Kind, &sent)
+	err := w.DB.QueryRow(ctx, `SELECT to_addr, subject, body, kind, unsubscribe_url, sent_at FROM emails WHERE id = $1`, job.Args.EmailID).
+		Scan(&m.To, &m.Subject, &m.Body, &m.Kind, &m.Unsubscribe, &sent)
 	if err == pgx.ErrNoRows {
 		return nil // deleted meanwhile (account erased): nothing to send
 	}
@@ -118,7 +121,11 @@ func (s SMTPSender) Send(ctx context.Context, m Message) error {
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
-	fmt.Fprintf(&b, "X-Passerelle-Kind: %s\r\n\r\n", m.Kind)
+	fmt.Fprintf(&b, "X-Passerelle-Kind: %s\r\n", m.Kind)
+	if m.Unsubscribe != "" {
+		fmt.Fprintf(&b, "List-Unsubscribe: <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", m.Unsubscribe)
+	}
+	b.WriteString("\r\n")
 	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
 	return smtp.SendMail(s.Addr, nil, fromAddr, []string{m.To}, []byte(b.String()))
 }

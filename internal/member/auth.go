@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/audit"
-	"passerelle/internal/mail"
+	"passerelle/internal/notify"
 	"passerelle/internal/validate"
 )
 
@@ -112,12 +112,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 			VALUES ($1, 'password_reset', $2, $3, $4)`, hash, userID, email, time.Now().Add(resetTTL)); err != nil {
 			return err
 		}
-		l := s.catalog.Localizer(locale)
-		return s.mailer.Enqueue(ctx, tx, mail.Message{
-			To: email, Kind: "password_reset",
-			Subject: l.T("mail.password_reset.subject"),
-			Body:    l.T("mail.password_reset.body", "Name", name, "URL", s.baseURL+"/mot-de-passe/nouveau?jeton="+secret),
-		})
+		return s.notify.Send(ctx, tx, notify.Recipient{Email: email, Name: name, Locale: locale}, notify.Security,
+			"password_reset", "URL", s.baseURL+"/mot-de-passe/nouveau?jeton="+secret)
 	})
 }
 
@@ -211,12 +207,9 @@ func (s *Service) Invite(ctx context.Context, actor Actor, email string) error {
 		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionInvitationSent, actor.OrgID, actor.OrgName, "")); err != nil {
 			return err
 		}
-		l := s.catalog.Localizer(actor.Locale)
-		return s.mailer.Enqueue(ctx, tx, mail.Message{
-			To: email, Kind: "invitation",
-			Subject: l.T("mail.invitation.subject", "Org", actor.OrgName),
-			Body:    l.T("mail.invitation.body", "Inviter", actor.Name, "Org", actor.OrgName, "URL", s.baseURL+"/invitation?jeton="+secret),
-		})
+		// Written in the inviter's language: the invited person has none yet.
+		return s.notify.Send(ctx, tx, notify.Recipient{Email: email, Locale: actor.Locale}, notify.Security,
+			"invitation", "Inviter", actor.Name, "Org", actor.OrgName, "URL", s.baseURL+"/invitation?jeton="+secret)
 	})
 }
 

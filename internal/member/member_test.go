@@ -20,6 +20,7 @@ import (
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
+	"passerelle/internal/notify"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/taxonomy"
 )
@@ -40,7 +41,7 @@ func newService(t *testing.T) (*member.Service, *pgxpool.Pool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return member.NewService(pool, tax, mail.NewOutbox(queue), i18n.MustLoad(), "http://passerelle.test"), pool
+	return member.NewService(pool, tax, notify.New(pool, mail.NewOutbox(queue), i18n.MustLoad(), "http://passerelle.test")), pool
 }
 
 func application(siren, email string) member.Application {

@@ -15,23 +15,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/audit"
-	"passerelle/internal/i18n"
-	"passerelle/internal/mail"
+	"passerelle/internal/notify"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
 )
-
-// Mailer enqueues a message inside the caller's transaction.
-type Mailer interface {
-	Enqueue(ctx context.Context, tx pgx.Tx, m mail.Message) error
-}
 
 // Service holds the members' rules.
 type Service struct {
 	db      *pgxpool.Pool
 	tax     *taxonomy.Taxonomy
-	mailer  Mailer
-	catalog *i18n.Catalog
+	notify  *notify.Service
 	baseURL string
 
 	// RevealSecrets lets staff read the links of password-reset and
@@ -40,9 +33,9 @@ type Service struct {
 	RevealSecrets bool
 }
 
-// NewService builds the service; baseURL makes links in e-mails absolute.
-func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, mailer Mailer, catalog *i18n.Catalog, baseURL string) *Service {
-	return &Service{db: db, tax: tax, mailer: mailer, catalog: catalog, baseURL: strings.TrimRight(baseURL, "/")}
+// NewService builds the service; it mails people through n.
+func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, n *notify.Service) *Service {
+	return &Service{db: db, tax: tax, notify: n, baseURL: n.BaseURL()}
 }
 
 // hashParams follow OWASP's argon2id recommendation (19 MiB, 2 passes).
@@ -155,12 +148,8 @@ func (s *Service) Apply(ctx context.Context, a Application) (int64, error) {
 		if err := audit.Record(ctx, tx, Actor{UserID: userID, Name: a.Name}.AuditEntry(ActionApplicationSubmitted, orgID, a.LegalName, "")); err != nil {
 			return err
 		}
-		l := s.catalog.Localizer(a.Locale)
-		return s.mailer.Enqueue(ctx, tx, mail.Message{
-			To: a.Email, Kind: "application_received",
-			Subject: l.T("mail.application_received.subject"),
-			Body:    l.T("mail.application_received.body", "Name", a.Name, "Org", a.LegalName),
-		})
+		return s.notify.Send(ctx, tx, notify.Recipient{Email: a.Email, Name: a.Name, Locale: a.Locale}, notify.Account,
+			"application_received", "Org", a.LegalName)
 	})
 	if err != nil {
 		return 0, uniqueErr(err)
@@ -247,64 +236,9 @@ func (s *Service) Decide(ctx context.Context, actor Actor, orgID int64, d Decisi
 		if err := audit.Record(ctx, tx, actor.AuditEntry(rule.action, orgID, name, reason)); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT email, name, locale FROM users WHERE organisation_id = $1`, orgID)
-		if err != nil {
-			return err
-		}
-		type rcpt struct{ email, name, locale string }
-		var to []rcpt
-		for rows.Next() {
-			var r rcpt
-			if err := rows.Scan(&r.email, &r.name, &r.locale); err != nil {
-				return err
-			}
-			to = append(to, r)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, r := range to {
-			l := s.catalog.Localizer(r.locale)
-			if err := s.mailer.Enqueue(ctx, tx, mail.Message{
-				To: r.email, Kind: rule.mail,
-				Subject: l.T("mail." + rule.mail + ".subject"),
-				Body: l.T("mail."+rule.mail+".body", "Name", r.name, "Org", name, "Reason", reason,
-					"URL", s.baseURL+"/connexion"),
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.notify.Organisation(ctx, tx, orgID, notify.Account, rule.mail, "Org", name, "Reason", reason,
+			"URL", s.baseURL+"/connexion")
 	})
-}
-
-// MailOrganisation e-mails every user of an organisation, each in their
-// language, inside tx: the message is "mail.<kind>.subject" / ".body",
-// filled with Name (the user's) and the kv pairs. Other domains (offers)
-// notify through it.
-func (s *Service) MailOrganisation(ctx context.Context, tx pgx.Tx, orgID int64, kind string, kv ...any) error {
-	rows, err := tx.Query(ctx, `SELECT email, name, locale FROM users WHERE organisation_id = $1 ORDER BY id`, orgID)
-	if err != nil {
-		return err
-	}
-	type rcpt struct{ email, name, locale string }
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rcpt, error) {
-		var x rcpt
-		return x, r.Scan(&x.email, &x.name, &x.locale)
-	})
-	if err != nil {
-		return err
-	}
-	for _, r := range list {
-		l := s.catalog.Localizer(r.locale)
-		if err := s.mailer.Enqueue(ctx, tx, mail.Message{To: r.email, Kind: kind,
-			Subject: l.T("mail."+kind+".subject", kv...),
-			Body:    l.T("mail."+kind+".body", append([]any{"Name", r.name}, kv...)...),
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // BaseURL is the absolute URL of the site, for links in e-mails.

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/audit"
+	"passerelle/internal/notify"
 	"passerelle/internal/validate"
 )
 
@@ -96,9 +97,13 @@ type Moderator interface {
 
 // Notifier tells an organisation's users, inside the decision's transaction.
 type Notifier interface {
-	MailOrganisation(ctx context.Context, tx pgx.Tx, orgID int64, kind string, kv ...any) error
+	Organisation(ctx context.Context, tx pgx.Tx, orgID int64, cat notify.Category, kind string, kv ...any) error
 	BaseURL() string
 }
+
+// Category is the mails that tell authors of staff's decisions; users may
+// turn them off.
+var Category = notify.Declare("moderation")
 
 // Named errors.
 var (
@@ -122,9 +127,9 @@ const (
 )
 
 // Decide applies a decision on one item of content c: the change, its
-// audit entry and the author's notification in one transaction. notify
+// audit entry and the author's notification in one transaction. notifier
 // may be nil (no mail).
-func Decide(ctx context.Context, db *pgxpool.Pool, notify Notifier, c Content, m Moderator, id, version int64, d Decision, reason string) error {
+func Decide(ctx context.Context, db *pgxpool.Pool, notifier Notifier, c Content, m Moderator, id, version int64, d Decision, reason string) error {
 	if !m.IsStaff() {
 		return ErrForbidden
 	}
@@ -154,11 +159,11 @@ func Decide(ctx context.Context, db *pgxpool.Pool, notify Notifier, c Content, m
 		if err := audit.Record(ctx, tx, m.AuditEntry(action, done.OrgID, done.Title, reason)); err != nil {
 			return err
 		}
-		if notify == nil {
+		if notifier == nil {
 			return nil
 		}
-		return notify.MailOrganisation(ctx, tx, done.OrgID, mail, "Title", done.Title, "Reason", reason,
-			"URL", notify.BaseURL()+done.Path)
+		return notifier.Organisation(ctx, tx, done.OrgID, Category, mail, "Title", done.Title, "Reason", reason,
+			"URL", notifier.BaseURL()+done.Path)
 	})
 	switch {
 	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrNotWaiting), errors.Is(err, ErrChanged):

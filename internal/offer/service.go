@@ -18,19 +18,13 @@ import (
 // PageSize is the length of the pages of offer lists (the SME's, the review queue).
 const PageSize = 50
 
-// Notifier e-mails the users of an organisation inside a transaction.
-type Notifier interface {
-	MailOrganisation(ctx context.Context, tx pgx.Tx, orgID int64, kind string, kv ...any) error
-	BaseURL() string
-}
-
 // Service holds the offers' rules.
 type Service struct {
 	db    *pgxpool.Pool
 	tax   *taxonomy.Taxonomy
 	index *search.Indexer
 	// Notify, when set, tells the SME of staff's review by e-mail.
-	Notify Notifier
+	Notify moderation.Notifier
 }
 
 // NewService builds the service.

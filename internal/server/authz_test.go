@@ -47,6 +47,9 @@ var routeLevels = map[string]string{
 	"GET /compte":                                       signedIn,
 	"GET /compte/donnees.json":                          signedIn,
 	"POST /compte/supprimer":                            signedIn,
+	"POST /compte/notifications":                        signedIn,
+	"GET /desabonnement":                                public,
+	"POST /desabonnement":                               public,
 	"POST /compte/invitations":                          owner,
 	"POST /compte/fermer":                               owner,
 	"GET /equipe/adhesions":                             staffOnly,
@@ -100,6 +103,9 @@ var allowedStatus = map[string]int{
 	"GET /espace/offres/{id}/modifier":               http.StatusNotFound,
 	"POST /espace/offres/{id}/soumettre":             http.StatusNotFound,
 	"POST /equipe/moderation/{kind}/{id}/{decision}": http.StatusNotFound,
+	"GET /desabonnement":                             http.StatusNotFound, // no category
+	"POST /desabonnement":                            http.StatusNotFound, // no token
+	"POST /compte/notifications":                     http.StatusSeeOther, // nothing ticked: every optional mail off
 	// Destructive actions without their confirmation box go back with a message.
 	"POST /espace/offres/{id}/archiver":                 http.StatusSeeOther,
 	"POST /espace/profil/certifications/{id}/supprimer": http.StatusSeeOther,

@@ -80,3 +80,74 @@ func TestModerationQueueRefusesAChangedVersion(t *testing.T) {
 		t.Errorf("after deciding on the version read: %s", status)
 	}
 }
+
+// Mails one can turn off carry List-Unsubscribe with a one-click POST
+// (RFC 8058) that works from a mail client, without a session; security
+// mails carry none.
+func TestOneClickUnsubscribe(t *testing.T) {
+	app := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, app.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	sme := signInAs(t, app, "pme@passerelle.test")
+	offerForm := url.Values{"title": {"Capteurs connectés pour chaufferies"}, "summary": {"Télérelève des chaufferies"},
+		"kind": {"product"}, "trl": {"7"}, "regions": {"84"}, "cpv": {"38000000"}, "action": {"submit"}}
+	if resp, _ := postForm(t, sme, app.URL+"/espace/offres/nouvelle", offerForm); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	var id int64
+	var version string
+	if err := app.DB.QueryRow(ctx, `SELECT id, ((extract(epoch FROM updated_at) * 1000000)::bigint)::text FROM offers`).Scan(&id, &version); err != nil {
+		t.Fatal(err)
+	}
+	staff := signInAs(t, app, "equipe@passerelle.test")
+	if resp, _ := postForm(t, staff, fmt.Sprintf("%s/equipe/moderation/offer/%d/publier", app.URL, id), url.Values{"version": {version}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("publish: %d", resp.StatusCode)
+	}
+	m := app.Mail.WaitFor(t, "pme@passerelle.test", "List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+	var link string
+	for _, line := range strings.Split(m.Data, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "List-Unsubscribe: <"); ok {
+			link = strings.TrimSuffix(v, ">")
+		}
+	}
+	if !strings.HasPrefix(link, app.URL+"/desabonnement?") || !strings.Contains(m.Data, link) {
+		t.Fatalf("List-Unsubscribe %q, not in the text too", link)
+	}
+	// The mail client's one-click POST: no cookie, no Origin.
+	resp, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("one-click unsubscribe: %d", resp.StatusCode)
+	}
+	var off int
+	_ = app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts n JOIN users u ON u.id = n.user_id
+		WHERE u.email = 'pme@passerelle.test' AND n.category = 'moderation'`).Scan(&off)
+	if off != 1 {
+		t.Fatalf("not unsubscribed: %d rows", off)
+	}
+	// The account page shows it off; ticking it again turns it back on.
+	_, doc := get(t, sme, app.URL+"/compte")
+	if box := doc.Find(`[data-testid=notify-form] input[name=categories][value=moderation]`); box.Length() != 1 || box.Is("[checked]") {
+		t.Errorf("account page: the moderation box is missing or still ticked")
+	}
+	if resp, _ := postForm(t, sme, app.URL+"/compte/notifications", url.Values{"categories": {"moderation"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("preferences: %d", resp.StatusCode)
+	}
+	_ = app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts`).Scan(&off)
+	if off != 0 {
+		t.Errorf("turned back on, still %d opt-outs", off)
+	}
+	// A password reset is a security mail: no unsubscribe.
+	if resp, _ := postForm(t, app.Client(), app.URL+"/mot-de-passe/oubli", url.Values{"email": {"pme@passerelle.test"}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("reset: %d", resp.StatusCode)
+	}
+	reset := app.Mail.WaitFor(t, "pme@passerelle.test", "mot-de-passe/nouveau")
+	if strings.Contains(reset.Data, "List-Unsubscribe") || strings.Contains(reset.Data, "desabonnement") {
+		t.Error("a security mail can be turned off")
+	}
+}

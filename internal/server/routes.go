@@ -51,7 +51,10 @@ func (s *Server) routes() http.Handler {
 	r.Get("/offres", s.catalogue) // the public showcase for visitors
 	r.Get("/offres/{id}", s.offerShow)
 	r.Get("/cpv", s.cpvSearch)
-	r.Group(func(r chi.Router) { // rate-limited per IP
+	r.Get("/desabonnement", s.unsubscribeShow)
+	r.Post("/desabonnement", s.unsubscribe) // also the mail clients' one-click POST (RFC 8058)
+	// Rate-limited per IP.
+	r.Group(func(r chi.Router) {
 		r.Use(s.rateLimit())
 		r.Post("/adhesion", s.apply)
 		r.Post("/connexion", s.signIn)
@@ -66,6 +69,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/compte", s.account)
 		r.Get("/compte/donnees.json", s.accountExport)
 		r.Post("/compte/supprimer", s.accountDelete)
+		r.Post("/compte/notifications", s.accountNotifications)
 		r.Get("/annuaire", s.directory)
 		r.Get("/entreprises/{id}", s.profileShow)
 	})

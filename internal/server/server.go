@@ -23,6 +23,7 @@ import (
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
 	"passerelle/internal/moderation"
+	"passerelle/internal/notify"
 	"passerelle/internal/offer"
 	"passerelle/internal/profile"
 	"passerelle/internal/search"
@@ -57,6 +58,7 @@ type Server struct {
 	profiles *profile.Service
 	search   *search.Service
 	audit    *audit.Log
+	notify   *notify.Service
 	// moderation is the staff's one review queue; each domain registers
 	// its kind of content in New.
 	moderation *moderation.Service
@@ -72,18 +74,19 @@ func New(d Deps) http.Handler {
 	if s.tax == nil {
 		s.tax = taxonomy.MustLoad()
 	}
-	s.members = member.NewService(d.DB, s.tax, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
+	s.notify = notify.New(d.DB, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
+	s.members = member.NewService(d.DB, s.tax, s.notify)
 	s.members.RevealSecrets = !d.Config.Production()
 	index := search.NewIndexer(s.tax)
 	s.offerSvc = offer.NewService(d.DB, s.tax, index)
-	s.offerSvc.Notify = s.members
+	s.offerSvc.Notify = s.notify
 	s.profiles = profile.NewService(d.DB, s.tax, index)
 	s.search = search.NewService(d.DB)
 	if d.Index != nil {
 		s.search.UseIndex(d.Index)
 	}
 	s.audit = audit.NewLog(d.DB)
-	s.moderation = moderation.NewService(d.DB, s.members)
+	s.moderation = moderation.NewService(d.DB, s.notify)
 	s.moderation.Register(s.offerSvc.Moderation())
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
