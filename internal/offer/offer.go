@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
 )
@@ -147,15 +146,8 @@ func (in Input) Validate(tax *taxonomy.Taxonomy) validate.Errors {
 			e.Add("trl", "form.choose")
 		}
 	}
-	for _, r := range in.Regions {
-		if _, ok := tax.Region(r); !ok {
-			e.Add("regions", "form.choose")
-		}
-	}
-	for _, d := range in.Departements {
-		if _, ok := tax.Departement(d); !ok {
-			e.Add("departements", "form.choose")
-		}
+	if _, badReg, badDep := tax.Places(in.Regions, in.Departements); badReg || badDep {
+		validate.PlaceErrors(e, badReg, badDep)
 	}
 	if len(in.Regions)+len(in.Departements) == 0 {
 		e.Add("regions", "offer.places_required")
@@ -165,15 +157,9 @@ func (in Input) Validate(tax *taxonomy.Taxonomy) validate.Errors {
 }
 
 // Places returns the places served as stored.
-func (in Input) Places() []string {
-	out := []string{}
-	for _, r := range in.Regions {
-		out = append(out, string(search.RegPlace(r)))
-	}
-	for _, d := range in.Departements {
-		out = append(out, string(search.DepPlace(d)))
-	}
-	return out
+func (in Input) Places(tax *taxonomy.Taxonomy) []string {
+	places, _, _ := tax.Places(in.Regions, in.Departements)
+	return places
 }
 
 // InputOf turns a stored offer back into the form's input.
@@ -183,6 +169,6 @@ func InputOf(o Offer) Input {
 	if o.TRL != nil {
 		in.TRL = strconv.Itoa(int(*o.TRL))
 	}
-	in.Regions, in.Departements = search.SplitPlaces(o.Places)
+	in.Regions, in.Departements = taxonomy.SplitPlaces(o.Places)
 	return in
 }

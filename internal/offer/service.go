@@ -76,7 +76,7 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 		err := tx.QueryRow(ctx, `INSERT INTO offers (organisation_id, title, summary, description, kind, cpv_codes, trl, places,
 				keywords, cpv_text, status, submitted_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11 = 'submitted'::offer_status THEN now() END)
-			RETURNING id`, actor.OrgID, in.Title, in.Summary, in.Description, in.Kind, in.CPVCodes, trl(in), in.Places(),
+			RETURNING id`, actor.OrgID, in.Title, in.Summary, in.Description, in.Kind, in.CPVCodes, trl(in), in.Places(s.tax),
 			in.Keywords, s.index.CPVText(in.CPVCodes), status).Scan(&id)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (s *Service) Update(ctx context.Context, actor member.Actor, id int64, in I
 		_, err = tx.Exec(ctx, `UPDATE offers SET title = $2, summary = $3, description = $4, kind = $5, cpv_codes = $6, trl = $7,
 				places = $8, keywords = $9, cpv_text = $10, status = $11, updated_at = now(),
 				submitted_at = CASE WHEN $11 = 'submitted'::offer_status AND status <> 'submitted' THEN now() ELSE submitted_at END
-			WHERE id = $1`, id, in.Title, in.Summary, in.Description, in.Kind, in.CPVCodes, trl(in), in.Places(), in.Keywords,
+			WHERE id = $1`, id, in.Title, in.Summary, in.Description, in.Kind, in.CPVCodes, trl(in), in.Places(s.tax), in.Keywords,
 			s.index.CPVText(in.CPVCodes), status)
 		if err != nil {
 			return err

@@ -155,21 +155,8 @@ func (s *Service) Update(ctx context.Context, actor member.Actor, in Input) erro
 	e := validate.Errors{}
 	e.MaxLen("description", in.Description, 2000)
 	e.URL("website", in.Website)
-	places := []string{}
-	for _, r := range in.Regions {
-		if _, ok := s.tax.Region(r); !ok {
-			e.Add("regions", "form.choose")
-		} else if p := string(search.RegPlace(r)); !slices.Contains(places, p) {
-			places = append(places, p)
-		}
-	}
-	for _, d := range in.Departements {
-		if _, ok := s.tax.Departement(d); !ok {
-			e.Add("departements", "form.choose")
-		} else if p := string(search.DepPlace(d)); !slices.Contains(places, p) {
-			places = append(places, p)
-		}
-	}
+	places, badReg, badDep := s.tax.Places(in.Regions, in.Departements)
+	validate.PlaceErrors(e, badReg, badDep)
 	if e.Any() {
 		return &ValidationError{Fields: e}
 	}

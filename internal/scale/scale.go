@@ -312,11 +312,11 @@ func (g *gen) compose(i int) org {
 	// Places served: its own département, sometimes neighbours or its region.
 	switch x := r.IntN(10); {
 	case x < 5:
-		o.places = []search.Place{search.DepPlace(dept.Code)}
+		o.places = []search.Place{taxonomy.DepPlace(dept.Code)}
 	case x < 8:
-		o.places = []search.Place{search.RegPlace(dept.RegionCode)}
+		o.places = []search.Place{taxonomy.RegPlace(dept.RegionCode)}
 	default:
-		o.places = []search.Place{search.DepPlace(dept.Code), search.DepPlace(g.p.depts[r.IntN(len(g.p.depts))].Code)}
+		o.places = []search.Place{taxonomy.DepPlace(dept.Code), taxonomy.DepPlace(g.p.depts[r.IntN(len(g.p.depts))].Code)}
 	}
 	if o.kind == "pme" || o.kind == "eti" {
 		a, b := contractIn(), contractIn()

@@ -20,26 +20,16 @@ const (
 	KeyCert = "cert" // holds at least one certification that has not expired
 )
 
-// Place is a département ("dep:75") or a region ("reg:11") served.
-type Place string
+// Place is a place served (taxonomy.Place); its facet key is itself.
+type Place = taxonomy.Place
 
-// DepPlace and RegPlace build places.
-func DepPlace(code string) Place { return Place("dep:" + code) }
-
-// RegPlace builds the place of a whole region.
-func RegPlace(code string) Place { return Place("reg:" + code) }
-
-// CPVKeys are the facet keys of a CPV code: every prefix from the division
-// to the last significant digit, so "72212000" gives cpv:72, cpv:722,
-// cpv:7221 and cpv:72212, and a search for a group finds the codes under it.
+// CPVKeys are the facet keys of a CPV code: one per significant prefix, so
+// "72212000" gives cpv:72, cpv:722, cpv:7221 and cpv:72212, and a search
+// for a group finds the codes under it.
 func CPVKeys(code string) []string {
-	sig := strings.TrimRight(code, "0")
-	if len(sig) < 2 {
-		sig = code[:min(2, len(code))]
-	}
-	keys := make([]string, 0, len(sig)-1)
-	for n := 2; n <= len(sig); n++ {
-		keys = append(keys, DimCPV+":"+sig[:n])
+	var keys []string
+	for _, p := range taxonomy.CPVPrefixes(code) {
+		keys = append(keys, DimCPV+":"+p)
 	}
 	return keys
 }
@@ -48,39 +38,20 @@ func CPVKeys(code string) []string {
 // into the key that finds it and everything under it; ok is false when q is
 // not a CPV code or prefix.
 func CPVPrefix(q string) (key string, ok bool) {
-	q, _, _ = strings.Cut(strings.TrimSpace(q), "-")
-	if len(q) < 2 || len(q) > 8 || strings.Trim(q, "0123456789") != "" {
+	p, ok := taxonomy.CPVQueryPrefix(q)
+	if !ok {
 		return "", false
 	}
-	sig := strings.TrimRight(q, "0")
-	if len(sig) < 2 {
-		sig = q[:2]
-	}
-	return DimCPV + ":" + sig, true
+	return DimCPV + ":" + p, true
 }
 
-// PlaceKeys expands places served into region and département keys: a
-// département brings its region, a region brings all its départements, so
-// filtering by either finds it.
+// PlaceKeys expands places served into region and département keys.
 func PlaceKeys(tax *taxonomy.Taxonomy, places []Place) []string {
-	var keys []string
-	for _, p := range places {
-		dim, code, _ := strings.Cut(string(p), ":")
-		switch dim {
-		case DimDep:
-			if d, ok := tax.Departement(code); ok {
-				keys = append(keys, DimDep+":"+d.Code, DimReg+":"+d.RegionCode)
-			}
-		case DimReg:
-			if _, ok := tax.Region(code); ok {
-				keys = append(keys, DimReg+":"+code)
-				for _, d := range tax.DepartementsIn(code) {
-					keys = append(keys, DimDep+":"+d.Code)
-				}
-			}
-		}
+	list := make([]string, len(places))
+	for i, p := range places {
+		list[i] = string(p)
 	}
-	return keys
+	return tax.PlaceKeys(list)
 }
 
 // OfferFacts is what the facets of an offer are computed from.
@@ -133,7 +104,7 @@ func OrgFacets(tax *taxonomy.Taxonomy, f OrgFacts) []string {
 	if f.Kind != "" {
 		keys = append(keys, DimKind+":"+f.Kind)
 	}
-	places := append([]Place{DepPlace(f.Departement)}, f.Places...)
+	places := append([]Place{taxonomy.DepPlace(f.Departement)}, f.Places...)
 	keys = append(keys, PlaceKeys(tax, places)...)
 	keys = append(keys, sizeKeys(tax, f.HeadcountBand)...)
 	if f.Certified {
@@ -158,20 +129,6 @@ func distinct(keys []string) []string {
 		}
 	}
 	return out
-}
-
-// SplitPlaces separates stored places into region and département codes,
-// as forms show them.
-func SplitPlaces(places []string) (regions, departements []string) {
-	for _, p := range places {
-		dim, code, _ := strings.Cut(p, ":")
-		if dim == DimReg {
-			regions = append(regions, code)
-		} else {
-			departements = append(departements, code)
-		}
-	}
-	return regions, departements
 }
 
 // ValidFacet reports whether a key typed in a URL is one of the known

@@ -59,13 +59,13 @@ func TestCPVPrefixAndParse(t *testing.T) {
 func TestPlaceKeysExpandBothWays(t *testing.T) {
 	tax := taxonomy.MustLoad()
 	// A département brings its region; Corse (94) brings both its départements.
-	got := PlaceKeys(tax, []Place{DepPlace("33"), RegPlace("94")})
+	got := PlaceKeys(tax, []Place{taxonomy.DepPlace("33"), taxonomy.RegPlace("94")})
 	for _, want := range []string{"dep:33", "reg:75", "reg:94", "dep:2A", "dep:2B"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("PlaceKeys missing %s: %v", want, got)
 		}
 	}
-	if got := PlaceKeys(tax, []Place{DepPlace("99"), RegPlace("00"), "nowhere"}); len(got) != 0 {
+	if got := PlaceKeys(tax, []Place{taxonomy.DepPlace("99"), taxonomy.RegPlace("00"), "nowhere"}); len(got) != 0 {
 		t.Errorf("unknown places gave %v", got)
 	}
 }
@@ -73,7 +73,7 @@ func TestPlaceKeysExpandBothWays(t *testing.T) {
 func TestOfferFacets(t *testing.T) {
 	tax := taxonomy.MustLoad()
 	got := OfferFacets(tax, OfferFacts{CPVCodes: []string{"72212000", "72000000"}, TRL: 6, Kind: "service",
-		Places: []Place{DepPlace("69")}, HeadcountBand: "12", Certified: true})
+		Places: []Place{taxonomy.DepPlace("69")}, HeadcountBand: "12", Certified: true})
 	want := []string{"cert", "cpv:72", "cpv:722", "cpv:7221", "cpv:72212", "dep:69", "kind:service", "reg:84", "size:pme", "trl:6"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)

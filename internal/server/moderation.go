@@ -71,9 +71,9 @@ func (s *Server) moderationPage(w http.ResponseWriter, r *http.Request, status i
 func (s *Server) fieldText(l *i18n.Localizer, f moderation.Field) string {
 	switch {
 	case f.CPV != nil:
-		return strings.Join(s.cpvFacts(l, f.CPV), " ; ")
+		return strings.Join(s.labels(l).CPVs(f.CPV), " ; ")
 	case f.Places != nil:
-		return s.placesList(l, f.Places)
+		return s.labels(l).Places(f.Places)
 	case strings.HasPrefix(f.Text, "offer.kind.") || strings.HasPrefix(f.Text, "offer.trl."):
 		return l.T(f.Text) // an enum's label
 	}

@@ -57,7 +57,7 @@ func (s *Server) myOffers(w http.ResponseWriter, r *http.Request) {
 		Total: l.T("list.total", "Count", total), Pager: pager(l, r, page, total, offer.PageSize)}
 	for _, o := range list {
 		row := offerpage.Row{Title: o.Title, URL: fmt.Sprintf("/offres/%d", o.ID), Badge: s.statusText(l, o.Status), BadgeKind: string(o.Status),
-			Facts: append(s.cpvFacts(l, o.CPVCodes), l.T("offers.updated", "Date", l.Date(o.UpdatedAt)))}
+			Facts: append(s.labels(l).CPVs(o.CPVCodes), l.T("offers.updated", "Date", l.Date(o.UpdatedAt)))}
 		if o.Status == offer.StatusRejected && o.StatusReason != "" {
 			row.Reason = l.T("offers.sent_back", "Reason", o.StatusReason)
 		}
@@ -107,7 +107,7 @@ func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.In
 	}
 	for _, c := range in.CPVCodes {
 		if v, ok := s.tax.CPV(c); ok {
-			f.CPV.Chosen = append(f.CPV.Chosen, components.Option{Value: v.Code, Label: v.Full + " · " + v.Label(l.Lang())})
+			f.CPV.Chosen = append(f.CPV.Chosen, s.labels(l).CPVOption(v))
 		}
 	}
 	if searched {
@@ -140,7 +140,7 @@ func (s *Server) cpvResults(l *i18n.Localizer, q string, chosen []string) offerp
 		if slices.Contains(chosen, c.Code) || len(res.Options) == 15 {
 			continue
 		}
-		res.Options = append(res.Options, components.Option{Value: c.Code, Label: c.Full + " · " + c.Label(l.Lang())})
+		res.Options = append(res.Options, s.labels(l).CPVOption(c))
 	}
 	return res
 }
@@ -301,8 +301,8 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 		v.Badges = append(v.Badges, l.T("search.trl_value", "Level", strconv.Itoa(int(*o.TRL))))
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.trl"), Value: l.T("offer.trl." + strconv.Itoa(int(*o.TRL)))})
 	}
-	v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.cpv"), Value: strings.Join(s.cpvFacts(l, o.CPVCodes), " ; ")})
-	v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.places"), Value: s.placesList(l, o.Places)})
+	v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.cpv"), Value: strings.Join(s.labels(l).CPVs(o.CPVCodes), " ; ")})
+	v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.places"), Value: s.labels(l).Places(o.Places)})
 	if o.Keywords != "" {
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.keywords"), Value: o.Keywords})
 	}
@@ -310,14 +310,6 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.published_on"), Value: l.Date(*o.PublishedAt)})
 	}
 	s.render(w, r, http.StatusOK, offerpage.DetailView(v))
-}
-
-func (s *Server) placesList(l *i18n.Localizer, places []string) string {
-	var names []string
-	for _, p := range places {
-		names = append(names, s.facetLabel(l, p))
-	}
-	return strings.Join(names, ", ")
 }
 
 // placeOptions are the choices of the places-served fields.

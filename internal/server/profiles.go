@@ -10,8 +10,9 @@ import (
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/present"
 	"passerelle/internal/profile"
-	"passerelle/internal/search"
+	"passerelle/internal/taxonomy"
 	"passerelle/web/components"
 	offerpage "passerelle/web/pages/offer"
 	profilepage "passerelle/web/pages/profile"
@@ -26,27 +27,6 @@ func (s *Server) profileErr(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		s.serverError(w, r, err)
 	}
-}
-
-func (s *Server) orgFactsList(l *i18n.Localizer, p profile.Profile) []components.Fact {
-	facts := []components.Fact{{Label: "SIREN", Value: p.SIREN}, {Label: l.T("profile.kind"), Value: l.T("kind." + string(p.Kind))}}
-	if n, ok := s.tax.NAF(p.NAFCode); ok {
-		facts = append(facts, components.Fact{Label: l.T("profile.naf"), Value: n.Code + " · " + n.Label})
-	}
-	if b, ok := s.tax.HeadcountBand(p.HeadcountBand); ok {
-		facts = append(facts, components.Fact{Label: l.T("profile.headcount"), Value: l.T("apply.headcount", "Range", b.Label)})
-	}
-	if d, ok := s.tax.Departement(p.Departement); ok {
-		reg, _ := s.tax.RegionOf(d.Code)
-		facts = append(facts, components.Fact{Label: l.T("profile.head_office"), Value: d.Code + " · " + d.Name + " (" + reg.Name + ")"})
-	}
-	if len(p.Places) > 0 {
-		facts = append(facts, components.Fact{Label: l.T("offer.places"), Value: s.placesList(l, p.Places)})
-	}
-	if p.Website != "" {
-		facts = append(facts, components.Fact{Label: l.T("profile.website"), Value: p.Website})
-	}
-	return facts
 }
 
 func (s *Server) certItems(l *i18n.Localizer, certs []profile.Certification, deletable bool) []profilepage.Item {
@@ -79,7 +59,7 @@ func (s *Server) refItems(l *i18n.Localizer, refs []profile.Reference, deletable
 	var out []profilepage.Item
 	for _, rf := range refs {
 		it := profilepage.Item{Title: rf.Object, TestID: "reference", Facts: []string{l.T("profile.client", "Client", rf.Client)}}
-		it.Facts = append(it.Facts, s.cpvFacts(l, []string{rf.CPV})...)
+		it.Facts = append(it.Facts, s.labels(l).CPVs([]string{rf.CPV})...)
 		if rf.AmountEUR != nil {
 			it.Facts = append(it.Facts, l.T("money.excl_vat", "Amount", l.Money(*rf.AmountEUR)))
 		}
@@ -119,7 +99,7 @@ func (s *Server) profileShow(w http.ResponseWriter, r *http.Request) {
 	}
 	pg := s.page(r, "")
 	pg.Title = p.LegalName
-	v := profilepage.View{Page: pg, Title: p.LegalName, Lead: l.T("kind." + string(p.Kind)), About: p.Description, Facts: s.orgFactsList(l, p)}
+	v := profilepage.View{Page: pg, Title: p.LegalName, Lead: l.T("kind." + string(p.Kind)), About: p.Description, Facts: s.labels(l).OrgFacts(orgOf(p))}
 	if a.OrgID == p.ID && a.IsSME() {
 		v.EditURL, v.EditText = "/espace/profil", l.T("profile.edit")
 	}
@@ -149,7 +129,7 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 	}
 	if f.profile == nil {
 		in := profile.Input{Description: p.Description, Website: p.Website}
-		in.Regions, in.Departements = search.SplitPlaces(p.Places)
+		in.Regions, in.Departements = taxonomy.SplitPlaces(p.Places)
 		form := s.profileForm(l, in)
 		f.profile = &form
 	}
@@ -280,7 +260,7 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request) {
 		Submit: l.T("profile.import_submit"), BackURL: "/espace/profil", Back: l.T("profile.back")}
 	for _, aw := range awards {
 		a := profilepage.Award{UID: aw.UID, Label: aw.Object, Imported: aw.Imported, Facts: []string{l.T("profile.client", "Client", aw.Buyer)}}
-		a.Facts = append(a.Facts, s.cpvFacts(l, []string{aw.CPV})...)
+		a.Facts = append(a.Facts, s.labels(l).CPVs([]string{aw.CPV})...)
 		if aw.AmountEUR > 0 {
 			a.Facts = append(a.Facts, l.T("money.excl_vat", "Amount", l.Money(aw.AmountEUR)))
 		}
@@ -311,4 +291,10 @@ func (s *Server) importAwards(w http.ResponseWriter, r *http.Request) {
 		s.flash(r, "profile.flash_imported")
 	}
 	http.Redirect(w, r, "/espace/profil", http.StatusSeeOther)
+}
+
+// orgOf is what the presenter shows of a profile.
+func orgOf(p profile.Profile) present.Org {
+	return present.Org{SIREN: p.SIREN, Kind: string(p.Kind), NAFCode: p.NAFCode, HeadcountBand: p.HeadcountBand,
+		Departement: p.Departement, Website: p.Website, Places: p.Places}
 }

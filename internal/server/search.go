@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/present"
 	"passerelle/internal/search"
 	"passerelle/internal/validate"
 	"passerelle/web/components"
@@ -49,6 +50,9 @@ func searchURL(path string, q search.Query, facets []string) string {
 	return path + "?" + v.Encode()
 }
 
+// labels names reference data (CPV codes, places, organisations) for l's reader.
+func (s *Server) labels(l *i18n.Localizer) present.Labels { return present.New(s.tax, l) }
+
 // facetLabel names a facet key in the user's language.
 func (s *Server) facetLabel(l *i18n.Localizer, key string) string {
 	dim, val, _ := strings.Cut(key, ":")
@@ -59,14 +63,8 @@ func (s *Server) facetLabel(l *i18n.Localizer, key string) string {
 			return val + " · " + c.Label(l.Lang())
 		}
 		return val
-	case search.DimReg:
-		if r, ok := s.tax.Region(val); ok {
-			return r.Name
-		}
-	case search.DimDep:
-		if d, ok := s.tax.Departement(val); ok {
-			return d.Code + " · " + d.Name
-		}
+	case search.DimReg, search.DimDep: // a place's facet key is the place itself
+		return s.labels(l).Place(key)
 	case search.DimTRL:
 		return l.T("search.trl_value", "Level", val)
 	case search.DimKind:
@@ -182,8 +180,8 @@ func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) {
 		if h.TRL != nil {
 			hit.Badges = append(hit.Badges, l.T("search.trl_value", "Level", strconv.Itoa(int(*h.TRL))))
 		}
-		hit.Facts = append(hit.Facts, s.cpvFacts(l, h.CPVCodes)...)
-		hit.Facts = append(hit.Facts, s.placesText(l, h.Places))
+		hit.Facts = append(hit.Facts, s.labels(l).CPVs(h.CPVCodes)...)
+		hit.Facts = append(hit.Facts, s.labels(l).PlacesServed(h.Places))
 		v.Hits = append(v.Hits, hit)
 	}
 	s.render(w, r, http.StatusOK, searchpage.Page(v))
@@ -223,26 +221,4 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		v.Hits = append(v.Hits, hit)
 	}
 	s.render(w, r, http.StatusOK, searchpage.Page(v))
-}
-
-func (s *Server) cpvFacts(l *i18n.Localizer, codes []string) []string {
-	var out []string
-	for _, c := range codes {
-		if v, ok := s.tax.CPV(c); ok {
-			out = append(out, v.Full+" · "+v.Label(l.Lang()))
-		}
-	}
-	return out
-}
-
-// placesText names the places served.
-func (s *Server) placesText(l *i18n.Localizer, places []string) string {
-	var names []string
-	for _, p := range places {
-		names = append(names, s.facetLabel(l, p))
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return l.T("offer.places_served", "Places", strings.Join(names, ", "))
 }

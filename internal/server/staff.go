@@ -12,6 +12,7 @@ import (
 	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/present"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )
@@ -29,21 +30,10 @@ type rowError struct {
 	err      string
 }
 
+// orgFacts are the lines staff read about an organisation in their lists.
 func (s *Server) orgFacts(l *i18n.Localizer, o member.Organisation) []string {
-	facts := []string{"SIREN " + o.SIREN + " · " + l.T("kind."+string(o.Kind))}
-	if n, ok := s.tax.NAF(o.NAFCode); ok {
-		facts = append(facts, l.T("staff.naf", "Code", n.Code, "Label", n.Label))
-	}
-	if d, ok := s.tax.Departement(o.Departement); ok {
-		reg, _ := s.tax.RegionOf(d.Code)
-		facts = append(facts, l.T("staff.place", "Dept", d.Code+" "+d.Name, "Region", reg.Name))
-	}
-	if b, ok := s.tax.HeadcountBand(o.HeadcountBand); ok {
-		facts = append(facts, l.T("apply.headcount", "Range", b.Label))
-	}
-	if o.Website != "" {
-		facts = append(facts, o.Website)
-	}
+	facts := s.labels(l).OrgLines(present.Org{SIREN: o.SIREN, Kind: string(o.Kind), NAFCode: o.NAFCode,
+		HeadcountBand: o.HeadcountBand, Departement: o.Departement, Website: o.Website})
 	if o.Description != "" {
 		facts = append(facts, o.Description)
 	}

@@ -118,3 +118,14 @@ func Clip(s string, n int) string {
 type Error struct{ Fields Errors }
 
 func (e *Error) Error() string { return "invalid input" }
+
+// PlaceErrors marks the place fields of a form ("regions",
+// "departements") that held a code the taxonomy does not know.
+func PlaceErrors(e Errors, badRegions, badDepartements bool) {
+	if badRegions {
+		e.Add("regions", "form.choose")
+	}
+	if badDepartements {
+		e.Add("departements", "form.choose")
+	}
+}
