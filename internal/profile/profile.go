@@ -12,12 +12,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
+	"passerelle/internal/refdata"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
@@ -71,11 +73,26 @@ type Service struct {
 	tax   *taxonomy.Taxonomy
 	index *search.Indexer
 	now   func() time.Time
+	// awards are the DECP contracts by winner, read on first use by this
+	// service (not by the package: a test or a command that never imports
+	// references pays nothing).
+	awards func() (map[string][]refdata.Award, error)
 }
 
 // NewService builds the service.
 func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, index *search.Indexer) *Service {
-	return &Service{db: db, tax: tax, index: index, now: time.Now}
+	return &Service{db: db, tax: tax, index: index, now: time.Now,
+		awards: sync.OnceValues(func() (map[string][]refdata.Award, error) {
+			list, err := refdata.ReadAwards()
+			return refdata.AwardsBySIREN(list), err
+		})}
+}
+
+// Award is a public contract won by the SME, and whether it is already one
+// of its references.
+type Award struct {
+	refdata.Award
+	Imported bool
 }
 
 // Get returns the profile of organisation id. Members and staff read the
@@ -259,13 +276,13 @@ func (s *Service) Awards(ctx context.Context, actor member.Actor) ([]Award, erro
 	if err != nil {
 		return nil, fmt.Errorf("profile: awards: %w", err)
 	}
-	found, err := awardsFor(siren)
+	by, err := s.awards()
 	if err != nil {
 		return nil, fmt.Errorf("profile: awards: %w", err)
 	}
-	out := slices.Clone(found)
-	for i := range out {
-		out[i].Imported = slices.Contains(imported, out[i].UID)
+	var out []Award
+	for _, a := range by[siren] {
+		out = append(out, Award{Award: a, Imported: slices.Contains(imported, a.UID)})
 	}
 	return out, nil
 }
