@@ -1,7 +1,9 @@
 // Package i18n translates the interface: French by default, English
-// available. Every visible string lives in the catalogues locales/fr.json
-// and locales/en.json (go-i18n message files); numbers, money and dates are
-// formatted the way each language writes them.
+// available. Every visible string lives in a catalogue, one per area and
+// language: locales/<area>.<lang>.json (go-i18n message files: common,
+// member, offer, profile, search, moderation, notify, audit…; a new
+// domain adds its own pair). Numbers, money and dates are formatted the
+// way each language writes them.
 package i18n
 
 import (
@@ -9,7 +11,10 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
+	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -47,9 +52,23 @@ type Catalog struct {
 func Load() (*Catalog, error) {
 	b := goi18n.NewBundle(language.French)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	for _, l := range Languages {
-		if _, err := b.LoadMessageFileFS(localesFS, "locales/"+l+".json"); err != nil {
-			return nil, fmt.Errorf("i18n: %w", err)
+	seen := map[string]string{} // id → file, per language: an id lives in one area
+	for _, area := range Areas() {
+		for _, l := range Languages {
+			file := "locales/" + area + "." + l + ".json"
+			ids, err := areaIDs(area, l)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				if other, dup := seen[l+" "+id]; dup {
+					return nil, fmt.Errorf("i18n: %q is in both %s and %s", id, other, file)
+				}
+				seen[l+" "+id] = file
+			}
+			if _, err := b.LoadMessageFileFS(localesFS, file); err != nil {
+				return nil, fmt.Errorf("i18n: %w", err)
+			}
 		}
 	}
 	c := &Catalog{bundle: b, locs: map[string]*Localizer{}}
@@ -77,21 +96,47 @@ func (c *Catalog) Localizer(lang string) *Localizer {
 	return c.locs[Default]
 }
 
-// MessageIDs lists the ids defined for lang (used by the catalogue tests).
-func MessageIDs(lang string) ([]string, error) {
-	b, err := localesFS.ReadFile("locales/" + lang + ".json")
+// Areas lists the catalogues' areas (the <area> of locales/<area>.<lang>.json).
+func Areas() []string {
+	files, _ := fs.Glob(localesFS, "locales/*."+Default+".json")
+	var out []string
+	for _, f := range files {
+		out = append(out, strings.TrimSuffix(path.Base(f), "."+Default+".json"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AreaMessageIDs lists the ids one area defines for lang (catalogue tests).
+func AreaMessageIDs(area, lang string) ([]string, error) { return areaIDs(area, lang) }
+
+func areaIDs(area, lang string) ([]string, error) {
+	b, err := localesFS.ReadFile("locales/" + area + "." + lang + ".json")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("i18n: %w", err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("i18n: %s.%s.json: %w", area, lang, err)
 	}
 	ids := make([]string, 0, len(m))
 	for k := range m {
 		ids = append(ids, k)
 	}
 	return ids, nil
+}
+
+// MessageIDs lists the ids defined for lang in every area.
+func MessageIDs(lang string) ([]string, error) {
+	var all []string
+	for _, area := range Areas() {
+		ids, err := areaIDs(area, lang)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ids...)
+	}
+	return all, nil
 }
 
 // Localizer translates into one language.

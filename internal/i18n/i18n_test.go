@@ -14,25 +14,34 @@ import (
 	"passerelle/internal/i18n"
 )
 
-// Both catalogues define exactly the same messages.
+// Each area's catalogues define exactly the same messages in both languages.
 func TestCataloguesHaveTheSameMessages(t *testing.T) {
-	fr, err := i18n.MessageIDs("fr")
-	if err != nil {
-		t.Fatal(err)
+	areas := i18n.Areas()
+	if len(areas) < 5 {
+		t.Fatalf("areas: %v", areas)
 	}
-	en, err := i18n.MessageIDs("en")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range fr {
-		if !slices.Contains(en, id) {
-			t.Errorf("%q is in fr.json but not in en.json", id)
+	for _, area := range areas {
+		fr, err := i18n.AreaMessageIDs(area, "fr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		en, err := i18n.AreaMessageIDs(area, "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range fr {
+			if !slices.Contains(en, id) {
+				t.Errorf("%q is in %s.fr.json but not in %s.en.json", id, area, area)
+			}
+		}
+		for _, id := range en {
+			if !slices.Contains(fr, id) {
+				t.Errorf("%q is in %s.en.json but not in %s.fr.json", id, area, area)
+			}
 		}
 	}
-	for _, id := range en {
-		if !slices.Contains(fr, id) {
-			t.Errorf("%q is in en.json but not in fr.json", id)
-		}
+	if _, err := i18n.Load(); err != nil {
+		t.Fatal(err) // an id defined in two areas
 	}
 }
 

@@ -23,6 +23,15 @@ const (
 	KindAssociation Kind = "association"
 )
 
+// Kinds are every organisation kind.
+var Kinds = []Kind{KindPME, KindETI, KindGE, KindPublic, KindAssociation}
+
+// Statuses are every membership status.
+var Statuses = []Status{StatusApplied, StatusMember, StatusSuspended, StatusRejected, StatusLeft}
+
+// Roles are every user role.
+var Roles = []Role{RoleOwner, RoleMember, RoleStaff, RoleAdmin}
+
 // ApplicantKinds are the kinds an applicant may choose.
 var ApplicantKinds = []Kind{KindPME, KindETI, KindGE, KindPublic}
 

@@ -194,6 +194,16 @@ var decisions = map[Decision]struct {
 	Reinstate: {StatusSuspended, StatusMember, true, ActionReinstated, "organisation_reinstated"},
 }
 
+// MailKinds lists the kinds of mail members' lives send ("mail.<kind>.subject"
+// and ".body" in the catalogue).
+func MailKinds() []string {
+	kinds := []string{"application_received", "password_reset", "invitation"}
+	for _, d := range []Decision{Approve, Reject, Suspend, Reinstate} {
+		kinds = append(kinds, decisions[d].mail)
+	}
+	return kinds
+}
+
 // Decide applies a staff decision, writes its audit entry and tells the
 // organisation's users by e-mail, all in one transaction.
 func (s *Service) Decide(ctx context.Context, actor Actor, orgID int64, d Decision, reason string) error {

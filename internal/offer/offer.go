@@ -27,6 +27,9 @@ const (
 	StatusRejected  Status = "rejected"
 )
 
+// Statuses are every status of an offer.
+var Statuses = []Status{StatusDraft, StatusSubmitted, StatusPublished, StatusArchived, StatusRejected}
+
 // Kinds of offers.
 var Kinds = []string{"product", "service", "technology", "rd_partnership"}
 

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"passerelle/internal/audit"
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/internal/moderation"
+	"passerelle/internal/notify"
+	"passerelle/internal/offer"
+	"passerelle/internal/taxonomy"
+)
+
+// enumKeys are the catalogue ids the code builds from values ("kind." +
+// the organisation's kind…), each family from the list of its values.
+func enumKeys() map[string]string {
+	keys := map[string]string{} // id → family, for messages
+	add := func(family string, ids ...string) {
+		for _, id := range ids {
+			keys[id] = family
+		}
+	}
+	for _, k := range member.Kinds {
+		add("organisation kinds", "kind."+string(k))
+	}
+	for _, r := range member.Roles {
+		add("roles", "role."+string(r))
+	}
+	for _, st := range member.Statuses {
+		add("membership statuses", "status."+string(st))
+	}
+	for path := range decisionPaths {
+		add("staff decisions", "staff.decision."+path, "staff.done."+path)
+		if path != "approuver" {
+			add("staff decisions", "staff.reason_label."+path)
+		}
+	}
+	for _, k := range offer.Kinds {
+		add("offer kinds", "offer.kind."+k)
+	}
+	for _, st := range offer.Statuses {
+		add("offer statuses", "offer.status."+string(st))
+	}
+	for n := 1; n <= 9; n++ {
+		add("TRL", "offer.trl."+strconv.Itoa(n))
+	}
+	for _, a := range audit.Actions() {
+		add("audit actions", a.MessageID())
+	}
+	for _, c := range notify.Optional() {
+		add("mail categories", "notify.category."+c.Name)
+	}
+	mails := member.MailKinds()
+	for _, k := range []moderation.Kind{offer.Moderated} {
+		add("moderated kinds", "moderation.kind."+k.Name)
+		mails = append(mails, k.Name+"_published", k.Name+"_sent_back")
+	}
+	for path := range moderationDecisions {
+		add("moderation decisions", "moderation.decision."+path, "moderation.done."+path)
+	}
+	for _, k := range mails {
+		add("mail kinds", "mail."+k+".subject", "mail."+k+".body")
+	}
+	for _, dim := range facetOrder {
+		add("search facets", "search.dim."+dim)
+	}
+	for _, b := range taxonomy.MustLoad().HeadcountBands() {
+		add("size classes", "search.size."+strings.ToLower(b.Size))
+	}
+	for _, code := range []string{"400", "403", "404", "405", "413", "429", "500", "503", "session"} {
+		add("error pages", "error."+code+".title", "error."+code+".text")
+	}
+	return keys
+}
+
+// Every id built from an enum exists in both languages, and every id of
+// the catalogues is used: literally in the code or views, or as one of
+// those enums' ids.
+func TestCatalogueKeysFromEnumsExistAndNoneIsUnused(t *testing.T) {
+	enums := enumKeys()
+	for _, lang := range i18n.Languages {
+		ids, err := i18n.MessageIDs(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range slices.Sorted(maps.Keys(enums)) {
+			if !slices.Contains(ids, id) {
+				t.Errorf("%s: %q (%s) is missing", lang, id, enums[id])
+			}
+		}
+	}
+
+	literals := map[string]bool{}
+	quoted := regexp.MustCompile(`"([a-z0-9_]+(?:\.[a-z0-9_]+)+)"`)
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != root || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(path, ".templ") && !(strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_templ.go") && !strings.HasSuffix(path, "_test.go")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range quoted.FindAllStringSubmatch(string(b), -1) {
+			literals[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := i18n.MessageIDs(i18n.Default)
+	var unused []string
+	for _, id := range ids {
+		base, capped := strings.CutSuffix(id, "_capped") // the same count, past the counting cap
+		if !literals[id] && enums[id] == "" && !(capped && literals[base]) {
+			unused = append(unused, id)
+		}
+	}
+	slices.Sort(unused)
+	if len(unused) > 0 {
+		t.Errorf("%d catalogue ids are used nowhere: %s", len(unused), strings.Join(unused, ", "))
+	}
+	if len(literals) < 100 {
+		t.Fatal(fmt.Sprintf("found only %d literal ids: the scan is broken", len(literals)))
+	}
+}
