@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/present"
 	"passerelle/web/layouts"
 	errpages "passerelle/web/pages/errors"
 )
@@ -28,6 +29,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
+
+// labels names reference data (CPV codes, places, organisations) for l's reader.
+func (s *Server) labels(l *i18n.Localizer) present.Labels { return present.New(s.tax, l) }
 
 // page builds the frame of a page titled by the message titleKey.
 func (s *Server) page(r *http.Request, titleKey string) layouts.Page {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"passerelle/internal/i18n"
-	"passerelle/internal/present"
 	"passerelle/internal/search"
 	"passerelle/internal/validate"
 	"passerelle/web/components"
@@ -49,9 +48,6 @@ func searchURL(path string, q search.Query, facets []string) string {
 	}
 	return path + "?" + v.Encode()
 }
-
-// labels names reference data (CPV codes, places, organisations) for l's reader.
-func (s *Server) labels(l *i18n.Localizer) present.Labels { return present.New(s.tax, l) }
 
 // facetLabel names a facet key in the user's language.
 func (s *Server) facetLabel(l *i18n.Localizer, key string) string {

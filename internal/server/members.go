@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
 	"passerelle/internal/present"
@@ -84,33 +82,6 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, status int, r
 
 func (s *Server) staffQueue(w http.ResponseWriter, r *http.Request) {
 	s.queuePage(w, r, http.StatusOK, nil)
-}
-
-func pageParam(r *http.Request) int {
-	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	if p < 1 {
-		p = 1
-	}
-	return p
-}
-
-// pager builds the pagination of a list of size-long pages whose other
-// query parameters stay.
-func pager(l *i18n.Localizer, r *http.Request, page, total, size int) components.Pager {
-	pages := (total + size - 1) / size
-	p := components.Pager{Page: page, Pages: pages, Total: total, Label: l.T("list.page", "Page", page, "Pages", pages)}
-	link := func(n int) string {
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(n))
-		return r.URL.Path + "?" + q.Encode()
-	}
-	if page > 1 {
-		p.PrevURL = link(page - 1)
-	}
-	if page < pages {
-		p.NextURL = link(page + 1)
-	}
-	return p
 }
 
 func (s *Server) membersPage(w http.ResponseWriter, r *http.Request, status int, re *rowError) {
@@ -189,107 +160,4 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
-}
-
-func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
-	l := i18n.FromContext(r.Context())
-	q := r.URL.Query()
-	f := audit.Filter{Action: q.Get("action"), Query: q.Get("q"), Page: pageParam(r)}
-	if !audit.Known(f.Action) {
-		f.Action = ""
-	}
-	opts := []components.Option{{Value: "", Label: l.T("audit.all_actions")}}
-	for _, a := range audit.Actions() {
-		opts = append(opts, components.Option{Value: string(a), Label: l.T(a.MessageID())})
-	}
-	entries, total, err := s.audit.List(r.Context(), actorFrom(r.Context()), f)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	filter := components.Form{Action: "/equipe/journal", Submit: l.T("list.filter"), Fields: []components.Field{
-		{Name: "action", Label: l.T("audit.action"), Type: "select", Value: f.Action, Options: opts},
-		{Name: "q", Label: l.T("audit.search"), Type: "search", Value: f.Query},
-	}}
-	v := staff.Table{Page: s.page(r, "audit.title"), Title: l.T("audit.title"), Lead: l.T("audit.lead"), Filter: &filter,
-		Total: l.T("list.total", "Count", total), Empty: l.T("audit.empty"), Pager: pager(l, r, f.Page, total, audit.PageSize),
-		Headers: []string{l.T("audit.when"), l.T("audit.who"), l.T("audit.action"), l.T("audit.target"), l.T("audit.why")}}
-	for _, e := range entries {
-		who := e.ActorLabel
-		if who == "" {
-			who = l.T("audit.deleted_user")
-		}
-		v.Rows = append(v.Rows, []string{l.Date(e.At) + " " + e.At.Format("15:04"), who,
-			l.T(audit.Action(e.Action).MessageID()), e.TargetLabel, e.Reason})
-	}
-	s.render(w, r, http.StatusOK, staff.TableView(v))
-}
-
-func (s *Server) staffMailbox(w http.ResponseWriter, r *http.Request) {
-	l := i18n.FromContext(r.Context())
-	page := pageParam(r)
-	mails, total, err := s.members.Mailbox(r.Context(), actorFrom(r.Context()), page)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	v := staff.Table{Page: s.page(r, "mailbox.title"), Title: l.T("mailbox.title"), Lead: l.T("mailbox.lead"),
-		Total: l.T("list.total", "Count", total), Empty: l.T("mailbox.empty"), Pager: pager(l, r, page, total, member.PageSize),
-		Headers: []string{l.T("mailbox.when"), l.T("mailbox.to"), l.T("mailbox.subject"), l.T("mailbox.body"), l.T("mailbox.state")}}
-	for _, m := range mails {
-		state := l.T("mailbox.pending", "Attempts", m.Attempts)
-		if m.SentAt != nil {
-			state = l.T("mailbox.sent")
-		} else if m.LastError != "" {
-			state += " — " + m.LastError
-		}
-		body := m.Body
-		if m.Hidden {
-			body = l.T("mailbox.hidden")
-		}
-		v.Rows = append(v.Rows, []string{l.Date(m.CreatedAt) + " " + m.CreatedAt.Format("15:04"), m.To, m.Subject, body, state})
-	}
-	s.render(w, r, http.StatusOK, staff.TableView(v))
-}
-
-func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, invite components.Form) {
-	l := i18n.FromContext(r.Context())
-	a := actorFrom(r.Context())
-	users, err := s.members.Users(r.Context(), a, a.OrgID)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	v := staff.Table{Page: s.page(r, "admin.title"), Title: l.T("admin.title"), Lead: l.T("admin.lead"),
-		Total: l.T("list.total", "Count", len(users)), Empty: l.T("admin.empty"),
-		Headers: []string{l.T("field.name"), l.T("field.email"), l.T("space.role")}, Extra: &invite}
-	for _, u := range users {
-		v.Rows = append(v.Rows, []string{u.Name, u.Email, l.T("role." + string(u.Role))})
-	}
-	s.render(w, r, status, staff.TableView(v))
-}
-
-func (s *Server) adminStaff(w http.ResponseWriter, r *http.Request) {
-	l := i18n.FromContext(r.Context())
-	s.adminPage(w, r, http.StatusOK, inviteForm(l, "/admin/equipe/invitations", ""))
-}
-
-func (s *Server) adminInvite(w http.ResponseWriter, r *http.Request) {
-	l := i18n.FromContext(r.Context())
-	email := r.PostFormValue("email")
-	err := s.members.Invite(r.Context(), actorFrom(r.Context()), email)
-	errs, ok := fieldErrors(err)
-	if errors.Is(err, member.ErrEmailTaken) {
-		errs, ok = map[string]string{"email": "member.email_taken"}, true
-	}
-	if ok {
-		s.adminPage(w, r, http.StatusUnprocessableEntity, withErrors(l, inviteForm(l, "/admin/equipe/invitations", email), errs))
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.flash(r, "account.invite_sent")
-	http.Redirect(w, r, "/admin/equipe?"+url.Values{}.Encode(), http.StatusSeeOther)
 }

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/web/components"
+	"passerelle/web/pages/staff"
+)
+
+func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, invite components.Form) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	users, err := s.members.Users(r.Context(), a, a.OrgID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := staff.Table{Page: s.page(r, "admin.title"), Title: l.T("admin.title"), Lead: l.T("admin.lead"),
+		Total: l.T("list.total", "Count", len(users)), Empty: l.T("admin.empty"),
+		Headers: []string{l.T("field.name"), l.T("field.email"), l.T("space.role")}, Extra: &invite}
+	for _, u := range users {
+		v.Rows = append(v.Rows, []string{u.Name, u.Email, l.T("role." + string(u.Role))})
+	}
+	s.render(w, r, status, staff.TableView(v))
+}
+
+func (s *Server) adminStaff(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	s.adminPage(w, r, http.StatusOK, inviteForm(l, "/admin/equipe/invitations", ""))
+}
+
+func (s *Server) adminInvite(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	email := r.PostFormValue("email")
+	err := s.members.Invite(r.Context(), actorFrom(r.Context()), email)
+	errs, ok := fieldErrors(err)
+	if errors.Is(err, member.ErrEmailTaken) {
+		errs, ok = map[string]string{"email": "member.email_taken"}, true
+	}
+	if ok {
+		s.adminPage(w, r, http.StatusUnprocessableEntity, withErrors(l, inviteForm(l, "/admin/equipe/invitations", email), errs))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(r, "account.invite_sent")
+	http.Redirect(w, r, "/admin/equipe?"+url.Values{}.Encode(), http.StatusSeeOther)
+}
