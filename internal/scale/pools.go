@@ -1,6 +1,8 @@
 package scale
 
 import (
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,19 +18,43 @@ type contract struct {
 	year                     int
 }
 
-// pools holds the real reference data texts are composed from.
-type pools struct {
-	contracts []contract
-	byDiv     map[string][]int // CPV division → contracts
-	cpvs      []string         // CPV codes of real contracts (with repeats: their real frequency)
-	nafs      []taxonomy.NAF
-	depts     []taxonomy.Departement
-	regions   []taxonomy.Region
-	bands     []string // SME headcount bands
+// activity is what a real kind of supplier does: an activity code (NAF)
+// of DECP winners, from SIRENE, with the contracts such winners won. An
+// SME generated around it gets that code and CPV codes and texts from
+// those contracts, so that its trade, its offers and its references agree.
+type activity struct {
+	naf       taxonomy.NAF
+	contracts []int
 }
 
+// pools holds the real reference data texts are composed from.
+type pools struct {
+	contracts  []contract
+	activities []activity // weighted draw: see activityAt
+	weights    []int      // cumulative number of contracts of the activities
+	nafs       []taxonomy.NAF
+	depts      []taxonomy.Departement
+	regions    []taxonomy.Region
+	bands      map[string][]string // headcount bands by size class (TPE, PME, ETI, GE)
+}
+
+// minContracts is how many real contracts an activity needs to make an
+// SME of: fewer would repeat one text everywhere.
+const minContracts = 3
+
 func loadPools(tax *taxonomy.Taxonomy) (*pools, error) {
-	p := &pools{byDiv: map[string][]int{}}
+	p := &pools{bands: map[string][]string{}}
+	// The activity code of each winning establishment.
+	nafOf := map[string]string{}
+	if err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
+		if n, ok := tax.NAF(r["activite_principale"]); ok && n.Level == "sous_classe" && r["nomenclature_activite"] == "NAFRev2" {
+			nafOf[r["siret"]] = n.Code
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	byNAF := map[string][]int{}
 	err := refdata.Each(refdata.DECP, func(r map[string]string) error {
 		// Records damaged upstream (U+FFFD) would spread mojibake.
 		if r["probleme_encodage"] != "0" || r["cpv_valide"] != "1" || len(r["objet"]) < 12 || r["acheteur_nom"] == "" {
@@ -47,23 +73,61 @@ func loadPools(tax *taxonomy.Taxonomy) (*pools, error) {
 		if _, ok := tax.Departement(c.dept); !ok {
 			c.dept = ""
 		}
-		p.byDiv[c.cpv[:2]] = append(p.byDiv[c.cpv[:2]], len(p.contracts))
+		if naf, ok := nafOf[strings.Split(r["titulaires_ids"], "|")[0]]; ok {
+			byNAF[naf] = append(byNAF[naf], len(p.contracts))
+		}
 		p.contracts = append(p.contracts, c)
-		p.cpvs = append(p.cpvs, c.cpv)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	codes := make([]string, 0, len(byNAF))
+	for code := range byNAF {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes) // the same seed gives the same data
+	total := 0
+	for _, code := range codes {
+		if len(byNAF[code]) < minContracts {
+			continue
+		}
+		n, _ := tax.NAF(code)
+		p.activities = append(p.activities, activity{naf: n, contracts: byNAF[code]})
+		total += len(byNAF[code])
+		p.weights = append(p.weights, total)
+	}
+	if len(p.activities) == 0 {
+		return nil, errors.New("scale: no activity with enough real contracts in the reference data")
+	}
 	p.nafs = tax.NAFSubclasses()
 	p.depts = tax.Departements()
 	p.regions = tax.Regions()
 	for _, b := range tax.HeadcountBands() {
-		if b.Size == "TPE" || b.Size == "PME" || b.Size == "ETI" {
-			p.bands = append(p.bands, b.Code)
-		}
+		p.bands[b.Size] = append(p.bands[b.Size], b.Code)
 	}
 	return p, nil
+}
+
+// activityAt picks an activity, as often as real contracts were won in it.
+func (p *pools) activityAt(x int) activity {
+	i, _ := slices.BinarySearch(p.weights, x%p.weights[len(p.weights)-1]+1)
+	return p.activities[i]
+}
+
+// band picks a headcount band consistent with an organisation's kind
+// (décret 2008-1354: a PME has fewer than 250 staff).
+func (p *pools) band(kind string, x int) string {
+	var classes []string
+	switch kind {
+	case "pme":
+		classes = slices.Concat(p.bands["TPE"], p.bands["PME"])
+	case "eti":
+		classes = p.bands["ETI"]
+	default:
+		classes = slices.Concat(p.bands["ETI"], p.bands["GE"])
+	}
+	return classes[x%len(classes)]
 }
 
 // Syllables of invented company names: pronounceable, French-sounding and

@@ -291,23 +291,22 @@ func (g *gen) compose(i int) org {
 		o.status = "left"
 	}
 	o.name = pick(r, nameStarts) + pick(r, nameMiddles) + pick(r, nameEnds) + pick(r, nameWords) + " " + pick(r, legalForms)
-	naf := g.p.nafs[r.IntN(len(g.p.nafs))]
+	// An SME is built around one real activity: its NAF code, and contracts
+	// that suppliers with that code really won, for its codes and texts.
+	act := g.p.activityAt(r.IntN(1 << 30))
+	naf := act.naf
+	if o.kind != "pme" && o.kind != "eti" {
+		naf = g.p.nafs[r.IntN(len(g.p.nafs))] // a buyer: any trade
+	}
 	o.naf, o.nafLabel = naf.Code, naf.Label
-	o.band = pick(r, g.p.bands)
+	o.band = g.p.band(o.kind, r.IntN(1<<30))
 	dept := g.p.depts[r.IntN(len(g.p.depts))]
 	o.dept = dept.Code
 	if r.IntN(3) == 0 {
 		o.website = "https://www." + strings.ToLower(strings.Map(asciiOnly, o.name[:min(len(o.name), 12)])) + ".example"
 	}
-	// An SME works in its field: its codes come from one or two CPV divisions.
-	home := g.p.cpvs[r.IntN(len(g.p.cpvs))]
-	divs := []string{home[:2]}
-	if r.IntN(4) == 0 {
-		divs = append(divs, g.p.cpvs[r.IntN(len(g.p.cpvs))][:2])
-	}
 	contractIn := func() contract {
-		idx := g.p.byDiv[divs[r.IntN(len(divs))]]
-		return g.p.contracts[idx[r.IntN(len(idx))]]
+		return g.p.contracts[act.contracts[r.IntN(len(act.contracts))]]
 	}
 	// Places served: its own département, sometimes neighbours or its region.
 	switch x := r.IntN(10); {

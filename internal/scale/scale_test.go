@@ -3,11 +3,13 @@ package scale_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/refdata"
 	"passerelle/internal/scale"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
@@ -93,5 +95,82 @@ func TestGeneratedDataMatchesWhatServicesWrite(t *testing.T) {
 				t.Errorf("offer %d: generated %v, services write %v", oid, f, after.offers[oid])
 			}
 		}
+	}
+}
+
+// Each generated SME is one coherent business: a size band that fits its
+// kind, and offers and references whose CPV codes suppliers with its
+// activity code (SIRENE) really won in the public award data (DECP).
+func TestGeneratedSMEsAreCoherent(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	tax := taxonomy.MustLoad()
+	if _, err := scale.Generate(ctx, pool, tax, scale.Options{Organisations: 200, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	// What each activity code really won.
+	nafOf := map[string]string{}
+	if err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
+		nafOf[r["siret"]] = r["activite_principale"]
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	won := map[string]map[string]bool{} // NAF → CPV codes
+	if err := refdata.Each(refdata.DECP, func(r map[string]string) error {
+		if naf, ok := nafOf[strings.Split(r["titulaires_ids"], "|")[0]]; ok {
+			if won[naf] == nil {
+				won[naf] = map[string]bool{}
+			}
+			won[naf][r["cpv8"]] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sizeOf := map[string]string{}
+	for _, b := range tax.HeadcountBands() {
+		sizeOf[b.Code] = b.Size
+	}
+	rows, err := pool.Query(ctx, `SELECT g.kind::text, g.naf_code, g.headcount_band,
+			ARRAY(SELECT o.cpv_codes[1] FROM offers o WHERE o.organisation_id = g.id
+			      UNION ALL SELECT r.cpv_code FROM org_references r WHERE r.organisation_id = g.id)
+		FROM organisations g`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type org struct {
+		kind, naf, band string
+		cpvs            []string
+	}
+	orgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (org, error) {
+		var o org
+		return o, r.Scan(&o.kind, &o.naf, &o.band, &o.cpvs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smes, codes := 0, 0
+	for _, o := range orgs {
+		size := sizeOf[o.band]
+		switch {
+		case o.kind == "pme" && size != "TPE" && size != "PME",
+			o.kind == "eti" && size != "ETI",
+			(o.kind == "ge" || o.kind == "public") && size != "ETI" && size != "GE":
+			t.Errorf("a %s with headcount band %s (%s)", o.kind, o.band, size)
+		}
+		if o.kind != "pme" && o.kind != "eti" {
+			continue
+		}
+		smes++
+		for _, c := range o.cpvs {
+			codes++
+			if !won[o.naf][c] {
+				t.Errorf("an SME of activity %s offers CPV %s, which no supplier of that activity won", o.naf, c)
+			}
+		}
+	}
+	if smes < 150 || codes < 300 {
+		t.Fatalf("only %d SMEs with %d codes checked", smes, codes)
 	}
 }
