@@ -11,17 +11,23 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
 	"passerelle/internal/refdata"
+	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/validate"
 )
 
 // Password is the password of every demo account (development only).
 const Password = "passerelle-demo"
+
+// SMEEmail is the demo SME's account: its profile starts filled.
+const SMEEmail = "pme@passerelle.test"
 
 // ErrProduction refuses demo data in production.
 var ErrProduction = errors.New("demo: demo data is refused when PASSERELLE_ENV=production")
@@ -45,7 +51,16 @@ func Seed(ctx context.Context, db *pgxpool.Pool, production bool) ([]Account, er
 	if production {
 		return nil, ErrProduction
 	}
-	orgs, err := pick()
+	tax, err := taxonomy.Load()
+	if err != nil {
+		return nil, err
+	}
+	awards, err := refdata.ReadAwards()
+	if err != nil {
+		return nil, err
+	}
+	won := refdata.AwardsBySIREN(awards)
+	orgs, err := pick(tax, won)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +84,11 @@ func Seed(ctx context.Context, db *pgxpool.Pool, production bool) ([]Account, er
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING`, id, o.userEmail, o.userName, hash, o.role); err != nil {
 				return fmt.Errorf("demo: user %s: %w", o.userEmail, err)
 			}
+			if o.userEmail == SMEEmail {
+				if err := fillSME(ctx, tx, tax, id, o, won[o.siren]); err != nil {
+					return fmt.Errorf("demo: profile of %s: %w", o.siren, err)
+				}
+			}
 		}
 		return nil
 	})
@@ -79,16 +99,13 @@ func Seed(ctx context.Context, db *pgxpool.Pool, production bool) ([]Account, er
 		{"admin@passerelle.test", "admin (association)"},
 		{"equipe@passerelle.test", "staff (association)"},
 		{"acheteur@passerelle.test", "buyer: " + orgs[2].name},
-		{"pme@passerelle.test", "SME: " + orgs[3].name},
+		{SMEEmail, "SME: " + orgs[3].name},
 	}, nil
 }
 
-// pick chooses the demo organisations from the embedded public data.
-func pick() ([]org, error) {
-	tax, err := taxonomy.Load()
-	if err != nil {
-		return nil, err
-	}
+// pick chooses the demo organisations from the embedded public data; won
+// are the contracts of each supplier.
+func pick(tax *taxonomy.Taxonomy, won map[string][]refdata.Award) ([]org, error) {
 	assoc := org{siren: associationSIREN(), name: "Association Passerelle (démonstration)", kind: member.KindAssociation,
 		naf: "94.99Z", dept: "75", band: "03", status: member.StatusMember}
 	orgs := []org{
@@ -109,6 +126,8 @@ func pick() ([]org, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// The demo SME is the supplier with the most contracts in the data, so
+	// that its profile shows what importing references gives.
 	var buyer *org
 	var smes []org
 	seen := map[string]bool{}
@@ -126,7 +145,7 @@ func pick() ([]org, error) {
 		}
 		siren := r["titulaires_ids"][:min(9, len(r["titulaires_ids"]))]
 		e, ok := sirene[siren]
-		if !ok || seen[siren] || len(smes) >= 4 || !taxonomy.ValidSIREN(siren) {
+		if !ok || seen[siren] || len(smes) >= 40 || !taxonomy.ValidSIREN(siren) {
 			return nil
 		}
 		seen[siren] = true
@@ -139,10 +158,17 @@ func pick() ([]org, error) {
 		return nil, errors.New("demo: the embedded data has too few usable rows")
 	}
 	orgs = append(orgs, *buyer)
+	best := 0
+	for i, o := range smes {
+		if len(won[o.siren]) > len(won[smes[best].siren]) {
+			best = i
+		}
+	}
+	smes[0], smes[best] = smes[best], smes[0]
 	sme := smes[0]
 	sme.status = member.StatusMember
-	orgs = append(orgs, withUser(sme, "pme@passerelle.test", "Paul Pémiste", member.RoleOwner))
-	for i, p := range smes[1:] {
+	orgs = append(orgs, withUser(sme, SMEEmail, "Paul Pémiste", member.RoleOwner))
+	for i, p := range smes[1:4] {
 		p.status = member.StatusApplied
 		orgs = append(orgs, withUser(p, "candidat"+strconv.Itoa(i+1)+"@passerelle.test", "Candidat "+strconv.Itoa(i+1), member.RoleOwner))
 	}
@@ -162,4 +188,98 @@ func associationSIREN() string {
 			return s
 		}
 	}
+}
+
+// demoStatuses are the states the demo SME's offers start in: one of each,
+// so its "my offers" page shows the whole lifecycle.
+var demoStatuses = []string{"published", "published", "submitted", "draft", "rejected", "archived"}
+
+// fillSME gives the demo SME what a member's profile becomes: a
+// description of its trade, the places it serves, a certification, its
+// real public contracts as references, and an offer in each status. Done
+// once: an SME that already has offers is left as it is.
+func fillSME(ctx context.Context, tx pgx.Tx, tax *taxonomy.Taxonomy, orgID int64, o org, awards []refdata.Award) error {
+	var offers int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM offers WHERE organisation_id = $1`, orgID).Scan(&offers); err != nil {
+		return err
+	}
+	if offers > 0 {
+		return nil
+	}
+	var usable []refdata.Award // contracts with a CPV 2008 code
+	for _, a := range awards {
+		if _, ok := tax.CPV(a.CPV); ok && !a.Damaged && a.Object != "" {
+			usable = append(usable, a)
+		}
+	}
+	if len(usable) == 0 {
+		return errors.New("no usable contract for the demo SME")
+	}
+	naf, _ := tax.NAF(o.naf)
+	dept, _ := tax.Departement(o.dept)
+	var objects []string
+	for _, a := range usable[:min(3, len(usable))] {
+		objects = append(objects, a.Object)
+	}
+	description := validate.Clip(fmt.Sprintf("%s : %s, dans le département %s. Marchés publics récents : %s.",
+		o.name, strings.ToLower(naf.Label), dept.Name, strings.Join(objects, " ; ")), 2000)
+	places := []string{string(taxonomy.DepPlace(dept.Code)), string(taxonomy.RegPlace(dept.RegionCode))}
+	if _, err := tx.Exec(ctx, `UPDATE organisations SET description = $2, places = $3 WHERE id = $1`, orgID, description, places); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO certifications (organisation_id, name, issuer, expires_on)
+		VALUES ($1, 'ISO 9001', 'AFNOR Certification', current_date + 700)`, orgID); err != nil {
+		return err
+	}
+	for _, a := range usable {
+		var amount, year any
+		if a.AmountEUR > 0 {
+			amount = a.AmountEUR
+		}
+		if a.Year > 0 {
+			year = a.Year
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year, departement, source, source_uid)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'decp', $8) ON CONFLICT DO NOTHING`,
+			orgID, validate.Clip(a.Buyer, 200), validate.Clip(a.Object, 1000), a.CPV, amount, year, a.Departement, a.UID); err != nil {
+			return err
+		}
+	}
+	index := search.NewIndexer(tax)
+	for i, status := range demoStatuses {
+		a := usable[i%len(usable)]
+		cv, _ := tax.CPV(a.CPV)
+		title := validate.Clip(cv.LabelFR+" pour les acheteurs publics", 150)
+		if i >= len(usable) {
+			title = validate.Clip(cv.LabelFR+" : nouvelle offre", 150)
+		}
+		summary := validate.Clip("Déjà réalisé pour "+a.Buyer+" : "+a.Object, 300)
+		body := fmt.Sprintf("%s\n\nNotre équipe, spécialisée en %s, intervient en %s et dans toute la région.",
+			summary, strings.ToLower(naf.Label), dept.Name)
+		var reason string
+		if status == "rejected" {
+			reason = "Précisez la zone d'intervention et le délai de mise en œuvre."
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO offers (organisation_id, title, summary, description, kind, cpv_codes, trl, places,
+				keywords, cpv_text, status, status_reason, submitted_at, published_at)
+			VALUES ($1, $2, $3, $4, 'service', $5, 8, $6, $7, $8, $9, $10,
+				CASE WHEN $9 <> 'draft'::offer_status THEN now() END,
+				CASE WHEN $9 IN ('published', 'archived') THEN now() END)`,
+			orgID, title, summary, body, []string{a.CPV}, places, keywordsOf(cv.LabelFR), index.CPVText([]string{a.CPV}),
+			status, reason); err != nil {
+			return err
+		}
+	}
+	return index.Refresh(ctx, tx, orgID)
+}
+
+// keywordsOf takes the longer words of a label as keywords.
+func keywordsOf(label string) string {
+	var kw []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r == ' ' || r == ',' || r == '\'' }) {
+		if len([]rune(w)) > 4 && len(kw) < 4 {
+			kw = append(kw, w)
+		}
+	}
+	return strings.Join(kw, ", ")
 }

@@ -20,7 +20,7 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, i
 		return
 	}
 	v := staff.Table{Page: s.page(r, "admin.title"), Title: l.T("admin.title"), Lead: l.T("admin.lead"),
-		Total: l.T("list.total", "Count", len(users)), Empty: l.T("admin.empty"),
+		Total: l.T("list.total", "Count", len(users)), Empty: l.T("admin.empty"), Pager: components.Pager{Page: 1, Pages: 1, Total: len(users)},
 		Headers: []string{l.T("field.name"), l.T("field.email"), l.T("space.role")}, Extra: &invite}
 	for _, u := range users {
 		v.Rows = append(v.Rows, []string{u.Name, u.Email, l.T("role." + string(u.Role))})

@@ -98,7 +98,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	}
 	var id int64
 	var version string
-	if err := app.DB.QueryRow(ctx, `SELECT id, ((extract(epoch FROM updated_at) * 1000000)::bigint)::text FROM offers`).Scan(&id, &version); err != nil {
+	if err := app.DB.QueryRow(ctx, `SELECT id, ((extract(epoch FROM updated_at) * 1000000)::bigint)::text FROM offers WHERE title = $1`, offerForm.Get("title")).Scan(&id, &version); err != nil {
 		t.Fatal(err)
 	}
 	staff := signInAs(t, app, "equipe@passerelle.test")

@@ -56,7 +56,7 @@ func (s *Server) myOffers(w http.ResponseWriter, r *http.Request) {
 		NewURL: "/espace/offres/nouvelle", NewLabel: l.T("offers.new"), Empty: l.T("offers.mine_empty"),
 		Total: l.T("list.total", "Count", total), Pager: pager(l, r, page, total, offer.PageSize)}
 	for _, o := range list {
-		row := offerpage.Row{Title: o.Title, URL: fmt.Sprintf("/offres/%d", o.ID), Badge: s.statusText(l, o.Status), BadgeKind: string(o.Status),
+		row := offerpage.Row{Status: string(o.Status), Title: o.Title, URL: fmt.Sprintf("/offres/%d", o.ID), Badge: s.statusText(l, o.Status), BadgeKind: string(o.Status),
 			Facts: append(s.labels(l).CPVs(o.CPVCodes), l.T("offers.updated", "Date", l.Date(o.UpdatedAt)))}
 		if o.Status == offer.StatusRejected && o.StatusReason != "" {
 			row.Reason = l.T("offers.sent_back", "Reason", o.StatusReason)

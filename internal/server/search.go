@@ -164,7 +164,7 @@ func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) {
 	v.Page = s.page(r, "catalogue.title")
 	v.Title, v.Lead, v.QueryHint = l.T("catalogue.title"), l.T("catalogue.lead"), l.T("catalogue.hint")
 	v.Sorts = []components.Option{{Value: search.SortRelevance, Label: l.T("search.sort.relevance")}, {Value: search.SortRecent, Label: l.T("search.sort.recent")}}
-	v.Total = totalText(l, "catalogue.total", res.Counts)
+	v.Total, v.Count = totalText(l, "catalogue.total", res.Counts), res.Counts.Total
 	v.Empty = l.T("catalogue.empty")
 	if !a.SignedIn() {
 		v.Lead = l.T("showcase.lead")
@@ -199,7 +199,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	v.Title, v.Lead, v.QueryHint = l.T("directory.title"), l.T("directory.lead"), l.T("directory.hint")
 	v.Sorts = []components.Option{{Value: search.SortRelevance, Label: l.T("search.sort.relevance")},
 		{Value: search.SortName, Label: l.T("search.sort.name")}, {Value: search.SortRecent, Label: l.T("search.sort.joined")}}
-	v.Total = totalText(l, "directory.total", res.Counts)
+	v.Total, v.Count = totalText(l, "directory.total", res.Counts), res.Counts.Total
 	v.Empty = l.T("directory.empty")
 	for _, h := range res.Hits {
 		hit := searchpage.Hit{Title: h.Name, URL: fmt.Sprintf("/entreprises/%d", h.ID), TestID: "sme-hit",

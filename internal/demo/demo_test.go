@@ -1,0 +1,58 @@
+package demo_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/demo"
+	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/taxonomy"
+)
+
+// The demo SME's first look shows what a member's profile becomes: a
+// description, places served, a certification, its real public contracts
+// as references, an offer in each status; the directory and the catalogue
+// find it. Seeding twice adds nothing.
+func TestDemoSMEStartsWithAFilledProfile(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := demo.Seed(ctx, pool, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var org int64
+	var kind, band, description string
+	var places, facets []string
+	if err := pool.QueryRow(ctx, `SELECT g.id, g.kind::text, g.headcount_band, g.description, g.places, g.facets
+		FROM organisations g JOIN users u ON u.organisation_id = g.id WHERE u.email = $1`, demo.SMEEmail).
+		Scan(&org, &kind, &band, &description, &places, &facets); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := taxonomy.MustLoad().HeadcountBand(band)
+	if kind != "pme" || (b.Size != "TPE" && b.Size != "PME") {
+		t.Errorf("the demo SME is a %s with band %s (%s)", kind, band, b.Size)
+	}
+	if description == "" || len(places) == 0 || !slices.Contains(facets, "cert") {
+		t.Errorf("profile not filled: description %q, places %v, facets %v", description, places, facets)
+	}
+	var refs, fromDECP int
+	_ = pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE source = 'decp') FROM org_references WHERE organisation_id = $1`, org).Scan(&refs, &fromDECP)
+	if refs < 2 || fromDECP != refs {
+		t.Errorf("%d references, %d imported from DECP", refs, fromDECP)
+	}
+	rows, _ := pool.Query(ctx, `SELECT DISTINCT status::text FROM offers WHERE organisation_id = $1 ORDER BY 1`, org)
+	statuses, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	if want := []string{"archived", "draft", "published", "rejected", "submitted"}; !slices.Equal(statuses, want) {
+		t.Errorf("offers in statuses %v, want %v", statuses, want)
+	}
+	var listed, wrongFacets int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE listed), count(*) FILTER (WHERE facets = '{}') FROM offers WHERE organisation_id = $1`, org).
+		Scan(&listed, &wrongFacets)
+	if listed != 2 || wrongFacets != 0 {
+		t.Errorf("%d offers listed (want 2), %d without facets", listed, wrongFacets)
+	}
+}
