@@ -10,11 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/registry"
 )
 
 // Action is the code of one kind of audited event, such as "offer.approved".
@@ -23,39 +24,21 @@ type Action string
 // MessageID is the catalogue id of the action's label.
 func (a Action) MessageID() string { return "audit.action." + string(a) }
 
-var (
-	mu       sync.Mutex
-	declared []Action
-)
+var actions = registry.New[Action]("audit action")
 
 // Declare registers an action code of a domain; declaring a code twice is
 // a programming error.
-func Declare(code string) Action {
-	mu.Lock()
-	defer mu.Unlock()
-	a := Action(code)
-	if code == "" || slices.Contains(declared, a) {
-		panic(fmt.Sprintf("audit: action %q empty or declared twice", code))
-	}
-	declared = append(declared, a)
-	return a
-}
+func Declare(code string) Action { return actions.Declare(Action(code)) }
 
 // Actions lists every declared action, sorted by code.
 func Actions() []Action {
-	mu.Lock()
-	defer mu.Unlock()
-	out := slices.Clone(declared)
+	out := actions.All()
 	slices.Sort(out)
 	return out
 }
 
 // Known reports whether code is a declared action.
-func Known(code string) bool {
-	mu.Lock()
-	defer mu.Unlock()
-	return slices.Contains(declared, Action(code))
-}
+func Known(code string) bool { return actions.Has(Action(code)) }
 
 // Entry is one event to record.
 type Entry struct {

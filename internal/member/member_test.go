@@ -448,18 +448,7 @@ func TestEraseKeepsNamesakesAuditEntries(t *testing.T) {
 	staff := staffActor(t, pool)
 	var colleagues []member.Actor
 	for i, siren := range []string{sirenA, sirenB} {
-		ownerEmail := fmt.Sprintf("owner%d@exemple.fr", i)
-		id, err := svc.Apply(ctx, application(siren, ownerEmail))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
-			t.Fatal(err)
-		}
-		owner, err := svc.Authenticate(ctx, ownerEmail, "une phrase de passe solide")
-		if err != nil {
-			t.Fatal(err)
-		}
+		owner := approvedOwner(t, svc, staff, siren, fmt.Sprintf("owner%d@exemple.fr", i))
 		email := fmt.Sprintf("camille%d@exemple.fr", i)
 		if err := svc.Invite(ctx, owner, email); err != nil {
 			t.Fatal(err)
@@ -486,15 +475,7 @@ func TestEraseKeepsNamesakesAuditEntries(t *testing.T) {
 func TestExportShape(t *testing.T) {
 	svc, pool := newService(t)
 	ctx := context.Background()
-	staff := staffActor(t, pool)
-	id, _ := svc.Apply(ctx, application(sirenA, "owner@exemple.fr"))
-	if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
-		t.Fatal(err)
-	}
-	owner, err := svc.Authenticate(ctx, "owner@exemple.fr", "une phrase de passe solide")
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner := approvedOwner(t, svc, staffActor(t, pool), sirenA, "owner@exemple.fr")
 	data, err := svc.Export(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
@@ -533,4 +514,22 @@ func TestExportShape(t *testing.T) {
 			t.Errorf("%s keys: %v, want %v", part, got[part], w)
 		}
 	}
+}
+
+// approvedOwner applies with siren, has staff approve it, and signs its owner in.
+func approvedOwner(t *testing.T, svc *member.Service, staff member.Actor, siren, email string) member.Actor {
+	t.Helper()
+	ctx := context.Background()
+	id, err := svc.Apply(ctx, application(siren, email))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Decide(ctx, staff, id, member.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := svc.Authenticate(ctx, email, "une phrase de passe solide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return owner
 }

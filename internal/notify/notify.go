@@ -15,13 +15,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/mail"
+	"passerelle/internal/registry"
 )
 
 // Category groups the mails a user may turn off together.
@@ -36,32 +36,21 @@ var (
 	Account  = Category{Name: "account", Essential: true}  // application received, membership decisions
 )
 
-var (
-	mu       sync.Mutex
-	declared []Category
-)
+var categories = registry.New[Category]("mail category")
 
 // Declare registers a category of mails users may turn off; call it once,
 // from the sending domain's package variables.
 func Declare(name string) Category {
-	mu.Lock()
-	defer mu.Unlock()
-	c := Category{Name: name}
-	if name == "" || name == Security.Name || name == Account.Name || slices.Contains(declared, c) {
-		panic(fmt.Sprintf("notify: category %q empty, reserved or declared twice", name))
+	if name == Security.Name || name == Account.Name {
+		panic(fmt.Sprintf("notify: category %q is reserved", name))
 	}
-	declared = append(declared, c)
-	return c
+	return categories.Declare(Category{Name: name})
 }
 
 // Optional lists the categories users may turn off, in declaration order.
-func Optional() []Category {
-	mu.Lock()
-	defer mu.Unlock()
-	return slices.Clone(declared)
-}
+func Optional() []Category { return categories.All() }
 
-func optional(name string) bool { return slices.Contains(Optional(), Category{Name: name}) }
+func optional(name string) bool { return categories.Has(Category{Name: name}) }
 
 // Outbox stores a message and enqueues its delivery in the caller's transaction.
 type Outbox interface {

@@ -140,6 +140,15 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountInvite(w http.ResponseWriter, r *http.Request) {
+	s.invite(w, r, "/compte/invitations", "/compte", func(status int, f components.Form) {
+		s.accountPage(w, r, status, &f, nil, nil)
+	})
+}
+
+// invite sends the invitation posted to action (by an owner or an admin),
+// then goes back; on bad input, show re-renders the page with the form in
+// error.
+func (s *Server) invite(w http.ResponseWriter, r *http.Request, action, back string, show func(status int, f components.Form)) {
 	l := i18n.FromContext(r.Context())
 	email := r.PostFormValue("email")
 	err := s.members.Invite(r.Context(), actorFrom(r.Context()), email)
@@ -148,8 +157,7 @@ func (s *Server) accountInvite(w http.ResponseWriter, r *http.Request) {
 		errs, ok = map[string]string{"email": "member.email_taken"}, true
 	}
 	if ok {
-		f := withErrors(l, inviteForm(l, "/compte/invitations", email), errs)
-		s.accountPage(w, r, http.StatusUnprocessableEntity, &f, nil, nil)
+		show(http.StatusUnprocessableEntity, withErrors(l, inviteForm(l, action, email), errs))
 		return
 	}
 	if err != nil {
@@ -157,7 +165,7 @@ func (s *Server) accountInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flash(r, "account.invite_sent")
-	http.Redirect(w, r, "/compte", http.StatusSeeOther)
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 func (s *Server) accountClose(w http.ResponseWriter, r *http.Request) {

@@ -1,12 +1,9 @@
 package server
 
 import (
-	"errors"
 	"net/http"
-	"net/url"
 
 	"passerelle/internal/i18n"
-	"passerelle/internal/member"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )
@@ -34,21 +31,5 @@ func (s *Server) adminStaff(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminInvite(w http.ResponseWriter, r *http.Request) {
-	l := i18n.FromContext(r.Context())
-	email := r.PostFormValue("email")
-	err := s.members.Invite(r.Context(), actorFrom(r.Context()), email)
-	errs, ok := fieldErrors(err)
-	if errors.Is(err, member.ErrEmailTaken) {
-		errs, ok = map[string]string{"email": "member.email_taken"}, true
-	}
-	if ok {
-		s.adminPage(w, r, http.StatusUnprocessableEntity, withErrors(l, inviteForm(l, "/admin/equipe/invitations", email), errs))
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.flash(r, "account.invite_sent")
-	http.Redirect(w, r, "/admin/equipe?"+url.Values{}.Encode(), http.StatusSeeOther)
+	s.invite(w, r, "/admin/equipe/invitations", "/admin/equipe", func(status int, f components.Form) { s.adminPage(w, r, status, f) })
 }

@@ -83,10 +83,10 @@ func enumKeys() map[string]string {
 	return keys
 }
 
-// Every id built from an enum exists in both languages, and every id of
-// the catalogues is used: literally in the code or views, or as one of
-// those enums' ids.
-func TestCatalogueKeysFromEnumsExistAndNoneIsUnused(t *testing.T) {
+// Every id the code and views use literally (T("…")) and every id built
+// from an enum exists in both languages, and every id of the catalogues is
+// used: literally in the code or views, or as one of those enums' ids.
+func TestCatalogueKeysAreUsedAndExist(t *testing.T) {
 	enums := enumKeys()
 	for _, lang := range i18n.Languages {
 		ids, err := i18n.MessageIDs(lang)
@@ -100,8 +100,10 @@ func TestCatalogueKeysFromEnumsExistAndNoneIsUnused(t *testing.T) {
 		}
 	}
 
-	literals := map[string]bool{}
+	literals := map[string]bool{}     // any dotted string literal
+	translated := map[string]string{} // ids in T("…") calls → where
 	quoted := regexp.MustCompile(`"([a-z0-9_]+(?:\.[a-z0-9_]+)+)"`)
+	call := regexp.MustCompile(`\bT\((?:ctx, )?"([a-z0-9_.]+)"[,)]`)
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -120,10 +122,24 @@ func TestCatalogueKeysFromEnumsExistAndNoneIsUnused(t *testing.T) {
 		for _, m := range quoted.FindAllStringSubmatch(string(b), -1) {
 			literals[m[1]] = true
 		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			translated[m[1]] = path
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, lang := range i18n.Languages {
+		ids, _ := i18n.MessageIDs(lang)
+		for id, path := range translated {
+			if !slices.Contains(ids, id) {
+				t.Errorf("%s uses message %q, missing from the %s catalogues", path, id, lang)
+			}
+		}
+	}
+	if len(translated) < 100 {
+		t.Fatalf("found only %d translated literals: the scan is broken", len(translated))
 	}
 	ids, _ := i18n.MessageIDs(i18n.Default)
 	var unused []string
