@@ -200,13 +200,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		if err != nil {
 			return err
 		}
-		// On a first start the catalogue and the directory would be empty:
-		// add a few hundred generated SMEs with offers and references.
-		var offers int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM offers`).Scan(&offers); err != nil {
+		// On a first start the catalogue and the directory would show the
+		// demo SME alone: add a few hundred generated SMEs with offers and
+		// references.
+		var sellers int
+		if err := pool.QueryRow(ctx, `SELECT count(DISTINCT organisation_id) FROM offers`).Scan(&sellers); err != nil {
 			return err
 		}
-		if offers == 0 {
+		if sellers <= 1 {
 			fmt.Fprintln(stdout, "First start: generating 300 fictitious SMEs with offers and references for the demo…")
 			if _, err := scale.Generate(ctx, pool, taxonomy.MustLoad(), scale.Options{Organisations: 300, Seed: 1}); err != nil {
 				return err

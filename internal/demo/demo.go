@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,20 +116,18 @@ func pick(tax *taxonomy.Taxonomy, won map[string][]refdata.Award) ([]org, error)
 	}
 
 	// NAF code and département of each supplier, from SIRENE.
-	type est struct{ naf, dept string }
+	type est struct{ naf, section, dept string }
 	sirene := map[string]est{}
 	if err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
 		if _, ok := tax.NAF(r["activite_principale"]); ok && r["nomenclature_activite"] == "NAFRev2" {
 			if _, ok := tax.Departement(r["departement"]); ok {
-				sirene[r["siren"]] = est{r["activite_principale"], r["departement"]}
+				sirene[r["siren"]] = est{naf: r["activite_principale"], section: r["section_naf"], dept: r["departement"]}
 			}
 		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	// The demo SME is the supplier with the most contracts in the data, so
-	// that its profile shows what importing references gives.
 	var buyer *org
 	var smes []org
 	seen := map[string]bool{}
@@ -158,17 +158,39 @@ func pick(tax *taxonomy.Taxonomy, won map[string][]refdata.Award) ([]org, error)
 		return nil, errors.New("demo: the embedded data has too few usable rows")
 	}
 	orgs = append(orgs, *buyer)
-	best := 0
-	for i, o := range smes {
-		if len(won[o.siren]) > len(won[smes[best].siren]) {
-			best = i
+	// The demo SME is a supplier that looks like one: a trade where small
+	// firms are the rule (works, manufacturing, IT, engineering, building
+	// services), contracts won alone, all local (at most two départements)
+	// and under 1 M€ HT; the one with the most such contracts, so that its
+	// profile shows what importing references gives. The data's biggest
+	// winners are insurers, energy suppliers and national groups' branches.
+	sme, most := org{}, 0
+	for _, siren := range slices.Sorted(maps.Keys(won)) {
+		e, ok := sirene[siren]
+		if !ok || !slices.Contains([]string{"C", "F", "J", "M", "N"}, e.section) || !taxonomy.ValidSIREN(siren) {
+			continue
+		}
+		alone, name, depts, local := 0, "", map[string]bool{}, true
+		for _, a := range won[siren] {
+			if len(a.Winners) != 1 || a.Damaged {
+				continue
+			}
+			alone++
+			name = a.WinnerNames
+			depts[a.Departement] = true
+			local = local && a.AmountEUR <= 1_000_000 && len(depts) <= 2
+		}
+		if local && alone > most {
+			sme, most = org{siren: siren, name: name, kind: member.KindPME, naf: e.naf, dept: e.dept, band: "11"}, alone
 		}
 	}
-	smes[0], smes[best] = smes[best], smes[0]
-	sme := smes[0]
+	if most == 0 {
+		return nil, errors.New("demo: no supplier fit to be the demo SME in the embedded data")
+	}
 	sme.status = member.StatusMember
 	orgs = append(orgs, withUser(sme, SMEEmail, "Paul Pémiste", member.RoleOwner))
-	for i, p := range smes[1:4] {
+	smes = slices.DeleteFunc(smes, func(o org) bool { return o.siren == sme.siren })
+	for i, p := range smes[:3] {
 		p.status = member.StatusApplied
 		orgs = append(orgs, withUser(p, "candidat"+strconv.Itoa(i+1)+"@passerelle.test", "Candidat "+strconv.Itoa(i+1), member.RoleOwner))
 	}
@@ -193,6 +215,10 @@ func associationSIREN() string {
 // demoStatuses are the states the demo SME's offers start in: one of each,
 // so its "my offers" page shows the whole lifecycle.
 var demoStatuses = []string{"published", "published", "submitted", "draft", "rejected", "archived"}
+
+// demoTitles vary the demo SME's offer titles around its CPV labels.
+var demoTitles = []string{"%s pour les acheteurs publics", "%s : contrats pluriannuels par lots", "%s : intervention sous 48 heures",
+	"%s pour les établissements recevant du public", "%s : offre pour les petites communes", "%s : audit et plan d'action"}
 
 // fillSME gives the demo SME what a member's profile becomes: a
 // description of its trade, the places it serves, a certification, its
@@ -249,10 +275,7 @@ func fillSME(ctx context.Context, tx pgx.Tx, tax *taxonomy.Taxonomy, orgID int64
 	for i, status := range demoStatuses {
 		a := usable[i%len(usable)]
 		cv, _ := tax.CPV(a.CPV)
-		title := validate.Clip(cv.LabelFR+" pour les acheteurs publics", 150)
-		if i >= len(usable) {
-			title = validate.Clip(cv.LabelFR+" : nouvelle offre", 150)
-		}
+		title := validate.Clip(fmt.Sprintf(demoTitles[i%len(demoTitles)], cv.LabelFR), 150)
 		summary := validate.Clip("Déjà réalisé pour "+a.Buyer+" : "+a.Object, 300)
 		body := fmt.Sprintf("%s\n\nNotre équipe, spécialisée en %s, intervient en %s et dans toute la région.",
 			summary, strings.ToLower(naf.Label), dept.Name)
@@ -262,7 +285,7 @@ func fillSME(ctx context.Context, tx pgx.Tx, tax *taxonomy.Taxonomy, orgID int64
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO offers (organisation_id, title, summary, description, kind, cpv_codes, trl, places,
 				keywords, cpv_text, status, status_reason, submitted_at, published_at)
-			VALUES ($1, $2, $3, $4, 'service', $5, 8, $6, $7, $8, $9, $10,
+			VALUES ($1, $2, $3, $4, 'service', $5, NULL, $6, $7, $8, $9, $10,
 				CASE WHEN $9 <> 'draft'::offer_status THEN now() END,
 				CASE WHEN $9 IN ('published', 'archived') THEN now() END)`,
 			orgID, title, summary, body, []string{a.CPV}, places, keywordsOf(cv.LabelFR), index.CPVText([]string{a.CPV}),

@@ -17,6 +17,7 @@ type Award struct {
 	Departement string
 	Damaged     bool     // the source mis-encoded accents upstream (U+FFFD)
 	Winners     []string // the winners' SIRENs (a SIRET starts with its SIREN)
+	WinnerNames string   // as published, "|" between co-contractors
 }
 
 // ReadAwards reads every contract of the shipped DECP data, once each (the
@@ -37,7 +38,7 @@ func ReadAwards() ([]Award, error) {
 		}
 		a := Award{UID: r["uid"], Buyer: r["acheteur_nom"], Object: strings.Join(strings.Fields(r["objet"]), " "),
 			CPV: r["cpv8"], AmountEUR: int64(amount), Year: year, Departement: r["lieu_departement"],
-			Damaged: r["probleme_encodage"] == "1"}
+			Damaged: r["probleme_encodage"] == "1", WinnerNames: r["titulaires_noms"]}
 		for _, id := range strings.Split(r["titulaires_ids"], "|") {
 			id = strings.ReplaceAll(id, " ", "")
 			if len(id) >= 9 && !slices.Contains(a.Winners, id[:9]) {
