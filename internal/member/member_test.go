@@ -533,3 +533,25 @@ func approvedOwner(t *testing.T, svc *member.Service, staff member.Actor, siren,
 	}
 	return owner
 }
+
+// Outside development, staff do not read the unsubscribe links of the
+// mails on the mailbox page: they are the recipient's to use.
+func TestMailboxHidesUnsubscribeLinks(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	token := strings.Repeat("0123456789abcdef", 4)
+	if _, err := pool.Exec(ctx, `INSERT INTO emails (to_addr, subject, body, kind, unsubscribe_url) VALUES ('a@exemple.fr', 'Offre publiée',
+		'Ne plus les recevoir : http://passerelle.test/desabonnement?categorie=moderation&jeton=' || $1, 'offer_published',
+		'http://passerelle.test/desabonnement?categorie=moderation&jeton=' || $1)`, token); err != nil {
+		t.Fatal(err)
+	}
+	mails, _, err := svc.Mailbox(ctx, staff, 1)
+	if err != nil || len(mails) != 1 || strings.Contains(mails[0].Body, token) || !strings.Contains(mails[0].Body, "desabonnement") {
+		t.Errorf("unsubscribe token shown to staff: %+v %v", mails, err)
+	}
+	svc.RevealSecrets = true
+	if mails, _, _ = svc.Mailbox(ctx, staff, 1); !strings.Contains(mails[0].Body, token) {
+		t.Error("development mailbox hides the link")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -158,10 +159,17 @@ func (s *Service) Mailbox(ctx context.Context, actor Actor, page int) ([]Email, 
 		if secretKinds[e.Kind] && !s.RevealSecrets {
 			e.Body, e.Hidden = "", true
 		}
+		if !s.RevealSecrets {
+			// An unsubscribe link is the recipient's to use, not staff's.
+			e.Body = unsubscribeToken.ReplaceAllString(e.Body, "jeton=…")
+		}
 		return e, err
 	})
 	return list, total, err
 }
+
+// unsubscribeToken is the secret part of the unsubscribe links of mails.
+var unsubscribeToken = regexp.MustCompile(`jeton=[0-9a-f]{16,}`)
 
 // secretKinds are the mails whose text holds a link that opens an account.
 var secretKinds = map[string]bool{"password_reset": true, "invitation": true}
