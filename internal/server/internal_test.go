@@ -37,6 +37,24 @@ func TestLocalPath(t *testing.T) {
 		"javascript:alert(1)":  "/",
 		"/a\r\nSet-Cookie: x":  "/",
 		"relative/path":        "/",
+		// The classic bypass list.
+		"/\t/evil.example":             "/",
+		"/\n/evil.example":             "/",
+		"/\x00/evil.example":           "/",
+		"\t//evil.example":             "/",
+		" //evil.example":              "/",
+		"\\\\evil.example":             "/",
+		"/\\/evil.example":             "/",
+		"/.\\evil.example":             "/",
+		"https:evil.example":           "/",
+		"https:/evil.example":          "/",
+		"//evil.example/%2F..":         "/",
+		"///evil.example":              "/",
+		"/\u202e/evil.example":         "/",
+		"/\xff/evil.example":           "/",
+		"/profil?retour=//x":           "/profil?retour=//x",
+		"/%2F%2Fevil.example":          "/", // a path, but refused: nothing legitimate looks like it
+		"/offres?q=caf%C3%A9&f=reg:84": "/offres?q=caf%C3%A9&f=reg:84",
 	}
 	for in, want := range tests {
 		if got := localPath(in); got != want {

@@ -2,7 +2,10 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"passerelle/internal/i18n"
 )
@@ -27,11 +30,23 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath keeps a redirect target on this site: a path such as
-// "/annuaire?q=x", never "//evil.example" or "https://…".
+// "/annuaire?q=x", never "//evil.example", "https://…" or one of the
+// classic bypasses: a backslash (read as a slash), a control character
+// (browsers drop tabs and newlines, so "/\t/evil.example" becomes
+// "//evil.example"), a scheme or a host however spelled.
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > 2000 || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsRune(next, '\\') || strings.ContainsFunc(next, invisible) ||
+		!utf8.ValidString(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
 }
+
+// invisible reports control and format characters (tabs, newlines, NUL,
+// bidi overrides, zero-width spaces): nothing a real link holds.
+func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
