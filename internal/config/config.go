@@ -34,6 +34,7 @@ type Config struct {
 	SMTPAddr        string        // SMTP_ADDR: host:port of the mail relay; empty in development: mails are logged and shown to staff
 	MailFrom        string        // MAIL_FROM: sender of every notification
 	RateLimit       int           // RATE_LIMIT_PER_MINUTE: sign-in, sign-up and reset attempts per IP and minute
+	HashSlots       int           // PASSWORD_HASH_SLOTS: passwords hashed or checked at once (argon2id, 19 MiB each)
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -71,6 +72,13 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("RATE_LIMIT_PER_MINUTE=%q: want a whole number of at least 1", rlRaw))
 	} else {
 		c.RateLimit = n
+	}
+
+	hsRaw := get("PASSWORD_HASH_SLOTS", "8")
+	if n, err := strconv.Atoi(hsRaw); err != nil || n < 1 || n > 256 {
+		errs = append(errs, fmt.Errorf("PASSWORD_HASH_SLOTS=%q: want a whole number from 1 to 256", hsRaw))
+	} else {
+		c.HashSlots = n
 	}
 
 	switch c.Env {
@@ -144,6 +152,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.String("smtp_addr", c.SMTPAddr),
 		slog.Int("rate_limit_per_minute", c.RateLimit),
+		slog.Int("password_hash_slots", c.HashSlots),
 	)
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/alexedwards/argon2id"
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/audit"
@@ -46,13 +45,18 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Act
 	email = validate.NormEmail(email)
 	a, st, reason, hash, err := scanActor(s.db.QueryRow(ctx, actorSelect+` WHERE u.email = $1`, email))
 	if errors.Is(err, pgx.ErrNoRows) {
-		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
+		if _, err := s.compare(ctx, password, dummyHash); errors.Is(err, ErrBusy) {
+			return Actor{}, err
+		}
 		return Actor{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return Actor{}, fmt.Errorf("member: authenticate: %w", err)
 	}
-	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	ok, err := s.compare(ctx, password, hash)
+	if errors.Is(err, ErrBusy) {
+		return Actor{}, err
+	}
 	if err != nil || !ok {
 		return Actor{}, ErrInvalidCredentials
 	}
@@ -149,7 +153,11 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string) er
 	if errs.Any() {
 		return &ValidationError{Fields: errs}
 	}
-	hash, err := HashPassword(password)
+	// A made-up or used link costs a lookup, not an argon2 hash.
+	if err := s.CheckToken(ctx, "password_reset", secret); err != nil {
+		return err
+	}
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -225,7 +233,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, secret, name, password, 
 	if locale != "en" {
 		locale = "fr"
 	}
-	hash, err := HashPassword(password)
+	if err := s.CheckToken(ctx, "invitation", secret); err != nil {
+		return Actor{}, err
+	}
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return Actor{}, err
 	}

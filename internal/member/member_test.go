@@ -555,3 +555,46 @@ func TestMailboxHidesUnsubscribeLinks(t *testing.T) {
 		t.Error("development mailbox hides the link")
 	}
 }
+
+// A made-up or used link is refused before any password is hashed, and a
+// server whose hashing slots are all taken says so (ErrBusy) instead of
+// queueing argon2 work without bound.
+func TestLinksAreCheckedBeforeHashing(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	owner := approvedOwner(t, svc, staff, sirenA, "owner@exemple.fr")
+	if err := svc.RequestPasswordReset(ctx, "owner@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	reset := lastToken(t, pool, "owner@exemple.fr")
+	if err := svc.Invite(ctx, owner, "collegue@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	invitation := lastToken(t, pool, "collegue@exemple.fr")
+
+	svc.SetHashSlots(0) // no hashing possible: whatever needs a hash gets ErrBusy
+	if err := svc.ResetPassword(ctx, "lien-invente", "un nouveau mot de passe"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("made-up reset link: %v, want ErrTokenInvalid before any hashing", err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, "lien-invente", "Louis", "un nouveau mot de passe", "fr"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("made-up invitation: %v, want ErrTokenInvalid before any hashing", err)
+	}
+	if err := svc.ResetPassword(ctx, reset, "un nouveau mot de passe"); !errors.Is(err, member.ErrBusy) {
+		t.Errorf("valid reset with no hashing slot: %v, want ErrBusy", err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, invitation, "Louis", "un nouveau mot de passe", "fr"); !errors.Is(err, member.ErrBusy) {
+		t.Errorf("valid invitation with no hashing slot: %v, want ErrBusy", err)
+	}
+	if _, err := svc.Authenticate(ctx, "owner@exemple.fr", "une phrase de passe solide"); !errors.Is(err, member.ErrBusy) {
+		t.Errorf("sign-in with no hashing slot: %v, want ErrBusy", err)
+	}
+	// Nothing was used up: with slots again, both links still work.
+	svc.SetHashSlots(2)
+	if err := svc.ResetPassword(ctx, reset, "un nouveau mot de passe"); err != nil {
+		t.Errorf("reset once slots are free: %v", err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, invitation, "Louis", "un nouveau mot de passe", "fr"); err != nil {
+		t.Errorf("invitation once slots are free: %v", err)
+	}
+}

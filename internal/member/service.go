@@ -26,6 +26,8 @@ type Service struct {
 	tax     *taxonomy.Taxonomy
 	notify  *notify.Service
 	baseURL string
+	// hashSlots bounds concurrent argon2 work (SetHashSlots).
+	hashSlots chan struct{}
 
 	// RevealSecrets lets staff read the links of password-reset and
 	// invitation mails on the mailbox page: development only, since those
@@ -35,7 +37,7 @@ type Service struct {
 
 // NewService builds the service; it mails people through n.
 func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, n *notify.Service) *Service {
-	return &Service{db: db, tax: tax, notify: n, baseURL: n.BaseURL()}
+	return &Service{db: db, tax: tax, notify: n, baseURL: n.BaseURL(), hashSlots: make(chan struct{}, DefaultHashSlots)}
 }
 
 // hashParams follow OWASP's argon2id recommendation (19 MiB, 2 passes).
@@ -127,7 +129,7 @@ func (s *Service) Apply(ctx context.Context, a Application) (int64, error) {
 	if a.Locale != "en" {
 		a.Locale = "fr"
 	}
-	hash, err := HashPassword(a.Password)
+	hash, err := s.hash(ctx, a.Password)
 	if err != nil {
 		return 0, err
 	}

@@ -134,3 +134,22 @@ func TestOversizedFormIs413(t *testing.T) {
 		t.Errorf("oversized form stored %d organisations (%v)", n, err)
 	}
 }
+
+// Password reset and invitation acceptance share the per-IP budget of
+// sign-in: a made-up link cannot be tried without bound.
+func TestResetAndInvitationAreRateLimited(t *testing.T) {
+	for _, path := range []string{"/mot-de-passe/nouveau", "/invitation"} {
+		app := servertest.StartWith(t, servertest.Options{RateLimit: 3})
+		c := app.Client()
+		for i := range 3 {
+			resp, _ := postForm(t, c, app.URL+path, url.Values{"jeton": {"lien-invente"}, "name": {"Louis"}, "password": {"une phrase de passe solide"}})
+			if resp.StatusCode != http.StatusGone {
+				t.Fatalf("%s attempt %d: %d, want 410 (link invalid)", path, i+1, resp.StatusCode)
+			}
+		}
+		resp, _ := postForm(t, c, app.URL+path, url.Values{"jeton": {"lien-invente"}, "password": {"une phrase de passe solide"}})
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s 4th attempt: %d, want 429 with Retry-After", path, resp.StatusCode)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"passerelle/internal/config"
 	"passerelle/internal/i18n"
+	"passerelle/internal/member"
 )
 
 func testServer(t *testing.T) *Server {
@@ -164,5 +166,19 @@ func TestPanicInSessionMiddlewareBecomesFriendly500(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "session store exploded") {
 		t.Errorf("panic not logged: %s", logged.String())
+	}
+}
+
+// A server whose password-hashing slots are all taken answers 503 with
+// Retry-After, not 500.
+func TestBusyIs503(t *testing.T) {
+	s := testServer(t)
+	rec := httptest.NewRecorder()
+	h := middleware.RequestID(s.language(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serverError(w, r, fmt.Errorf("sign in: %w", member.ErrBusy))
+	})))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/connexion", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/member"
 	"passerelle/internal/present"
 	"passerelle/web/layouts"
 	errpages "passerelle/web/pages/errors"
@@ -140,8 +142,16 @@ func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error)
 // sessionErrorKey marks, per request, that the session error page is shown.
 type sessionErrorKey struct{}
 
-// serverError logs err once, with the request, and shows the 500 page.
+// serverError logs err once, with the request, and shows the 500 page;
+// a server at capacity (every password-hashing slot taken) answers 503
+// with Retry-After instead.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, member.ErrBusy) {
+		s.log.Warn("at capacity: password hashing", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+		w.Header().Set("Retry-After", "5")
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelError, "server error",
 		slog.String("request_id", middleware.GetReqID(r.Context())),
 		slog.String("method", r.Method),

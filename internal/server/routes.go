@@ -45,9 +45,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/connexion", s.signInShow)
 	r.Get("/mot-de-passe/oubli", s.forgotShow)
 	r.Get("/mot-de-passe/nouveau", s.resetShow)
-	r.Post("/mot-de-passe/nouveau", s.reset)
 	r.Get("/invitation", s.invitationShow)
-	r.Post("/invitation", s.invitationAccept)
 	r.Get("/offres", s.catalogue) // the public showcase for visitors
 	r.Get("/offres/{id}", s.offerShow)
 	r.Get("/cpv", s.cpvSearch)
@@ -59,6 +57,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/adhesion", s.apply)
 		r.Post("/connexion", s.signIn)
 		r.Post("/mot-de-passe/oubli", s.forgot)
+		r.Post("/mot-de-passe/nouveau", s.reset)
+		r.Post("/invitation", s.invitationAccept)
 	})
 
 	// Any signed-in user.

@@ -77,6 +77,9 @@ func New(d Deps) http.Handler {
 	s.notify = notify.New(d.DB, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
 	s.members = member.NewService(d.DB, s.tax, s.notify)
 	s.members.RevealSecrets = !d.Config.Production()
+	if d.Config.HashSlots > 0 {
+		s.members.SetHashSlots(d.Config.HashSlots)
+	}
 	index := search.NewIndexer(s.tax)
 	s.offerSvc = offer.NewService(d.DB, s.tax, index)
 	s.offerSvc.Notify = s.notify
