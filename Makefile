@@ -24,6 +24,7 @@ run: build ## Start PostgreSQL (private cluster unless DATABASE_URL), migrate, l
 
 test: check-go vet fmt-check tidy-check generate-check axe ## go vet, gofmt and templ drift checks, then every test with -race
 	@status=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || status=$$?; \
+	if [ $$status -eq 0 ]; then $(GO) test -run '^$$' -fuzz FuzzGETParameters -fuzztime $(FUZZTIME) ./internal/server/ || status=$$?; fi; \
 	if [ -z "$$TEST_DATABASE_URL" ]; then $(GO) run ./cmd/passerelle db stop -dir .data/postgres-test || true; fi; \
 	exit $$status
 
@@ -54,6 +55,7 @@ generate-check: check-go ## Fail when templ generate changes the committed *_tem
 	if [ "$$before" != "$$after" ]; then echo "templ generate changed *_templ.go files: they were stale; commit the regenerated files"; exit 1; fi
 
 SCALE ?= 1000000
+FUZZTIME ?= 20s
 
 bench: build ## Go benchmarks, then search at SCALE organisations under load (data generated once, ~13 min per million); see docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

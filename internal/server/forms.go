@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/validate"
@@ -37,8 +39,14 @@ func fieldErrors(err error) (map[string]string, bool) {
 // parseForm reads the body of a state-changing request once, before any
 // handler: a body over the limit gets the 413 page and a malformed one the
 // 400 page, instead of a form that seems empty ("required field" errors).
+// Every query parameter and form value is cleaned of what no text may
+// hold (invalid UTF-8, NUL and other control characters but tab and
+// newline), so no handler passes PostgreSQL bytes it refuses.
 func (s *Server) parseForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); cleanValues(q) {
+			r.URL.RawQuery = q.Encode()
+		}
 		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			var err error
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -55,9 +63,46 @@ func (s *Server) parseForm(next http.Handler) http.Handler {
 				s.renderError(w, r, http.StatusBadRequest)
 				return
 			}
+			cleanValues(r.PostForm)
+			cleanValues(r.Form)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cleanValues cleans every value in place and reports whether one changed.
+func cleanValues(v url.Values) bool {
+	changed := false
+	for k, list := range v {
+		for i, x := range list {
+			if c := cleanText(x); c != x {
+				list[i], changed = c, true
+			}
+		}
+		if c := cleanText(k); c != k {
+			delete(v, k)
+			v[c] = append(v[c], list...)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// cleanText drops invalid UTF-8 and control characters but tab, newline
+// and carriage return (textareas send CRLF).
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
+	}) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // maxBody is the most a request may send (1 MiB).
