@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -21,8 +22,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := postgres.Ready(ctx, s.db); err != nil {
+		// The details (addresses, users, driver messages) go to the log
+		// only: /readyz is reachable by anyone who reaches the server.
 		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		reason := "database"
+		if errors.Is(err, postgres.ErrNotMigrated) {
+			reason = "schema"
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "migration": postgres.HeadVersion()})

@@ -6,12 +6,39 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 
 	"passerelle/internal/i18n"
 )
+
+// validRequestID reports whether a client-sent id may be kept.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.ContainsRune("-_./:", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dropBadRequestID removes a client-sent X-Request-Id that is not plain,
+// before chi's RequestID middleware reads it.
+func dropBadRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get(middleware.RequestIDHeader); id != "" && !validRequestID(id) {
+			r.Header.Del(middleware.RequestIDHeader)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // accessLog writes one structured line per request, with its request id.
 func (s *Server) accessLog(next http.Handler) http.Handler {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,6 +65,17 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	}
 	if got := status("/readyz"); got != http.StatusServiceUnavailable {
 		t.Errorf("database down: /readyz = %d, want 503", got)
+	}
+	// It says what is wrong, not the driver's message (addresses, users).
+	resp, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if len(body) != 2 || body["status"] != "unavailable" || body["reason"] != "database" {
+		t.Errorf("database down: /readyz says %q", body)
 	}
 	if got := status("/healthz"); got != http.StatusOK {
 		t.Errorf("database down: /healthz = %d, want 200 (process alive)", got)

@@ -15,6 +15,7 @@ import (
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(
+		dropBadRequestID, // a client-sent id is kept only when short and plain
 		middleware.RequestID,
 		middleware.GetHead,
 		limitBody,

@@ -239,3 +239,29 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("dirty schema: /readyz = %d, want 503", resp.StatusCode)
 	}
 }
+
+// An X-Request-Id sent by a client is kept only when short and plain;
+// anything else is replaced by an id of our own.
+func TestClientRequestIDIsBoundedAndValidated(t *testing.T) {
+	app := servertest.Start(t)
+	for sent, kept := range map[string]bool{
+		"lb-7f3a9c/12:4":              true,
+		strings.Repeat("a", 65):       false,
+		"a b":                         false,
+		`"><script>alert(1)</script>`: false,
+		"id\u00e9":                    false,
+		"level=ERROR msg=forged":      false,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/healthz", nil)
+		req.Header.Set("X-Request-Id", sent)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("X-Request-Id")
+		if (got == sent) != kept || got == "" {
+			t.Errorf("sent %q, answered %q (kept: want %t)", sent, got, kept)
+		}
+	}
+}
