@@ -223,7 +223,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, email string) error {
 
 // AcceptInvitation creates the invited user, once, and returns it signed in.
 func (s *Service) AcceptInvitation(ctx context.Context, secret, name, password, locale string) (Actor, error) {
-	name = validate.Clean(name)
+	name = validate.Line(name)
 	errs := validate.Errors{}
 	errs.Required("name", name, 120)
 	errs.Password("password", password)

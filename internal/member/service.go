@@ -75,12 +75,12 @@ type Application struct {
 // Normalize cleans what people type (spaces in a SIREN, case of an e-mail).
 func (a *Application) Normalize() {
 	a.SIREN = taxonomy.NormalizeID(a.SIREN)
-	a.LegalName = validate.Clean(a.LegalName)
+	a.LegalName = validate.Line(a.LegalName)
 	a.NAFCode = strings.ToUpper(validate.Clean(a.NAFCode))
 	a.Departement = strings.ToUpper(validate.Clean(a.Departement))
 	a.Website = validate.Clean(a.Website)
 	a.Description = validate.Clean(a.Description)
-	a.Name = validate.Clean(a.Name)
+	a.Name = validate.Line(a.Name)
 	a.Email = validate.NormEmail(a.Email)
 }
 

@@ -89,7 +89,7 @@ type Input struct {
 // Normalize cleans the input: codes trimmed, check digits dropped,
 // duplicates removed, keywords separated by commas.
 func (in *Input) Normalize() {
-	in.Title = validate.Clean(in.Title)
+	in.Title = validate.Line(in.Title)
 	in.Summary = validate.Clean(in.Summary)
 	in.Description = validate.Clean(in.Description)
 	in.Kind = validate.Clean(in.Kind)

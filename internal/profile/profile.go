@@ -189,7 +189,7 @@ type CertificationInput struct{ Name, Issuer, ExpiresOn string }
 
 // AddCertification records a certification or label.
 func (s *Service) AddCertification(ctx context.Context, actor member.Actor, in CertificationInput) error {
-	in.Name, in.Issuer, in.ExpiresOn = validate.Clean(in.Name), validate.Clean(in.Issuer), validate.Clean(in.ExpiresOn)
+	in.Name, in.Issuer, in.ExpiresOn = validate.Line(in.Name), validate.Line(in.Issuer), validate.Clean(in.ExpiresOn)
 	e := validate.Errors{}
 	e.Required("cert_name", in.Name, 120)
 	e.MaxLen("cert_issuer", in.Issuer, 120)
@@ -223,7 +223,7 @@ type ReferenceInput struct{ Client, Object, CPV, Amount, Year string }
 
 // AddReference records a past contract typed by hand.
 func (s *Service) AddReference(ctx context.Context, actor member.Actor, in ReferenceInput) error {
-	in.Client, in.Object = validate.Clean(in.Client), validate.Clean(in.Object)
+	in.Client, in.Object = validate.Line(in.Client), validate.Clean(in.Object)
 	in.CPV, _, _ = strings.Cut(validate.Clean(in.CPV), "-")
 	e := validate.Errors{}
 	e.Required("ref_client", in.Client, 200)

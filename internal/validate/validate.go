@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -46,9 +47,43 @@ func (e Errors) Email(field, value string) {
 		return
 	}
 	a, err := mail.ParseAddress(value)
-	if err != nil || a.Address != value || len(value) > 254 || !strings.Contains(value[strings.LastIndex(value, "@"):], ".") {
+	if err != nil || a.Address != value || len(value) > 254 || !deliverable(value) {
 		e.Add(field, "form.email_invalid")
 	}
+}
+
+// deliverable reports whether the mail path (SMTP without SMTPUTF8) can
+// send to an address: an ASCII dot-atom local part and a domain name of
+// letters, digits and hyphens with a top-level domain; no quoted local
+// part, no IP literal, no bare host.
+func deliverable(addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 1 || at > 64 {
+		return false
+	}
+	local, domain := addr[:at], addr[at+1:]
+	for _, atom := range strings.Split(local, ".") {
+		if atom == "" || strings.ContainsFunc(atom, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+/=?^_`{|}~-", r))
+		}) {
+			return false
+		}
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 || len(domain) > 253 {
+		return false
+	}
+	for i, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.ContainsFunc(l, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+		}) {
+			return false
+		}
+		if i == len(labels)-1 && (len(l) < 2 || strings.ContainsAny(l, "0123456789-")) {
+			return false
+		}
+	}
+	return true
 }
 
 // Password checks length bounds: long enough to resist guessing, short
@@ -90,6 +125,24 @@ func Clean(s string) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
+}
+
+// Line cleans a one-line text that people read as a name or a title: like
+// Clean, and without the invisible characters that can make it read as
+// another (bidi overrides, zero-width spaces and joiners, soft hyphens),
+// its line breaks and runs of spaces folded into one space.
+func Line(s string) string {
+	s = Clean(s)
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.Is(unicode.Cf, r):
+			return -1
+		case unicode.IsSpace(r):
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // NormEmail trims and lower-cases an e-mail address.
