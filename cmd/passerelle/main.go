@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -77,6 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "bench":
 		return runBench(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
 	case "serve":
+		// Production is never the result of a variable someone forgot.
+		if getenv("PASSERELLE_ENV") == "" {
+			return errors.New("serve: set PASSERELLE_ENV (production, or development/test on a workstation); `make run` is the development command")
+		}
 		if cfg.DatabaseURL == "" {
 			return errors.New("serve: DATABASE_URL is not set (use `passerelle dev` or `make run` for the private database)")
 		}
@@ -87,6 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		if len(args) > 1 && args[1] == "down" {
+			if cfg.Production() && !slices.Contains(args[2:], "--drop-production-data") {
+				return errors.New("migrate down: refused when PASSERELLE_ENV=production (it drops every table); add --drop-production-data if that is really what you want")
+			}
 			return postgres.MigrateDown(url)
 		}
 		if err := postgres.Migrate(url); err != nil {

@@ -23,6 +23,13 @@ func TestRunRejectsBadConfigurationClearly(t *testing.T) {
 	if err := run(context.Background(), []string{"fly"}, func(string) string { return "" }, &out, &errw); err == nil {
 		t.Fatal("unknown command accepted")
 	}
+	// serve never guesses the environment.
+	err = run(context.Background(), []string{"serve"}, func(k string) string {
+		return map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x"}[k]
+	}, &out, &errw)
+	if err == nil || !strings.Contains(err.Error(), "PASSERELLE_ENV") {
+		t.Errorf("serve without PASSERELLE_ENV: %v", err)
+	}
 }
 
 func TestMigrateAndSeedAreIdempotent(t *testing.T) {
@@ -107,6 +114,26 @@ func TestSeedRefusedInProduction(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("%d organisations written in production", n)
+	}
+}
+
+// migrate down drops every table: refused in production without its flag.
+func TestMigrateDownRefusedInProduction(t *testing.T) {
+	url := pgtest.URL(t)
+	getenv := func(k string) string {
+		return map[string]string{"PASSERELLE_ENV": "production", "DATABASE_URL": url, "SMTP_ADDR": "127.0.0.1:25"}[k]
+	}
+	var out, errw bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "down"}, getenv, &out, &errw); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("migrate down in production: %v", err)
+	}
+	pool, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := postgres.Ready(context.Background(), pool); err != nil {
+		t.Errorf("the schema was touched: %v", err)
 	}
 }
 

@@ -76,7 +76,9 @@ func New(d Deps) http.Handler {
 	}
 	s.notify = notify.New(d.DB, mail.NewOutbox(d.Jobs), s.catalog, d.Config.BaseURL)
 	s.members = member.NewService(d.DB, s.tax, s.notify)
-	s.members.RevealSecrets = !d.Config.Production()
+	// Staff read reset and invitation links on the mailbox page in
+	// development only: anywhere else those links open accounts.
+	s.members.RevealSecrets = d.Config.Env == config.EnvDevelopment
 	if d.Config.HashSlots > 0 {
 		s.members.SetHashSlots(d.Config.HashSlots)
 	}
