@@ -105,7 +105,7 @@ func (s *Service) SMEs(ctx context.Context, q Query) (Results[SMEHit], error) {
 		case res.Sort == SortRelevance:
 			res.Counts = indexCounts(r, p.Facets)
 			res.Hits, res.More, err = byIndex(ctx, s.db, `SELECT `+smeColumns+`, 0::real, lower(g.legal_name)
-				FROM organisations g WHERE g.id = ANY($1)`, r,
+				FROM organisations g WHERE g.id = ANY($1) AND `+directory, r, // a stale index never shows a suspended member
 				func(h SMEHit) int64 { return h.ID }, func(h *SMEHit, f float32) { h.Rank = f })
 			return res, err
 		default:

@@ -74,3 +74,37 @@ func TestFrenchGenderNumberAndAccents(t *testing.T) {
 		}
 	})
 }
+
+// An index that missed a change (here the change log was not written) can
+// count a hit that is no longer listed, but never shows it: every hit is
+// re-checked on its row.
+func TestStaleIndexNeverShowsUnlistedContent(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	nettoyage := fixtures[3]
+	c := realContract(t, nettoyage)
+	for _, q := range []string{
+		`ALTER TABLE offers DISABLE TRIGGER offers_search_change`,
+		`ALTER TABLE organisations DISABLE TRIGGER organisations_search_change`,
+	} {
+		if _, err := w.pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The SME is suspended behind the index's back.
+	if _, err := w.pool.Exec(ctx, `UPDATE organisations SET status = 'suspended' WHERE siren = $1`, c.siren); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.titles(t, w.indexed, search.Query{Text: "nettoyage"}); len(got) != 0 {
+		t.Errorf("a suspended member's offer is shown: %q", got)
+	}
+	res, err := w.indexed.SMEs(ctx, search.Query{Text: "nettoyage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range res.Hits {
+		if h.SIREN == c.siren {
+			t.Errorf("a suspended member is listed in the directory")
+		}
+	}
+}

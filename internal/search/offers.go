@@ -134,7 +134,7 @@ func (s *Service) Offers(ctx context.Context, q Query) (Results[OfferHit], error
 		res.Counts = indexCounts(r, p.Facets)
 		if res.Sort == SortRelevance {
 			res.Hits, res.More, err = byIndex(ctx, s.db, `SELECT `+offerColumns+`, 0::real
-				FROM offers o JOIN organisations g ON g.id = o.organisation_id WHERE o.id = ANY($1)`, r,
+				FROM offers o JOIN organisations g ON g.id = o.organisation_id WHERE o.id = ANY($1) AND o.listed`, r, // a stale index never shows what is no longer listed
 				func(h OfferHit) int64 { return h.ID }, func(h *OfferHit, f float32) { h.Rank = f })
 			return res, err
 		}
