@@ -22,6 +22,7 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/notify"
 	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )
 
@@ -596,5 +597,25 @@ func TestLinksAreCheckedBeforeHashing(t *testing.T) {
 	}
 	if _, err := svc.AcceptInvitation(ctx, invitation, "Louis", "un nouveau mot de passe", "fr"); err != nil {
 		t.Errorf("invitation once slots are free: %v", err)
+	}
+}
+
+// A newly admitted SME gets its search facets when staff approve it, not at
+// its first edit: the directory finds it by place and size at once.
+func TestApprovalIndexesTheNewMember(t *testing.T) {
+	svc, pool := newService(t)
+	svc.Index = search.NewIndexer(tax).Refresh
+	ctx := context.Background()
+	approvedOwner(t, svc, staffActor(t, pool), sirenA, "owner@exemple.fr")
+	var facets []string
+	if err := pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE siren = $1`, sirenA).Scan(&facets); err != nil {
+		t.Fatal(err)
+	}
+	a := application(sirenA, "x@exemple.fr")
+	d, _ := tax.Departement(a.Departement)
+	for _, want := range []string{"dep:" + d.Code, "reg:" + d.RegionCode, "kind:" + a.Kind} {
+		if !slices.Contains(facets, want) {
+			t.Errorf("facets after approval %v, missing %s", facets, want)
+		}
 	}
 }

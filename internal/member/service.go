@@ -29,6 +29,11 @@ type Service struct {
 	// hashSlots bounds concurrent argon2 work (SetHashSlots).
 	hashSlots chan struct{}
 
+	// Index, when set, recomputes an organisation's search entry (facets,
+	// searchable text) inside the transaction that admits it, so a new
+	// member is found by its facets from its first minute.
+	Index func(ctx context.Context, tx pgx.Tx, orgID int64) error
+
 	// RevealSecrets lets staff read the links of password-reset and
 	// invitation mails on the mailbox page: development only, since those
 	// links let whoever holds them into an account.
@@ -247,6 +252,11 @@ func (s *Service) Decide(ctx context.Context, actor Actor, orgID int64, d Decisi
 		}
 		if err := audit.Record(ctx, tx, actor.AuditEntry(rule.action, orgID, name, reason)); err != nil {
 			return err
+		}
+		if s.Index != nil {
+			if err := s.Index(ctx, tx, orgID); err != nil {
+				return err
+			}
 		}
 		return s.notify.Organisation(ctx, tx, orgID, notify.Account, rule.mail, "Org", name, "Reason", reason,
 			"URL", s.baseURL+"/connexion")

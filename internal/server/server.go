@@ -83,6 +83,7 @@ func New(d Deps) http.Handler {
 		s.members.SetHashSlots(d.Config.HashSlots)
 	}
 	index := search.NewIndexer(s.tax)
+	s.members.Index = index.Refresh
 	s.offerSvc = offer.NewService(d.DB, s.tax, index)
 	s.offerSvc.Notify = s.notify
 	s.profiles = profile.NewService(d.DB, s.tax, index)
