@@ -16,11 +16,11 @@ import (
 // actorSelect reads a user with its organisation's kind and status, and
 // the password hash (used only by Authenticate).
 const actorSelect = `SELECT u.id, u.organisation_id, o.legal_name, u.name, u.email, u.role, o.kind, u.locale,
-	o.status, o.status_reason, u.password_hash
+	u.session_epoch, o.status, o.status_reason, u.password_hash
 	FROM users u JOIN organisations o ON o.id = u.organisation_id`
 
 func scanActor(row pgx.Row) (a Actor, st Status, reason, hash string, err error) {
-	err = row.Scan(&a.UserID, &a.OrgID, &a.OrgName, &a.Name, &a.Email, &a.Role, &a.Kind, &a.Locale, &st, &reason, &hash)
+	err = row.Scan(&a.UserID, &a.OrgID, &a.OrgName, &a.Name, &a.Email, &a.Role, &a.Kind, &a.Locale, &a.SessionEpoch, &st, &reason, &hash)
 	return
 }
 
@@ -167,7 +167,9 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string) er
 			return err
 		}
 		var a Actor
-		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING id, name, organisation_id`,
+		// Every session of the user ends: whoever had the old password is out.
+		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1
+			WHERE id = $1 RETURNING id, name, organisation_id`,
 			*userID, hash).Scan(&a.UserID, &a.Name, &a.OrgID); err != nil {
 			return err
 		}
@@ -261,4 +263,81 @@ func (s *Service) AcceptInvitation(ctx context.Context, secret, name, password, 
 		return Actor{}, uniqueErr(err)
 	}
 	return s.ActorByID(ctx, userID)
+}
+
+// ActionPasswordChanged records a password changed by its user, signed in.
+var ActionPasswordChanged = audit.Declare("password.changed")
+
+// VerifyPassword checks the signed-in actor's password again, before an
+// action that cannot be undone (ErrInvalidCredentials when it is wrong).
+func (s *Service) VerifyPassword(ctx context.Context, actor Actor, password string) error {
+	if !actor.SignedIn() {
+		return ErrForbidden
+	}
+	var hash string
+	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, actor.UserID).Scan(&hash); err != nil {
+		return fmt.Errorf("member: verify password: %w", err)
+	}
+	ok, err := s.compare(ctx, password, hash)
+	if errors.Is(err, ErrBusy) {
+		return err
+	}
+	if err != nil || !ok {
+		return ErrInvalidCredentials
+	}
+	return nil
+}
+
+// ChangePassword sets a new password for the signed-in actor, who gives the
+// current one, and ends every other session: it returns the new session
+// epoch, which the current session takes.
+func (s *Service) ChangePassword(ctx context.Context, actor Actor, current, password string) (int, error) {
+	errs := validate.Errors{}
+	errs.Password("new_password", password)
+	if current == "" {
+		errs.Add("current_password", "form.required")
+	}
+	if errs.Any() {
+		return 0, &ValidationError{Fields: errs}
+	}
+	if err := s.VerifyPassword(ctx, actor, current); err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			return 0, &ValidationError{Fields: validate.Errors{"current_password": "account.password_wrong"}}
+		}
+		return 0, err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return 0, err
+	}
+	var epoch int
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1
+			WHERE id = $1 RETURNING session_epoch`, actor.UserID, hash).Scan(&epoch); err != nil {
+			return err
+		}
+		// Reset links sent before are of no use any more.
+		if _, err := tx.Exec(ctx, `UPDATE one_time_tokens SET used_at = now()
+			WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL`, actor.UserID); err != nil {
+			return err
+		}
+		e := actor.AuditEntry(ActionPasswordChanged, actor.OrgID, actor.Name, "")
+		e.TargetUserID = actor.UserID
+		return audit.Record(ctx, tx, e)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("member: change password: %w", err)
+	}
+	return epoch, nil
+}
+
+// SignOutEverywhere ends every session of the actor, this one included.
+func (s *Service) SignOutEverywhere(ctx context.Context, actor Actor) error {
+	if !actor.SignedIn() {
+		return ErrForbidden
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, actor.UserID); err != nil {
+		return fmt.Errorf("member: sign out everywhere: %w", err)
+	}
+	return nil
 }

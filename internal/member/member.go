@@ -103,6 +103,9 @@ type Actor struct {
 	Role    Role
 	Kind    Kind
 	Locale  string
+	// SessionEpoch changes when every session of the user must end
+	// (password reset or change, sign out everywhere).
+	SessionEpoch int
 }
 
 // SignedIn reports whether the actor is a user.

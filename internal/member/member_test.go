@@ -382,10 +382,10 @@ func TestInvitationAndPersonalData(t *testing.T) {
 		t.Errorf("export: %v %s", err, data)
 	}
 	// The last owner cannot leave colleagues behind.
-	if err := svc.DeleteAccount(ctx, owner); !errors.Is(err, member.ErrLastOwner) {
+	if err := svc.DeleteAccount(ctx, owner, "une phrase de passe solide"); !errors.Is(err, member.ErrLastOwner) {
 		t.Errorf("last owner deletes: %v", err)
 	}
-	if err := svc.DeleteAccount(ctx, colleague); err != nil {
+	if err := svc.DeleteAccount(ctx, colleague, "une autre phrase solide"); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM users WHERE email = 'collegue@exemple.fr'`) +
@@ -396,7 +396,7 @@ func TestInvitationAndPersonalData(t *testing.T) {
 	if n := count(t, pool, `SELECT count(*) FROM audit_entries WHERE action = 'account.deleted'`); n != 1 {
 		t.Errorf("deletion not audited: %d", n)
 	}
-	if err := svc.CloseOrganisation(ctx, owner); err != nil {
+	if err := svc.CloseOrganisation(ctx, owner, "une phrase de passe solide"); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM users WHERE organisation_id = $1`, id); n != 0 {
@@ -460,7 +460,7 @@ func TestEraseKeepsNamesakesAuditEntries(t *testing.T) {
 		}
 		colleagues = append(colleagues, c)
 	}
-	if err := svc.DeleteAccount(ctx, colleagues[0]); err != nil {
+	if err := svc.DeleteAccount(ctx, colleagues[0], "une autre phrase solide"); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM audit_entries WHERE organisation_id = $1 AND target_label = 'Camille Martin'`, colleagues[0].OrgID); n != 0 {
@@ -617,5 +617,53 @@ func TestApprovalIndexesTheNewMember(t *testing.T) {
 		if !slices.Contains(facets, want) {
 			t.Errorf("facets after approval %v, missing %s", facets, want)
 		}
+	}
+}
+
+// Sessions end with a password reset or change and with "sign out
+// everywhere" (the user's session epoch moves on); irreversible actions ask
+// for the password again.
+func TestSessionEpochAndPasswordAgain(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	owner := approvedOwner(t, svc, staffActor(t, pool), sirenA, "owner@exemple.fr")
+	epoch := func() int {
+		a, err := svc.ActorByID(ctx, owner.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.SessionEpoch
+	}
+	start := epoch()
+	if err := svc.SignOutEverywhere(ctx, owner); err != nil || epoch() != start+1 {
+		t.Errorf("sign out everywhere: epoch %d → %d, %v", start, epoch(), err)
+	}
+	if err := svc.RequestPasswordReset(ctx, "owner@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ResetPassword(ctx, lastToken(t, pool, "owner@exemple.fr"), "une phrase réinitialisée"); err != nil {
+		t.Fatal(err)
+	}
+	if epoch() != start+2 {
+		t.Errorf("a reset leaves other sessions alive: epoch %d", epoch())
+	}
+	if _, err := svc.ChangePassword(ctx, owner, "pas le bon", "une toute nouvelle phrase"); fieldErrs(err)["current_password"] != "account.password_wrong" {
+		t.Errorf("change with a wrong current password: %v", err)
+	}
+	got, err := svc.ChangePassword(ctx, owner, "une phrase réinitialisée", "une toute nouvelle phrase")
+	if err != nil || got != start+3 || epoch() != got {
+		t.Errorf("change: epoch %d (user %d), %v", got, epoch(), err)
+	}
+	if _, err := svc.Authenticate(ctx, "owner@exemple.fr", "une toute nouvelle phrase"); err != nil {
+		t.Errorf("sign in with the new password: %v", err)
+	}
+	if err := svc.DeleteAccount(ctx, owner, "pas le bon"); !errors.Is(err, member.ErrInvalidCredentials) {
+		t.Errorf("delete with a wrong password: %v", err)
+	}
+	if err := svc.CloseOrganisation(ctx, owner, ""); !errors.Is(err, member.ErrInvalidCredentials) {
+		t.Errorf("close without the password: %v", err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users WHERE id = $1`, owner.UserID); n != 1 {
+		t.Error("the account went without its password")
 	}
 }

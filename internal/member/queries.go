@@ -221,12 +221,16 @@ func (s *Service) Export(ctx context.Context, actor Actor) ([]byte, error) {
 	return json.MarshalIndent(out, "", "  ")
 }
 
-// DeleteAccount erases the actor's user and the mails sent to them. The
+// DeleteAccount erases the actor's user and the mails sent to them, once
+// the actor has given their password again. The
 // audit log keeps an entry without personal data. The last owner of an
 // organisation with other users must close it or hand it over first.
-func (s *Service) DeleteAccount(ctx context.Context, actor Actor) error {
+func (s *Service) DeleteAccount(ctx context.Context, actor Actor, password string) error {
 	if !actor.SignedIn() {
 		return ErrForbidden
+	}
+	if err := s.VerifyPassword(ctx, actor, password); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if actor.IsOwner() {
@@ -254,9 +258,12 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor) error {
 
 // CloseOrganisation ends the membership of the owner's organisation and
 // erases all its users.
-func (s *Service) CloseOrganisation(ctx context.Context, actor Actor) error {
+func (s *Service) CloseOrganisation(ctx context.Context, actor Actor, password string) error {
 	if !actor.IsOwner() {
 		return ErrForbidden
+	}
+	if err := s.VerifyPassword(ctx, actor, password); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE organisations SET status = 'left', decided_at = now() WHERE id = $1`, actor.OrgID); err != nil {

@@ -45,13 +45,52 @@ func inviteForm(l *i18n.Localizer, action, email string) components.Form {
 		Fields: []components.Field{{Name: "email", Label: l.T("account.invite_email"), Type: "email", Value: email, Required: true}}}
 }
 
+// confirmForm is the form of an action that cannot be undone: the
+// password again, and a box to tick.
 func confirmForm(l *i18n.Localizer, action, submit, confirm, testID string) components.Form {
 	return components.Form{Action: action, Submit: submit, Danger: true, TestID: testID,
-		Fields: []components.Field{{Name: "confirm", Label: confirm, Type: "checkbox", Required: true}}}
+		Fields: []components.Field{
+			{Name: "password", Label: l.T("account.password_again"), Type: "password", Required: true, Autocomplete: "current-password"},
+			{Name: "confirm", Label: confirm, Type: "checkbox", Required: true},
+		}}
+}
+
+// irreversible runs do (which checks the password again) once the box is
+// ticked; on a missing tick or a wrong password it shows the form again
+// through show, with the error by its field.
+func (s *Server) irreversible(w http.ResponseWriter, r *http.Request, form func() components.Form, show func(f components.Form),
+	do func(password string) error) (done bool) {
+	l := i18n.FromContext(r.Context())
+	errs := map[string]string{}
+	if r.PostFormValue("confirm") != "1" {
+		errs["confirm"] = "form.confirm_required"
+	}
+	if r.PostFormValue("password") == "" {
+		errs["password"] = "form.required"
+	}
+	if len(errs) == 0 {
+		err := do(r.PostFormValue("password"))
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, member.ErrInvalidCredentials):
+			errs["password"] = "account.password_wrong"
+		case errors.Is(err, member.ErrLastOwner):
+			errs["confirm"] = "account.last_owner"
+		default:
+			s.serverError(w, r, err)
+			return false
+		}
+	}
+	show(withErrors(l, form(), errs))
+	return false
 }
 
 // accountPage renders the account page; forms in error are passed in.
-func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int, invite, del, closeF *components.Form) {
+// accountForms are the account page's forms shown in error, if any.
+type accountForms struct{ invite, del, close, password *components.Form }
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int, in accountForms) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
 	users, err := s.members.Users(r.Context(), a, a.OrgID)
@@ -88,20 +127,27 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int,
 		v.Notify = f
 		v.NotifyTitle, v.NotifyText = l.T("notify.title"), l.T("notify.text")
 	}
-	if invite != nil {
-		v.Invite = invite
+	v.SecurityTitle, v.SecurityText = l.T("account.security_title"), l.T("account.security_text")
+	pw := passwordForm(l)
+	v.Password = &pw
+	v.SignOutAll = components.Form{Action: "/compte/deconnexion-partout", Submit: l.T("account.signout_all"), TestID: "signout-all-form"}
+	if in.invite != nil {
+		v.Invite = in.invite
 	}
-	if del != nil {
-		v.Delete = *del
+	if in.del != nil {
+		v.Delete = *in.del
 	}
-	if closeF != nil {
-		v.Close = closeF
+	if in.close != nil {
+		v.Close = in.close
+	}
+	if in.password != nil {
+		v.Password = in.password
 	}
 	s.render(w, r, status, memberpages.AccountView(v))
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
-	s.accountPage(w, r, http.StatusOK, nil, nil, nil)
+	s.accountPage(w, r, http.StatusOK, accountForms{})
 }
 
 func (s *Server) accountExport(w http.ResponseWriter, r *http.Request) {
@@ -118,21 +164,13 @@ func (s *Server) accountExport(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
-	if r.PostFormValue("confirm") != "1" {
-		f := withErrors(l, confirmForm(l, "/compte/supprimer", l.T("account.delete_submit"), l.T("account.delete_confirm"), "delete-form"),
-			map[string]string{"confirm": "form.confirm_required"})
-		s.accountPage(w, r, http.StatusUnprocessableEntity, nil, &f, nil)
-		return
-	}
-	err := s.members.DeleteAccount(r.Context(), actorFrom(r.Context()))
-	if errors.Is(err, member.ErrLastOwner) {
-		f := withErrors(l, confirmForm(l, "/compte/supprimer", l.T("account.delete_submit"), l.T("account.delete_confirm"), "delete-form"),
-			map[string]string{"confirm": "account.last_owner"})
-		s.accountPage(w, r, http.StatusUnprocessableEntity, nil, &f, nil)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	a := actorFrom(r.Context())
+	if !s.irreversible(w, r,
+		func() components.Form {
+			return confirmForm(l, "/compte/supprimer", l.T("account.delete_submit"), l.T("account.delete_confirm"), "delete-form")
+		},
+		func(f components.Form) { s.accountPage(w, r, http.StatusUnprocessableEntity, accountForms{del: &f}) },
+		func(password string) error { return s.members.DeleteAccount(r.Context(), a, password) }) {
 		return
 	}
 	_ = s.sessions.Destroy(r.Context())
@@ -141,7 +179,7 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) accountInvite(w http.ResponseWriter, r *http.Request) {
 	s.invite(w, r, "/compte/invitations", "/compte", func(status int, f components.Form) {
-		s.accountPage(w, r, status, &f, nil, nil)
+		s.accountPage(w, r, status, accountForms{invite: &f})
 	})
 }
 
@@ -170,16 +208,62 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, action, back str
 
 func (s *Server) accountClose(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
-	if r.PostFormValue("confirm") != "1" {
-		f := withErrors(l, confirmForm(l, "/compte/fermer", l.T("account.close_submit"), l.T("account.close_confirm"), "close-form"),
-			map[string]string{"confirm": "form.confirm_required"})
-		s.accountPage(w, r, http.StatusUnprocessableEntity, nil, nil, &f)
-		return
-	}
-	if err := s.members.CloseOrganisation(r.Context(), actorFrom(r.Context())); err != nil {
-		s.serverError(w, r, err)
+	a := actorFrom(r.Context())
+	if !s.irreversible(w, r,
+		func() components.Form {
+			return confirmForm(l, "/compte/fermer", l.T("account.close_submit"), l.T("account.close_confirm"), "close-form")
+		},
+		func(f components.Form) { s.accountPage(w, r, http.StatusUnprocessableEntity, accountForms{close: &f}) },
+		func(password string) error { return s.members.CloseOrganisation(r.Context(), a, password) }) {
 		return
 	}
 	_ = s.sessions.Destroy(r.Context())
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func passwordForm(l *i18n.Localizer) components.Form {
+	return components.Form{Action: "/compte/mot-de-passe", Submit: l.T("account.password_submit"), TestID: "password-form",
+		Fields: []components.Field{
+			{Name: "current_password", Label: l.T("account.password_current"), Type: "password", Required: true, Autocomplete: "current-password"},
+			{Name: "new_password", Label: l.T("account.password_new"), Type: "password", Required: true, Autocomplete: "new-password",
+				Hint: l.T("form.password_hint")},
+		}}
+}
+
+// accountPassword changes the password of the signed-in user: every other
+// session ends, this one goes on.
+func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	epoch, err := s.members.ChangePassword(r.Context(), a, r.PostFormValue("current_password"), r.PostFormValue("new_password"))
+	if errs, ok := fieldErrors(err); ok {
+		f := withErrors(l, passwordForm(l), errs)
+		s.accountPage(w, r, http.StatusUnprocessableEntity, accountForms{password: &f})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	a.SessionEpoch = epoch
+	if err := s.startSession(r, a); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	s.flash(r, "account.password_changed")
+	http.Redirect(w, r, "/compte", http.StatusSeeOther)
+}
+
+// accountSignOutAll ends every session of the user, this one included.
+func (s *Server) accountSignOutAll(w http.ResponseWriter, r *http.Request) {
+	if err := s.members.SignOutEverywhere(r.Context(), actorFrom(r.Context())); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	s.flash(r, "account.signed_out_all")
+	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 }

@@ -23,7 +23,13 @@ func actorFrom(ctx context.Context) member.Actor {
 	return a
 }
 
-const sessionUserID = "user_id"
+const (
+	sessionUserID = "user_id"
+	// sessionEpoch is the user's session epoch at sign-in: a session behind
+	// the user's current epoch has been ended (password reset or change,
+	// sign out everywhere).
+	sessionEpoch = "epoch"
+)
 
 // loadActor turns the session into an Actor. A session whose user was
 // deleted, or whose organisation was suspended since, is ended.
@@ -35,6 +41,9 @@ func (s *Server) loadActor(next http.Handler) http.Handler {
 			return
 		}
 		a, err := s.members.ActorByID(r.Context(), id)
+		if err == nil && a.SessionEpoch != s.sessions.GetInt(r.Context(), sessionEpoch) {
+			err = member.ErrNotFound // this session was ended elsewhere
+		}
 		switch {
 		case err == nil:
 			ctx := context.WithValue(r.Context(), actorKey{}, a)
@@ -182,6 +191,7 @@ func (s *Server) startSession(r *http.Request, a member.Actor) error {
 		return err
 	}
 	s.sessions.Put(r.Context(), sessionUserID, a.UserID)
+	s.sessions.Put(r.Context(), sessionEpoch, a.SessionEpoch)
 	return nil
 }
 

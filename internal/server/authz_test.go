@@ -48,6 +48,8 @@ var routeLevels = map[string]string{
 	"GET /compte/donnees.json":                          signedIn,
 	"POST /compte/supprimer":                            signedIn,
 	"POST /compte/notifications":                        signedIn,
+	"POST /compte/mot-de-passe":                         signedIn,
+	"POST /compte/deconnexion-partout":                  signedIn,
 	"GET /desabonnement":                                public,
 	"POST /desabonnement":                               public,
 	"POST /compte/invitations":                          owner,
@@ -106,6 +108,7 @@ var allowedStatus = map[string]int{
 	"GET /desabonnement":                             http.StatusNotFound, // no category
 	"POST /desabonnement":                            http.StatusNotFound, // no token
 	"POST /compte/notifications":                     http.StatusSeeOther, // nothing ticked: every optional mail off
+	"POST /compte/deconnexion-partout":               http.StatusSeeOther,
 	// Destructive actions without their confirmation box go back with a message.
 	"POST /espace/offres/{id}/archiver":                 http.StatusSeeOther,
 	"POST /espace/profil/certifications/{id}/supprimer": http.StatusSeeOther,
@@ -197,7 +200,8 @@ func TestEveryRouteHasTheExpectedAccess(t *testing.T) {
 
 	for _, role := range []string{"visitor", "sme", "buyer", "staff", "admin", "suspended"} {
 		for _, route := range routes {
-			if route == "POST /deconnexion" || route == "POST /compte/supprimer" || route == "POST /compte/fermer" {
+			if route == "POST /deconnexion" || route == "POST /compte/supprimer" || route == "POST /compte/fermer" ||
+				route == "POST /compte/deconnexion-partout" {
 				continue // checked below, last: they end the session or the account
 			}
 			check(t, clients[role], app.URL, role, route)
@@ -207,6 +211,13 @@ func TestEveryRouteHasTheExpectedAccess(t *testing.T) {
 		for _, route := range []string{"POST /compte/supprimer", "POST /compte/fermer", "POST /deconnexion"} {
 			check(t, clients[role], app.URL, role, route)
 		}
+	}
+	// Signing out everywhere ends the sessions above too: fresh ones.
+	fresh := map[string]*http.Client{"visitor": app.Client(), "sme": signedInClient("pme@passerelle.test"),
+		"buyer": signedInClient("acheteur@passerelle.test"), "staff": signedInClient("equipe@passerelle.test"),
+		"admin": signedInClient("admin@passerelle.test"), "suspended": clients["suspended"]}
+	for _, role := range []string{"visitor", "sme", "buyer", "staff", "admin", "suspended"} {
+		check(t, fresh[role], app.URL, role, "POST /compte/deconnexion-partout")
 	}
 }
 

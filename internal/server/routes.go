@@ -71,6 +71,8 @@ func (s *Server) routes() http.Handler {
 		r.Get("/compte/donnees.json", s.accountExport)
 		r.Post("/compte/supprimer", s.accountDelete)
 		r.Post("/compte/notifications", s.accountNotifications)
+		r.Post("/compte/mot-de-passe", s.accountPassword)
+		r.Post("/compte/deconnexion-partout", s.accountSignOutAll)
 		r.Get("/annuaire", s.directory)
 		r.Get("/entreprises/{id}", s.profileShow)
 	})

@@ -68,3 +68,62 @@ func TestSignInWhenSessionStoreFails(t *testing.T) {
 	store.broken.Store(false)
 	signInAs(t, app, "pme@passerelle.test")
 }
+
+// A password change ends the user's other sessions and keeps this one; a
+// password reset and "sign out everywhere" end them all.
+func TestSessionsEndWithPasswordChangesAndSignOutEverywhere(t *testing.T) {
+	app := servertest.Start(t)
+	if _, err := demo.Seed(context.Background(), app.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	signedIn := func(c *http.Client) bool {
+		t.Helper()
+		resp, err := c.Get(app.URL + "/compte")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	laptop, phone := signInAs(t, app, "pme@passerelle.test"), signInAs(t, app, "pme@passerelle.test")
+	resp, _ := postForm(t, laptop, app.URL+"/compte/mot-de-passe", url.Values{"current_password": {demo.Password}, "new_password": {"une nouvelle phrase solide"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change password: %d", resp.StatusCode)
+	}
+	if !signedIn(laptop) || signedIn(phone) {
+		t.Errorf("after a change: laptop signed in %t (want true), phone %t (want false)", signedIn(laptop), signedIn(phone))
+	}
+	// A wrong current password changes nothing.
+	resp, doc := postForm(t, laptop, app.URL+"/compte/mot-de-passe", url.Values{"current_password": {"pas le bon"}, "new_password": {"encore une autre phrase"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-current_password]").Length() != 1 {
+		t.Errorf("wrong current password: %d", resp.StatusCode)
+	}
+
+	// Sign out everywhere: this session too.
+	other := app.Client()
+	if r, _ := postForm(t, other, app.URL+"/connexion", url.Values{"email": {"pme@passerelle.test"}, "password": {"une nouvelle phrase solide"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the new password: %d", r.StatusCode)
+	}
+	if r, _ := postForm(t, laptop, app.URL+"/compte/deconnexion-partout", url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d", r.StatusCode)
+	}
+	if signedIn(laptop) || signedIn(other) {
+		t.Error("a session survived signing out everywhere")
+	}
+
+	// A reset through the e-mailed link ends every session.
+	again := app.Client()
+	postForm(t, again, app.URL+"/connexion", url.Values{"email": {"pme@passerelle.test"}, "password": {"une nouvelle phrase solide"}})
+	if !signedIn(again) {
+		t.Fatal("could not sign in again")
+	}
+	postForm(t, app.Client(), app.URL+"/mot-de-passe/oubli", url.Values{"email": {"pme@passerelle.test"}})
+	link := app.Mail.WaitFor(t, "pme@passerelle.test", "/mot-de-passe/nouveau").Link(t, "/mot-de-passe/nouveau")
+	u, _ := url.Parse(link)
+	if r, _ := postForm(t, app.Client(), app.URL+"/mot-de-passe/nouveau", url.Values{"jeton": {u.Query().Get("jeton")}, "password": {"la phrase après la réinitialisation"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset: %d", r.StatusCode)
+	}
+	if signedIn(again) {
+		t.Error("a session survived the password reset")
+	}
+}
