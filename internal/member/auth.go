@@ -248,6 +248,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, secret, name, password, 
 		if err != nil {
 			return err
 		}
+		// An invitation to an organisation that left or was suspended is void.
+		var live bool
+		if err := tx.QueryRow(ctx, `SELECT status = 'member' FROM organisations WHERE id = $1`, *orgID).Scan(&live); err != nil {
+			return err
+		}
+		if !live {
+			return ErrTokenInvalid
+		}
 		if err := tx.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, locale)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, *orgID, email, name, hash, *role, locale).Scan(&userID); err != nil {
 			return err

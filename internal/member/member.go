@@ -139,6 +139,7 @@ var (
 	ErrTokenInvalid       = errors.New("member: link invalid, used or expired")
 	ErrInvalidState       = errors.New("member: not possible in the current status")
 	ErrLastOwner          = errors.New("member: the last owner cannot leave an organisation with other users")
+	ErrLastAdmin          = errors.New("member: the last admin cannot leave the association")
 )
 
 // RejectedError carries the reason staff gave, for the applicant to read.

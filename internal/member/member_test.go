@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -665,5 +666,111 @@ func TestSessionEpochAndPasswordAgain(t *testing.T) {
 	}
 	if n := count(t, pool, `SELECT count(*) FROM users WHERE id = $1`, owner.UserID); n != 1 {
 		t.Error("the account went without its password")
+	}
+}
+
+// Pending invitations can be listed and revoked by whoever manages them,
+// and die with their inviter's account and with their organisation.
+func TestInvitationsRevokedAndDying(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	staff := staffActor(t, pool)
+	owner := approvedOwner(t, svc, staff, sirenA, "owner@exemple.fr")
+	other := approvedOwner(t, svc, staff, sirenB, "other@exemple.fr")
+	for _, email := range []string{"un@exemple.fr", "deux@exemple.fr"} {
+		if err := svc.Invite(ctx, owner, email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := svc.Invitations(ctx, owner)
+	if err != nil || len(list) != 2 || list[0].Email != "un@exemple.fr" || list[0].Role != member.RoleMember || list[0].InvitedBy == "" {
+		t.Fatalf("pending invitations: %+v %v", list, err)
+	}
+	tok := lastToken(t, pool, "un@exemple.fr")
+	if err := svc.RevokeInvitation(ctx, other, list[0].ID); !errors.Is(err, member.ErrNotFound) {
+		t.Errorf("another organisation revokes it: %v", err)
+	}
+	if err := svc.RevokeInvitation(ctx, owner, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, tok, "Un", "une phrase de passe solide", "fr"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("a revoked invitation was accepted: %v", err)
+	}
+	if _, err := svc.Invitations(ctx, member.Actor{UserID: 9, OrgID: owner.OrgID, Role: member.RoleMember, Kind: member.KindPME}); !errors.Is(err, member.ErrForbidden) {
+		t.Errorf("a plain member lists invitations: %v", err)
+	}
+
+	// An invitation dies with its inviter's account.
+	second := lastToken(t, pool, "deux@exemple.fr")
+	if err := svc.Invite(ctx, other, "trois@exemple.fr"); err != nil {
+		t.Fatal(err)
+	}
+	third := lastToken(t, pool, "trois@exemple.fr")
+	if err := svc.DeleteAccount(ctx, owner, "une phrase de passe solide"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, second, "Deux", "une phrase de passe solide", "fr"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("an invitation outlived its inviter: %v", err)
+	}
+	// And with its organisation.
+	if err := svc.CloseOrganisation(ctx, other, "une phrase de passe solide"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, third, "Trois", "une phrase de passe solide", "fr"); !errors.Is(err, member.ErrTokenInvalid) {
+		t.Errorf("an invitation outlived its organisation: %v", err)
+	}
+}
+
+// Two owners leaving at the same moment cannot leave colleagues without an
+// owner: one of them is refused.
+func TestLastOwnerRace(t *testing.T) {
+	svc, pool := newService(t)
+	ctx := context.Background()
+	first := approvedOwner(t, svc, staffActor(t, pool), sirenA, "owner@exemple.fr")
+	hash, err := member.HashPassword("une phrase de passe solide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role) VALUES
+		($1, 'owner2@exemple.fr', 'Second', $2, 'owner'), ($1, 'membre@exemple.fr', 'Membre', $2, 'member')`, first.OrgID, hash); err != nil {
+		t.Fatal(err)
+	}
+	second, err := svc.Authenticate(ctx, "owner2@exemple.fr", "une phrase de passe solide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer member.WidenLastOwnerRace(300 * time.Millisecond)()
+	for round := range 3 {
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for _, a := range []member.Actor{first, second} {
+			go func() {
+				<-start
+				errs <- svc.DeleteAccount(ctx, a, "une phrase de passe solide")
+			}()
+		}
+		close(start)
+		e1, e2 := <-errs, <-errs
+		refused := 0
+		for _, e := range []error{e1, e2} {
+			switch {
+			case errors.Is(e, member.ErrLastOwner):
+				refused++
+			case e != nil:
+				t.Fatalf("round %d: %v", round, e)
+			}
+		}
+		if refused != 1 || count(t, pool, `SELECT count(*) FROM users WHERE organisation_id = $1 AND role = 'owner'`, first.OrgID) != 1 {
+			t.Fatalf("round %d: %d refused, want 1; owners left %d", round, refused,
+				count(t, pool, `SELECT count(*) FROM users WHERE organisation_id = $1 AND role = 'owner'`, first.OrgID))
+		}
+		// Put the deleted owner back for the next round.
+		if _, err := pool.Exec(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role)
+			SELECT $1, e, 'Revenu', $2, 'owner' FROM unnest(ARRAY['owner@exemple.fr', 'owner2@exemple.fr']) e
+			WHERE NOT EXISTS (SELECT 1 FROM users WHERE email = e)`, first.OrgID, hash); err != nil {
+			t.Fatal(err)
+		}
+		first, _ = svc.Authenticate(ctx, "owner@exemple.fr", "une phrase de passe solide")
+		second, _ = svc.Authenticate(ctx, "owner2@exemple.fr", "une phrase de passe solide")
 	}
 }

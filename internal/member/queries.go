@@ -125,6 +125,62 @@ func (s *Service) Users(ctx context.Context, actor Actor, orgID int64) ([]User, 
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[User])
 }
 
+// afterLastOwnerCheck lets the race test widen the window between the check
+// and the deletion; it does nothing otherwise.
+var afterLastOwnerCheck = func() {}
+
+// Invitation is an invitation waiting to be accepted.
+type Invitation struct {
+	ID        int64
+	Email     string
+	Role      Role
+	InvitedBy string // the inviter's name; empty when unknown
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// ActionInvitationRevoked records an invitation taken back.
+var ActionInvitationRevoked = audit.Declare("invitation.revoked")
+
+// mayInvite reports whether the actor manages the invitations of its
+// organisation: owners of a member, admins of the association.
+func mayInvite(actor Actor) bool { return actor.IsOwner() || actor.IsAdmin() }
+
+// Invitations lists the pending invitations of the actor's organisation.
+func (s *Service) Invitations(ctx context.Context, actor Actor) ([]Invitation, error) {
+	if !mayInvite(actor) {
+		return nil, ErrForbidden
+	}
+	rows, err := s.db.Query(ctx, `SELECT t.id, t.email, t.role, coalesce(u.name, ''), t.created_at, t.expires_at
+		FROM one_time_tokens t LEFT JOIN users u ON u.id = t.created_by
+		WHERE t.organisation_id = $1 AND t.purpose = 'invitation' AND t.used_at IS NULL AND t.expires_at > now()
+		ORDER BY t.created_at, t.id`, actor.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("member: invitations: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Invitation])
+}
+
+// RevokeInvitation takes back a pending invitation of the actor's
+// organisation: its link stops working at once.
+func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id int64) error {
+	if !mayInvite(actor) {
+		return ErrForbidden
+	}
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var email string
+		err := tx.QueryRow(ctx, `DELETE FROM one_time_tokens
+			WHERE id = $1 AND organisation_id = $2 AND purpose = 'invitation' AND used_at IS NULL RETURNING email`, id, actor.OrgID).Scan(&email)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("member: revoke invitation %d: %w", id, err)
+		}
+		return audit.Record(ctx, tx, actor.AuditEntry(ActionInvitationRevoked, actor.OrgID, actor.OrgName, ""))
+	})
+}
+
 // Email is one message of the outbox.
 type Email struct {
 	ID        int64      `json:"id"`
@@ -233,6 +289,20 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, password strin
 		return err
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// One leaver at a time per organisation: two owners (or two
+		// admins) leaving at once cannot both be "not the last".
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE`, actor.OrgID); err != nil {
+			return err
+		}
+		if actor.IsAdmin() {
+			var admins int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE organisation_id = $1 AND role = 'admin'`, actor.OrgID).Scan(&admins); err != nil {
+				return err
+			}
+			if admins == 1 {
+				return ErrLastAdmin
+			}
+		}
 		if actor.IsOwner() {
 			var owners, others int
 			if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE role = 'owner'), count(*) FILTER (WHERE role <> 'owner')
@@ -242,6 +312,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, password strin
 			if owners == 1 && others > 0 {
 				return ErrLastOwner
 			}
+			afterLastOwnerCheck()
 			if owners == 1 {
 				// The last user leaves: the organisation leaves with them.
 				if _, err := tx.Exec(ctx, `UPDATE organisations SET status = 'left', decided_at = now() WHERE id = $1`, actor.OrgID); err != nil {
@@ -267,6 +338,10 @@ func (s *Service) CloseOrganisation(ctx context.Context, actor Actor, password s
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE organisations SET status = 'left', decided_at = now() WHERE id = $1`, actor.OrgID); err != nil {
+			return err
+		}
+		// Its pending invitations die with it.
+		if _, err := tx.Exec(ctx, `DELETE FROM one_time_tokens WHERE organisation_id = $1 AND purpose = 'invitation'`, actor.OrgID); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT id, email FROM users WHERE organisation_id = $1`, actor.OrgID)
@@ -297,7 +372,8 @@ func erase(ctx context.Context, tx pgx.Tx, userID int64, email string) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM emails WHERE to_addr = $1`, email); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM one_time_tokens WHERE email = $1 OR user_id = $2`, email, userID); err != nil {
+	// Its links, and the invitations it sent (also removed by the foreign key).
+	if _, err := tx.Exec(ctx, `DELETE FROM one_time_tokens WHERE email = $1 OR user_id = $2 OR created_by = $2`, email, userID); err != nil {
 		return err
 	}
 	// The audit log keeps what happened, not who it was.

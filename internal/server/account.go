@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"passerelle/internal/i18n"
@@ -77,6 +78,8 @@ func (s *Server) irreversible(w http.ResponseWriter, r *http.Request, form func(
 			errs["password"] = "account.password_wrong"
 		case errors.Is(err, member.ErrLastOwner):
 			errs["confirm"] = "account.last_owner"
+		case errors.Is(err, member.ErrLastAdmin):
+			errs["confirm"] = "account.last_admin"
 		default:
 			s.serverError(w, r, err)
 			return false
@@ -114,6 +117,12 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int,
 		v.People = append(v.People, memberpages.Person{Name: u.Name, Email: u.Email, Role: l.T("role." + string(u.Role))})
 	}
 	if a.IsOwner() {
+		pending, err := s.pending(r, "/compte/invitations")
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Pending, v.PendingTitle = pending, l.T("account.pending_title")
 		f := inviteForm(l, "/compte/invitations", "")
 		v.Invite = &f
 		c := confirmForm(l, "/compte/fermer", l.T("account.close_submit"), l.T("account.close_confirm"), "close-form")
@@ -266,4 +275,45 @@ func (s *Server) accountSignOutAll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(r, "account.signed_out_all")
 	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+}
+
+// pending lists the actor's organisation's invitations, each revoked by a
+// POST to base/{id}/revoquer.
+func (s *Server) pending(r *http.Request, base string) ([]components.Pending, error) {
+	l := i18n.FromContext(r.Context())
+	list, err := s.members.Invitations(r.Context(), actorFrom(r.Context()))
+	if err != nil {
+		return nil, err
+	}
+	var out []components.Pending
+	for _, inv := range list {
+		out = append(out, components.Pending{Email: inv.Email,
+			Meta:   l.T("account.pending_meta", "By", inv.InvitedBy, "Date", l.Date(inv.ExpiresAt)),
+			Action: fmt.Sprintf("%s/%d/revoquer", base, inv.ID), Label: l.T("account.revoke")})
+	}
+	return out, nil
+}
+
+// revokeInvitation takes back an invitation, then goes back to back.
+func (s *Server) revokeInvitation(back string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := idParam(r)
+		if !ok {
+			s.renderError(w, r, http.StatusNotFound)
+			return
+		}
+		switch err := s.members.RevokeInvitation(r.Context(), actorFrom(r.Context()), id); {
+		case errors.Is(err, member.ErrNotFound):
+			s.renderError(w, r, http.StatusNotFound)
+			return
+		case errors.Is(err, member.ErrForbidden):
+			s.renderError(w, r, http.StatusForbidden)
+			return
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		}
+		s.flash(r, "account.revoked")
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	}
 }

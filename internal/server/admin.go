@@ -19,6 +19,11 @@ func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, status int, i
 	v := staff.Table{Page: s.page(r, "admin.title"), Title: l.T("admin.title"), Lead: l.T("admin.lead"),
 		Total: l.T("list.total", "Count", len(users)), Empty: l.T("admin.empty"), Pager: components.Pager{Page: 1, Pages: 1, Total: len(users)},
 		Headers: []string{l.T("field.name"), l.T("field.email"), l.T("space.role")}, Extra: &invite}
+	if v.Pending, err = s.pending(r, "/admin/equipe/invitations"); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v.PendingTitle = l.T("account.pending_title")
 	for _, u := range users {
 		v.Rows = append(v.Rows, []string{u.Name, u.Email, l.T("role." + string(u.Role))})
 	}

@@ -53,6 +53,7 @@ var routeLevels = map[string]string{
 	"GET /desabonnement":                                public,
 	"POST /desabonnement":                               public,
 	"POST /compte/invitations":                          owner,
+	"POST /compte/invitations/{id}/revoquer":            owner,
 	"POST /compte/fermer":                               owner,
 	"GET /equipe/adhesions":                             staffOnly,
 	"GET /equipe/membres":                               staffOnly,
@@ -61,6 +62,7 @@ var routeLevels = map[string]string{
 	"GET /equipe/courriels":                             staffOnly,
 	"GET /admin/equipe":                                 adminOnly,
 	"POST /admin/equipe/invitations":                    adminOnly,
+	"POST /admin/equipe/invitations/{id}/revoquer":      adminOnly,
 	"GET /offres":                                       public,
 	"GET /offres/{id}":                                  public,
 	"GET /cpv":                                          public,
@@ -109,6 +111,8 @@ var allowedStatus = map[string]int{
 	"POST /desabonnement":                            http.StatusNotFound, // no token
 	"POST /compte/notifications":                     http.StatusSeeOther, // nothing ticked: every optional mail off
 	"POST /compte/deconnexion-partout":               http.StatusSeeOther,
+	"POST /compte/invitations/{id}/revoquer":         http.StatusNotFound, // no such invitation
+	"POST /admin/equipe/invitations/{id}/revoquer":   http.StatusNotFound,
 	// Destructive actions without their confirmation box go back with a message.
 	"POST /espace/offres/{id}/archiver":                 http.StatusSeeOther,
 	"POST /espace/profil/certifications/{id}/supprimer": http.StatusSeeOther,

@@ -101,6 +101,7 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(member.Actor.IsOwner))
 		r.Post("/compte/invitations", s.accountInvite)
+		r.Post("/compte/invitations/{id}/revoquer", s.revokeInvitation("/compte"))
 		r.Post("/compte/fermer", s.accountClose)
 	})
 
@@ -121,6 +122,7 @@ func (s *Server) routes() http.Handler {
 		r.Use(s.require(member.Actor.IsAdmin))
 		r.Get("/admin/equipe", s.adminStaff)
 		r.Post("/admin/equipe/invitations", s.adminInvite)
+		r.Post("/admin/equipe/invitations/{id}/revoquer", s.revokeInvitation("/admin/equipe"))
 	})
 
 	return r

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,5 +126,36 @@ func TestSessionsEndWithPasswordChangesAndSignOutEverywhere(t *testing.T) {
 	}
 	if signedIn(again) {
 		t.Error("a session survived the password reset")
+	}
+}
+
+// An owner sees the invitations it sent on its account page and revokes
+// one: its link stops working.
+func TestOwnerRevokesAnInvitation(t *testing.T) {
+	app := servertest.Start(t)
+	if _, err := demo.Seed(context.Background(), app.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	owner := signInAs(t, app, "pme@passerelle.test")
+	if r, _ := postForm(t, owner, app.URL+"/compte/invitations", url.Values{"email": {"collegue@exemple.fr"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("invite: %d", r.StatusCode)
+	}
+	link := app.Mail.WaitFor(t, "collegue@exemple.fr", "/invitation").Link(t, "/invitation")
+	_, doc := get(t, owner, app.URL+"/compte")
+	pending := doc.Find("[data-testid=pending-invitation]")
+	action, _ := pending.Find("form").Attr("action")
+	if pending.Length() != 1 || !strings.Contains(pending.Text(), "collegue@exemple.fr") || action == "" {
+		t.Fatalf("pending invitations: %d, %q", pending.Length(), pending.Text())
+	}
+	if r, _ := postForm(t, owner, app.URL+action, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.StatusCode)
+	}
+	resp, err := app.Client().Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone {
+		t.Errorf("the revoked invitation's link answers %d, want 410", resp.StatusCode)
 	}
 }
