@@ -101,6 +101,9 @@ func TestSMEPublishesBuyerFinds(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=search-form]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-q`), "photovoltaiques toiture"),
 		chromedp.Click(chromedp.CSS(`[data-testid=search-submit]`)),
+		// The catalogue already lists offers before the search (the demo
+		// SME's): wait for the results page, whose box holds the words.
+		chromedp.WaitVisible(chromedp.CSS(`#f-q[value="photovoltaiques toiture"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=offer-hit]`)),
 	)
 	if !strings.Contains(b.Text(`[data-testid=offer-hit]`), cpv.LabelFR) {
