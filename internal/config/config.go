@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -35,6 +36,7 @@ type Config struct {
 	MailFrom        string        // MAIL_FROM: sender of every notification
 	RateLimit       int           // RATE_LIMIT_PER_MINUTE: sign-in, sign-up and reset attempts per IP and minute
 	HashSlots       int           // PASSWORD_HASH_SLOTS: passwords hashed or checked at once (argon2id, 19 MiB each)
+	TrustedProxies  []string      // TRUSTED_PROXIES: CIDRs of the proxies whose X-Forwarded-For names the client
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -74,6 +76,16 @@ func Load(getenv func(string) string) (Config, error) {
 		c.RateLimit = n
 	}
 
+	for _, p := range strings.Split(get("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR prefix (e.g. 10.0.0.0/8, 127.0.0.1/32)", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	hsRaw := get("PASSWORD_HASH_SLOTS", "8")
 	if n, err := strconv.Atoi(hsRaw); err != nil || n < 1 || n > 256 {
 		errs = append(errs, fmt.Errorf("PASSWORD_HASH_SLOTS=%q: want a whole number from 1 to 256", hsRaw))
@@ -153,6 +165,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_addr", c.SMTPAddr),
 		slog.Int("rate_limit_per_minute", c.RateLimit),
 		slog.Int("password_hash_slots", c.HashSlots),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 

@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/httprate"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/validate"
 	"passerelle/web/components"
 	memberpages "passerelle/web/pages/member"
 )
@@ -95,15 +97,52 @@ func (s *Server) require(check func(member.Actor) bool) func(http.Handler) http.
 	}
 }
 
-// rateLimit bounds attempts per IP and minute on sign-in, sign-up and
-// password reset.
+// rateLimit bounds attempts per client address and minute on sign-in,
+// sign-up, password reset and invitation. The address is the connection's,
+// or, behind the proxies named in TRUSTED_PROXIES, the one they forwarded
+// (clientIP): never a header a client could set itself.
 func (s *Server) rateLimit() func(http.Handler) http.Handler {
 	return httprate.Limit(s.cfg.RateLimit, time.Minute,
-		httprate.WithKeyFuncs(httprate.KeyByIP),
-		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Retry-After", "60")
-			s.renderError(w, r, http.StatusTooManyRequests)
-		}))
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return "ip:" + clientAddr(r), nil }),
+		httprate.WithLimitHandler(s.tooMany))
+}
+
+// accountRateLimit bounds attempts per account (the e-mail typed) and
+// minute on sign-in and reset requests, so that guesses spread over many
+// addresses still slow down.
+func (s *Server) accountRateLimit() func(http.Handler) http.Handler {
+	return httprate.Limit(s.cfg.RateLimit, time.Minute,
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
+			if email := validate.NormEmail(r.PostFormValue("email")); email != "" {
+				return "account:" + email, nil
+			}
+			return "ip:" + clientAddr(r), nil
+		}),
+		httprate.WithLimitHandler(s.tooMany))
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "60")
+	s.renderError(w, r, http.StatusTooManyRequests)
+}
+
+// clientIP resolves the client's address once per request: the TCP peer,
+// or behind trusted proxies the first untrusted address of X-Forwarded-For
+// (chi's ClientIPFromXFF, fail-closed).
+func clientIP(trusted []string) func(http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return middleware.ClientIPFromRemoteAddr
+	}
+	return middleware.ClientIPFromXFF(trusted...)
+}
+
+// clientAddr is the request's client address, "unknown" when it could not
+// be resolved safely (one bucket for all of those).
+func clientAddr(r *http.Request) string {
+	if ip := middleware.GetClientIP(r.Context()); ip != "" {
+		return ip
+	}
+	return "unknown"
 }
 
 // signInForm builds the sign-in form.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -151,5 +152,63 @@ func TestResetAndInvitationAreRateLimited(t *testing.T) {
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%s 4th attempt: %d, want 429 with Retry-After", path, resp.StatusCode)
 		}
+	}
+}
+
+// postFrom posts a form as if forwarded by a proxy for the client ip.
+func postFrom(t *testing.T, c *http.Client, u, ip string, v url.Values) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Behind a trusted proxy, each client has its own budget (not everyone
+// behind the load balancer sharing one); without one, X-Forwarded-For is
+// ignored, so a client cannot escape its budget by forging it. Guesses at
+// one account from many addresses are slowed down too.
+func TestRateLimitsKeyOnTrustedClientAddressAndAccount(t *testing.T) {
+	wrong := func(email string) url.Values { return url.Values{"email": {email}, "password": {"mauvais"}} }
+
+	behind := servertest.StartWith(t, servertest.Options{RateLimit: 2, TrustedProxies: "127.0.0.1/32, ::1/128"})
+	c := behind.Client()
+	for i := range 2 {
+		if got := postFrom(t, c, behind.URL+"/connexion", "203.0.113.1", wrong(fmt.Sprintf("a%d@exemple.fr", i))); got != http.StatusUnprocessableEntity {
+			t.Fatalf("client 1, attempt %d: %d", i+1, got)
+		}
+	}
+	if got := postFrom(t, c, behind.URL+"/connexion", "203.0.113.1", wrong("a3@exemple.fr")); got != http.StatusTooManyRequests {
+		t.Errorf("client 1, 3rd attempt: %d, want 429", got)
+	}
+	if got := postFrom(t, c, behind.URL+"/connexion", "198.51.100.7", wrong("b@exemple.fr")); got != http.StatusUnprocessableEntity {
+		t.Errorf("another client behind the same proxy: %d, want its own budget (422)", got)
+	}
+	// One account, many addresses.
+	for i, ip := range []string{"192.0.2.1", "192.0.2.2"} {
+		if got := postFrom(t, c, behind.URL+"/connexion", ip, wrong("cible@exemple.fr")); got != http.StatusUnprocessableEntity {
+			t.Fatalf("account guess %d: %d", i+1, got)
+		}
+	}
+	if got := postFrom(t, c, behind.URL+"/connexion", "192.0.2.3", wrong("cible@exemple.fr")); got != http.StatusTooManyRequests {
+		t.Errorf("3rd guess at one account from a 3rd address: %d, want 429", got)
+	}
+
+	direct := servertest.StartWith(t, servertest.Options{RateLimit: 2})
+	c = direct.Client()
+	for i, ip := range []string{"203.0.113.1", "203.0.113.2"} {
+		if got := postFrom(t, c, direct.URL+"/connexion", ip, wrong(fmt.Sprintf("d%d@exemple.fr", i))); got != http.StatusUnprocessableEntity {
+			t.Fatalf("direct attempt %d: %d", i+1, got)
+		}
+	}
+	if got := postFrom(t, c, direct.URL+"/connexion", "203.0.113.3", wrong("d3@exemple.fr")); got != http.StatusTooManyRequests {
+		t.Errorf("a forged X-Forwarded-For escaped the limit: %d, want 429", got)
 	}
 }

@@ -67,6 +67,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.Int("bytes", ww.BytesWritten()),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr),
+			slog.String("client", clientAddr(r)),
 		)
 	})
 }

@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 		dropBadRequestID, // a client-sent id is kept only when short and plain
 		middleware.RequestID,
 		middleware.GetHead,
+		clientIP(s.cfg.TrustedProxies), // the client's address, for rate limits and the log
 		limitBody,
 		secureHeaders(s.cfg.Production()),
 		s.accessLog,
@@ -56,8 +57,8 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(s.rateLimit())
 		r.Post("/adhesion", s.apply)
-		r.Post("/connexion", s.signIn)
-		r.Post("/mot-de-passe/oubli", s.forgot)
+		r.With(s.accountRateLimit()).Post("/connexion", s.signIn)
+		r.With(s.accountRateLimit()).Post("/mot-de-passe/oubli", s.forgot)
 		r.Post("/mot-de-passe/nouveau", s.reset)
 		r.Post("/invitation", s.invitationAccept)
 	})

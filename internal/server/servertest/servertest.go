@@ -41,6 +41,8 @@ type App struct {
 type Options struct {
 	RateLimit    int       // attempts per IP and minute; default: high enough not to interfere
 	SessionStore scs.Store // default: PostgreSQL, as in production
+	// TrustedProxies is TRUSTED_PROXIES (comma-separated CIDRs); default none.
+	TrustedProxies string
 }
 
 // Start serves the application on a random port until t ends, with its
@@ -61,7 +63,7 @@ func StartWith(t testing.TB, o Options) *App {
 	base := "http://" + srv.Listener.Addr().String()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"PASSERELLE_ENV": config.EnvTest, "PORT": "0", "PASSERELLE_BASE_URL": base,
-			"SMTP_ADDR": smtp.Addr, "RATE_LIMIT_PER_MINUTE": strconv.Itoa(o.RateLimit)}[k]
+			"SMTP_ADDR": smtp.Addr, "RATE_LIMIT_PER_MINUTE": strconv.Itoa(o.RateLimit), "TRUSTED_PROXIES": o.TrustedProxies}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
