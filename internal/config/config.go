@@ -5,8 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
