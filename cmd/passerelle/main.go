@@ -261,7 +261,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
 	}
 	reg := jobs.NewRegistry()
-	server.Background(reg, pool, tax, sender)
+	server.Background(reg, cfg, pool, tax, sender)
 	queue, err := jobs.New(pool, reg, log, jobs.Options{})
 	if err != nil {
 		return err

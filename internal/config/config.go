@@ -37,6 +37,7 @@ type Config struct {
 	RateLimit       int           // RATE_LIMIT_PER_MINUTE: sign-in, sign-up and reset attempts per IP and minute
 	HashSlots       int           // PASSWORD_HASH_SLOTS: passwords hashed or checked at once (argon2id, 19 MiB each)
 	TrustedProxies  []string      // TRUSTED_PROXIES: CIDRs of the proxies whose X-Forwarded-For names the client
+	MailRetention   time.Duration // MAIL_RETENTION: how long sent mail stays in the outbox
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -68,6 +69,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout:  dur("REQUEST_TIMEOUT", "30s"),
 		SMTPAddr:        get("SMTP_ADDR", ""),
 		MailFrom:        get("MAIL_FROM", "Passerelle <no-reply@passerelle.test>"),
+		MailRetention:   dur("MAIL_RETENTION", "720h"),
 	}
 	rlRaw := get("RATE_LIMIT_PER_MINUTE", "10")
 	if n, err := strconv.Atoi(rlRaw); err != nil || n < 1 {

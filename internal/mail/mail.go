@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/smtp"
+	"regexp"
 	"strings"
 	"time"
 
@@ -72,7 +73,18 @@ type Worker struct {
 	river.WorkerDefaults[SendArgs]
 	DB     *pgxpool.Pool
 	Sender Sender
+	// KeepSecrets leaves the links of a sent mail readable in the outbox
+	// (development, where staff read them on the mailbox page); otherwise
+	// the stored copy loses its link secrets once delivered.
+	KeepSecrets bool
 }
+
+// linkSecret is the secret part of the links mails carry (reset,
+// invitation, unsubscribe): "jeton=<token>".
+var linkSecret = regexp.MustCompile(`jeton=[A-Za-z0-9_-]{16,}`)
+
+// Redact removes the link secrets of a mail's text.
+func Redact(body string) string { return linkSecret.ReplaceAllString(body, "jeton=…") }
 
 // Work sends one stored message; an error makes River retry with backoff.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
@@ -93,13 +105,53 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		_, _ = w.DB.Exec(ctx, `UPDATE emails SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, job.Args.EmailID, err.Error())
 		return fmt.Errorf("mail: send %d: %w", job.Args.EmailID, err)
 	}
-	_, err = w.DB.Exec(ctx, `UPDATE emails SET attempts = attempts + 1, sent_at = now(), last_error = '' WHERE id = $1`, job.Args.EmailID)
+	if w.KeepSecrets {
+		_, err = w.DB.Exec(ctx, `UPDATE emails SET attempts = attempts + 1, sent_at = now(), last_error = '' WHERE id = $1`, job.Args.EmailID)
+	} else {
+		// Delivered: the outbox keeps what was said, not a usable link.
+		_, err = w.DB.Exec(ctx, `UPDATE emails SET attempts = attempts + 1, sent_at = now(), last_error = '',
+			body = $2, unsubscribe_url = '' WHERE id = $1`, job.Args.EmailID, Redact(m.Body))
+	}
 	return err
 }
 
-// Register adds mail delivery to the server's background jobs.
-func Register(reg *jobs.Registry, pool *pgxpool.Pool, sender Sender) {
-	jobs.Add(reg, &Worker{DB: pool, Sender: sender})
+// PurgeArgs is the daily job that deletes sent mail past its retention.
+type PurgeArgs struct{}
+
+// Kind names the job in River.
+func (PurgeArgs) Kind() string { return "mail.purge_sent" }
+
+// PurgeWorker works PurgeArgs.
+type PurgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	DB        *pgxpool.Pool
+	Retention time.Duration
+}
+
+// Work deletes the mail sent longer ago than the retention; unsent mail
+// stays, whatever its age.
+func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
+	if _, err := w.DB.Exec(ctx, `DELETE FROM emails WHERE sent_at < now() - make_interval(secs => $1)`, w.Retention.Seconds()); err != nil {
+		return fmt.Errorf("mail: purge sent mail: %w", err)
+	}
+	return nil
+}
+
+// Options tune mail delivery.
+type Options struct {
+	KeepSecrets bool          // see Worker.KeepSecrets
+	Retention   time.Duration // how long sent mail is kept; default 30 days
+}
+
+// Register adds mail delivery, and the daily purge of old sent mail, to
+// the server's background jobs.
+func Register(reg *jobs.Registry, pool *pgxpool.Pool, sender Sender, o Options) {
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	jobs.Add(reg, &Worker{DB: pool, Sender: sender, KeepSecrets: o.KeepSecrets})
+	jobs.Add(reg, &PurgeWorker{DB: pool, Retention: o.Retention})
+	reg.Every(24*time.Hour, func() river.JobArgs { return PurgeArgs{} })
 }
 
 // SMTPSender delivers through an SMTP server (no authentication: a local
