@@ -138,8 +138,15 @@ func HeadVersion() uint {
 // failed half-way (dirty).
 var ErrNotMigrated = errors.New("postgres: schema is not at the head migration")
 
-// Ready checks that the database answers and its schema is at the head
-// migration, clean. It is what /readyz reports.
+// Ready checks that the database answers and its schema is at least at the
+// head migration of this binary, clean. It is what /readyz reports.
+//
+// A schema newer than the binary is accepted: during a rolling deploy the
+// new release migrates first and the old servers stay in rotation. That
+// holds because every migration is additive (the rule, see
+// migrations/README.md): a release adds tables, columns with defaults,
+// indexes and functions; it renames or drops nothing that the previous
+// release reads, which a later release removes once no server reads it.
 func Ready(ctx context.Context, db DB) error {
 	var version int64
 	var dirty bool
@@ -151,8 +158,8 @@ func Ready(ctx context.Context, db DB) error {
 		}
 		return fmt.Errorf("postgres: ready: %w", err)
 	}
-	if dirty || uint(version) != HeadVersion() {
-		return fmt.Errorf("%w: at %d (dirty=%t), want %d", ErrNotMigrated, version, dirty, HeadVersion())
+	if dirty || uint(version) < HeadVersion() {
+		return fmt.Errorf("%w: at %d (dirty=%t), want %d or later", ErrNotMigrated, version, dirty, HeadVersion())
 	}
 	return nil
 }

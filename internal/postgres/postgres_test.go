@@ -122,3 +122,24 @@ func TestFrenchFoldKeepsEveryEarlierMatch(t *testing.T) {
 		t.Errorf("%d of %d (text, word) pairs no longer match", lost, pairs)
 	}
 }
+
+// A schema newer than the binary (the next release migrated first, during
+// a rolling deploy) keeps this server ready; an older or dirty one does not.
+func TestReadyAcceptsANewerCleanSchema(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	head := int64(postgres.HeadVersion())
+	for _, tc := range []struct {
+		version int64
+		dirty   bool
+		ready   bool
+	}{{head, false, true}, {head + 1, false, true}, {head - 1, false, false}, {head + 1, true, false}, {head, true, false}} {
+		if _, err := pool.Exec(ctx, `UPDATE schema_migrations SET version = $1, dirty = $2`, tc.version, tc.dirty); err != nil {
+			t.Fatal(err)
+		}
+		err := postgres.Ready(ctx, pool)
+		if (err == nil) != tc.ready || (err != nil && !errors.Is(err, postgres.ErrNotMigrated)) {
+			t.Errorf("schema at %d (dirty %t): %v, want ready %t", tc.version, tc.dirty, err, tc.ready)
+		}
+	}
+}
