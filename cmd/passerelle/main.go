@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -295,8 +296,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		}
 	}()
 	log.Info("listening", "addr", addr)
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index})
-	return server.Serve(ctx, l, h, cfg, log)
+	draining := new(atomic.Bool)
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index, Draining: draining})
+	return server.ServeDraining(ctx, l, h, cfg, log, draining)
 }
 
 // displayAddr turns 127.0.0.1:8080 into localhost:8080 for the banner.

@@ -31,6 +31,7 @@ type Config struct {
 	LogFormat       string        // LOG_FORMAT: text or json
 	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long in-flight requests may finish
+	DrainDelay      time.Duration // SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT: upper bound on one request's handler time
 	SMTPAddr        string        // SMTP_ADDR: host:port of the mail relay; empty in development: mails are logged and shown to staff
 	MailFrom        string        // MAIL_FROM: sender of every notification
@@ -87,6 +88,17 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	// Production drains for 5 s by default (a load balancer's check
+	// interval); a workstation stops at once.
+	drainDef := "0s"
+	if c.Env == EnvProduction {
+		drainDef = "5s"
+	}
+	if d, err := time.ParseDuration(get("SHUTDOWN_DRAIN", drainDef)); err != nil || d < 0 {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN=%q: want a duration such as 5s, or 0s", get("SHUTDOWN_DRAIN", drainDef)))
+	} else {
+		c.DrainDelay = d
 	}
 	hsRaw := get("PASSWORD_HASH_SLOTS", "8")
 	if n, err := strconv.Atoi(hsRaw); err != nil || n < 1 || n > 256 {
@@ -163,6 +175,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("shutdown_drain", c.DrainDelay),
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.String("smtp_addr", c.SMTPAddr),
 		slog.Int("rate_limit_per_minute", c.RateLimit),

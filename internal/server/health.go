@@ -19,6 +19,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // the head migration, 503 otherwise (readiness: take this server out of
 // the load balancer, but keep it running: the pool reconnects by itself).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := postgres.Ready(ctx, s.db); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +181,50 @@ func TestBusyIs503(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/connexion", nil))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
+// At shutdown the server first says it is not ready (the load balancer
+// stops sending), keeps answering for the drain delay, then closes.
+func TestShutdownFailsReadinessFirstThenDrains(t *testing.T) {
+	s := testServer(t)
+	s.cfg.DrainDelay = 600 * time.Millisecond
+	draining := new(atomic.Bool)
+	s.draining = draining
+	mux := http.NewServeMux()
+	mux.HandleFunc("/readyz", s.readyz)
+	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "still serving") })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeDraining(ctx, l, mux, s.cfg, s.log, draining) }()
+	base := "http://" + l.Addr().String()
+	get := func(path string) (int, error) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, _ := get("/page"); code != http.StatusOK {
+		t.Fatalf("before shutdown: %d", code)
+	}
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	if code, err := get("/readyz"); err != nil || code != http.StatusServiceUnavailable {
+		t.Errorf("while draining, /readyz: %d %v, want 503", code, err)
+	}
+	if code, err := get("/page"); err != nil || code != http.StatusOK {
+		t.Errorf("while draining, pages: %d %v, want still served", code, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get("/page"); err == nil {
+		t.Error("still accepting connections after the drain")
 	}
 }

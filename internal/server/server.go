@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -44,6 +45,9 @@ type Deps struct {
 	Index *searchindex.Syncer
 	// SessionStore keeps the sessions; nil: PostgreSQL (tests put a failing one).
 	SessionStore scs.Store
+	// Draining, once true, makes /readyz answer 503 so the load balancer
+	// stops sending requests before the server closes (see ServeDraining).
+	Draining *atomic.Bool
 }
 
 // Server holds the dependencies the handlers share.
@@ -62,12 +66,16 @@ type Server struct {
 	// moderation is the staff's one review queue; each domain registers
 	// its kind of content in New.
 	moderation *moderation.Service
+	draining   *atomic.Bool
 	sessions   *scs.SessionManager
 }
 
 // New builds the whole http.Handler of the application.
 func New(d Deps) http.Handler {
-	s := &Server{cfg: d.Config, log: d.Logger, db: d.DB, tax: d.Taxonomy, catalog: d.Catalog}
+	s := &Server{cfg: d.Config, log: d.Logger, db: d.DB, tax: d.Taxonomy, catalog: d.Catalog, draining: d.Draining}
+	if s.draining == nil {
+		s.draining = new(atomic.Bool)
+	}
 	if s.catalog == nil {
 		s.catalog = i18n.MustLoad()
 	}
@@ -130,6 +138,14 @@ func newSessions(db *pgxpool.Pool, production bool) *scs.SessionManager {
 // connections and lets in-flight requests finish within the configured
 // shutdown timeout.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, cfg config.Config, log *slog.Logger) error {
+	return ServeDraining(ctx, l, h, cfg, log, nil)
+}
+
+// ServeDraining is Serve that, when ctx is cancelled, first sets draining
+// (the handler's /readyz then answers 503) and keeps serving for the drain
+// delay, so the load balancer takes this server out of rotation before its
+// listener closes; then it lets in-flight requests finish.
+func ServeDraining(ctx context.Context, l net.Listener, h http.Handler, cfg config.Config, log *slog.Logger, draining *atomic.Bool) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -147,6 +163,15 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, cfg config.Confi
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
+	}
+	if draining != nil {
+		draining.Store(true)
+		log.Info("draining: /readyz answers 503", "for", cfg.DrainDelay)
+		select {
+		case <-time.After(cfg.DrainDelay):
+		case err := <-errc:
+			return fmt.Errorf("server: %w", err)
+		}
 	}
 	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
