@@ -242,11 +242,20 @@ type postgresPool = *pgxpool.Pool
 // listener is open, before the first request is accepted.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pool postgresPool, addr string) error) error {
 	log.Info("starting", "config", cfg)
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	// Two pools: web requests (bounded statements, no transaction left
+	// open) and background work (jobs, the search index's rebuilds, which
+	// may take minutes), so neither starves the other.
+	pool, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.PoolOptions{Name: "passerelle-web",
+		MaxConns: int32(cfg.DBMaxConns), StatementTimeout: cfg.RequestTimeout, IdleInTxTimeout: 30 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	background, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.PoolOptions{Name: "passerelle-background", MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer background.Close()
 	tax, err := taxonomy.Load()
 	if err != nil {
 		return err
@@ -262,8 +271,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
 	}
 	reg := jobs.NewRegistry()
-	server.Background(reg, cfg, pool, tax, sender)
-	queue, err := jobs.New(pool, reg, log, jobs.Options{})
+	server.Background(reg, cfg, background, tax, sender)
+	queue, err := jobs.New(background, reg, log, jobs.Options{})
 	if err != nil {
 		return err
 	}
@@ -289,7 +298,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		}
 	}
 	// The search index builds in the background; search runs in SQL until then.
-	index := searchindex.NewSyncer(pool, log)
+	index := searchindex.NewSyncer(background, log)
 	go func() {
 		if err := index.Run(ctx); err != nil {
 			log.Error("search index stopped: search runs in SQL", "err", err)

@@ -32,6 +32,7 @@ type Config struct {
 	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long in-flight requests may finish
 	DrainDelay      time.Duration // SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
+	DBMaxConns      int           // DB_MAX_CONNS: connections of the web requests' pool (the background pool has 4)
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT: upper bound on one request's handler time
 	SMTPAddr        string        // SMTP_ADDR: host:port of the mail relay; empty in development: mails are logged and shown to staff
 	MailFrom        string        // MAIL_FROM: sender of every notification
@@ -99,6 +100,12 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_DRAIN=%q: want a duration such as 5s, or 0s", get("SHUTDOWN_DRAIN", drainDef)))
 	} else {
 		c.DrainDelay = d
+	}
+	mcRaw := get("DB_MAX_CONNS", "20")
+	if n, err := strconv.Atoi(mcRaw); err != nil || n < 2 || n > 1000 {
+		errs = append(errs, fmt.Errorf("DB_MAX_CONNS=%q: want a whole number from 2 to 1000", mcRaw))
+	} else {
+		c.DBMaxConns = n
 	}
 	hsRaw := get("PASSWORD_HASH_SLOTS", "8")
 	if n, err := strconv.Atoi(hsRaw); err != nil || n < 1 || n > 256 {
@@ -180,6 +187,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_addr", c.SMTPAddr),
 		slog.Int("rate_limit_per_minute", c.RateLimit),
 		slog.Int("password_hash_slots", c.HashSlots),
+		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }

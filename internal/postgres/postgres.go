@@ -35,11 +35,38 @@ type DB interface {
 
 // Open connects a pool and checks the database answers.
 func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	return OpenWith(ctx, databaseURL, PoolOptions{})
+}
+
+// PoolOptions size a pool and bound what its connections may do.
+type PoolOptions struct {
+	Name             string        // application_name, seen in pg_stat_activity
+	MaxConns         int32         // 0: pgx's default (the larger of 4 and the CPU count)
+	StatementTimeout time.Duration // 0: none
+	IdleInTxTimeout  time.Duration // idle_in_transaction_session_timeout; 0: none
+}
+
+// OpenWith is Open with a pool of its own shape: the web requests' pool
+// and the background pool (jobs, search index) are separate, so that
+// neither can starve the other, and each has the limits that fit it.
+func OpenWith(ctx context.Context, databaseURL string, o PoolOptions) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if o.Name != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = o.Name
+	}
+	if o.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	}
+	if o.IdleInTxTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(o.IdleInTxTimeout.Milliseconds(), 10)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)

@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"passerelle/internal/postgres"
 	"passerelle/internal/postgres/pgtest"
@@ -141,5 +143,29 @@ func TestReadyAcceptsANewerCleanSchema(t *testing.T) {
 		if (err == nil) != tc.ready || (err != nil && !errors.Is(err, postgres.ErrNotMigrated)) {
 			t.Errorf("schema at %d (dirty %t): %v, want ready %t", tc.version, tc.dirty, err, tc.ready)
 		}
+	}
+}
+
+// A pool opened with limits gives them to each of its connections.
+func TestOpenWithLimits(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	pool, err := postgres.OpenWith(ctx, url, postgres.PoolOptions{Name: "passerelle-web", MaxConns: 3,
+		StatementTimeout: 2 * time.Second, IdleInTxTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var name, stmt, idle string
+	if err := pool.QueryRow(ctx, `SELECT current_setting('application_name'), current_setting('statement_timeout'),
+		current_setting('idle_in_transaction_session_timeout')`).Scan(&name, &stmt, &idle); err != nil {
+		t.Fatal(err)
+	}
+	if name != "passerelle-web" || stmt != "2s" || idle != "30s" || pool.Config().MaxConns != 3 {
+		t.Errorf("name %q, statement_timeout %q, idle_in_transaction %q, max conns %d", name, stmt, idle, pool.Config().MaxConns)
+	}
+	// A statement past the limit is cancelled, not left running.
+	if _, err := pool.Exec(ctx, `SELECT pg_sleep(3)`); err == nil || !strings.Contains(err.Error(), "statement timeout") {
+		t.Errorf("a 3 s statement under a 2 s limit: %v", err)
 	}
 }

@@ -24,10 +24,10 @@ func (s *Server) routes() http.Handler {
 		s.accessLog,
 		s.language,
 		s.recoverPanic, // before the session and actor: a panic there gets the friendly page too
+		middleware.Timeout(s.cfg.RequestTimeout), // also bounds loading the session and the actor
 		s.sessions.LoadAndSave,
 		s.loadActor,
 		middleware.Compress(5, "text/html", "text/css", "application/json", "image/svg+xml", "text/plain"),
-		middleware.Timeout(s.cfg.RequestTimeout),
 		s.crossOriginProtection,
 		s.parseForm,
 	)
