@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -32,6 +33,7 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
+	"passerelle/internal/metrics"
 	"passerelle/internal/pgcluster"
 	"passerelle/internal/postgres"
 	"passerelle/internal/scale"
@@ -306,7 +308,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	}()
 	log.Info("listening", "addr", addr)
 	draining := new(atomic.Bool)
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index, Draining: draining})
+	m := metrics.New(metrics.Sources{Pools: map[string]*pgxpool.Pool{"web": pool, "background": background},
+		DB: background, Index: index, Log: log})
+	if cfg.MetricsAddr != "" {
+		// Operators only: never on the public address.
+		ml, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		go func() {
+			if err := server.Serve(ctx, ml, mux, cfg, log); err != nil {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		log.Info("metrics", "addr", ml.Addr().String())
+	}
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index,
+		Draining: draining, Metrics: m})
 	return server.ServeDraining(ctx, l, h, cfg, log, draining)
 }
 

@@ -33,6 +33,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long in-flight requests may finish
 	DrainDelay      time.Duration // SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
 	DBMaxConns      int           // DB_MAX_CONNS: connections of the web requests' pool (the background pool has 4)
+	MetricsAddr     string        // METRICS_ADDR: host:port of /metrics (Prometheus), never the public address; empty: off
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT: upper bound on one request's handler time
 	SMTPAddr        string        // SMTP_ADDR: host:port of the mail relay; empty in development: mails are logged and shown to staff
 	MailFrom        string        // MAIL_FROM: sender of every notification
@@ -72,6 +73,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SMTPAddr:        get("SMTP_ADDR", ""),
 		MailFrom:        get("MAIL_FROM", "Passerelle <no-reply@passerelle.test>"),
 		MailRetention:   dur("MAIL_RETENTION", "720h"),
+		MetricsAddr:     get("METRICS_ADDR", ""),
 	}
 	rlRaw := get("RATE_LIMIT_PER_MINUTE", "10")
 	if n, err := strconv.Atoi(rlRaw); err != nil || n < 1 {
@@ -188,6 +190,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("rate_limit_per_minute", c.RateLimit),
 		slog.Int("password_hash_slots", c.HashSlots),
 		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }

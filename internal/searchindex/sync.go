@@ -54,6 +54,10 @@ func NewSyncer(db *pgxpool.Pool, log *slog.Logger) *Syncer {
 // Ready reports whether the indexes are built; until then search runs in SQL.
 func (s *Syncer) Ready() bool { return s != nil && s.ready.Load() }
 
+// Applied is the last change-log sequence number applied (metrics: the
+// lag is the log's last number minus this).
+func (s *Syncer) Applied() int64 { return s.applied.Load() }
+
 // Index returns the index of a list (nil before the first build).
 func (s *Syncer) Index(list string) *Index { return s.indexes[list].Load() }
 

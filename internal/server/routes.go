@@ -14,6 +14,9 @@ import (
 // level are declared.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
+	if s.metrics != nil {
+		r.Use(s.metrics.Middleware) // latency by route, for /metrics on its own address
+	}
 	r.Use(
 		dropBadRequestID, // a client-sent id is kept only when short and plain
 		middleware.RequestID,
@@ -23,7 +26,7 @@ func (s *Server) routes() http.Handler {
 		secureHeaders(s.cfg.Production()),
 		s.accessLog,
 		s.language,
-		s.recoverPanic, // before the session and actor: a panic there gets the friendly page too
+		s.recoverPanic,                           // before the session and actor: a panic there gets the friendly page too
 		middleware.Timeout(s.cfg.RequestTimeout), // also bounds loading the session and the actor
 		s.sessions.LoadAndSave,
 		s.loadActor,

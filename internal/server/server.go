@@ -23,6 +23,7 @@ import (
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/member"
+	"passerelle/internal/metrics"
 	"passerelle/internal/moderation"
 	"passerelle/internal/notify"
 	"passerelle/internal/offer"
@@ -45,6 +46,8 @@ type Deps struct {
 	Index *searchindex.Syncer
 	// SessionStore keeps the sessions; nil: PostgreSQL (tests put a failing one).
 	SessionStore scs.Store
+	// Metrics, when set, measures every request (served elsewhere: METRICS_ADDR).
+	Metrics *metrics.Metrics
 	// Draining, once true, makes /readyz answer 503 so the load balancer
 	// stops sending requests before the server closes (see ServeDraining).
 	Draining *atomic.Bool
@@ -67,12 +70,14 @@ type Server struct {
 	// its kind of content in New.
 	moderation *moderation.Service
 	draining   *atomic.Bool
+	metrics    *metrics.Metrics
 	sessions   *scs.SessionManager
 }
 
 // New builds the whole http.Handler of the application.
 func New(d Deps) http.Handler {
 	s := &Server{cfg: d.Config, log: d.Logger, db: d.DB, tax: d.Taxonomy, catalog: d.Catalog, draining: d.Draining}
+	s.metrics = d.Metrics
 	if s.draining == nil {
 		s.draining = new(atomic.Bool)
 	}

@@ -20,6 +20,7 @@ import (
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/mail/mailtest"
+	"passerelle/internal/metrics"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
@@ -35,6 +36,8 @@ type App struct {
 	Mail   *mailtest.Server // the SMTP server the application delivers to
 	// Handler is the application's router, for tests that walk its routes.
 	Handler http.Handler
+	// Metrics is what METRICS_ADDR serves (not on the public router).
+	Metrics http.Handler
 }
 
 // Options change the application's settings for one test.
@@ -91,11 +94,12 @@ func StartWith(t testing.TB, o Options) *App {
 	index := searchindex.NewSyncer(pool, log)
 	index.Poll = 100 * time.Millisecond
 	go func() { _ = index.Run(ctx) }()
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index, SessionStore: o.SessionStore})
+	m := metrics.New(metrics.Sources{Pools: map[string]*pgxpool.Pool{"web": pool}, DB: pool, Index: index, Log: log})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index, SessionStore: o.SessionStore, Metrics: m})
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp, Handler: h}
+	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp, Handler: h, Metrics: m.Handler()}
 }
 
 // Client returns an HTTP client with its own cookie jar that does not follow
