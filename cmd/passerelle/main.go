@@ -270,10 +270,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	// work); River lets any number of them share it safely.
 	var sender mail.Sender = mail.LogSender{Log: log}
 	if cfg.SMTPAddr != "" {
-		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom}
+		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom, AllowPlain: cfg.SMTPPlain}
 	}
 	reg := jobs.NewRegistry()
-	server.Background(reg, cfg, background, tax, sender)
+	server.Background(reg, cfg, background, tax, sender, log)
 	queue, err := jobs.New(background, reg, log, jobs.Options{})
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long in-flight requests may finish
 	DrainDelay      time.Duration // SHUTDOWN_DRAIN: how long /readyz says 503 before the listener closes
 	DBMaxConns      int           // DB_MAX_CONNS: connections of the web requests' pool (the background pool has 4)
+	SMTPPlain       bool          // SMTP_TLS=off: send without STARTTLS (a relay on localhost); otherwise STARTTLS is required
 	MetricsAddr     string        // METRICS_ADDR: host:port of /metrics (Prometheus), never the public address; empty: off
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT: upper bound on one request's handler time
 	SMTPAddr        string        // SMTP_ADDR: host:port of the mail relay; empty in development: mails are logged and shown to staff
@@ -108,6 +109,13 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("DB_MAX_CONNS=%q: want a whole number from 2 to 1000", mcRaw))
 	} else {
 		c.DBMaxConns = n
+	}
+	switch v := get("SMTP_TLS", "required"); v {
+	case "required":
+	case "off":
+		c.SMTPPlain = true
+	default:
+		errs = append(errs, fmt.Errorf("SMTP_TLS=%q: want required or off", v))
 	}
 	hsRaw := get("PASSWORD_HASH_SLOTS", "8")
 	if n, err := strconv.Atoi(hsRaw); err != nil || n < 1 || n > 256 {
@@ -191,6 +199,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("password_hash_slots", c.HashSlots),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("smtp_plain", c.SMTPPlain),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }

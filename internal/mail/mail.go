@@ -6,9 +6,13 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/smtp"
 	"regexp"
 	"strings"
@@ -30,6 +34,9 @@ type Message struct {
 	// Unsubscribe is the one-click unsubscribe URL of a mail one can turn
 	// off (List-Unsubscribe, RFC 8058); empty for essential mails.
 	Unsubscribe string
+	// ID is the outbox row: it makes the Message-ID, the same on every
+	// attempt, so a mail sent twice after a lost answer is recognisable.
+	ID int64
 }
 
 // SendArgs is the River job that delivers one outbox row.
@@ -88,7 +95,7 @@ func Redact(body string) string { return linkSecret.ReplaceAllString(body, "jeto
 
 // Work sends one stored message; an error makes River retry with backoff.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	var m Message
+	m := Message{ID: job.Args.EmailID}
 	var sent *time.Time
 	err := w.DB.QueryRow(ctx, `SELECT to_addr, subject, body, kind, unsubscribe_url, sent_at FROM emails WHERE id = $1`, job.Args.EmailID).
 		Scan(&m.To, &m.Subject, &m.Body, &m.Kind, &m.Unsubscribe, &sent)
@@ -137,10 +144,56 @@ func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 	return nil
 }
 
+// ResendArgs is the hourly job that gives mail a new delivery job when the
+// last one gave up (a relay down for longer than the retry schedule):
+// mail is late, never lost.
+type ResendArgs struct{}
+
+// Kind names the job in River.
+func (ResendArgs) Kind() string { return "mail.resend_unsent" }
+
+// ResendWorker works ResendArgs.
+type ResendWorker struct {
+	river.WorkerDefaults[ResendArgs]
+	DB  *pgxpool.Pool
+	Log *slog.Logger
+}
+
+// Work re-enqueues every unsent mail older than a few minutes that has no
+// delivery job under way, and logs the backlog.
+func (w *ResendWorker) Work(ctx context.Context, _ *river.Job[ResendArgs]) error {
+	rows, err := w.DB.Query(ctx, `SELECT e.id FROM emails e
+		WHERE e.sent_at IS NULL AND e.created_at < now() - interval '5 minutes'
+		  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'send_email' AND (j.args->>'email_id')::bigint = e.id
+		                  AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+		ORDER BY e.id`)
+	if err != nil {
+		return fmt.Errorf("mail: unsent backlog: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("mail: unsent backlog: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if w.Log != nil {
+		w.Log.Warn("mail: unsent backlog, delivery tried again", "mails", len(ids), "oldest", ids[0])
+	}
+	client := river.ClientFromContext[pgx.Tx](ctx)
+	for _, id := range ids {
+		if _, err := client.Insert(ctx, SendArgs{EmailID: id}, nil); err != nil {
+			return fmt.Errorf("mail: enqueue %d again: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // Options tune mail delivery.
 type Options struct {
 	KeepSecrets bool          // see Worker.KeepSecrets
 	Retention   time.Duration // how long sent mail is kept; default 30 days
+	Log         *slog.Logger  // where the unsent backlog is reported
 }
 
 // Register adds mail delivery, and the daily purge of old sent mail, to
@@ -151,27 +204,43 @@ func Register(reg *jobs.Registry, pool *pgxpool.Pool, sender Sender, o Options) 
 	}
 	jobs.Add(reg, &Worker{DB: pool, Sender: sender, KeepSecrets: o.KeepSecrets})
 	jobs.Add(reg, &PurgeWorker{DB: pool, Retention: o.Retention})
+	jobs.Add(reg, &ResendWorker{DB: pool, Log: o.Log})
 	reg.Every(24*time.Hour, func() river.JobArgs { return PurgeArgs{} })
+	reg.Every(time.Hour, func() river.JobArgs { return ResendArgs{} })
 }
 
-// SMTPSender delivers through an SMTP server (no authentication: a local
-// relay or a test server).
+// SMTPSender delivers through an SMTP relay (no authentication: a relay
+// that trusts this network), with deadlines on every step and STARTTLS
+// required unless AllowPlain.
 type SMTPSender struct {
-	Addr string // host:port
-	From string // "Passerelle <no-reply@…>"
+	Addr       string // host:port
+	From       string // "Passerelle <no-reply@…>"
+	AllowPlain bool   // send without STARTTLS when the relay does not offer it (a relay on localhost; tests)
+	Timeout    time.Duration
 }
+
+// ErrNoTLS refuses a relay that does not offer STARTTLS.
+var ErrNoTLS = errors.New("mail: the relay does not offer STARTTLS (set SMTP_TLS=off to send in clear to a local relay)")
 
 // Send writes m as a UTF-8 plain-text message.
 func (s SMTPSender) Send(ctx context.Context, m Message) error {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
 	fromAddr := s.From
 	if i := strings.LastIndex(fromAddr, "<"); i >= 0 {
 		fromAddr = strings.Trim(fromAddr[i:], "<>")
 	}
+	domain := fromAddr[strings.LastIndex(fromAddr, "@")+1:]
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\n", s.From)
 	fmt.Fprintf(&b, "To: %s\r\n", m.To)
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
 	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
+	if m.ID != 0 {
+		fmt.Fprintf(&b, "Message-ID: <%d.outbox@%s>\r\n", m.ID, domain)
+	}
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n")
 	fmt.Fprintf(&b, "X-Passerelle-Kind: %s\r\n", m.Kind)
 	if m.Unsubscribe != "" {
@@ -179,7 +248,48 @@ func (s SMTPSender) Send(ctx context.Context, m Message) error {
 	}
 	b.WriteString("\r\n")
 	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
-	return smtp.SendMail(s.Addr, nil, fromAddr, []string{m.To}, []byte(b.String()))
+
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("mail: dial %s: %w", s.Addr, err)
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	if err := conn.SetDeadline(deadline); err != nil { // every read and write of the exchange
+		return err
+	}
+	host, _, _ := net.SplitHostPort(s.Addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return fmt.Errorf("mail: greeting: %w", err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
+			return fmt.Errorf("mail: starttls: %w", err)
+		}
+	} else if !s.AllowPlain {
+		return ErrNoTLS
+	}
+	if err := c.Mail(fromAddr); err != nil {
+		return fmt.Errorf("mail: MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt(m.To); err != nil {
+		return fmt.Errorf("mail: RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("mail: DATA: %w", err)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("mail: write: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("mail: end of data: %w", err)
+	}
+	return c.Quit()
 }
 
 // LogSender is the development sender: it logs the message; staff read

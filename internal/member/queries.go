@@ -224,6 +224,26 @@ func (s *Service) Mailbox(ctx context.Context, actor Actor, page int) ([]Email, 
 	return list, total, err
 }
 
+// Backlog is the mail not delivered yet, for staff.
+type Backlog struct {
+	Unsent, Failing int
+	Oldest          *time.Time
+}
+
+// MailBacklog says how much mail waits for delivery, and since when.
+func (s *Service) MailBacklog(ctx context.Context, actor Actor) (Backlog, error) {
+	if !actor.IsStaff() {
+		return Backlog{}, ErrForbidden
+	}
+	var b Backlog
+	err := s.db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE last_error <> ''), min(created_at)
+		FROM emails WHERE sent_at IS NULL`).Scan(&b.Unsent, &b.Failing, &b.Oldest)
+	if err != nil {
+		return Backlog{}, fmt.Errorf("member: mail backlog: %w", err)
+	}
+	return b, nil
+}
+
 // unsubscribeToken is the secret part of the unsubscribe links of mails.
 var unsubscribeToken = regexp.MustCompile(`jeton=[0-9a-f]{16,}`)
 

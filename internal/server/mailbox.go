@@ -17,7 +17,18 @@ func (s *Server) staffMailbox(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	v := staff.Table{Page: s.page(r, "mailbox.title"), Title: l.T("mailbox.title"), Lead: l.T("mailbox.lead"),
+	backlog, err := s.members.MailBacklog(r.Context(), actorFrom(r.Context()))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	lead := l.T("mailbox.lead")
+	if backlog.Unsent > 0 && backlog.Oldest != nil {
+		// The backlog, so a relay outage is seen before members complain.
+		lead += " " + l.T("mailbox.backlog", "Unsent", l.Int(int64(backlog.Unsent)), "Failing", l.Int(int64(backlog.Failing)),
+			"Since", l.Date(*backlog.Oldest)+" "+backlog.Oldest.Format("15:04"))
+	}
+	v := staff.Table{Page: s.page(r, "mailbox.title"), Title: l.T("mailbox.title"), Lead: lead,
 		Total: l.T("list.total", "Count", total), Empty: l.T("mailbox.empty"), Pager: pager(l, r, page, total, member.PageSize),
 		Headers: []string{l.T("mailbox.when"), l.T("mailbox.to"), l.T("mailbox.subject"), l.T("mailbox.body"), l.T("mailbox.state")}}
 	for _, m := range mails {

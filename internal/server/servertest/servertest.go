@@ -76,7 +76,7 @@ func StartWith(t testing.TB, o Options) *App {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
 	reg := jobs.NewRegistry()
-	server.Background(reg, cfg, pool, taxonomy.MustLoad(), mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom})
+	server.Background(reg, cfg, pool, taxonomy.MustLoad(), mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom, AllowPlain: true}, log)
 	queue, err := jobs.New(pool, reg, log, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
