@@ -169,8 +169,10 @@ func (s *Service) index(ctx context.Context, list string, p Parsed, w words) (*s
 	if !s.sync.Ready() || !w.simple || p.SIREN != "" {
 		return nil, nil
 	}
-	if err := s.sync.CatchUp(ctx); err != nil {
-		return nil, fmt.Errorf("search: index catch-up: %w", err)
+	if err := s.sync.CatchUp(ctx); err != nil || !s.sync.Ready() {
+		// The index could not catch up (the syncer logs why), or it steps
+		// aside for a rebuild: this search runs in SQL, never a 500.
+		return nil, nil
 	}
 	return s.sync.Index(list), nil
 }

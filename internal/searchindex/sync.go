@@ -25,9 +25,9 @@ var sources = map[string]string{
 		WHERE status = 'member' AND kind IN ('pme', 'eti')`,
 }
 
-// window is how far back each poll re-reads the change log: a transaction
-// that took a sequence number early but committed late is still seen.
-const window = 30 * time.Second
+// maxQuiet is how long the log may go unread before the indexes are
+// rebuilt instead of followed: the log keeps a day (search.prune_changes).
+const maxQuiet = 12 * time.Hour
 
 // Syncer builds the indexes from the database and keeps them in step with
 // the change log. Every server runs its own.
@@ -38,6 +38,15 @@ type Syncer struct {
 	mu      sync.Mutex // one catch-up at a time
 	applied atomic.Int64
 	ready   atomic.Bool
+	// snap is the database snapshot (pg_snapshot, as text) the indexes
+	// reflect: every change committed in it is applied, none after.
+	snap string
+	// lastApply is when the log was last read: past maxQuiet, pruning may
+	// have removed changes never applied, and the indexes are rebuilt.
+	lastApply time.Time
+	// rebuild asks the background loop (Run) for a rebuild; searches use
+	// SQL meanwhile, never a rebuild inside a request.
+	rebuild atomic.Bool
 	// Poll is the pause between two reads of the change log.
 	Poll time.Duration
 }
@@ -87,20 +96,30 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := s.catchUp(ctx, true); err != nil && ctx.Err() == nil {
+			if s.rebuild.Load() || time.Since(s.lastApplied()) > maxQuiet {
+				if err := s.Rebuild(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("search index: rebuild failed, search runs in SQL", "err", err)
+				}
+				continue
+			}
+			if err := s.CatchUp(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("search index: catch up failed", "err", err)
 			}
 			// Replaced documents stay as tombstones; past a quarter, rebuild.
 			for _, list := range []string{Offers, SMEs} {
 				if x := s.Index(list); x != nil && x.Dead() > 1000 && x.Dead() > x.Len()/4 {
-					if err := s.Rebuild(ctx); err != nil && ctx.Err() == nil {
-						s.log.Warn("search index: rebuild failed", "err", err)
-					}
+					s.rebuild.Store(true)
 					break
 				}
 			}
 		}
 	}
+}
+
+func (s *Syncer) lastApplied() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastApply
 }
 
 // Rebuild reads every document in one consistent snapshot and swaps the
@@ -113,7 +132,8 @@ func (s *Syncer) Rebuild(ctx context.Context) error {
 	}
 	defer tx.Rollback(ctx)
 	var upTo int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM search_changes`).Scan(&upTo); err != nil {
+	var snap string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0), pg_current_snapshot()::text FROM search_changes`).Scan(&upTo, &snap); err != nil {
 		return fmt.Errorf("searchindex: rebuild: %w", err)
 	}
 	built := map[string]*Index{}
@@ -129,10 +149,12 @@ func (s *Syncer) Rebuild(ctx context.Context) error {
 		s.indexes[list].Store(x)
 	}
 	s.applied.Store(upTo)
+	s.snap, s.lastApply = snap, time.Now()
 	s.mu.Unlock()
+	s.rebuild.Store(false)
 	s.ready.Store(true)
 	s.log.Info("search index built", "offers", built[Offers].Len(), "smes", built[SMEs].Len(), "duration", time.Since(start).Round(time.Millisecond))
-	// Changes committed while the snapshot was read are in the window.
+	// Changes committed since the build's snapshot.
 	return s.CatchUp(ctx)
 }
 
@@ -204,44 +226,41 @@ func load(ctx context.Context, q interface {
 	return rows.Err()
 }
 
-// CatchUp applies the changes logged since the last one applied. Searches
-// call it first, so a user finds what they just published on any server.
-func (s *Syncer) CatchUp(ctx context.Context) error { return s.catchUp(ctx, false) }
-
-// catchUp applies new changes; with window it also re-reads the recent
-// ones, for transactions that committed after a later one.
-func (s *Syncer) catchUp(ctx context.Context, withWindow bool) error {
+// CatchUp applies the changes committed since the indexes' snapshot.
+// Searches call it first, so a user finds what they just published on any
+// server. A rebuild entry in the log does not rebuild here (no search
+// waits for a rebuild): the indexes step aside, search runs in SQL, and
+// the background loop (Run) rebuilds.
+func (s *Syncer) CatchUp(ctx context.Context) error {
 	if !s.Ready() {
 		return nil
 	}
-	var last int64
-	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM search_changes`).Scan(&last); err != nil {
-		return err
-	}
-	if last <= s.applied.Load() && !withWindow {
-		return nil
-	}
-	rebuild, err := s.apply(ctx, withWindow)
+	rebuild, err := s.apply(ctx)
 	if err == nil && rebuild {
-		err = s.Rebuild(ctx)
+		s.ready.Store(false)
+		s.rebuild.Store(true)
 	}
 	return err
 }
 
-func (s *Syncer) apply(ctx context.Context, withWindow bool) (rebuild bool, err error) {
+// apply reads the changes visible in a new snapshot but not in the last
+// one: each change exactly once, however long its transaction ran.
+func (s *Syncer) apply(ctx context.Context) (rebuild bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	applied := s.applied.Load()
-	since := time.Now().Add(time.Hour) // no window
-	if withWindow {
-		since = time.Now().Add(-window)
+	var now string
+	if err := s.db.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&now); err != nil {
+		return false, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT seq, list, id FROM search_changes WHERE seq > $1 OR at > $2 ORDER BY seq`, applied, since)
+	rows, err := s.db.Query(ctx, `SELECT seq, list, id FROM search_changes
+		WHERE xid >= pg_snapshot_xmin($1::pg_snapshot)
+		  AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot) AND pg_visible_in_snapshot(xid, $2::pg_snapshot)
+		ORDER BY seq`, s.snap, now)
 	if err != nil {
 		return false, err
 	}
 	ids := map[string]map[int64]bool{Offers: {}, SMEs: {}}
-	last := applied
+	last := s.applied.Load()
 	for rows.Next() {
 		var seq, id int64
 		var list string
@@ -251,7 +270,7 @@ func (s *Syncer) apply(ctx context.Context, withWindow bool) (rebuild bool, err 
 		}
 		last = max(last, seq)
 		if list == "all" {
-			rebuild = rebuild || seq > applied
+			rebuild = true
 		} else if m, ok := ids[list]; ok {
 			m[id] = true
 		}
@@ -290,5 +309,6 @@ func (s *Syncer) apply(ctx context.Context, withWindow bool) (rebuild bool, err 
 		}
 	}
 	s.applied.Store(last)
+	s.snap, s.lastApply = now, time.Now()
 	return false, nil
 }

@@ -1,0 +1,2 @@
+DROP INDEX search_changes_xid;
+ALTER TABLE search_changes DROP COLUMN xid;
