@@ -145,4 +145,3 @@ func TestRebuildHappensInTheBackground(t *testing.T) {
 		t.Errorf("after the rebuild: %d", n)
 	}
 }
-
