@@ -3,9 +3,11 @@ package offer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -344,4 +346,46 @@ func countRows(t *testing.T, f fixture, sql string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// The SME's edits and the daily certification job lock the organisation,
+// then its offers, in that order: run against each other they never
+// deadlock.
+func TestEditsAndTheExpiryJobDoNotDeadlock(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	id, err := f.svc.Create(ctx, f.sme, valid(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, `INSERT INTO certifications (organisation_id, name, expires_on) VALUES ($1, 'ISO 9001', current_date - 1)`, f.smeOrg); err != nil {
+		t.Fatal(err)
+	}
+	job := &search.CertExpiryWorker{DB: f.pool, Index: search.NewIndexer(tax)}
+	defer offer.HoldLocks(300 * time.Millisecond)()
+	for round := range 3 {
+		// The job refreshes SMEs still marked certified, and rewrites the
+		// facets of their offers.
+		if _, err := f.pool.Exec(ctx, `UPDATE organisations SET facets = array_append(facets, 'cert') WHERE id = $1;`, f.smeOrg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.pool.Exec(ctx, `UPDATE offers SET facets = array_append(facets, 'cert') WHERE organisation_id = $1`, f.smeOrg); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		go func() {
+			in := valid()
+			in.Title = fmt.Sprintf("Révision %d", round)
+			errs <- f.svc.Update(ctx, f.sme, id, in, false)
+		}()
+		go func() {
+			time.Sleep(100 * time.Millisecond) // while the edit holds its locks
+			errs <- job.Work(ctx, nil)
+		}()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
 }

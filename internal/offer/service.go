@@ -90,7 +90,13 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 }
 
 // own loads an offer of the actor's organisation, locked for update.
+// Locks are taken in one order everywhere: the organisation, then its
+// offers (the search indexer locks the organisation, then writes its
+// offers' facets), so an edit and a background job cannot deadlock.
 func own(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64) (Offer, error) {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE`, actor.OrgID); err != nil {
+		return Offer{}, err
+	}
 	list, err := collect(tx.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id
 		WHERE o.id = $1 FOR UPDATE OF o`, id))
 	if err != nil {
@@ -102,8 +108,13 @@ func own(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64) (Offer, e
 	if list[0].OrgID != actor.OrgID || !actor.IsSME() {
 		return Offer{}, ErrNotFound // not yours: as if it did not exist
 	}
+	afterOwnLock()
 	return list[0], nil
 }
+
+// afterOwnLock lets the lock-order test hold the locks a while; it does
+// nothing otherwise.
+var afterOwnLock = func() {}
 
 // Update saves changes to an offer. Changing a published offer sends it
 // back to review: staff check what the public will read. An archived offer
