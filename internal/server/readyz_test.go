@@ -83,6 +83,11 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	if got := status("/"); got != http.StatusOK {
 		t.Errorf("database down: home page = %d, want 200 (it needs no database)", got)
 	}
+	// A page that needs the database says "come back in a moment" (503
+	// with Retry-After), not "our bug" (500).
+	if got := status("/offres?q=logiciel"); got != http.StatusServiceUnavailable {
+		t.Errorf("database down: catalogue = %d, want 503", got)
+	}
 
 	c2, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true})
 	if err != nil {
@@ -97,5 +102,8 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 			t.Fatal("database back: /readyz did not recover within 15 s")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if got := status("/offres?q=logiciel"); got != http.StatusOK {
+		t.Errorf("database back: catalogue = %d, want 200 without restarting the server", got)
 	}
 }

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
@@ -139,6 +143,23 @@ func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error)
 	s.renderErrorAs(w, r, http.StatusServiceUnavailable, "error.session")
 }
 
+// databaseDown reports an error of reaching PostgreSQL (refused or lost
+// connection, server shutting down or starting), as opposed to a query
+// that failed.
+func databaseDown(err error) bool {
+	var connect *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connect), errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &pgErr):
+		// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 08xxx connection exceptions.
+		return pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || strings.HasPrefix(pgErr.Code, "08")
+	}
+	return pgconn.SafeToRetry(err)
+}
+
 // sessionErrorKey marks, per request, that the session error page is shown.
 type sessionErrorKey struct{}
 
@@ -149,6 +170,14 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.Is(err, member.ErrBusy) {
 		s.log.Warn("at capacity: password hashing", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
 		w.Header().Set("Retry-After", "5")
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	if databaseDown(err) {
+		// Not our bug but an outage: say "come back in a moment", and
+		// the server recovers by itself when the database returns.
+		s.log.Warn("database unavailable", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err.Error())
+		w.Header().Set("Retry-After", "10")
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
