@@ -46,6 +46,9 @@ type Options struct {
 	SessionStore scs.Store // default: PostgreSQL, as in production
 	// TrustedProxies is TRUSTED_PROXIES (comma-separated CIDRs); default none.
 	TrustedProxies string
+	// DB shares another app's database: a second server of the same
+	// platform, with its own job workers, search index and mail relay.
+	DB *pgxpool.Pool
 }
 
 // Start serves the application on a random port until t ends, with its
@@ -58,7 +61,10 @@ func StartWith(t testing.TB, o Options) *App {
 	if o.RateLimit == 0 {
 		o.RateLimit = 10000
 	}
-	pool := pgtest.Pool(t)
+	pool := o.DB
+	if pool == nil {
+		pool = pgtest.Pool(t)
+	}
 	smtp := mailtest.Start(t)
 	// The handler needs its base URL (links in mails) before the listener
 	// exists, so the listener is made first.
