@@ -166,16 +166,8 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string) er
 		if err != nil {
 			return err
 		}
-		var a Actor
-		// Every session of the user ends: whoever had the old password is out.
-		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1
-			WHERE id = $1 RETURNING id, name, organisation_id`,
-			*userID, hash).Scan(&a.UserID, &a.Name, &a.OrgID); err != nil {
-			return err
-		}
-		// Other reset links of this user die with this one.
-		if _, err := tx.Exec(ctx, `UPDATE one_time_tokens SET used_at = now()
-			WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL`, a.UserID); err != nil {
+		a, err := setPassword(ctx, tx, *userID, hash)
+		if err != nil {
 			return err
 		}
 		e := a.AuditEntry(ActionPasswordReset, a.OrgID, a.Name, "")
@@ -320,15 +312,11 @@ func (s *Service) ChangePassword(ctx context.Context, actor Actor, current, pass
 	}
 	var epoch int
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1
-			WHERE id = $1 RETURNING session_epoch`, actor.UserID, hash).Scan(&epoch); err != nil {
+		a, err := setPassword(ctx, tx, actor.UserID, hash)
+		if err != nil {
 			return err
 		}
-		// Reset links sent before are of no use any more.
-		if _, err := tx.Exec(ctx, `UPDATE one_time_tokens SET used_at = now()
-			WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL`, actor.UserID); err != nil {
-			return err
-		}
+		epoch = a.SessionEpoch
 		e := actor.AuditEntry(ActionPasswordChanged, actor.OrgID, actor.Name, "")
 		e.TargetUserID = actor.UserID
 		return audit.Record(ctx, tx, e)
@@ -348,4 +336,21 @@ func (s *Service) SignOutEverywhere(ctx context.Context, actor Actor) error {
 		return fmt.Errorf("member: sign out everywhere: %w", err)
 	}
 	return nil
+}
+
+// setPassword stores a new password hash inside tx: every session of the
+// user ends (whoever had the old password is out) and their pending reset
+// links die. It returns the user with their new session epoch.
+func setPassword(ctx context.Context, tx pgx.Tx, userID int64, hash string) (Actor, error) {
+	var a Actor
+	if err := tx.QueryRow(ctx, `UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1
+		WHERE id = $1 RETURNING id, name, organisation_id, session_epoch`, userID, hash).
+		Scan(&a.UserID, &a.Name, &a.OrgID, &a.SessionEpoch); err != nil {
+		return Actor{}, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE one_time_tokens SET used_at = now()
+		WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL`, userID); err != nil {
+		return Actor{}, err
+	}
+	return a, nil
 }

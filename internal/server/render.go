@@ -130,12 +130,7 @@ func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error)
 		}
 		*shown = true
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelError, "session store error",
-		slog.String("request_id", middleware.GetReqID(r.Context())),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("err", err.Error()),
-	)
+	s.logError(r, "session store error", err)
 	// When the store fails as the response starts, the handler has already
 	// set its redirect: that redirect must not be followed.
 	w.Header().Del("Location")
@@ -181,14 +176,19 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		s.renderError(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelError, "server error",
+	s.logError(r, "server error", err)
+	if r.Context().Err() == context.Canceled {
+		return // the client left; nobody reads the page
+	}
+	s.renderError(w, r, http.StatusInternalServerError)
+}
+
+// logError logs err once, with the request it happened in.
+func (s *Server) logError(r *http.Request, msg string, err error) {
+	s.log.LogAttrs(r.Context(), slog.LevelError, msg,
 		slog.String("request_id", middleware.GetReqID(r.Context())),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.String("err", err.Error()),
 	)
-	if r.Context().Err() == context.Canceled {
-		return // the client left; nobody reads the page
-	}
-	s.renderError(w, r, http.StatusInternalServerError)
 }
