@@ -16,6 +16,7 @@ import (
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"passerelle/internal/audit"
 	"passerelle/internal/config"
@@ -119,8 +120,27 @@ func New(d Deps) http.Handler {
 // of what runs behind the pages. Mail is delivered by sender; only in
 // development do sent mails keep their links readable for staff.
 func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *taxonomy.Taxonomy, sender mail.Sender, log *slog.Logger) {
+	jobs.Add(reg, &pruneSessions{db: db})
+	reg.Every(time.Hour, func() river.JobArgs { return pruneSessionsArgs{} })
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
+}
+
+// pruneSessionsArgs is the hourly job that deletes expired sessions.
+type pruneSessionsArgs struct{}
+
+func (pruneSessionsArgs) Kind() string { return "sessions.prune" }
+
+type pruneSessions struct {
+	river.WorkerDefaults[pruneSessionsArgs]
+	db *pgxpool.Pool
+}
+
+func (w *pruneSessions) Work(ctx context.Context, _ *river.Job[pruneSessionsArgs]) error {
+	if _, err := w.db.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`); err != nil {
+		return fmt.Errorf("server: prune sessions: %w", err)
+	}
+	return nil
 }
 
 // newSessions keeps sessions server-side in PostgreSQL, so any server
@@ -128,7 +148,10 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 func newSessions(db *pgxpool.Pool, production bool) *scs.SessionManager {
 	sm := scs.New()
 	if db != nil {
-		sm.Store = pgxstore.NewWithCleanupInterval(db, 30*time.Minute)
+		// No cleanup goroutine per server (it would outlive shutdown, and
+		// every server would run it): the sessions.prune job deletes
+		// expired sessions, once for all servers.
+		sm.Store = pgxstore.NewWithCleanupInterval(db, 0)
 	}
 	sm.Lifetime = 12 * time.Hour
 	sm.IdleTimeout = 2 * time.Hour

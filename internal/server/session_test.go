@@ -159,3 +159,26 @@ func TestOwnerRevokesAnInvitation(t *testing.T) {
 		t.Errorf("the revoked invitation's link answers %d, want 410", resp.StatusCode)
 	}
 }
+
+// Expired sessions are deleted by one hourly job for all servers (no
+// cleanup goroutine per server, which outlived shutdown).
+func TestExpiredSessionsArePruned(t *testing.T) {
+	app := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := app.DB.Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES
+		('expired', '\x00', now() - interval '1 hour'), ('live', '\x00', now() + interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var expired, live int
+		_ = app.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE token = 'expired'), count(*) FILTER (WHERE token = 'live') FROM sessions`).Scan(&expired, &live)
+		if expired == 0 && live == 1 {
+			return
+		}
+		if time.Now().After(deadline) || live != 1 {
+			t.Fatalf("sessions left: expired %d, live %d", expired, live)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
