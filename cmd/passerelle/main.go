@@ -39,6 +39,7 @@ import (
 	"passerelle/internal/scale"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/server"
+	"passerelle/internal/soak"
 	"passerelle/internal/taxonomy"
 )
 
@@ -60,6 +61,7 @@ commands:
   seed      load the demo data (refused when PASSERELLE_ENV=production);
             seed --scale N generates N fictitious organisations with offers and references
   bench     measure search at scale (BENCH_DATABASE_URL or passerelle_bench; generates the data if missing)
+  soak      run the platform 5 minutes under mixed traffic, report latency, errors and memory (SOAK_DATABASE_URL or passerelle_soak)
   db url    print the private cluster's connection URL (starting it if needed)
   db stop   stop the private cluster
 `
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDev(ctx, cfg, log, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
+	case "soak":
+		return runSoak(ctx, cfg, args[1:], getenv("SOAK_DATABASE_URL"), stdout, stderr)
 	case "serve":
 		// Production is never the result of a variable someone forgot.
 		if getenv("PASSERELLE_ENV") == "" {
@@ -436,6 +440,70 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	fmt.Fprintln(stderr, "Measuring (about 6 minutes)…")
 	opt.Progress = stderr
 	if err := bench.Run(ctx, url, opt, io.MultiWriter(stdout, f)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Report written to %s\n", *out)
+	return nil
+}
+
+// runSoak is `make soak`: the whole platform under mixed traffic for a
+// while, on a database of its own, with a report per minute.
+func runSoak(ctx context.Context, cfg config.Config, args []string, soakURL string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opt := soak.Options{Progress: stderr}
+	fs.DurationVar(&opt.Duration, "duration", 5*time.Minute, "length of the run")
+	fs.DurationVar(&opt.Window, "window", 30*time.Second, "one line of the report")
+	fs.IntVar(&opt.Workers, "workers", 16, "concurrent clients")
+	orgs := fs.Int("scale", 20000, "organisations the soak database holds (generated once)")
+	out := fs.String("out", filepath.Join(".artifacts", "soak.md"), "where to write the report too")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Production() {
+		return errors.New("soak: refused when PASSERELLE_ENV=production")
+	}
+	url := soakURL
+	if url == "" {
+		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stderr})
+		if err != nil {
+			return err
+		}
+		if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle_soak"); err != nil {
+			return err
+		}
+		url = c.URL("passerelle_soak")
+	}
+	if err := postgres.Migrate(url); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	_, err = demo.Seed(ctx, pool, false)
+	var have int
+	if err == nil {
+		err = pool.QueryRow(ctx, `SELECT count(*) FROM organisations`).Scan(&have)
+	}
+	if err == nil && have < *orgs*9/10 {
+		fmt.Fprintf(stderr, "Generating %d organisations for the soak…\n", *orgs-have)
+		_, err = scale.Generate(ctx, pool, taxonomy.MustLoad(), scale.Options{Organisations: *orgs - have, Seed: 2, Progress: stderr})
+	}
+	pool.Close()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(stderr, "Soaking for %s with %d clients…\n", opt.Duration, opt.Workers)
+	if err := soak.Run(ctx, url, opt, io.MultiWriter(stdout, f)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "Report written to %s\n", *out)

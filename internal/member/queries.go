@@ -311,7 +311,7 @@ func (s *Service) DeleteAccount(ctx context.Context, actor Actor, password strin
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// One leaver at a time per organisation: two owners (or two
 		// admins) leaving at once cannot both be "not the last".
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE`, actor.OrgID); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = $1 FOR NO KEY UPDATE`, actor.OrgID); err != nil {
 			return err
 		}
 		if actor.IsAdmin() {

@@ -76,7 +76,7 @@ func (m moderated) Decide(ctx context.Context, tx pgx.Tx, id, v int64, publish b
 	var st Status
 	var current int64
 	// The organisation first, then the offer: the lock order of every writer.
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = (SELECT organisation_id FROM offers WHERE id = $1) FOR UPDATE`, id); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = (SELECT organisation_id FROM offers WHERE id = $1) FOR NO KEY UPDATE`, id); err != nil {
 		return d, err
 	}
 	err := tx.QueryRow(ctx, `SELECT o.organisation_id, o.title, o.status::text, `+version+` FROM offers o WHERE o.id = $1 FOR UPDATE`, id).

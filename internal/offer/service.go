@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 // offers (the search indexer locks the organisation, then writes its
 // offers' facets), so an edit and a background job cannot deadlock.
 func own(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64) (Offer, error) {
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE`, actor.OrgID); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = $1 FOR NO KEY UPDATE`, actor.OrgID); err != nil {
 		return Offer{}, err
 	}
 	list, err := collect(tx.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id

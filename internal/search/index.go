@@ -25,7 +25,10 @@ type Indexer struct {
 func NewIndexer(tax *taxonomy.Taxonomy) *Indexer { return &Indexer{tax: tax, now: time.Now} }
 
 // Refresh recomputes the directory entry of organisation orgID and the
-// facets of all its offers.
+// facets of all its offers. It locks the organisation FOR NO KEY UPDATE:
+// writers serialise on it, and it does not wait for the key-share locks
+// that inserting an offer or a reference takes on its organisation (with
+// FOR UPDATE, two SMEs' colleagues creating offers at once deadlocked).
 func (x *Indexer) Refresh(ctx context.Context, tx pgx.Tx, orgID int64) error {
 	var (
 		kind, band, dept, naf string
@@ -36,7 +39,7 @@ func (x *Indexer) Refresh(ctx context.Context, tx pgx.Tx, orgID int64) error {
 	err := tx.QueryRow(ctx, `SELECT g.kind::text, g.headcount_band, g.departement, g.naf_code, g.places,
 			EXISTS (SELECT 1 FROM certifications c WHERE c.organisation_id = g.id AND (c.expires_on IS NULL OR c.expires_on >= $2::date)),
 			ARRAY(SELECT c.name FROM certifications c WHERE c.organisation_id = g.id ORDER BY c.id)
-		FROM organisations g WHERE g.id = $1 FOR UPDATE`, orgID, x.now()).
+		FROM organisations g WHERE g.id = $1 FOR NO KEY UPDATE`, orgID, x.now()).
 		Scan(&kind, &band, &dept, &naf, &places, &certified, &certNames)
 	if err != nil {
 		return fmt.Errorf("search: refresh organisation %d: %w", orgID, err)
