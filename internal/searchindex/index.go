@@ -50,6 +50,11 @@ type Index struct {
 	facetIDs  map[string]uint32
 	keys      []string
 	facetDoc  [][]uint32 // facet id → docs holding it
+	// cost is what each document's entries take in memory (ids, sort key,
+	// facets, postings), so dead copies are weighed in bytes, not counted.
+	cost      []uint32
+	bytes     int64 // live and dead
+	deadBytes int64
 }
 
 // New returns an empty index.
@@ -69,6 +74,14 @@ func (x *Index) Dead() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.ids) - x.live
+}
+
+// Memory estimates the bytes the documents' entries take, all of them and
+// the dead copies' share (the rebuild threshold).
+func (x *Index) Memory() (total, dead int64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.bytes, x.deadBytes
 }
 
 // Put adds a document, replacing the one with the same id. A new document
@@ -105,6 +118,11 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 		x.facetDoc[id] = append(x.facetDoc[id], ord)
 	}
 	x.facetOff = append(x.facetOff, uint32(len(x.facetData)))
+	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + ~48 map entry; 8 a facet
+	// (data and the facet's list); 6 a posting (doc and score).
+	c := uint32(73 + 8*len(d.Facets) + 6*len(terms))
+	x.cost = append(x.cost, c)
+	x.bytes += int64(c)
 	for _, t := range terms {
 		p := x.terms[t.Lexeme]
 		if p == nil {
@@ -128,6 +146,7 @@ func (x *Index) deleteLocked(id int64) {
 		x.dead[ord] = true
 		delete(x.byID, id)
 		x.live--
+		x.deadBytes += int64(x.cost[ord])
 	}
 }
 

@@ -174,3 +174,41 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// Dead copies are weighed in bytes: a large document replaced weighs more
+// than a small one.
+func TestDeadCopiesAreWeighedInBytes(t *testing.T) {
+	x := New()
+	small := Doc{ID: 1, Facets: []string{"cpv:45"}, Vector: "'terrass':1"}
+	large := Doc{ID: 2, Facets: []string{"cpv:45", "reg:84", "dep:69"}, Vector: "'terrass':1 'giratoir':2 'parking':3 'enroch':4 'berg':5 'cur':6"}
+	for _, d := range []Doc{small, large} {
+		if err := x.Put(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total, dead := x.Memory()
+	if dead != 0 || total <= 0 {
+		t.Fatalf("fresh index: total %d, dead %d", total, dead)
+	}
+	_ = x.Put(small) // replaced: one small dead copy
+	_, deadSmall := x.Memory()
+	_ = x.Put(large) // replaced: one large dead copy
+	_, deadBoth := x.Memory()
+	if deadSmall <= 0 || deadBoth-deadSmall <= deadSmall {
+		t.Errorf("dead bytes: after the small one %d, after the large one +%d (want more)", deadSmall, deadBoth-deadSmall)
+	}
+	if x.Dead() != 2 || x.Len() != 2 {
+		t.Errorf("dead %d, live %d", x.Dead(), x.Len())
+	}
+}
+
+func TestRebuildThresholdIsMemory(t *testing.T) {
+	for _, tc := range []struct {
+		total, dead int64
+		want        bool
+	}{{100 << 20, 10 << 20, false}, {100 << 20, 30 << 20, true}, {2 << 20, 900 << 10, false}, {3 << 20, 2 << 20, true}} {
+		if got := tooMuchDead(tc.total, tc.dead); got != tc.want {
+			t.Errorf("total %d, dead %d: rebuild %t, want %t", tc.total, tc.dead, got, tc.want)
+		}
+	}
+}

@@ -105,9 +105,10 @@ func (s *Syncer) Run(ctx context.Context) error {
 			if err := s.CatchUp(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("search index: catch up failed", "err", err)
 			}
-			// Replaced documents stay as tombstones; past a quarter, rebuild.
+			// Replaced documents stay as tombstones: rebuild once they
+			// weigh a quarter of the index's memory (and at least 1 MiB).
 			for _, list := range []string{Offers, SMEs} {
-				if x := s.Index(list); x != nil && x.Dead() > 1000 && x.Dead() > x.Len()/4 {
+				if x := s.Index(list); x != nil && tooMuchDead(x.Memory()) {
 					s.rebuild.Store(true)
 					break
 				}
@@ -312,3 +313,8 @@ func (s *Syncer) apply(ctx context.Context) (rebuild bool, err error) {
 	s.snap, s.lastApply = now, time.Now()
 	return false, nil
 }
+
+// tooMuchDead is the rebuild threshold: dead copies weighing a quarter of
+// the memory, past 1 MiB, whatever their number (a few large documents
+// changed often weigh more than many small ones).
+func tooMuchDead(total, dead int64) bool { return dead > 1<<20 && dead > total/4 }
