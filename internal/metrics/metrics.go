@@ -86,6 +86,7 @@ var (
 	failedDesc = prometheus.NewDesc("passerelle_mail_failing", "Undelivered mails whose last attempt failed.", nil, nil)
 	oldestDesc = prometheus.NewDesc("passerelle_mail_oldest_unsent_seconds", "Age of the oldest undelivered mail.", nil, nil)
 	indexDocs  = prometheus.NewDesc("passerelle_search_index_documents", "Documents in the in-memory search index.", []string{"list", "kind"}, nil)
+	indexBytes = prometheus.NewDesc("passerelle_search_index_bytes", "Estimated memory of the index's documents, all and dead copies.", []string{"list", "kind"}, nil)
 	indexReady = prometheus.NewDesc("passerelle_search_index_ready", "1 when the in-memory search index is built.", nil, nil)
 	indexLag   = prometheus.NewDesc("passerelle_search_index_lag_changes", "Change-log entries not applied to the index yet.", nil, nil)
 )
@@ -94,7 +95,7 @@ var (
 type dbCollector struct{ src Sources }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolDesc, poolMax, poolWait, jobsDesc, unsentDesc, failedDesc, oldestDesc, indexDocs, indexReady, indexLag} {
+	for _, d := range []*prometheus.Desc{poolDesc, poolMax, poolWait, jobsDesc, unsentDesc, failedDesc, oldestDesc, indexDocs, indexBytes, indexReady, indexLag} {
 		ch <- d
 	}
 }
@@ -123,6 +124,9 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 			if ix := x.Index(list); ix != nil {
 				ch <- prometheus.MustNewConstMetric(indexDocs, prometheus.GaugeValue, float64(ix.Len()), list, "live")
 				ch <- prometheus.MustNewConstMetric(indexDocs, prometheus.GaugeValue, float64(ix.Dead()), list, "dead")
+				total, dead := ix.Memory()
+				ch <- prometheus.MustNewConstMetric(indexBytes, prometheus.GaugeValue, float64(total), list, "all")
+				ch <- prometheus.MustNewConstMetric(indexBytes, prometheus.GaugeValue, float64(dead), list, "dead")
 			}
 		}
 		if c.src.DB != nil {
