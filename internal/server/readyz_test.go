@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,33 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 		t.Fatalf("database up: /readyz = %d", got)
 	}
 
+	// Clients keep searching while PostgreSQL goes down and comes back:
+	// every answer is a page or a 503, never a 500 or a dropped connection.
+	load, stopLoad := context.WithCancel(ctx)
+	var mu sync.Mutex
+	answers := map[int]int{}
+	var broken []string
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for load.Err() == nil {
+				resp, err := http.Get(srv.URL + "/offres?q=logiciel")
+				mu.Lock()
+				if err != nil {
+					broken = append(broken, err.Error())
+				} else {
+					answers[resp.StatusCode]++
+					resp.Body.Close()
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -106,4 +134,14 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	if got := status("/offres?q=logiciel"); got != http.StatusOK {
 		t.Errorf("database back: catalogue = %d, want 200 without restarting the server", got)
 	}
+	time.Sleep(300 * time.Millisecond)
+	stopLoad()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(broken) > 0 || answers[http.StatusInternalServerError] > 0 || len(answers) > 2 ||
+		answers[http.StatusOK] == 0 || answers[http.StatusServiceUnavailable] == 0 {
+		t.Errorf("under load through the outage: answers %v, dropped %d (%v); want only 200 and 503", answers, len(broken), broken[:min(3, len(broken))])
+	}
+	t.Logf("under load through the outage: %v", answers)
 }
