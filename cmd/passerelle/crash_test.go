@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"passerelle/internal/demo"
 	"passerelle/internal/postgres"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/taxonomy"
@@ -78,11 +80,20 @@ func sirens(n int) []string {
 	return out
 }
 
-// Fault test: the server is killed (-9) while 8 clients send applications.
-// After a restart, every application that got its success answer is there
-// with its owner and its audit entry, and nothing is half-saved.
+// Fault test: the server is killed (-9) while 6 clients send applications
+// and 2 write offers. After a restart, every write that got its success
+// answer is there (an application with its owner and its audit entry, an
+// offer with its search facets), and nothing is half-saved.
 func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	databaseURL := pgtest.URL(t)
+	seedPool, err := postgres.Open(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Seed(context.Background(), seedPool, false); err != nil {
+		t.Fatal(err)
+	}
+	seedPool.Close()
 	srv, base := serverProcess(t, databaseURL)
 	ids := sirens(4000)
 	var mu sync.Mutex
@@ -95,7 +106,41 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for range 8 {
+	// Two clients, signed in as the demo SME, write offers.
+	var ackedOffers []string
+	for w := range 2 {
+		jar, _ := cookiejar.New(nil)
+		sme := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: client.CheckRedirect}
+		resp, err := sme.PostForm(base+"/connexion", url.Values{"email": {demo.SMEEmail}, "password": {demo.Password}})
+		if err != nil || resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign in: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				title := fmt.Sprintf("Offre écrite avant le crash %d-%d", w, i)
+				resp, err := sme.PostForm(base+"/espace/offres/nouvelle", url.Values{"title": {title}, "summary": {"Nettoyage des locaux"},
+					"kind": {"service"}, "regions": {"32"}, "cpv": {"90910000"}, "action": {"submit"}})
+				if err != nil {
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusSeeOther {
+					mu.Lock()
+					ackedOffers = append(ackedOffers, title)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -127,8 +172,8 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	_, _ = srv.Process.Wait()
-	if len(acked) < 5 {
-		t.Fatalf("only %d applications acknowledged before the kill: the test says nothing", len(acked))
+	if len(acked) < 5 || len(ackedOffers) < 5 {
+		t.Fatalf("only %d applications and %d offers acknowledged before the kill: the test says nothing", len(acked), len(ackedOffers))
 	}
 
 	_, base = serverProcess(t, databaseURL)
@@ -153,10 +198,21 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("%d of %d acknowledged applications lost or incomplete: %s", len(missing), len(acked), strings.Join(missing[:min(5, len(missing))], ", "))
 	}
+	for _, title := range ackedOffers {
+		var n int
+		var facets []string
+		if err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(max(facets::text), '{}')::text[] FROM offers WHERE title = $1 AND status = 'submitted'`, title).Scan(&n, &facets); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || len(facets) == 0 {
+			t.Errorf("acknowledged offer %q: %d rows, facets %v", title, n, facets)
+		}
+	}
 	var halves int
+	// Among every application tried (acknowledged or cut off by the kill).
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations o
-		WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.organisation_id = o.id)
-		   OR NOT EXISTS (SELECT 1 FROM emails e JOIN users u ON u.email = e.to_addr WHERE u.organisation_id = o.id)`).Scan(&halves); err != nil {
+		WHERE o.siren = ANY($1) AND (NOT EXISTS (SELECT 1 FROM users u WHERE u.organisation_id = o.id)
+		   OR NOT EXISTS (SELECT 1 FROM emails e JOIN users u ON u.email = e.to_addr WHERE u.organisation_id = o.id))`, ids).Scan(&halves); err != nil {
 		t.Fatal(err)
 	}
 	if halves != 0 {
@@ -167,5 +223,5 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("after restart: %v %v", resp, err)
 	}
-	t.Logf("%d applications acknowledged before kill -9, all found after restart", len(acked))
+	t.Logf("%d applications and %d offers acknowledged before kill -9, all found after restart", len(acked), len(ackedOffers))
 }
