@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -224,4 +225,95 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Errorf("after restart: %v %v", resp, err)
 	}
 	t.Logf("%d applications and %d offers acknowledged before kill -9, all found after restart", len(acked), len(ackedOffers))
+}
+
+// Fault test: two server processes on one database, as behind a load
+// balancer. An offer published through one is found through the other
+// within a second; its notice is delivered once; the daily job runs once.
+func TestTwoServerProcessesShareOneDatabase(t *testing.T) {
+	databaseURL := pgtest.URL(t)
+	pool, err := postgres.Open(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, pool, false); err != nil {
+		t.Fatal(err)
+	}
+	_, one := serverProcess(t, databaseURL)
+	_, two := serverProcess(t, databaseURL)
+	signIn := func(base, email string) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.PostForm(base+"/connexion", url.Values{"email": {email}, "password": {demo.Password}})
+		if err != nil || resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign in %s on %s: %v %v", email, base, resp, err)
+		}
+		resp.Body.Close()
+		return c
+	}
+	title := "Curage des fossés et enrochement des berges"
+	resp, err := signIn(one, demo.SMEEmail).PostForm(one+"/espace/offres/nouvelle", url.Values{"title": {title},
+		"summary": {"Entretien des cours d'eau"}, "kind": {"service"}, "regions": {"84"}, "cpv": {"45246000"}, "action": {"submit"}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create through server one: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var id int64
+	var version string
+	if err := pool.QueryRow(ctx, `SELECT id, ((extract(epoch FROM updated_at) * 1000000)::bigint)::text FROM offers WHERE title = $1`, title).Scan(&id, &version); err != nil {
+		t.Fatal(err)
+	}
+	buyer := signIn(one, "acheteur@passerelle.test")
+	resp, err = signIn(two, "equipe@passerelle.test").PostForm(fmt.Sprintf("%s/equipe/moderation/offer/%d/publier", two, id), url.Values{"version": {version}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("publish through server two: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	published := time.Now()
+	for {
+		resp, err := buyer.Get(one + "/offres?q=enrochement+berges")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), title) {
+			t.Logf("found through server one %s after the publication through server two", time.Since(published).Round(time.Millisecond))
+			break
+		}
+		if time.Since(published) > time.Second {
+			t.Fatal("server one does not find the offer published through server two after 1 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The notice: delivered once, by one of the two servers' workers.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var sent, attempts int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL), coalesce(sum(attempts), 0)
+			FROM emails WHERE kind = 'offer_published'`).Scan(&sent, &attempts)
+		if sent == 1 {
+			if attempts != 1 {
+				t.Errorf("the notice took %d delivery attempts, want 1", attempts)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the notice was not delivered (sent %d)", sent)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var runs int
+	deadline = time.Now().Add(15 * time.Second)
+	for runs == 0 && time.Now().Before(deadline) {
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`).Scan(&runs)
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`).Scan(&runs)
+	if runs != 1 {
+		t.Errorf("the daily prune job ran %d times for two servers, want 1", runs)
+	}
 }
