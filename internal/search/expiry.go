@@ -64,7 +64,11 @@ type PruneChangesWorker struct {
 
 // Work deletes the old entries.
 func (w *PruneChangesWorker) Work(ctx context.Context, _ *river.Job[PruneChangesArgs]) error {
-	if _, err := w.DB.Exec(ctx, `DELETE FROM search_changes WHERE at < now() - interval '1 day'`); err != nil {
+	// The newest pruned transaction is recorded: a server that had not
+	// applied it yet rebuilds (searchindex) instead of missing it.
+	if _, err := w.DB.Exec(ctx, `WITH gone AS (DELETE FROM search_changes WHERE at < now() - interval '1 day' RETURNING xid)
+		UPDATE search_changes_pruned SET xid = greatest(xid, (SELECT max(xid) FROM gone))
+		WHERE EXISTS (SELECT 1 FROM gone)`); err != nil {
 		return fmt.Errorf("search: prune change log: %w", err)
 	}
 	return nil

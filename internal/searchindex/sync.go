@@ -250,8 +250,16 @@ func (s *Syncer) apply(ctx context.Context) (rebuild bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var now string
-	if err := s.db.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&now); err != nil {
+	var gap bool
+	if err := s.db.QueryRow(ctx, `SELECT pg_current_snapshot()::text,
+			coalesce((SELECT xid <> '0' AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot) FROM search_changes_pruned), false)`,
+		s.snap).Scan(&now, &gap); err != nil {
 		return false, err
+	}
+	if gap {
+		// Pruning removed a change this index may not have applied.
+		s.log.Warn("search index: the change log was pruned past this index, rebuilding")
+		return true, nil
 	}
 	rows, err := s.db.Query(ctx, `SELECT seq, list, id FROM search_changes
 		WHERE xid >= pg_snapshot_xmin($1::pg_snapshot)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
 )
 
@@ -143,5 +144,38 @@ func TestRebuildHappensInTheBackground(t *testing.T) {
 	}
 	if n := found(sy.Index(searchindex.Offers), "parking"); n != 1 {
 		t.Errorf("after the rebuild: %d", n)
+	}
+}
+
+// A log pruned past what an index applied makes it rebuild, never miss
+// the pruned change.
+func TestPrunedPastTheIndexMeansRebuild(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	sy := syncer(t, w)
+	w.offer(t, "Enrochement des berges") // a change the index has not applied
+	// The daily prune runs with that change already a day old.
+	if _, err := w.pool.Exec(ctx, `UPDATE search_changes SET at = now() - interval '2 days'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&search.PruneChangesWorker{DB: w.pool}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sy.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sy.Ready() {
+		t.Fatal("an index that missed a pruned change still answers")
+	}
+	if err := sy.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if found(sy.Index(searchindex.Offers), "enroch") != 1 || !sy.Ready() {
+		t.Error("the rebuild did not bring the pruned change")
+	}
+	// Once rebuilt past the pruning, it follows the log again.
+	w.offer(t, "Curage des fossés")
+	if err := sy.CatchUp(ctx); err != nil || !sy.Ready() || found(sy.Index(searchindex.Offers), "curag") != 1 {
+		t.Errorf("after the rebuild: ready %t, %v", sy.Ready(), err)
 	}
 }

@@ -1,0 +1,1 @@
+DROP TABLE search_changes_pruned;
