@@ -401,18 +401,8 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	if cfg.Production() {
 		return errors.New("bench: refused when PASSERELLE_ENV=production")
 	}
-	url := benchURL
-	if url == "" {
-		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stderr})
-		if err != nil {
-			return err
-		}
-		if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle_bench"); err != nil {
-			return err
-		}
-		url = c.URL("passerelle_bench")
-	}
-	if err := postgres.Migrate(url); err != nil {
+	url, err := measureDatabase(ctx, cfg, benchURL, "passerelle_bench", stderr)
+	if err != nil {
 		return err
 	}
 	pool, err := postgres.Open(ctx, url)
@@ -463,18 +453,8 @@ func runSoak(ctx context.Context, cfg config.Config, args []string, soakURL stri
 	if cfg.Production() {
 		return errors.New("soak: refused when PASSERELLE_ENV=production")
 	}
-	url := soakURL
-	if url == "" {
-		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stderr})
-		if err != nil {
-			return err
-		}
-		if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle_soak"); err != nil {
-			return err
-		}
-		url = c.URL("passerelle_soak")
-	}
-	if err := postgres.Migrate(url); err != nil {
+	url, err := measureDatabase(ctx, cfg, soakURL, "passerelle_soak", stderr)
+	if err != nil {
 		return err
 	}
 	pool, err := postgres.Open(ctx, url)
@@ -508,4 +488,20 @@ func runSoak(ctx context.Context, cfg config.Config, args []string, soakURL stri
 	}
 	fmt.Fprintf(stderr, "Report written to %s\n", *out)
 	return nil
+}
+
+// measureDatabase is the database a measuring command works on, migrated:
+// url when set, else the database name of the private cluster.
+func measureDatabase(ctx context.Context, cfg config.Config, url, name string, stderr io.Writer) (string, error) {
+	if url == "" {
+		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stderr})
+		if err != nil {
+			return "", err
+		}
+		if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), name); err != nil {
+			return "", err
+		}
+		url = c.URL(name)
+	}
+	return url, postgres.Migrate(url)
 }
