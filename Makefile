@@ -22,7 +22,7 @@ build: check-go ## Build the binary into bin/
 run: build ## Start PostgreSQL (private cluster unless DATABASE_URL), migrate, load demo data, serve on PORT (8080)
 	./$(BIN) dev
 
-test: check-go vet fmt-check tidy-check generate-check axe ## go vet, gofmt and templ drift checks, then every test with -race
+test: check-go vet fmt-check tidy-check generate-check axe ## vet, gofmt, go.mod tidiness and templ drift checks, axe-core install, every test with -race, then 20 s of fuzzing
 	@status=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || status=$$?; \
 	if [ $$status -eq 0 ]; then $(GO) test -run '^$$' -fuzz FuzzGETParameters -fuzztime $(FUZZTIME) ./internal/server/ || status=$$?; fi; \
 	if [ -z "$$TEST_DATABASE_URL" ]; then $(GO) run ./cmd/passerelle db stop -dir .data/postgres-test || true; fi; \
