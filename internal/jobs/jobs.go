@@ -25,7 +25,6 @@ type Client = *river.Client[pgx.Tx]
 type Registry struct {
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
-	kinds    []string
 }
 
 // NewRegistry returns an empty registry.
@@ -34,8 +33,6 @@ func NewRegistry() *Registry { return &Registry{workers: river.NewWorkers()} }
 // Add registers the worker of one kind of job.
 func Add[T river.JobArgs](r *Registry, w river.Worker[T]) {
 	river.AddWorker(r.workers, w)
-	var zero T
-	r.kinds = append(r.kinds, zero.Kind())
 }
 
 // Every schedules the job that args builds every interval, and once when
@@ -45,9 +42,6 @@ func (r *Registry) Every(interval time.Duration, args func() river.JobArgs) {
 		func() (river.JobArgs, *river.InsertOpts) { return args(), nil },
 		&river.PeriodicJobOpts{RunOnStart: true}))
 }
-
-// Kinds lists the kinds of job registered, in registration order.
-func (r *Registry) Kinds() []string { return append([]string(nil), r.kinds...) }
 
 // Options tune the client that works jobs.
 type Options struct {

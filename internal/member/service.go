@@ -263,9 +263,6 @@ func (s *Service) Decide(ctx context.Context, actor Actor, orgID int64, d Decisi
 	})
 }
 
-// BaseURL is the absolute URL of the site, for links in e-mails.
-func (s *Service) BaseURL() string { return s.baseURL }
-
 // newToken returns a random secret for a link and the hash stored for it.
 func newToken() (secret string, hash []byte) {
 	b := make([]byte, 32)

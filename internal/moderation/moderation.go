@@ -195,15 +195,6 @@ func (s *Service) Register(c Content) {
 	s.contents = append(s.contents, c)
 }
 
-// Kinds lists the registered kinds, in registration order.
-func (s *Service) Kinds() []Kind {
-	out := make([]Kind, len(s.contents))
-	for i, c := range s.contents {
-		out[i] = c.Kind()
-	}
-	return out
-}
-
 func (s *Service) content(kind string) (Content, bool) {
 	for _, c := range s.contents {
 		if c.Kind().Name == kind {
