@@ -43,6 +43,7 @@ func DeclareKind(name string) Kind {
 type Field struct {
 	Label  string   // catalogue id of the label
 	Text   string   // free text, shown whole
+	Value  string   // catalogue id of a value chosen from a list (a kind, a level), shown translated
 	CPV    []string // CPV codes, shown with their labels
 	Places []string // place keys ("reg:84", "dep:69"), shown by name
 }

@@ -55,14 +55,14 @@ func item(o Offer, v int64) moderation.Item {
 	}
 	it.Fields = append(it.Fields,
 		moderation.Field{Label: "offer.summary", Text: o.Summary},
-		moderation.Field{Label: "offer.kind", Text: "offer.kind." + o.Kind},
+		moderation.Field{Label: "offer.kind", Value: "offer.kind." + o.Kind},
 	)
 	if o.Description != "" {
 		it.Fields = append(it.Fields, moderation.Field{Label: "offer.description", Text: o.Description})
 	}
 	it.Fields = append(it.Fields, moderation.Field{Label: "offer.cpv", CPV: o.CPVCodes}, moderation.Field{Label: "offer.places", Places: o.Places})
 	if o.TRL != nil {
-		it.Fields = append(it.Fields, moderation.Field{Label: "offer.trl", Text: "offer.trl." + strconv.Itoa(int(*o.TRL))})
+		it.Fields = append(it.Fields, moderation.Field{Label: "offer.trl", Value: "offer.trl." + strconv.Itoa(int(*o.TRL))})
 	}
 	if o.Keywords != "" {
 		it.Fields = append(it.Fields, moderation.Field{Label: "offer.keywords", Text: o.Keywords})

@@ -74,8 +74,8 @@ func (s *Server) fieldText(l *i18n.Localizer, f moderation.Field) string {
 		return strings.Join(s.labels(l).CPVs(f.CPV), " ; ")
 	case f.Places != nil:
 		return s.labels(l).Places(f.Places)
-	case strings.HasPrefix(f.Text, "offer.kind.") || strings.HasPrefix(f.Text, "offer.trl."):
-		return l.T(f.Text) // an enum's label
+	case f.Value != "":
+		return l.T(f.Value)
 	}
 	return f.Text
 }
