@@ -23,7 +23,7 @@ func (s *Server) staffAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	entries, total, err := s.audit.List(r.Context(), actorFrom(r.Context()), f)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	filter := components.Form{Action: "/equipe/journal", Submit: l.T("list.filter"), Fields: []components.Field{

@@ -14,12 +14,12 @@ func (s *Server) staffMailbox(w http.ResponseWriter, r *http.Request) {
 	page := pageParam(r)
 	mails, total, err := s.members.Mailbox(r.Context(), actorFrom(r.Context()), page)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	backlog, err := s.members.MailBacklog(r.Context(), actorFrom(r.Context()))
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	lead := l.T("mailbox.lead")

@@ -149,14 +149,8 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 		s.flash(r, "staff.done."+path)
 	case errors.Is(err, member.ErrInvalidState):
 		s.flash(r, "staff.already_decided")
-	case errors.Is(err, member.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound)
-		return
-	case errors.Is(err, member.ErrForbidden):
-		s.renderError(w, r, http.StatusForbidden)
-		return
 	default:
-		s.serverError(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)

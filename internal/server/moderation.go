@@ -34,7 +34,7 @@ func (s *Server) moderationPage(w http.ResponseWriter, r *http.Request, status i
 	page := pageParam(r)
 	items, total, err := s.moderation.Queue(r.Context(), actorFrom(r.Context()), page)
 	if err != nil {
-		s.moderationErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	v := staff.List{Page: s.page(r, "moderation.title"), Title: l.T("moderation.title"), Lead: l.T("moderation.lead"),
@@ -109,19 +109,8 @@ func (s *Server) moderationDecide(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, moderation.ErrChanged):
 		s.flash(r, "moderation.changed")
 	default:
-		s.moderationErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/equipe/moderation", http.StatusSeeOther)
-}
-
-func (s *Server) moderationErr(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind):
-		s.renderError(w, r, http.StatusNotFound)
-	case errors.Is(err, moderation.ErrForbidden):
-		s.renderError(w, r, http.StatusForbidden)
-	default:
-		s.serverError(w, r, err)
-	}
 }

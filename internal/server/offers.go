@@ -25,20 +25,6 @@ func idParam(r *http.Request) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// offerErr answers the named errors of the offer service.
-func (s *Server) offerErr(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, offer.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound)
-	case errors.Is(err, offer.ErrForbidden):
-		s.renderError(w, r, http.StatusForbidden)
-	case errors.Is(err, offer.ErrInvalidState):
-		s.renderError(w, r, http.StatusConflict)
-	default:
-		s.serverError(w, r, err)
-	}
-}
-
 func (s *Server) statusText(l *i18n.Localizer, st offer.Status) string {
 	return l.T("offer.status." + string(st))
 }
@@ -49,7 +35,7 @@ func (s *Server) myOffers(w http.ResponseWriter, r *http.Request) {
 	page := pageParam(r)
 	list, total, err := s.offerSvc.Mine(r.Context(), actorFrom(r.Context()), page)
 	if err != nil {
-		s.offerErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	v := offerpage.Mine{Page: s.page(r, "offers.mine_title"), Title: l.T("offers.mine_title"), Lead: l.T("offers.mine_lead"),
@@ -197,7 +183,7 @@ func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
 		return
 	}
 	if err != nil {
-		s.offerErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	if submit {
@@ -223,7 +209,7 @@ func (s *Server) offerEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.offerErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title", offer.InputOf(o), "", false, nil)))
@@ -264,7 +250,7 @@ func (s *Server) offerMove(w http.ResponseWriter, r *http.Request, move func(con
 	case errors.Is(err, offer.ErrInvalidState):
 		s.flash(r, "offers.flash_state")
 	default:
-		s.offerErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
@@ -282,7 +268,7 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := s.offerSvc.Get(r.Context(), a, id)
 	if err != nil {
-		s.offerErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	p := s.page(r, "")

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -17,17 +16,6 @@ import (
 	offerpage "passerelle/web/pages/offer"
 	profilepage "passerelle/web/pages/profile"
 )
-
-func (s *Server) profileErr(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, profile.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound)
-	case errors.Is(err, profile.ErrForbidden):
-		s.renderError(w, r, http.StatusForbidden)
-	default:
-		s.serverError(w, r, err)
-	}
-}
 
 func (s *Server) certItems(l *i18n.Localizer, certs []profile.Certification, deletable bool) []profilepage.Item {
 	now := time.Now()
@@ -89,7 +77,7 @@ func (s *Server) profileShow(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.profiles.Get(r.Context(), a, id)
 	if err != nil {
-		s.profileErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	offers, err := s.offerSvc.Listed(r.Context(), id)
@@ -124,7 +112,7 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 	a := actorFrom(r.Context())
 	p, err := s.profiles.Get(r.Context(), a, a.OrgID)
 	if err != nil {
-		s.profileErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	if f.profile == nil {
@@ -191,7 +179,7 @@ func (s *Server) profileWrite(w http.ResponseWriter, r *http.Request, err error,
 		return
 	}
 	if err != nil {
-		s.profileErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	s.flash(r, flash)
@@ -252,7 +240,7 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	awards, err := s.profiles.Awards(r.Context(), actorFrom(r.Context()))
 	if err != nil {
-		s.profileErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	v := profilepage.Import{Page: s.page(r, "profile.import_title"), Title: l.T("profile.import_title"),
@@ -282,7 +270,7 @@ func (s *Server) importAwards(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	n, err := s.profiles.ImportAwards(r.Context(), actorFrom(r.Context()), r.PostForm["uid"])
 	if err != nil {
-		s.profileErr(w, r, err)
+		s.failure(w, r, err)
 		return
 	}
 	if n == 0 {

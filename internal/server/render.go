@@ -15,9 +15,14 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/moderation"
+	"passerelle/internal/notify"
+	"passerelle/internal/offer"
 	"passerelle/internal/present"
+	"passerelle/internal/profile"
 	"passerelle/web/layouts"
 	errpages "passerelle/web/pages/errors"
 )
@@ -181,6 +186,25 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		return // the client left; nobody reads the page
 	}
 	s.renderError(w, r, http.StatusInternalServerError)
+}
+
+// failure answers a service's named error the same way for every domain:
+// what does not exist (or is not the actor's to see) 404, a forbidden
+// action 403, a change the current state refuses 409; anything else is
+// serverError (which knows outages and a full hashing pool).
+func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, member.ErrNotFound), errors.Is(err, offer.ErrNotFound), errors.Is(err, profile.ErrNotFound),
+		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind):
+		s.renderError(w, r, http.StatusNotFound)
+	case errors.Is(err, member.ErrForbidden), errors.Is(err, offer.ErrForbidden), errors.Is(err, profile.ErrForbidden),
+		errors.Is(err, moderation.ErrForbidden), errors.Is(err, audit.ErrForbidden), errors.Is(err, notify.ErrForbidden):
+		s.renderError(w, r, http.StatusForbidden)
+	case errors.Is(err, offer.ErrInvalidState):
+		s.renderError(w, r, http.StatusConflict)
+	default:
+		s.serverError(w, r, err)
+	}
 }
 
 // logError logs err once, with the request it happened in.
