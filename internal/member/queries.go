@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/audit"
+	"passerelle/internal/mail"
 	"passerelle/internal/validate"
 )
 
@@ -217,7 +217,7 @@ func (s *Service) Mailbox(ctx context.Context, actor Actor, page int) ([]Email, 
 		}
 		if !s.RevealSecrets {
 			// An unsubscribe link is the recipient's to use, not staff's.
-			e.Body = unsubscribeToken.ReplaceAllString(e.Body, "jeton=…")
+			e.Body = mail.Redact(e.Body)
 		}
 		return e, err
 	})
@@ -243,9 +243,6 @@ func (s *Service) MailBacklog(ctx context.Context, actor Actor) (Backlog, error)
 	}
 	return b, nil
 }
-
-// unsubscribeToken is the secret part of the unsubscribe links of mails.
-var unsubscribeToken = regexp.MustCompile(`jeton=[0-9a-f]{16,}`)
 
 // secretKinds are the mails whose text holds a link that opens an account.
 var secretKinds = map[string]bool{"password_reset": true, "invitation": true}

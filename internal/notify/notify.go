@@ -50,7 +50,8 @@ func Declare(name string) Category {
 // Optional lists the categories users may turn off, in declaration order.
 func Optional() []Category { return categories.All() }
 
-func optional(name string) bool { return categories.Has(Category{Name: name}) }
+// IsOptional reports whether name is a category users may turn off.
+func IsOptional(name string) bool { return categories.Has(Category{Name: name}) }
 
 // Outbox stores a message and enqueues its delivery in the caller's transaction.
 type Outbox interface {
@@ -160,7 +161,7 @@ func (s *Service) SetPreferences(ctx context.Context, userID int64, on []string)
 		return ErrForbidden
 	}
 	for _, name := range on {
-		if !optional(name) {
+		if !IsOptional(name) {
 			return ErrUnknown
 		}
 	}
@@ -182,7 +183,7 @@ func (s *Service) SetPreferences(ctx context.Context, userID int64, on []string)
 
 // Unsubscribe turns a category off for the user whose link it is.
 func (s *Service) Unsubscribe(ctx context.Context, token, category string) error {
-	if !optional(category) {
+	if !IsOptional(category) {
 		return ErrUnknown
 	}
 	if token == "" || len(token) > 100 {

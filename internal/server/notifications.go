@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"slices"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/notify"
@@ -51,7 +50,7 @@ func (s *Server) unsubscribeShow(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	q := r.URL.Query()
 	token, category := q.Get("jeton"), q.Get("categorie")
-	if !slices.Contains(notify.Optional(), notify.Category{Name: category}) {
+	if !notify.IsOptional(category) {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
