@@ -162,11 +162,15 @@ type ResendWorker struct {
 // Work re-enqueues every unsent mail older than a few minutes that has no
 // delivery job under way, and logs the backlog.
 func (w *ResendWorker) Work(ctx context.Context, _ *river.Job[ResendArgs]) error {
-	rows, err := w.DB.Query(ctx, `SELECT e.id FROM emails e
+	// The mails with a delivery job under way are read once (a hash
+	// anti-join), not looked up in the job table mail by mail.
+	rows, err := w.DB.Query(ctx, `WITH under_way AS (
+			SELECT (args->>'email_id')::bigint AS id FROM river_job
+			WHERE kind = 'send_email' AND state NOT IN ('completed', 'cancelled', 'discarded'))
+		SELECT e.id FROM emails e
 		WHERE e.sent_at IS NULL AND e.created_at < now() - interval '5 minutes'
-		  AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'send_email' AND (j.args->>'email_id')::bigint = e.id
-		                  AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
-		ORDER BY e.id`)
+		  AND e.id NOT IN (SELECT id FROM under_way WHERE id IS NOT NULL)
+		ORDER BY e.id LIMIT $1`, resendBatch)
 	if err != nil {
 		return fmt.Errorf("mail: unsent backlog: %w", err)
 	}
@@ -180,14 +184,19 @@ func (w *ResendWorker) Work(ctx context.Context, _ *river.Job[ResendArgs]) error
 	if w.Log != nil {
 		w.Log.Warn("mail: unsent backlog, delivery tried again", "mails", len(ids), "oldest", ids[0])
 	}
-	client := river.ClientFromContext[pgx.Tx](ctx)
-	for _, id := range ids {
-		if _, err := client.Insert(ctx, SendArgs{EmailID: id}, nil); err != nil {
-			return fmt.Errorf("mail: enqueue %d again: %w", id, err)
-		}
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: SendArgs{EmailID: id}}
+	}
+	if _, err := river.ClientFromContext[pgx.Tx](ctx).InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("mail: enqueue %d unsent mails again: %w", len(ids), err)
 	}
 	return nil
 }
+
+// resendBatch bounds one run of the resend job; the next run (hourly, and
+// at every start) takes the rest.
+const resendBatch = 10000
 
 // Options tune mail delivery.
 type Options struct {
