@@ -211,16 +211,25 @@ func (s *Service) Queue(ctx context.Context, m Moderator, page int) ([]Item, int
 	if !m.IsStaff() {
 		return nil, 0, ErrForbidden
 	}
-	page = max(page, 1)
-	var all []Item
+	// Merging kinds by age needs the first page×50 items of each kind: the
+	// page asked for is bounded by the number of pages there are, so a
+	// made-up ?page=100000 reads no more than the last page does.
 	total := 0
 	for _, c := range s.contents {
-		items, n, err := c.Waiting(ctx, s.db, page*PageSize)
+		_, n, err := c.Waiting(ctx, s.db, 0)
+		if err != nil {
+			return nil, 0, fmt.Errorf("moderation: queue of %s: %w", c.Kind().Name, err)
+		}
+		total += n
+	}
+	page = min(max(page, 1), max((total+PageSize-1)/PageSize, 1))
+	var all []Item
+	for _, c := range s.contents {
+		items, _, err := c.Waiting(ctx, s.db, page*PageSize)
 		if err != nil {
 			return nil, 0, fmt.Errorf("moderation: queue of %s: %w", c.Kind().Name, err)
 		}
 		all = append(all, items...)
-		total += n
 	}
 	slices.SortFunc(all, func(a, b Item) int {
 		return cmp.Or(a.SubmittedAt.Compare(b.SubmittedAt), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))

@@ -125,3 +125,31 @@ func TestOneQueueOverEveryKind(t *testing.T) {
 		t.Errorf("after one decision, %d waiting", total)
 	}
 }
+
+// A page past the last reads the last page, not page×50 items of each kind.
+func TestQueuePageIsBounded(t *testing.T) {
+	pool := pgtest.Pool(t)
+	w := &countingWaiting{waiting: waiting{kind: kindA, items: map[int64]moderation.Item{}}}
+	for i := int64(1); i <= 60; i++ {
+		w.items[i] = moderation.Item{Kind: kindA.Name, ID: i, Version: 1, SubmittedAt: time.Unix(i, 0)}
+	}
+	q := moderation.NewService(pool, nil)
+	q.Register(w)
+	items, total, err := q.Queue(context.Background(), staffer{}, 100000)
+	if err != nil || total != 60 || len(items) != 10 || items[0].ID != 51 {
+		t.Fatalf("page 100000: %d items from %v of %d, %v; want the last page", len(items), items[0].ID, total, err)
+	}
+	if w.largest > 2*moderation.PageSize {
+		t.Errorf("asked a kind for %d items to show the last of 2 pages", w.largest)
+	}
+}
+
+type countingWaiting struct {
+	waiting
+	largest int
+}
+
+func (c *countingWaiting) Waiting(ctx context.Context, q moderation.Querier, limit int) ([]moderation.Item, int, error) {
+	c.largest = max(c.largest, limit)
+	return c.waiting.Waiting(ctx, q, limit)
+}
