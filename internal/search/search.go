@@ -170,7 +170,7 @@ func (s *Service) index(ctx context.Context, list string, p Parsed, w words) (*s
 		return nil, nil
 	}
 	if err := s.sync.CatchUp(ctx); err != nil || !s.sync.Ready() {
-		// The index could not catch up (the syncer logs why), or it steps
+		// The index could not catch up (CatchUp logs why), or it steps
 		// aside for a rebuild: this search runs in SQL, never a 500.
 		return nil, nil
 	}

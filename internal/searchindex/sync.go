@@ -102,9 +102,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			if err := s.CatchUp(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("search index: catch up failed", "err", err)
-			}
+			_ = s.CatchUp(ctx) // logs its own failure
 			// Replaced documents stay as tombstones: rebuild once they
 			// weigh a quarter of the index's memory (and at least 1 MiB).
 			for _, list := range []string{Offers, SMEs} {
@@ -240,6 +238,11 @@ func (s *Syncer) CatchUp(ctx context.Context) error {
 	if err == nil && rebuild {
 		s.ready.Store(false)
 		s.rebuild.Store(true)
+	}
+	if err != nil && ctx.Err() == nil {
+		// Logged here, once, for the background loop and the searches
+		// alike: a search then runs in SQL and says nothing.
+		s.log.Warn("search index: catch up failed", "err", err)
 	}
 	return err
 }

@@ -56,6 +56,14 @@ func confirmForm(l *i18n.Localizer, action, submit, confirm, testID string) comp
 		}}
 }
 
+func deleteForm(l *i18n.Localizer) components.Form {
+	return confirmForm(l, "/compte/supprimer", l.T("account.delete_submit"), l.T("account.delete_confirm"), "delete-form")
+}
+
+func closeForm(l *i18n.Localizer) components.Form {
+	return confirmForm(l, "/compte/fermer", l.T("account.close_submit"), l.T("account.close_confirm"), "close-form")
+}
+
 // irreversible runs do (which checks the password again) once the box is
 // ticked; on a missing tick or a wrong password it shows the form again
 // through show, with the error by its field.
@@ -89,10 +97,10 @@ func (s *Server) irreversible(w http.ResponseWriter, r *http.Request, form func(
 	return false
 }
 
-// accountPage renders the account page; forms in error are passed in.
 // accountForms are the account page's forms shown in error, if any.
 type accountForms struct{ invite, del, close, password *components.Form }
 
+// accountPage renders the account page, with the forms in error given.
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int, in accountForms) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
@@ -111,7 +119,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int,
 		ExportTitle: l.T("account.export_title"), ExportText: l.T("account.export_text"),
 		ExportLink:  memberpages.Link{Href: "/compte/donnees.json", Label: l.T("account.export_link")},
 		DeleteTitle: l.T("account.delete_title"), DeleteText: l.T("account.delete_text"),
-		Delete: confirmForm(l, "/compte/supprimer", l.T("account.delete_submit"), l.T("account.delete_confirm"), "delete-form"),
+		Delete: deleteForm(l),
 	}
 	for _, u := range users {
 		v.People = append(v.People, memberpages.Person{Name: u.Name, Email: u.Email, Role: l.T("role." + string(u.Role))})
@@ -125,7 +133,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, status int,
 		v.Pending, v.PendingTitle = pending, l.T("account.pending_title")
 		f := inviteForm(l, "/compte/invitations", "")
 		v.Invite = &f
-		c := confirmForm(l, "/compte/fermer", l.T("account.close_submit"), l.T("account.close_confirm"), "close-form")
+		c := closeForm(l)
 		v.Close = &c
 		v.CloseTitle, v.CloseText = l.T("account.close_title"), l.T("account.close_text")
 	}
@@ -175,9 +183,7 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
 	if !s.irreversible(w, r,
-		func() components.Form {
-			return confirmForm(l, "/compte/supprimer", l.T("account.delete_submit"), l.T("account.delete_confirm"), "delete-form")
-		},
+		func() components.Form { return deleteForm(l) },
 		func(f components.Form) { s.accountPage(w, r, http.StatusUnprocessableEntity, accountForms{del: &f}) },
 		func(password string) error { return s.members.DeleteAccount(r.Context(), a, password) }) {
 		return
@@ -219,9 +225,7 @@ func (s *Server) accountClose(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
 	if !s.irreversible(w, r,
-		func() components.Form {
-			return confirmForm(l, "/compte/fermer", l.T("account.close_submit"), l.T("account.close_confirm"), "close-form")
-		},
+		func() components.Form { return closeForm(l) },
 		func(f components.Form) { s.accountPage(w, r, http.StatusUnprocessableEntity, accountForms{close: &f}) },
 		func(password string) error { return s.members.CloseOrganisation(r.Context(), a, password) }) {
 		return
@@ -303,17 +307,15 @@ func (s *Server) revokeInvitation(back string) http.HandlerFunc {
 			return
 		}
 		switch err := s.members.RevokeInvitation(r.Context(), actorFrom(r.Context()), id); {
+		case err == nil:
+			s.flash(r, "account.revoked")
 		case errors.Is(err, member.ErrNotFound):
-			s.renderError(w, r, http.StatusNotFound)
-			return
-		case errors.Is(err, member.ErrForbidden):
-			s.renderError(w, r, http.StatusForbidden)
-			return
-		case err != nil:
-			s.serverError(w, r, err)
+			// Accepted, expired or revoked meanwhile: say so on the page.
+			s.flash(r, "account.revoke_gone")
+		default:
+			s.failure(w, r, err)
 			return
 		}
-		s.flash(r, "account.revoked")
 		http.Redirect(w, r, back, http.StatusSeeOther)
 	}
 }

@@ -111,8 +111,8 @@ var allowedStatus = map[string]int{
 	"POST /desabonnement":                            http.StatusNotFound, // no token
 	"POST /compte/notifications":                     http.StatusSeeOther, // nothing ticked: every optional mail off
 	"POST /compte/deconnexion-partout":               http.StatusSeeOther,
-	"POST /compte/invitations/{id}/revoquer":         http.StatusNotFound, // no such invitation
-	"POST /admin/equipe/invitations/{id}/revoquer":   http.StatusNotFound,
+	"POST /compte/invitations/{id}/revoquer":         http.StatusSeeOther, // no such invitation: back with a message
+	"POST /admin/equipe/invitations/{id}/revoquer":   http.StatusSeeOther,
 	// Destructive actions without their confirmation box go back with a message.
 	"POST /espace/offres/{id}/archiver":                 http.StatusSeeOther,
 	"POST /espace/profil/certifications/{id}/supprimer": http.StatusSeeOther,

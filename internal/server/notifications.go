@@ -70,8 +70,13 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	token, category := r.FormValue("jeton"), r.FormValue("categorie")
 	err := s.notify.Unsubscribe(r.Context(), token, category)
 	switch {
-	case errors.Is(err, notify.ErrUnknown), errors.Is(err, notify.ErrTokenInvalid):
+	case errors.Is(err, notify.ErrUnknown):
 		s.renderError(w, r, http.StatusNotFound)
+		return
+	case errors.Is(err, notify.ErrTokenInvalid):
+		// The account is gone, or the link was mistyped: say that the link
+		// no longer works, and where mails are chosen.
+		s.tokenLinkInvalid(w, r, memberpages.Link{Href: "/compte#notifications", Label: l.T("unsubscribe.preferences")})
 		return
 	case err != nil:
 		s.serverError(w, r, err)

@@ -158,6 +158,14 @@ func TestOwnerRevokesAnInvitation(t *testing.T) {
 	if resp.StatusCode != http.StatusGone {
 		t.Errorf("the revoked invitation's link answers %d, want 410", resp.StatusCode)
 	}
+	// Revoked twice (two tabs): back to the page with a message, not an error page.
+	get(t, owner, app.URL+"/compte") // the first revocation's message is read
+	if r, _ := postForm(t, owner, app.URL+action, url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second revocation: %d", r.StatusCode)
+	}
+	if _, doc := get(t, owner, app.URL+"/compte"); doc.Find("[data-testid=flash]").Length() != 1 {
+		t.Error("no message after revoking an invitation already gone")
+	}
 }
 
 // Expired sessions are deleted by one hourly job for all servers (no
@@ -180,5 +188,15 @@ func TestExpiredSessionsArePruned(t *testing.T) {
 			t.Fatalf("sessions left: expired %d, live %d", expired, live)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// An unsubscribe link whose account is gone says the link no longer works
+// (410) and where mails are chosen, not "page not found".
+func TestUnsubscribeWithADeadLink(t *testing.T) {
+	app := servertest.Start(t)
+	resp, doc := postForm(t, app.Client(), app.URL+"/desabonnement", url.Values{"jeton": {strings.Repeat("ab", 32)}, "categorie": {"moderation"}})
+	if resp.StatusCode != http.StatusGone || doc.Find(`a[href="/compte#notifications"]`).Length() != 1 {
+		t.Errorf("dead unsubscribe link: %d, link to the preferences %d", resp.StatusCode, doc.Find(`a[href="/compte#notifications"]`).Length())
 	}
 }
