@@ -401,28 +401,11 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	if cfg.Production() {
 		return errors.New("bench: refused when PASSERELLE_ENV=production")
 	}
-	url, err := measureDatabase(ctx, cfg, benchURL, "passerelle_bench", stderr)
+	url, err := measureDatabase(ctx, cfg, benchURL, "passerelle_bench", *n, false, stderr)
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, url)
-	if err != nil {
-		return err
-	}
-	var have int
-	err = pool.QueryRow(ctx, `SELECT count(*) FROM organisations`).Scan(&have)
-	if err == nil && have < *n*9/10 {
-		fmt.Fprintf(stderr, "The benchmark database holds %d organisations; generating %d more (about 13 minutes per million here)…\n", have, *n-have)
-		_, err = scale.Generate(ctx, pool, taxonomy.MustLoad(), scale.Options{Organisations: *n - have, Seed: 1, Progress: stderr})
-	}
-	pool.Close()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(*out)
+	f, err := reportFile(*out)
 	if err != nil {
 		return err
 	}
@@ -453,31 +436,11 @@ func runSoak(ctx context.Context, cfg config.Config, args []string, soakURL stri
 	if cfg.Production() {
 		return errors.New("soak: refused when PASSERELLE_ENV=production")
 	}
-	url, err := measureDatabase(ctx, cfg, soakURL, "passerelle_soak", stderr)
+	url, err := measureDatabase(ctx, cfg, soakURL, "passerelle_soak", *orgs, true, stderr)
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, url)
-	if err != nil {
-		return err
-	}
-	_, err = demo.Seed(ctx, pool, false)
-	var have int
-	if err == nil {
-		err = pool.QueryRow(ctx, `SELECT count(*) FROM organisations`).Scan(&have)
-	}
-	if err == nil && have < *orgs*9/10 {
-		fmt.Fprintf(stderr, "Generating %d organisations for the soak…\n", *orgs-have)
-		_, err = scale.Generate(ctx, pool, taxonomy.MustLoad(), scale.Options{Organisations: *orgs - have, Seed: 2, Progress: stderr})
-	}
-	pool.Close()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(*out)
+	f, err := reportFile(*out)
 	if err != nil {
 		return err
 	}
@@ -490,9 +453,11 @@ func runSoak(ctx context.Context, cfg config.Config, args []string, soakURL stri
 	return nil
 }
 
-// measureDatabase is the database a measuring command works on, migrated:
-// url when set, else the database name of the private cluster.
-func measureDatabase(ctx context.Context, cfg config.Config, url, name string, stderr io.Writer) (string, error) {
+// measureDatabase is the database a measuring command works on (url when
+// set, else the database name of the private cluster), migrated, with the
+// demo accounts when asked and at least 90 % of orgs organisations,
+// generated once (about 13 minutes per million here).
+func measureDatabase(ctx context.Context, cfg config.Config, url, name string, orgs int, withDemo bool, stderr io.Writer) (string, error) {
 	if url == "" {
 		c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Install: true, Log: stderr})
 		if err != nil {
@@ -503,5 +468,36 @@ func measureDatabase(ctx context.Context, cfg config.Config, url, name string, s
 		}
 		url = c.URL(name)
 	}
-	return url, postgres.Migrate(url)
+	if err := postgres.Migrate(url); err != nil {
+		return "", err
+	}
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer pool.Close()
+	if withDemo {
+		if _, err := demo.Seed(ctx, pool, false); err != nil {
+			return "", err
+		}
+	}
+	var have int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM organisations`).Scan(&have); err != nil {
+		return "", err
+	}
+	if have < orgs*9/10 {
+		fmt.Fprintf(stderr, "The %s database holds %d organisations; generating %d more (about 13 minutes per million here)…\n", name, have, orgs-have)
+		if _, err := scale.Generate(ctx, pool, taxonomy.MustLoad(), scale.Options{Organisations: orgs - have, Seed: 1, Progress: stderr}); err != nil {
+			return "", err
+		}
+	}
+	return url, nil
+}
+
+// reportFile creates a measuring command's report file, and its folder.
+func reportFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	return os.Create(path)
 }
