@@ -149,9 +149,8 @@ func (in Input) Validate(tax *taxonomy.Taxonomy) validate.Errors {
 			e.Add("trl", "form.choose")
 		}
 	}
-	if _, badReg, badDep := tax.Places(in.Regions, in.Departements); badReg || badDep {
-		validate.PlaceErrors(e, badReg, badDep)
-	}
+	_, badReg, badDep := tax.Places(in.Regions, in.Departements)
+	validate.PlaceErrors(e, badReg, badDep)
 	if len(in.Regions)+len(in.Departements) == 0 {
 		e.Add("regions", "offer.places_required")
 	}

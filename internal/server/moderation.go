@@ -37,6 +37,7 @@ func (s *Server) moderationPage(w http.ResponseWriter, r *http.Request, status i
 		s.failure(w, r, err)
 		return
 	}
+	page = min(page, max((total+moderation.PageSize-1)/moderation.PageSize, 1)) // as the queue bounded it
 	v := staff.List{Page: s.page(r, "moderation.title"), Title: l.T("moderation.title"), Lead: l.T("moderation.lead"),
 		Total: l.T("moderation.total", "N", l.Int(int64(total))), Empty: l.T("moderation.empty"),
 		Pager: pager(l, r, page, total, moderation.PageSize)}
