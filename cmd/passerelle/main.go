@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"syscall"
+	_ "time/tzdata" // deadlines and times are French: no dependence on the host's zone files
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"

@@ -236,6 +236,21 @@ func (l *Localizer) Date(t time.Time) string {
 	return t.Format("2 Jan 2006")
 }
 
+// paris is the time zone times are shown in.
+var paris = func() *time.Location {
+	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CET", 3600)
+}()
+
+// DateTime formats a moment in France's time: 25/11/2026 14:05 in French,
+// 25 Nov 2026 14:05 in English.
+func (l *Localizer) DateTime(t time.Time) string {
+	t = t.In(paris)
+	return l.Date(t) + " " + t.Format("15:04")
+}
+
 type ctxKey struct{}
 
 // WithLocalizer stores l in ctx for the views.

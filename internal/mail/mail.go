@@ -75,6 +75,17 @@ func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, m Message) error {
 	return nil
 }
 
+// JobOutbox is the outbox of background jobs: it enqueues deliveries
+// through the River client working the job (built after the jobs are
+// registered, so it cannot be handed to them).
+type JobOutbox struct{}
+
+// Enqueue stores m and schedules its delivery, inside tx; ctx must be a
+// job's.
+func (JobOutbox) Enqueue(ctx context.Context, tx pgx.Tx, m Message) error {
+	return NewOutbox(river.ClientFromContext[pgx.Tx](ctx)).Enqueue(ctx, tx, m)
+}
+
 // Worker delivers outbox rows.
 type Worker struct {
 	river.WorkerDefaults[SendArgs]

@@ -238,6 +238,34 @@ func (s *Service) Queue(ctx context.Context, m Moderator, page int) ([]Item, int
 	return all[from:min(from+PageSize, len(all))], total, nil
 }
 
+// Waiting is how much of one kind waits for review, and since when.
+type Waiting struct {
+	Kind   string
+	Count  int
+	Oldest time.Time // zero when nothing waits
+}
+
+// Summary is, for each kind, how many items wait and the oldest one's
+// submission: the staff home page's queues with their ages.
+func (s *Service) Summary(ctx context.Context, m Moderator) ([]Waiting, error) {
+	if !m.IsStaff() {
+		return nil, ErrForbidden
+	}
+	var out []Waiting
+	for _, c := range s.contents {
+		items, n, err := c.Waiting(ctx, s.db, 1)
+		if err != nil {
+			return nil, fmt.Errorf("moderation: summary of %s: %w", c.Kind().Name, err)
+		}
+		w := Waiting{Kind: c.Kind().Name, Count: n}
+		if len(items) > 0 {
+			w.Oldest = items[0].SubmittedAt
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
 // Decide applies staff's decision on the item of that kind, at the version
 // they were shown.
 func (s *Service) Decide(ctx context.Context, m Moderator, kind string, id, version int64, d Decision, reason string) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
@@ -23,6 +24,7 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 			{Label: l.T("space.role"), Value: l.T("role." + string(a.Role))},
 		},
 	}
+	var err error
 	switch {
 	case a.IsStaff():
 		v.Lead = l.T("space.lead_staff")
@@ -30,15 +32,110 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 			{Href: "/equipe/adhesions", Label: l.T("nav.queue")}, {Href: "/equipe/membres", Label: l.T("nav.members")},
 			{Href: "/equipe/journal", Label: l.T("nav.audit")}, {Href: "/equipe/courriels", Label: l.T("nav.mailbox")},
 		}
+		v.Blocks, err = s.staffBlocks(r, l, a)
 	case a.IsSME():
 		v.Lead = l.T("space.lead_sme")
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
+		v.Actions = []memberpages.Link{{Href: "/demandes", Label: l.T("nav.requests")}, {Href: "/espace/offres", Label: l.T("nav.my_offers")}}
+		v.Blocks, err = s.memberBlocks(r, l, a)
 	default:
 		v.Lead = l.T("space.lead_buyer")
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
+		v.Actions = []memberpages.Link{{Href: "/espace/demandes/nouvelle", Label: l.T("requests.new")}, {Href: "/espace/demandes", Label: l.T("nav.my_requests")}}
+		v.Blocks, err = s.memberBlocks(r, l, a)
+	}
+	if err != nil {
+		s.failure(w, r, err)
+		return
 	}
 	v.Actions = append(v.Actions, memberpages.Link{Href: "/compte", Label: l.T("nav.account")})
 	s.render(w, r, http.StatusOK, memberpages.SpaceView(v))
+}
+
+// memberBlocks are what an SME or a buyer has to do now about requests.
+func (s *Server) memberBlocks(r *http.Request, l *i18n.Localizer, a member.Actor) ([]components.Block, error) {
+	h, err := s.requests.Home(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	buyer := func(name string) string {
+		if name == "" {
+			return l.T("request.anonymous_buyer")
+		}
+		return name
+	}
+	var blocks []components.Block
+	if a.IsSME() {
+		fit := components.Block{Title: l.T("home.fitting"), Empty: l.T("home.fitting_empty"), TestID: "home-fitting"}
+		for _, x := range h.Fitting {
+			fit.Items = append(fit.Items, components.Task{Label: x.Title, URL: fmt.Sprintf("/demandes/%d", x.ID),
+				Meta: buyer(x.BuyerName) + " — " + l.T("requests.deadline_on", "Date", l.Date(x.Deadline))})
+		}
+		wait := components.Block{Title: l.T("home.waiting"), Empty: l.T("home.waiting_empty"), TestID: "home-waiting"}
+		for _, x := range h.Waiting {
+			wait.Items = append(wait.Items, components.Task{Label: x.Title, URL: fmt.Sprintf("/demandes/%d", x.RequestID),
+				Meta: buyer(x.OrgName) + " — " + l.T("match.state."+string(x.State))})
+		}
+		blocks = append(blocks, fit, wait)
+	} else {
+		tasks := components.Block{Title: l.T("home.tasks"), Empty: l.T("home.tasks_empty"), TestID: "home-tasks"}
+		for _, x := range h.FollowUps {
+			tasks.Items = append(tasks.Items, components.Task{Label: l.T("home.follow_up", "Title", x.Title), URL: fmt.Sprintf("/espace/demandes/%d", x.RequestID)})
+		}
+		for _, x := range h.Drafts {
+			meta := l.T("home.draft")
+			if x.OrgName != "" { // the reason staff sent it back
+				meta = l.T("offers.sent_back", "Reason", x.OrgName)
+			}
+			tasks.Items = append(tasks.Items, components.Task{Label: x.Title, URL: fmt.Sprintf("/espace/demandes/%d/modifier", x.RequestID), Meta: meta})
+		}
+		open := components.Block{Title: l.T("home.open_requests"), Empty: l.T("home.open_requests_empty"), TestID: "home-requests"}
+		for _, x := range h.Requests {
+			open.Items = append(open.Items, components.Task{Label: x.Title, URL: fmt.Sprintf("/espace/demandes/%d", x.ID),
+				Meta: l.T("requests.answers", "Count", x.Answers, "New", x.New)})
+		}
+		blocks = append(blocks, tasks, open)
+	}
+	unread := components.Block{Title: l.T("home.unread"), Empty: l.T("home.unread_empty"), TestID: "home-unread"}
+	for _, x := range h.Unread {
+		unread.Items = append(unread.Items, components.Task{Label: x.Title, URL: fmt.Sprintf("/demandes/%d/echanges/%d", x.RequestID, x.OrgID),
+			Meta: l.T("home.unread_meta", "Count", x.Count, "With", x.OrgName)})
+	}
+	return append(blocks, unread), nil
+}
+
+// staffBlocks are the review queues with their ages and the reported
+// conversations.
+func (s *Server) staffBlocks(r *http.Request, l *i18n.Localizer, a member.Actor) ([]components.Block, error) {
+	queues := components.Block{Title: l.T("home.queues"), Empty: l.T("home.queues_empty"), TestID: "home-queues"}
+	apps, total, err := s.members.Applications(r.Context(), a, 1)
+	if err != nil {
+		return nil, err
+	}
+	age := func(t time.Time) string { return l.T("home.waiting_since", "Days", int(time.Since(t).Hours()/24)) }
+	if total > 0 {
+		queues.Items = append(queues.Items, components.Task{Label: l.T("home.queue_applications", "Count", total), URL: "/equipe/adhesions",
+			Meta: age(apps[0].CreatedAt)})
+	}
+	waiting, err := s.moderation.Summary(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range waiting {
+		if q.Count > 0 {
+			queues.Items = append(queues.Items, components.Task{Label: l.T("home.queue_kind", "Kind", l.T("moderation.kind."+q.Kind), "Count", q.Count),
+				URL: "/equipe/moderation", Meta: age(q.Oldest)})
+		}
+	}
+	reported := components.Block{Title: l.T("home.reported"), Empty: l.T("home.reported_empty"), TestID: "home-reported"}
+	list, err := s.requests.Reported(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range list {
+		reported.Items = append(reported.Items, components.Task{Label: m.OrgName, URL: fmt.Sprintf("/demandes/%d/echanges/%d", m.RequestID, m.OrgID)})
+	}
+	return []components.Block{queues, reported}, nil
 }
 
 func inviteForm(l *i18n.Localizer, action, email string) components.Form {

@@ -23,6 +23,7 @@ import (
 	"passerelle/internal/offer"
 	"passerelle/internal/present"
 	"passerelle/internal/profile"
+	"passerelle/internal/purchase"
 	"passerelle/web/layouts"
 	errpages "passerelle/web/pages/errors"
 )
@@ -67,10 +68,10 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 		}
 		p.Nav = append(p.Nav, item("/compte", "nav.account"))
 	case a.IsSME():
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/offres", "nav.my_offers"), item("/espace/profil", "nav.profile"),
-			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/demandes", "nav.requests"), item("/espace/offres", "nav.my_offers"),
+			item("/espace/profil", "nav.profile"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
 	default:
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
 	}
 	p.UserName = a.Name
 	if id := s.popFlash(r.Context()); id != "" {
@@ -195,12 +196,13 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, member.ErrNotFound), errors.Is(err, offer.ErrNotFound), errors.Is(err, profile.ErrNotFound),
-		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind):
+		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind), errors.Is(err, purchase.ErrNotFound):
 		s.renderError(w, r, http.StatusNotFound)
 	case errors.Is(err, member.ErrForbidden), errors.Is(err, offer.ErrForbidden), errors.Is(err, profile.ErrForbidden),
-		errors.Is(err, moderation.ErrForbidden), errors.Is(err, audit.ErrForbidden), errors.Is(err, notify.ErrForbidden):
+		errors.Is(err, moderation.ErrForbidden), errors.Is(err, audit.ErrForbidden), errors.Is(err, notify.ErrForbidden),
+		errors.Is(err, purchase.ErrForbidden):
 		s.renderError(w, r, http.StatusForbidden)
-	case errors.Is(err, offer.ErrInvalidState):
+	case errors.Is(err, offer.ErrInvalidState), errors.Is(err, purchase.ErrInvalidState):
 		s.renderError(w, r, http.StatusConflict)
 	default:
 		s.serverError(w, r, err)

@@ -56,6 +56,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/cpv", s.cpvSearch)
 	r.Get("/desabonnement", s.unsubscribeShow)
 	r.Post("/desabonnement", s.unsubscribe) // also the mail clients' one-click POST (RFC 8058)
+	r.Get("/demandes/{id}/lien", s.linkShow) // one-click links in mails: the signed token is the key
 	// Rate-limited per IP.
 	r.Group(func(r chi.Router) {
 		r.Use(s.rateLimit())
@@ -64,6 +65,7 @@ func (s *Server) routes() http.Handler {
 		r.With(s.accountRateLimit()).Post("/mot-de-passe/oubli", s.forgot)
 		r.Post("/mot-de-passe/nouveau", s.reset)
 		r.Post("/invitation", s.invitationAccept)
+		r.Post("/demandes/{id}/lien", s.linkPost)
 	})
 
 	// Any signed-in user.
@@ -79,6 +81,12 @@ func (s *Server) routes() http.Handler {
 		r.Post("/compte/deconnexion-partout", s.accountSignOutAll)
 		r.Get("/annuaire", s.directory)
 		r.Get("/entreprises/{id}", s.profileShow)
+		// A request: its buyer, an SME it is visible to, staff (the service decides).
+		r.Get("/demandes/{id}", s.requestShow)
+		// A conversation: the buyer and the SME once accepted, staff once reported.
+		r.Get("/demandes/{id}/echanges/{org}", s.conversationShow)
+		r.Post("/demandes/{id}/echanges/{org}", s.conversationPost)
+		r.Post("/demandes/{id}/echanges/{org}/signaler", s.conversationReport)
 	})
 
 	// Users of a member SME.
@@ -99,6 +107,27 @@ func (s *Server) routes() http.Handler {
 		r.Post("/espace/profil/references/{id}/supprimer", s.profileDelete(s.profiles.DeleteReference))
 		r.Get("/espace/profil/import", s.importShow)
 		r.Post("/espace/profil/import", s.importAwards)
+		r.Get("/demandes", s.requestsBrowse)
+		r.Post("/demandes/recherches", s.searchSave)
+		r.Post("/demandes/recherches/{id}/supprimer", s.searchDelete)
+		r.Post("/demandes/{id}/interet", s.requestInterest)
+		r.Post("/demandes/{id}/pas-interesse", s.requestNotInterested)
+	})
+
+	// Users of a member large account (buyers).
+	r.Group(func(r chi.Router) {
+		r.Use(s.require(member.Actor.IsBuyer))
+		r.Get("/espace/demandes", s.myRequests)
+		r.Get("/espace/demandes/nouvelle", s.requestNew)
+		r.Post("/espace/demandes/nouvelle", s.requestCreate)
+		r.Get("/espace/demandes/{id}", s.requestShow)
+		r.Get("/espace/demandes/{id}/modifier", s.requestEdit)
+		r.Post("/espace/demandes/{id}/modifier", s.requestUpdate)
+		r.Post("/espace/demandes/{id}/soumettre", s.requestSubmit)
+		r.Post("/espace/demandes/{id}/cloturer", s.requestClose)
+		r.Post("/espace/demandes/{id}/suite", s.requestFollowUp)
+		r.Post("/espace/demandes/{id}/reponses/{org}/{action}", s.requestRespond)
+		r.Get("/espace/demandes/{id}/selection.csv", s.requestExport)
 	})
 
 	// Owners of a member organisation.

@@ -28,6 +28,7 @@ import (
 	"passerelle/internal/moderation"
 	"passerelle/internal/notify"
 	"passerelle/internal/offer"
+	"passerelle/internal/purchase"
 	"passerelle/internal/profile"
 	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
@@ -63,6 +64,7 @@ type Server struct {
 	catalog  *i18n.Catalog
 	members  *member.Service
 	offerSvc *offer.Service
+	requests *purchase.Service
 	profiles *profile.Service
 	search   *search.Service
 	audit    *audit.Log
@@ -108,6 +110,8 @@ func New(d Deps) http.Handler {
 	s.audit = audit.NewLog(d.DB)
 	s.moderation = moderation.NewService(d.DB, s.notify)
 	s.moderation.Register(s.offerSvc.Moderation())
+	s.requests = purchase.NewService(d.DB, s.tax, index, s.notify)
+	s.moderation.Register(s.requests.Moderation())
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
 		s.sessions.Store = d.SessionStore
@@ -124,6 +128,8 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 	reg.Every(time.Hour, func() river.JobArgs { return pruneSessionsArgs{} })
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
+	purchase.Register(reg, purchase.NewService(db, tax, search.NewIndexer(tax),
+		notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL)))
 }
 
 // pruneSessionsArgs is the hourly job that deletes expired sessions.

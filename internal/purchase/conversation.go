@@ -1,0 +1,161 @@
+package purchase
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/audit"
+	"passerelle/internal/member"
+	"passerelle/internal/validate"
+)
+
+// Message is one message of a conversation.
+type Message struct {
+	ID         int64
+	AuthorOrg  int64
+	AuthorName string
+	Body       string
+	CreatedAt  time.Time
+}
+
+// Conversation is the thread between a buyer and an SME about a request.
+type Conversation struct {
+	Request  Request
+	Match    Match
+	Messages []Message
+	CanWrite bool // the reader is one of the two organisations
+}
+
+// conversationAccess checks the reader may read the conversation of
+// request id with SME org: a member of either organisation once the buyer
+// accepted the SME, or staff once a member reported it. Anyone else gets
+// ErrNotFound.
+func (s *Service) conversationAccess(ctx context.Context, q querier, actor member.Actor, id, org int64, lock bool) (Request, Match, bool, error) {
+	sql := `SELECT ` + columns + from + `WHERE r.id = $1`
+	if lock {
+		sql += ` FOR SHARE OF r`
+	}
+	list, err := collect(q.Query(ctx, sql, id))
+	if err != nil {
+		return Request{}, Match{}, false, err
+	}
+	if len(list) == 0 {
+		return Request{}, Match{}, false, ErrNotFound
+	}
+	r := list[0]
+	m, err := s.match(ctx, q, id, org)
+	if err != nil {
+		return r, m, false, err
+	}
+	member := (actor.IsBuyer() && actor.OrgID == r.OrgID) || (actor.IsSME() && actor.OrgID == org)
+	switch {
+	case member && m.State.Reveals():
+		return r, m, true, nil
+	case actor.IsStaff() && m.Reported:
+		return r, m, false, nil
+	}
+	return r, m, false, ErrNotFound
+}
+
+// Conversation returns the messages of a conversation, oldest first, and
+// marks them read for the reader.
+func (s *Service) Conversation(ctx context.Context, actor member.Actor, id, org int64) (Conversation, error) {
+	r, m, write, err := s.conversationAccess(ctx, s.db, actor, id, org, false)
+	if err != nil {
+		return Conversation{}, wrap("conversation", id, err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, author_org_id, author_name, body, created_at FROM request_messages
+		WHERE request_id = $1 AND organisation_id = $2 ORDER BY id`, id, org)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("purchase: conversation %d/%d: %w", id, org, err)
+	}
+	msgs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Message])
+	if err != nil {
+		return Conversation{}, fmt.Errorf("purchase: conversation %d/%d: %w", id, org, err)
+	}
+	if write && len(msgs) > 0 {
+		if _, err := s.db.Exec(ctx, `INSERT INTO conversation_reads (user_id, request_id, organisation_id, read_until) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, request_id, organisation_id) DO UPDATE SET read_until = greatest(conversation_reads.read_until, $4)`,
+			actor.UserID, id, org, msgs[len(msgs)-1].ID); err != nil {
+			return Conversation{}, fmt.Errorf("purchase: read %d/%d: %w", id, org, err)
+		}
+	}
+	return Conversation{Request: r, Match: m, Messages: msgs, CanWrite: write}, nil
+}
+
+// Post adds a message to a conversation and tells the other organisation.
+func (s *Service) Post(ctx context.Context, actor member.Actor, id, org int64, body string) error {
+	body = validate.Clean(body)
+	e := validate.Errors{}
+	e.Required("body", body, MaxConversation)
+	if e.Any() {
+		return &ValidationError{Fields: e}
+	}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		r, _, write, err := s.conversationAccess(ctx, tx, actor, id, org, true)
+		if err != nil {
+			return err
+		}
+		if !write {
+			return ErrForbidden
+		}
+		var msgID int64
+		if err := tx.QueryRow(ctx, `INSERT INTO request_messages (request_id, organisation_id, author_org_id, author_id, author_name, body, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, id, org, actor.OrgID, actor.UserID, actor.Name, body, s.Now()).Scan(&msgID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO conversation_reads (user_id, request_id, organisation_id, read_until) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, request_id, organisation_id) DO UPDATE SET read_until = greatest(conversation_reads.read_until, $4)`,
+			actor.UserID, id, org, msgID); err != nil {
+			return err
+		}
+		if err := s.event(ctx, tx, id, org, "message", actor.UserID); err != nil {
+			return err
+		}
+		if s.notify == nil {
+			return nil
+		}
+		to, path := org, fmt.Sprintf("/demandes/%d/echanges/%d", id, org)
+		if actor.OrgID == org {
+			to = r.OrgID
+		}
+		return s.notify.Organisation(ctx, tx, to, Messages, "message_received", "Title", r.Title, "From", actor.OrgName,
+			"URL", s.notify.BaseURL()+path)
+	})
+	return wrap("post", id, err)
+}
+
+// Report lets a member of either organisation show the conversation to
+// staff (abuse, spam). It is audited.
+func (s *Service) Report(ctx context.Context, actor member.Actor, id, org int64) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		r, _, write, err := s.conversationAccess(ctx, tx, actor, id, org, true)
+		if err != nil {
+			return err
+		}
+		if !write {
+			return ErrForbidden
+		}
+		if _, err := tx.Exec(ctx, `UPDATE request_matches SET reported_at = coalesce(reported_at, $3) WHERE request_id = $1 AND organisation_id = $2`,
+			id, org, s.Now()); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, actor.AuditEntry(ActionReported, org, r.Title, ""))
+	})
+	return wrap("report", id, err)
+}
+
+// Reported lists the reported conversations, for staff.
+func (s *Service) Reported(ctx context.Context, actor member.Actor) ([]Match, error) {
+	if !actor.IsStaff() {
+		return nil, ErrForbidden
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+matchColumns+matchFrom+`WHERE m.reported_at IS NOT NULL ORDER BY m.reported_at DESC LIMIT 100`)
+	if err != nil {
+		return nil, fmt.Errorf("purchase: reported: %w", err)
+	}
+	return pgx.CollectRows(rows, scanMatch)
+}

@@ -1,0 +1,59 @@
+package purchase
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/audit"
+	"passerelle/internal/member"
+)
+
+// FollowUp records the buyer's answer to "what happened?" after the
+// deadline: awarded to an SME of Passerelle or to someone else closes the
+// request as awarded, cancelled closes it as cancelled, "not yet" keeps it
+// open. It answers the question once; the home page's task goes away.
+func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, answer string) error {
+	if !contains(FollowUps, answer) {
+		return &ValidationError{Fields: map[string]string{"answer": "form.choose"}}
+	}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		r, err := own(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != StatusOpen && r.Status != StatusClosed {
+			return ErrInvalidState
+		}
+		if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET follow_up = $2, updated_at = $3 WHERE id = $1`, id, answer, s.Now()); err != nil {
+			return err
+		}
+		if err := s.event(ctx, tx, id, 0, "follow_up_"+answer, actor.UserID); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionFollowUp, r.OrgID, r.Title, answer)); err != nil {
+			return err
+		}
+		if r.Status != StatusOpen {
+			return nil
+		}
+		switch answer {
+		case "passerelle", "other":
+			return s.close(ctx, tx, actor, r, "awarded")
+		case "cancelled":
+			return s.close(ctx, tx, actor, r, "cancelled")
+		}
+		return nil
+	})
+	return wrap("follow up", id, err)
+}
+
+// LinkActor is who acts through a verified link: its user, still in the
+// organisation the link was written for, which must still be a member.
+func (s *Service) LinkActor(ctx context.Context, l Link, byID func(context.Context, int64) (member.Actor, error)) (member.Actor, error) {
+	a, err := byID(ctx, l.User)
+	if err != nil || a.OrgID != l.Org {
+		return member.Actor{}, ErrLinkInvalid
+	}
+	return a, nil
+}

@@ -1,0 +1,105 @@
+package purchase
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Purposes of one-click links in mails.
+const (
+	LinkInterest      = "interest"       // an SME says it is interested
+	LinkNotInterested = "not_interested" // an SME says it is not
+	LinkFollowUp      = "follow_up"      // the buyer says what happened after the deadline
+)
+
+// Link is what a signed link in a mail stands for: one purpose, one
+// request, one organisation and one of its users, until Expires. The
+// signature covers all of them, so a link cannot be turned to another
+// request, another organisation or a later date.
+type Link struct {
+	Purpose string
+	Request int64
+	Org     int64
+	User    int64
+	Expires time.Time
+}
+
+// linkKey is the signing key, shared by every server through the database.
+type linkKey struct {
+	mu     sync.Mutex
+	secret []byte
+}
+
+func (k *linkKey) get(ctx context.Context, db *pgxpool.Pool) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.secret == nil {
+		if err := db.QueryRow(ctx, `SELECT secret FROM link_keys WHERE name = 'mail_links'`).Scan(&k.secret); err != nil {
+			return nil, fmt.Errorf("purchase: link key: %w", err)
+		}
+	}
+	return k.secret, nil
+}
+
+func (l Link) payload() string {
+	return strings.Join([]string{l.Purpose, strconv.FormatInt(l.Request, 10), strconv.FormatInt(l.Org, 10),
+		strconv.FormatInt(l.User, 10), strconv.FormatInt(l.Expires.Unix(), 10)}, ".")
+}
+
+func sign(secret []byte, payload string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("passerelle-link:" + payload))
+	return m.Sum(nil)
+}
+
+// SignLink returns the token of l, for a URL.
+func (s *Service) SignLink(ctx context.Context, l Link) (string, error) {
+	secret, err := s.keys.get(ctx, s.db)
+	if err != nil {
+		return "", err
+	}
+	p := l.payload()
+	return base64.RawURLEncoding.EncodeToString([]byte(p)) + "~" + base64.RawURLEncoding.EncodeToString(sign(secret, p)), nil
+}
+
+// VerifyLink reads a token for purpose on request: ErrLinkInvalid when it
+// was not signed here, is for another purpose or request, or has expired.
+func (s *Service) VerifyLink(ctx context.Context, token, purpose string, request int64) (Link, error) {
+	secret, err := s.keys.get(ctx, s.db)
+	if err != nil {
+		return Link{}, err
+	}
+	p64, mac64, ok := strings.Cut(token, "~")
+	if !ok || len(token) > 300 {
+		return Link{}, ErrLinkInvalid
+	}
+	p, err1 := base64.RawURLEncoding.DecodeString(p64)
+	mac, err2 := base64.RawURLEncoding.DecodeString(mac64)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, sign(secret, string(p))) {
+		return Link{}, ErrLinkInvalid
+	}
+	parts := strings.Split(string(p), ".")
+	if len(parts) != 5 {
+		return Link{}, ErrLinkInvalid
+	}
+	var n [4]int64
+	for i := range n {
+		if n[i], err = strconv.ParseInt(parts[i+1], 10, 64); err != nil {
+			return Link{}, ErrLinkInvalid
+		}
+	}
+	l := Link{Purpose: parts[0], Request: n[0], Org: n[1], User: n[2], Expires: time.Unix(n[3], 0)}
+	if l.Purpose != purpose || l.Request != request || !s.Now().Before(l.Expires) {
+		return Link{}, ErrLinkInvalid
+	}
+	return l, nil
+}

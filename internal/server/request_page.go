@@ -1,0 +1,321 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/member"
+	"passerelle/internal/purchase"
+	"passerelle/web/components"
+	requestpage "passerelle/web/pages/purchase"
+)
+
+// pageState is what a request's page re-renders after a refused form:
+// the values typed and the errors by field.
+type pageState struct {
+	interest     purchase.Interest
+	decline      purchase.Decline
+	interestErrs map[string]string
+	declineErrs  map[string]string
+	replyOrg     int64
+	reply        purchase.Reply
+	replyErrs    map[string]string
+	toolErrs     map[string]string
+}
+
+// requestShow is a request's page for its buyer, an SME it is visible to,
+// or staff.
+func (s *Server) requestShow(w http.ResponseWriter, r *http.Request) {
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	s.requestPage(w, r, id, http.StatusOK, pageState{})
+}
+
+func (s *Server) lifecycle(l *i18n.Localizer, st purchase.State) components.Lifecycle {
+	lc := components.Lifecycle{Label: l.T("match.lifecycle")}
+	for _, x := range purchase.Lifecycle(st) {
+		lc.Steps = append(lc.Steps, components.Step{Code: string(x.State), Label: l.T("match.state." + string(x.State)), Done: x.Done, Current: x.Current})
+	}
+	return lc
+}
+
+func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, status int, st pageState) {
+	l := i18n.FromContext(r.Context())
+	a := actorFrom(r.Context())
+	p, err := s.requests.Get(r.Context(), a, id)
+	if err != nil {
+		s.failure(w, r, err)
+		return
+	}
+	pg := s.page(r, "")
+	pg.Title = p.Title
+	v := requestpage.Detail{Page: pg, Title: p.Title, Description: p.Description, QuestionsTitle: l.T("request.questions_title"),
+		Questions: p.Questions}
+	switch {
+	case p.BuyerHidden:
+		v.Buyer = l.T("request.anonymous_buyer")
+	default:
+		v.Buyer, v.BuyerURL = p.OrgName, fmt.Sprintf("/entreprises/%d", p.OrgID)
+	}
+	if p.Innovative {
+		v.Badges = append(v.Badges, l.T("request.innovative_badge"))
+	}
+	v.Status = l.T("request.status_line", "Status", l.T("request.status."+string(p.Status)))
+	if p.Outcome != nil {
+		v.Status += " — " + l.T("request.outcome."+*p.Outcome)
+	}
+	if p.Status == purchase.StatusRejected && p.StatusReason != "" {
+		v.Status += " — " + l.T("offers.sent_back", "Reason", p.StatusReason)
+	}
+	lab := s.labels(l)
+	v.Facts = []components.Fact{
+		{Label: l.T("offer.cpv"), Value: strings.Join(lab.CPVs(p.CPVCodes), " ; ")},
+		{Label: l.T("request.budget_band"), Value: l.T("request.budget." + p.BudgetBand)},
+		{Label: l.T("request.deadline"), Value: l.Date(p.Deadline)},
+		{Label: l.T("offer.places"), Value: lab.Places(p.Places)},
+		{Label: l.T("request.visibility"), Value: l.T("request.visibility." + p.Visibility)},
+	}
+	if p.PublishedAt != nil {
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("request.published_on"), Value: l.Date(*p.PublishedAt)})
+	}
+	switch {
+	case a.IsSME():
+		s.smeSide(l, &v, p, st)
+	case p.Mine || a.IsStaff():
+		s.buyerSide(l, a, &v, p, st)
+	}
+	s.render(w, r, status, requestpage.DetailView(v))
+}
+
+// smeSide is what the SME reads and may do: its line, and the two answers
+// while the request takes them.
+func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Page, st pageState) {
+	state := purchase.StateSuggested
+	if p.Match != nil {
+		state = p.Match.State
+	}
+	lc := s.lifecycle(l, state)
+	v.Lifecycle = &lc
+	if p.Match != nil && p.Match.State == purchase.StateDeclined && p.Match.BuyerReason != "" {
+		v.Reason = l.T("match.buyer_reason", "Reason", p.Match.BuyerReason)
+	}
+	if p.Match != nil && p.Match.State.Reveals() {
+		v.Links = append(v.Links, requestpage.Link{URL: fmt.Sprintf("/demandes/%d/echanges/%d", p.ID, p.Match.OrgID),
+			Label: l.T("match.open_conversation"), TestID: "open-conversation"})
+	}
+	canInterest := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateNotInterested
+	canDecline := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateInterested
+	switch {
+	case !p.Takes && (canInterest || canDecline):
+		v.Notice = l.T("request.takes_no_answer")
+		return
+	case state == purchase.StateNotInterested:
+		v.Notice = l.T("match.you_declined", "Reason", l.T("request.reason."+p.Match.SMEReason))
+	case state.Answered():
+		v.Notice = l.T("match.you_answered", "Date", l.Date(*p.Match.AnsweredAt))
+	}
+	if canInterest {
+		v.Forms = append(v.Forms, interestForm(l, fmt.Sprintf("/demandes/%d/interet", p.ID), p, st.interest, st.interestErrs))
+	}
+	if canDecline {
+		v.Forms = append(v.Forms, declineForm(l, fmt.Sprintf("/demandes/%d/pas-interesse", p.ID), st.decline, st.declineErrs))
+	}
+}
+
+func interestForm(l *i18n.Localizer, action string, p purchase.Page, in purchase.Interest, errs map[string]string) components.Form {
+	f := components.Form{Action: action, Submit: l.T("match.interest_submit"), TestID: "interest-form",
+		Fields: []components.Field{{Name: "message", Label: l.T("match.message"), Hint: l.T("match.message_hint"), Type: "textarea",
+			Value: in.Message, Required: true, MaxLength: purchase.MaxMessage}}}
+	for i, q := range p.Questions {
+		val := ""
+		if i < len(in.Answers) {
+			val = in.Answers[i]
+		}
+		f.Fields = append(f.Fields, components.Field{Name: "answer" + strconv.Itoa(i), Label: q, Type: "textarea", Value: val,
+			Required: true, MaxLength: purchase.MaxAnswer})
+	}
+	if len(p.Offers) > 0 {
+		opts := []components.Option{{Value: "", Label: l.T("match.offer_none")}}
+		for _, o := range p.Offers {
+			opts = append(opts, components.Option{Value: strconv.FormatInt(o.ID, 10), Label: o.Title})
+		}
+		f.Fields = append(f.Fields, components.Field{Name: "offer", Label: l.T("match.offer"), Type: "select", Value: in.OfferID, Options: opts})
+	}
+	return withErrors(l, f, errs)
+}
+
+func declineForm(l *i18n.Localizer, action string, d purchase.Decline, errs map[string]string) components.Form {
+	f := components.Form{Action: action, Submit: l.T("match.decline_submit"), TestID: "not-interested-form",
+		Fields: []components.Field{
+			{Name: "reason", Label: l.T("match.decline_reason"), Type: "select", Value: d.Reason, Required: true,
+				Options: options(l, "request.reason.", purchase.NotInterestedReasons, "form.select")},
+			{Name: "text", Label: l.T("match.decline_text"), Hint: l.T("match.decline_text_hint"), Type: "textarea", Value: d.Text,
+				MaxLength: purchase.MaxReason},
+		}}
+	return withErrors(l, f, errs)
+}
+
+// buyerSide lists the answers with the buyer's steps (staff read them).
+func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page, st pageState) {
+	v.AnswersTitle, v.AnswersEmpty, v.DeclinedTitle = l.T("request.answers_title"), l.T("request.answers_empty"), l.T("request.not_interested_title")
+	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
+	for _, m := range p.Answers {
+		ans := requestpage.Answer{OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
+			Lifecycle: s.lifecycle(l, m.State), Message: m.Message}
+		if m.AnsweredAt != nil {
+			ans.Facts = append(ans.Facts, components.Fact{Label: l.T("match.answered_on"), Value: l.Date(*m.AnsweredAt)})
+		}
+		if m.OfferTitle != nil && m.OfferID != nil {
+			ans.Links = append(ans.Links, requestpage.Link{URL: fmt.Sprintf("/offres/%d", *m.OfferID), Label: l.T("match.offer_link", "Title", *m.OfferTitle)})
+		}
+		if m.ContractAmount != nil && m.ContractDate != nil {
+			ans.Facts = append(ans.Facts, components.Fact{Label: l.T("match.contract"), Value: l.T("match.contract_value",
+				"Amount", l.Money(*m.ContractAmount), "Date", l.Date(*m.ContractDate))})
+		}
+		for i, q := range p.Questions {
+			if i < len(m.Answers) {
+				ans.QA = append(ans.QA, components.Fact{Label: q, Value: m.Answers[i]})
+			}
+		}
+		if m.State == purchase.StateNotInterested {
+			ans.Reason = l.T("match.sme_reason", "Reason", l.T("request.reason."+m.SMEReason))
+			if m.SMEReasonText != "" {
+				ans.Reason += " — " + m.SMEReasonText
+			}
+			v.Declined = append(v.Declined, ans)
+			continue
+		}
+		if m.State == purchase.StateDeclined && m.BuyerReason != "" {
+			ans.Reason = l.T("match.your_reason", "Reason", m.BuyerReason)
+		}
+		if m.State.Reveals() && (p.Mine || m.Reported) {
+			label := l.T("match.open_conversation")
+			if m.Unread > 0 {
+				label = l.T("match.conversation_unread", "Count", m.Unread)
+			}
+			ans.Links = append(ans.Links, requestpage.Link{URL: fmt.Sprintf("/demandes/%d/echanges/%d", p.ID, m.OrgID), Label: label, TestID: "open-conversation"})
+		}
+		if p.Mine {
+			ans.Forms = s.replyForms(l, base, m, st)
+		}
+		v.Answers = append(v.Answers, ans)
+	}
+	if !p.Mine {
+		return
+	}
+	v.Links = append(v.Links, requestpage.Link{URL: base + "/selection.csv", Label: l.T("request.export"), TestID: "export-shortlist"})
+	if p.Status == purchase.StatusOpen {
+		if p.FollowUp == nil && !p.Takes {
+			v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/suite", Submit: l.T("request.follow_up_submit"), TestID: "follow-up-form",
+				Fields: []components.Field{{Name: "answer", Label: l.T("request.follow_up_question"), Type: "select", Required: true,
+					Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")}}}, st.toolErrs))
+		}
+		v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/cloturer", Submit: l.T("request.close_submit"), TestID: "close-form", Danger: true,
+			Fields: []components.Field{{Name: "outcome", Label: l.T("request.close_outcome"), Type: "select", Required: true,
+				Options: options(l, "request.outcome.", purchase.Outcomes, "form.select")}}}, st.toolErrs))
+	}
+}
+
+// replyForms are the buyer's steps possible from the answer's state.
+func (s *Server) replyForms(l *i18n.Localizer, base string, m purchase.Match, st pageState) []components.Form {
+	org := strconv.FormatInt(m.OrgID, 10)
+	var typed purchase.Reply
+	var errs map[string]string
+	if st.replyOrg == m.OrgID {
+		typed, errs = st.reply, st.replyErrs
+	}
+	suffixed := map[string]string{}
+	for k, v := range errs {
+		suffixed[k+"-"+org] = v
+	}
+	var forms []components.Form
+	add := func(action string, danger bool, fields ...components.Field) {
+		f := components.Form{Action: base + "/reponses/" + org + "/" + action, Submit: l.T("match.reply." + action), Danger: danger,
+			TestID: "reply-" + action, Fields: fields}
+		if typed.Action == action {
+			f = withErrors(l, f, suffixed)
+		}
+		forms = append(forms, f)
+	}
+	can := func(action string) bool {
+		switch action {
+		case "shortlist":
+			return m.State == purchase.StateInterested
+		case "accept":
+			return slices.Contains([]purchase.State{purchase.StateInterested, purchase.StateShortlisted}, m.State)
+		case "decline":
+			return slices.Contains([]purchase.State{purchase.StateInterested, purchase.StateShortlisted, purchase.StateDiscussion}, m.State)
+		case "won":
+			return slices.Contains([]purchase.State{purchase.StateShortlisted, purchase.StateDiscussion, purchase.StateLost}, m.State)
+		case "lost":
+			return m.State == purchase.StateDiscussion
+		}
+		return false
+	}
+	for _, action := range purchase.ReplyActions {
+		if !can(action) {
+			continue
+		}
+		switch action {
+		case "decline":
+			add(action, true, components.Field{Name: "reason-" + org, Label: l.T("match.reply_reason"), Hint: l.T("match.reply_reason_hint"),
+				Type: "textarea", Value: typed.Reason, Required: true, MaxLength: purchase.MaxReason})
+		case "won":
+			add(action, false,
+				components.Field{Name: "amount-" + org, Label: l.T("match.amount"), Hint: l.T("match.amount_hint"), Type: "text", Value: typed.Amount, Required: true},
+				components.Field{Name: "date-" + org, Label: l.T("match.contract_date"), Type: "date", Value: typed.Date, Required: true})
+		case "lost":
+			add(action, true)
+		default:
+			add(action, false)
+		}
+	}
+	return forms
+}
+
+// requestInterest is an SME's "interested" from the request's page.
+func (s *Server) requestInterest(w http.ResponseWriter, r *http.Request) {
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	in := interestInput(r)
+	err := s.requests.ExpressInterest(r.Context(), actorFrom(r.Context()), id, in)
+	if errs, ok := fieldErrors(err); ok {
+		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{interest: in, interestErrs: errs})
+		return
+	}
+	s.afterStep(w, r, err, "match.flash_interested", fmt.Sprintf("/demandes/%d", id))
+}
+
+func interestInput(r *http.Request) purchase.Interest {
+	in := purchase.Interest{Message: r.PostFormValue("message"), OfferID: r.PostFormValue("offer")}
+	for i := range purchase.MaxQuestions {
+		in.Answers = append(in.Answers, r.PostFormValue("answer"+strconv.Itoa(i)))
+	}
+	return in
+}
+
+// requestNotInterested is an SME's "not interested" with its reason.
+func (s *Server) requestNotInterested(w http.ResponseWriter, r *http.Request) {
+	id, ok := idParam(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	d := purchase.Decline{Reason: r.PostFormValue("reason"), Text: r.PostFormValue("text")}
+	err := s.requests.NotInterested(r.Context(), actorFrom(r.Context()), id, d)
+	if errs, ok := fieldErrors(err); ok {
+		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{decline: d, declineErrs: errs})
+		return
+	}
+	s.afterStep(w, r, err, "match.flash_not_interested", fmt.Sprintf("/demandes/%d", id))
+}

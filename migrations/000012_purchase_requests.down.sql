@@ -1,0 +1,9 @@
+DROP TABLE link_keys;
+DROP TABLE digests_sent;
+DROP TABLE saved_searches;
+DROP TABLE conversation_reads;
+DROP TABLE request_messages;
+DROP TABLE request_events;
+DROP TABLE request_matches;
+DROP TABLE purchase_requests;
+DROP TYPE request_status;
