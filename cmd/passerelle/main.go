@@ -23,8 +23,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"syscall"
-	_ "time/tzdata" // deadlines and times are French: no dependence on the host's zone files
 	"time"
+	_ "time/tzdata" // deadlines and times are French: no dependence on the host's zone files
 
 	"github.com/jackc/pgx/v5/pgxpool"
 

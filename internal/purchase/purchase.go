@@ -351,3 +351,8 @@ func (d *Decline) Validate() validate.Errors {
 	e.MaxLen("text", d.Text, MaxReason)
 	return e
 }
+
+// MailKinds are the mails this package writes ("mail.<kind>.subject" and
+// ".body"); moderation writes request_published and request_sent_back.
+var MailKinds = []string{"request_announced", "request_reminder", "request_digest", "request_follow_up", "interest_received",
+	"answer_discussion", "answer_declined", "answer_won", "answer_lost", "message_received"}

@@ -18,6 +18,7 @@ import (
 	"passerelle/internal/moderation"
 	"passerelle/internal/notify"
 	"passerelle/internal/offer"
+	"passerelle/internal/purchase"
 	"passerelle/internal/taxonomy"
 )
 
@@ -61,7 +62,31 @@ func enumKeys() map[string]string {
 		add("mail categories", "notify.category."+c.Name)
 	}
 	mails := member.MailKinds()
-	for _, k := range []moderation.Kind{offer.Moderated} {
+	for _, st := range purchase.Statuses {
+		add("request statuses", "request.status."+string(st))
+	}
+	for family, list := range map[string][]string{"budget bands": purchase.BudgetBands, "visibilities": purchase.Visibilities,
+		"outcomes": purchase.Outcomes, "follow-up answers": purchase.FollowUps, "not interested reasons": purchase.NotInterestedReasons} {
+		prefix := map[string]string{"budget bands": "request.budget.", "visibilities": "request.visibility.", "outcomes": "request.outcome.",
+			"follow-up answers": "request.follow_up.", "not interested reasons": "request.reason."}[family]
+		for _, v := range list {
+			add(family, prefix+v)
+		}
+	}
+	for _, st := range purchase.States {
+		add("match states", "match.state."+string(st))
+	}
+	for _, a := range purchase.ReplyActions {
+		add("buyer replies", "match.reply."+a, "requests.flash_reply."+a)
+	}
+	for _, p := range []string{purchase.LinkInterest, purchase.LinkNotInterested, purchase.LinkFollowUp} {
+		add("link purposes", "link.done."+p)
+	}
+	for _, dim := range requestFacetOrder {
+		add("request facets", "browse.dim."+dim)
+	}
+	mails = append(mails, purchase.MailKinds...)
+	for _, k := range []moderation.Kind{offer.Moderated, purchase.Moderated} {
 		add("moderated kinds", "moderation.kind."+k.Name)
 		mails = append(mails, k.Name+"_published", k.Name+"_sent_back")
 	}

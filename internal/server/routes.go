@@ -55,7 +55,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/offres/{id}", s.offerShow)
 	r.Get("/cpv", s.cpvSearch)
 	r.Get("/desabonnement", s.unsubscribeShow)
-	r.Post("/desabonnement", s.unsubscribe) // also the mail clients' one-click POST (RFC 8058)
+	r.Post("/desabonnement", s.unsubscribe)  // also the mail clients' one-click POST (RFC 8058)
 	r.Get("/demandes/{id}/lien", s.linkShow) // one-click links in mails: the signed token is the key
 	// Rate-limited per IP.
 	r.Group(func(r chi.Router) {
