@@ -19,6 +19,7 @@ const (
 	signedIn  = "signed-in"
 	owner     = "owner"
 	smeOnly   = "sme"
+	buyerOnly = "buyer"
 	staffOnly = "staff"
 	adminOnly = "admin"
 )
@@ -26,70 +27,92 @@ const (
 // routeLevels names the access level of every route. A route added to the
 // router without a line here fails TestEveryRouteHasTheExpectedAccess.
 var routeLevels = map[string]string{
-	"GET /healthz":                                      public,
-	"GET /readyz":                                       public,
-	"GET /static/*":                                     public,
-	"GET /":                                             public,
-	"POST /langue":                                      public,
-	"GET /adhesion":                                     public,
-	"POST /adhesion":                                    public,
-	"GET /adhesion/merci":                               public,
-	"GET /connexion":                                    public,
-	"POST /connexion":                                   public,
-	"GET /mot-de-passe/oubli":                           public,
-	"POST /mot-de-passe/oubli":                          public,
-	"GET /mot-de-passe/nouveau":                         public,
-	"POST /mot-de-passe/nouveau":                        public,
-	"GET /invitation":                                   public,
-	"POST /invitation":                                  public,
-	"POST /deconnexion":                                 signedIn,
-	"GET /espace":                                       signedIn,
-	"GET /compte":                                       signedIn,
-	"GET /compte/donnees.json":                          signedIn,
-	"POST /compte/supprimer":                            signedIn,
-	"POST /compte/notifications":                        signedIn,
-	"POST /compte/mot-de-passe":                         signedIn,
-	"POST /compte/deconnexion-partout":                  signedIn,
-	"GET /desabonnement":                                public,
-	"POST /desabonnement":                               public,
-	"POST /compte/invitations":                          owner,
-	"POST /compte/invitations/{id}/revoquer":            owner,
-	"POST /compte/fermer":                               owner,
-	"GET /equipe/adhesions":                             staffOnly,
-	"GET /equipe/membres":                               staffOnly,
-	"POST /equipe/organisations/{id}/{decision}":        staffOnly,
-	"GET /equipe/journal":                               staffOnly,
-	"GET /equipe/courriels":                             staffOnly,
-	"GET /admin/equipe":                                 adminOnly,
-	"POST /admin/equipe/invitations":                    adminOnly,
-	"POST /admin/equipe/invitations/{id}/revoquer":      adminOnly,
-	"GET /offres":                                       public,
-	"GET /offres/{id}":                                  public,
-	"GET /cpv":                                          public,
-	"GET /annuaire":                                     signedIn,
-	"GET /entreprises/{id}":                             signedIn,
-	"GET /espace/offres":                                smeOnly,
-	"GET /espace/offres/nouvelle":                       smeOnly,
-	"POST /espace/offres/nouvelle":                      smeOnly,
-	"GET /espace/offres/{id}/modifier":                  smeOnly,
-	"POST /espace/offres/{id}/modifier":                 smeOnly,
-	"POST /espace/offres/{id}/soumettre":                smeOnly,
-	"POST /espace/offres/{id}/archiver":                 smeOnly,
-	"GET /espace/profil":                                smeOnly,
-	"POST /espace/profil":                               smeOnly,
-	"POST /espace/profil/certifications":                smeOnly,
-	"POST /espace/profil/certifications/{id}/supprimer": smeOnly,
-	"POST /espace/profil/references":                    smeOnly,
-	"POST /espace/profil/references/{id}/supprimer":     smeOnly,
-	"GET /espace/profil/import":                         smeOnly,
-	"POST /espace/profil/import":                        smeOnly,
-	"GET /equipe/moderation":                            staffOnly,
-	"POST /equipe/moderation/{kind}/{id}/{decision}":    staffOnly,
+	"GET /healthz":                                       public,
+	"GET /readyz":                                        public,
+	"GET /static/*":                                      public,
+	"GET /":                                              public,
+	"POST /langue":                                       public,
+	"GET /adhesion":                                      public,
+	"POST /adhesion":                                     public,
+	"GET /adhesion/merci":                                public,
+	"GET /connexion":                                     public,
+	"POST /connexion":                                    public,
+	"GET /mot-de-passe/oubli":                            public,
+	"POST /mot-de-passe/oubli":                           public,
+	"GET /mot-de-passe/nouveau":                          public,
+	"POST /mot-de-passe/nouveau":                         public,
+	"GET /invitation":                                    public,
+	"POST /invitation":                                   public,
+	"POST /deconnexion":                                  signedIn,
+	"GET /espace":                                        signedIn,
+	"GET /compte":                                        signedIn,
+	"GET /compte/donnees.json":                           signedIn,
+	"POST /compte/supprimer":                             signedIn,
+	"POST /compte/notifications":                         signedIn,
+	"POST /compte/mot-de-passe":                          signedIn,
+	"POST /compte/deconnexion-partout":                   signedIn,
+	"GET /desabonnement":                                 public,
+	"POST /desabonnement":                                public,
+	"POST /compte/invitations":                           owner,
+	"POST /compte/invitations/{id}/revoquer":             owner,
+	"POST /compte/fermer":                                owner,
+	"GET /equipe/adhesions":                              staffOnly,
+	"GET /equipe/membres":                                staffOnly,
+	"POST /equipe/organisations/{id}/{decision}":         staffOnly,
+	"GET /equipe/journal":                                staffOnly,
+	"GET /equipe/courriels":                              staffOnly,
+	"GET /admin/equipe":                                  adminOnly,
+	"POST /admin/equipe/invitations":                     adminOnly,
+	"POST /admin/equipe/invitations/{id}/revoquer":       adminOnly,
+	"GET /offres":                                        public,
+	"GET /offres/{id}":                                   public,
+	"GET /cpv":                                           public,
+	"GET /annuaire":                                      signedIn,
+	"GET /entreprises/{id}":                              signedIn,
+	"GET /espace/offres":                                 smeOnly,
+	"GET /espace/offres/nouvelle":                        smeOnly,
+	"POST /espace/offres/nouvelle":                       smeOnly,
+	"GET /espace/offres/{id}/modifier":                   smeOnly,
+	"POST /espace/offres/{id}/modifier":                  smeOnly,
+	"POST /espace/offres/{id}/soumettre":                 smeOnly,
+	"POST /espace/offres/{id}/archiver":                  smeOnly,
+	"GET /espace/profil":                                 smeOnly,
+	"POST /espace/profil":                                smeOnly,
+	"POST /espace/profil/certifications":                 smeOnly,
+	"POST /espace/profil/certifications/{id}/supprimer":  smeOnly,
+	"POST /espace/profil/references":                     smeOnly,
+	"POST /espace/profil/references/{id}/supprimer":      smeOnly,
+	"GET /espace/profil/import":                          smeOnly,
+	"POST /espace/profil/import":                         smeOnly,
+	"GET /equipe/moderation":                             staffOnly,
+	"POST /equipe/moderation/{kind}/{id}/{decision}":     staffOnly,
+	"GET /demandes/{id}/lien":                            public,
+	"POST /demandes/{id}/lien":                           public,
+	"GET /demandes/{id}":                                 signedIn,
+	"GET /demandes/{id}/echanges/{org}":                  signedIn,
+	"POST /demandes/{id}/echanges/{org}":                 signedIn,
+	"POST /demandes/{id}/echanges/{org}/signaler":        signedIn,
+	"GET /demandes":                                      smeOnly,
+	"POST /demandes/recherches":                          smeOnly,
+	"POST /demandes/recherches/{id}/supprimer":           smeOnly,
+	"POST /demandes/{id}/interet":                        smeOnly,
+	"POST /demandes/{id}/pas-interesse":                  smeOnly,
+	"GET /espace/demandes":                               buyerOnly,
+	"GET /espace/demandes/nouvelle":                      buyerOnly,
+	"POST /espace/demandes/nouvelle":                     buyerOnly,
+	"GET /espace/demandes/{id}":                          buyerOnly,
+	"GET /espace/demandes/{id}/modifier":                 buyerOnly,
+	"POST /espace/demandes/{id}/modifier":                buyerOnly,
+	"POST /espace/demandes/{id}/soumettre":               buyerOnly,
+	"POST /espace/demandes/{id}/cloturer":                buyerOnly,
+	"POST /espace/demandes/{id}/suite":                   buyerOnly,
+	"POST /espace/demandes/{id}/reponses/{org}/{action}": buyerOnly,
+	"GET /espace/demandes/{id}/selection.csv":            buyerOnly,
 }
 
 // concrete turns a route pattern into a URL to request.
 func concrete(pattern string) string {
-	r := strings.NewReplacer("{id}", "999999", "{kind}", "offer", "{decision}", "publier", "*", "css/app.css")
+	r := strings.NewReplacer("{id}", "999999", "{kind}", "offer", "{decision}", "publier", "{org}", "999999", "{action}", "shortlist", "*", "css/app.css")
 	return r.Replace(pattern)
 }
 
@@ -119,6 +142,24 @@ var allowedStatus = map[string]int{
 	"POST /espace/profil/references/{id}/supprimer":     http.StatusSeeOther,
 	"POST /espace/profil/import":                        http.StatusSeeOther, // nothing ticked: nothing imported
 	"POST /espace/profil":                               http.StatusSeeOther, // an empty profile is a valid profile
+	// Requests: no such request (nor a link's token, nor a saved search).
+	"GET /demandes/{id}/lien":                            http.StatusGone,
+	"POST /demandes/{id}/lien":                           http.StatusGone,
+	"GET /demandes/{id}":                                 http.StatusNotFound,
+	"GET /demandes/{id}/echanges/{org}":                  http.StatusNotFound,
+	"POST /demandes/{id}/echanges/{org}/signaler":        http.StatusSeeOther, // no confirmation box
+	"POST /demandes/recherches":                          http.StatusSeeOther, // nothing to save: back with a message
+	"POST /demandes/recherches/{id}/supprimer":           http.StatusNotFound,
+	"POST /demandes/{id}/interet":                        http.StatusNotFound,
+	"POST /demandes/{id}/pas-interesse":                  http.StatusNotFound,
+	"POST /demandes/{id}/echanges/{org}":                 http.StatusNotFound,
+	"GET /espace/demandes/{id}":                          http.StatusNotFound,
+	"GET /espace/demandes/{id}/modifier":                 http.StatusNotFound,
+	"POST /espace/demandes/{id}/soumettre":               http.StatusNotFound,
+	"POST /espace/demandes/{id}/cloturer":                http.StatusNotFound,
+	"POST /espace/demandes/{id}/suite":                   http.StatusNotFound,
+	"POST /espace/demandes/{id}/reponses/{org}/{action}": http.StatusNotFound,
+	"GET /espace/demandes/{id}/selection.csv":            http.StatusNotFound,
 }
 
 func expected(route, level string, role string) int {
@@ -133,6 +174,8 @@ func expected(route, level string, role string) int {
 		permitted = role == "sme" || role == "buyer"
 	case smeOnly:
 		permitted = role == "sme"
+	case buyerOnly:
+		permitted = role == "buyer"
 	case staffOnly:
 		permitted = role == "staff" || role == "admin"
 	case adminOnly:
