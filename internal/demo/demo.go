@@ -31,6 +31,10 @@ const Password = "passerelle-demo"
 // SMEEmail is the demo SME's account: its profile starts filled.
 const SMEEmail = "pme@passerelle.test"
 
+// SME2Email is a second member SME's account, which answers the demo
+// buyer's request beside the demo SME.
+const SME2Email = "pme2@passerelle.test"
+
 // ErrProduction refuses demo data in production.
 var ErrProduction = errors.New("demo: demo data is refused when PASSERELLE_ENV=production")
 
@@ -97,6 +101,9 @@ func Seed(ctx context.Context, db *pgxpool.Pool, production bool) ([]Account, er
 	if err != nil {
 		return nil, err
 	}
+	if err := seedRequests(ctx, db, tax, awards); err != nil {
+		return nil, err
+	}
 	return []Account{
 		{"admin@passerelle.test", "admin (association)"},
 		{"equipe@passerelle.test", "staff (association)"},
@@ -154,7 +161,7 @@ func pick(tax *taxonomy.Taxonomy, won map[string][]refdata.Award) ([]org, error)
 	}); err != nil {
 		return nil, err
 	}
-	if buyer == nil || len(smes) < 4 {
+	if buyer == nil || len(smes) < 5 {
 		return nil, errors.New("demo: the embedded data has too few usable rows")
 	}
 	orgs = append(orgs, *buyer)
@@ -194,6 +201,9 @@ func pick(tax *taxonomy.Taxonomy, won map[string][]refdata.Award) ([]org, error)
 		p.status = member.StatusApplied
 		orgs = append(orgs, withUser(p, "candidat"+strconv.Itoa(i+1)+"@passerelle.test", "Candidat "+strconv.Itoa(i+1), member.RoleOwner))
 	}
+	second := smes[3]
+	second.status = member.StatusMember
+	orgs = append(orgs, withUser(second, SME2Email, "Sarah Seconde", member.RoleOwner))
 	return orgs, nil
 }
 

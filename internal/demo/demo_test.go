@@ -56,3 +56,35 @@ func TestDemoSMEStartsWithAFilledProfile(t *testing.T) {
 		t.Errorf("%d offers listed (want 2), %d without facets", listed, wrongFacets)
 	}
 }
+
+// Each role's home page has requests to show: the buyer an open request
+// with two answers and a conversation, the demo SME a request suggested to
+// it (anonymous) and its answer in discussion, staff a request to review.
+// Seeding twice adds nothing.
+func TestDemoRequestsFillEveryHome(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := demo.Seed(ctx, pool, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var statuses []string
+	rows, _ := pool.Query(ctx, `SELECT status::text FROM purchase_requests ORDER BY id`)
+	statuses, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+	if want := []string{"open", "open", "submitted", "draft"}; !slices.Equal(statuses, want) {
+		t.Fatalf("requests %v, want %v", statuses, want)
+	}
+	rows, _ = pool.Query(ctx, `SELECT m.state FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
+		WHERE u.email = $1 ORDER BY m.request_id`, demo.SMEEmail)
+	states, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	if want := []string{"discussion", "suggested"}; !slices.Equal(states, want) {
+		t.Fatalf("demo SME's states %v, want %v", states, want)
+	}
+	var answers, messages int
+	_ = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM request_matches WHERE state IN ('interested', 'discussion')),
+		(SELECT count(*) FROM request_messages)`).Scan(&answers, &messages)
+	if answers != 2 || messages != 2 {
+		t.Fatalf("%d answers, %d messages; want 2 and 2", answers, messages)
+	}
+}
