@@ -21,9 +21,9 @@ import (
 type requestsApp struct {
 	*servertest.App
 	sme, sme2, buyer, staff *http.Client
-	first, secret          int64 // the open request with answers, the anonymous one
-	smeOrg                 int64
-	buyerName              string
+	first, secret           int64 // the open request with answers, the anonymous one
+	smeOrg                  int64
+	buyerName               string
 }
 
 func startRequests(t *testing.T) requestsApp {
