@@ -30,16 +30,26 @@ func TestMainPagesPassAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	offerPage, profilePage := fmt.Sprintf("/offres/%d", offerID), fmt.Sprintf("/entreprises/%d", orgID)
+	// The demo buyer's requests: open with answers and a conversation, anonymous.
+	var first, secret, smeOrg int64
+	if err := b.App.DB.QueryRow(ctx, `SELECT (SELECT min(id) FROM purchase_requests WHERE status = 'open' AND NOT anonymous),
+		(SELECT min(id) FROM purchase_requests WHERE status = 'open' AND anonymous),
+		(SELECT organisation_id FROM users WHERE email = 'pme@passerelle.test')`).Scan(&first, &secret, &smeOrg); err != nil {
+		t.Fatal(err)
+	}
+	conversation := fmt.Sprintf("/demandes/%d/echanges/%d", first, smeOrg)
 
 	roles := []struct {
 		email string // empty: a visitor
 		pages []string
 	}{
-		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente"}},
+		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente",
+			fmt.Sprintf("/demandes/%d/lien?jeton=perime", first)}},
 		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
-			"/annuaire", profilePage, "/compte"}},
-		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage}},
-		{"equipe@passerelle.test", []string{"/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
+			"/annuaire", profilePage, "/compte", "/demandes", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation}},
+		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage, "/espace/demandes", "/espace/demandes/nouvelle",
+			fmt.Sprintf("/espace/demandes/%d", first), conversation}},
+		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
 	}
 	// On the offer page each fact's label sits above its own value, in the

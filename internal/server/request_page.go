@@ -167,7 +167,7 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 	v.AnswersTitle, v.AnswersEmpty, v.DeclinedTitle = l.T("request.answers_title"), l.T("request.answers_empty"), l.T("request.not_interested_title")
 	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
 	for _, m := range p.Answers {
-		ans := requestpage.Answer{OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
+		ans := requestpage.Answer{Anchor: fmt.Sprintf("answer-%d", m.OrgID), OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
 			Lifecycle: s.lifecycle(l, m.State), Message: m.Message}
 		if m.AnsweredAt != nil {
 			ans.Facts = append(ans.Facts, components.Fact{Label: l.T("match.answered_on"), Value: l.Date(*m.AnsweredAt)})

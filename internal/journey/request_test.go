@@ -1,0 +1,264 @@
+package journey
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"passerelle/internal/browsertest"
+	"passerelle/internal/demo"
+	"passerelle/internal/refdata"
+	"passerelle/internal/taxonomy"
+)
+
+// need is a real public contract in the demo SME's trade, that none of
+// the demo requests uses: the request the journeys publish.
+type need struct {
+	title, cpv, dept, region, word string
+	smeOrg                         int64
+}
+
+func demoNeed(t *testing.T, b *browsertest.Browser, skip int) need {
+	t.Helper()
+	ctx := context.Background()
+	var n need
+	if err := b.App.DB.QueryRow(ctx, `SELECT o.cpv_codes[1], g.departement, g.id FROM offers o JOIN organisations g ON g.id = o.organisation_id
+		JOIN users u ON u.organisation_id = g.id WHERE u.email = $1 AND o.status = 'published' ORDER BY o.id LIMIT 1`, demo.SMEEmail).
+		Scan(&n.cpv, &n.dept, &n.smeOrg); err != nil {
+		t.Fatal(err)
+	}
+	tax := taxonomy.MustLoad()
+	d, _ := tax.Departement(n.dept)
+	r, _ := tax.Region(d.RegionCode)
+	n.region = r.Name
+	awards, err := refdata.ReadAwards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range awards {
+		if !strings.HasPrefix(a.CPV, n.cpv[:2]) || a.Damaged || len(a.Object) < 30 || len(a.Object) > 140 {
+			continue
+		}
+		var used bool
+		_ = b.App.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM purchase_requests WHERE title = $1)`, a.Object).Scan(&used)
+		if used {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		n.title = a.Object
+		break
+	}
+	if n.title == "" {
+		t.Fatal("no DECP contract for the journey's request")
+	}
+	// The longest word of the title, typed without its accents.
+	for _, w := range strings.FieldsFunc(n.title, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127) }) {
+		if len([]rune(w)) > len([]rune(n.word)) {
+			n.word = w
+		}
+	}
+	n.word = taxonomy.Fold(n.word)
+	return n
+}
+
+// publishRequest: the buyer writes the request (choosing its CPV code
+// with the picker as it types) and submits it; staff approve it.
+func publishRequest(t *testing.T, b *browsertest.Browser, n need) int64 {
+	t.Helper()
+	signIn(b, "acheteur@passerelle.test", demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/espace/demandes")),
+		chromedp.Click(chromedp.CSS(`[data-testid=new-offer]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=offer-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-title`), n.title),
+		chromedp.SetValue(chromedp.CSS(`#f-description`), "Besoin : "+n.title+". Intervention sur site, suivi pendant un an."),
+		chromedp.SetValue(chromedp.CSS(`#f-budget_band`), "40k_100k"),
+		chromedp.SetValue(chromedp.CSS(`#f-deadline`), time.Now().AddDate(0, 0, 21).Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.CSS(`#f-departements`), n.dept),
+		chromedp.SetValue(chromedp.CSS(`#f-questions`), "Sous quel délai pouvez-vous intervenir ?"),
+		chromedp.SendKeys(chromedp.CSS(`#f-cpv_q`), n.cpv),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#cpv-results input[value="%s"]`, n.cpv))),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cpv-results input[value="%s"]`, n.cpv))),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid=cpv-chosen] input[value="%s"]`, n.cpv))),
+		chromedp.Click(chromedp.CSS(`[data-testid=submit-offer]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	var id int64
+	if err := b.App.DB.QueryRow(context.Background(), `SELECT id FROM purchase_requests WHERE title = $1 AND status = 'submitted'`, n.title).Scan(&id); err != nil {
+		t.Fatalf("request not stored as submitted: %v", err)
+	}
+	b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
+
+	signIn(b, "equipe@passerelle.test", demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/equipe/moderation")),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/equipe/moderation/request/%d/publier"] button`, id))),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)),
+	)
+	return id
+}
+
+// The buyer writes and submits a request; staff approve it; the SME
+// finds it by a French word typed without accents and a region facet,
+// says it is interested with its answer; the buyer accepts; they exchange
+// messages; the buyer records the contract won with its amount; both see
+// "won" on the lifecycle line.
+func TestRequestToContractWon(t *testing.T) {
+	b := browsertest.Start(t)
+	if _, err := demo.Seed(context.Background(), b.App.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	n := demoNeed(t, b, 0)
+	id := publishRequest(t, b, n)
+	request, answer := fmt.Sprintf("/demandes/%d", id), fmt.Sprintf(`#answer-%d`, n.smeOrg)
+
+	// The SME finds it and answers.
+	signIn(b, demo.SMEEmail, demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/demandes")),
+		chromedp.SetValue(chromedp.CSS(`#f-q`), n.word),
+		chromedp.Click(chromedp.CSS(`[data-testid=search-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#f-q[value="%s"]`, n.word))),
+		chromedp.Click(fmt.Sprintf(`//a[@data-testid="facet"][contains(., %q)]`, n.region)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=chips]`)),
+	)
+	b.Screenshot("sme-requests")
+	b.Do(
+		chromedp.Click(fmt.Sprintf(`//li[@data-testid="request-hit"]//a[contains(., %q)]`, n.title[:30])),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=interest-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-message`), "Nous avons réalisé ce type de prestation pour trois communes du département."),
+		chromedp.SetValue(chromedp.CSS(`#f-answer0`), "Sous deux semaines."),
+		chromedp.Click(chromedp.CSS(`[data-testid=interest-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	if st := b.Attr(`[data-testid=lifecycle-current]`, "data-state"); st != "interested" {
+		t.Fatalf("after answering, the SME's line is at %q", st)
+	}
+	b.App.Mail.WaitFor(t, "acheteur@passerelle.test", n.title)
+	b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
+
+	// The buyer reads the answer, accepts, writes.
+	signIn(b, "acheteur@passerelle.test", demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/espace"+request)),
+		chromedp.WaitVisible(chromedp.CSS(answer)),
+	)
+	if got := b.Text(answer); !strings.Contains(got, "Sous deux semaines.") {
+		t.Fatalf("the buyer reads %q", got)
+	}
+	b.Do(
+		chromedp.Click(chromedp.CSS(answer+` [data-testid=reply-accept] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+		chromedp.Click(chromedp.CSS(answer+` a[data-testid=open-conversation]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=message-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-body`), "Bonjour, pouvons-nous nous voir jeudi ?"),
+		chromedp.Click(chromedp.CSS(`[data-testid=message-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=message]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)),
+	)
+
+	// The SME sees the unread message on its home, answers.
+	signIn(b, demo.SMEEmail, demo.Password)
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-unread]`)))
+	if got := b.Text(`[data-testid=home-unread]`); !strings.Contains(got, n.title[:30]) {
+		t.Fatalf("the SME's unread messages: %q", got)
+	}
+	b.Do(
+		chromedp.Click(fmt.Sprintf(`//section[@data-testid="home-unread"]//a[contains(., %q)]`, n.title[:30])),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=message-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-body`), "Avec plaisir, jeudi à 10 h."),
+		chromedp.Click(chromedp.CSS(`[data-testid=message-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=message]').length`)); n != 2 {
+		t.Fatalf("%d messages in the conversation, want 2", n)
+	}
+	b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
+
+	// The buyer records the contract.
+	signIn(b, "acheteur@passerelle.test", demo.Password)
+	org := fmt.Sprint(n.smeOrg)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/espace"+request)),
+		chromedp.WaitVisible(chromedp.CSS(answer+` [data-testid=reply-won]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-amount-`+org), "85 000"),
+		chromedp.SetValue(chromedp.CSS(`#f-date-`+org), time.Now().Format(time.DateOnly)),
+		chromedp.Click(chromedp.CSS(answer+` [data-testid=reply-won] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	if st := b.Attr(answer+` [data-testid=lifecycle-current]`, "data-state"); st != "won" {
+		t.Fatalf("the buyer's line is at %q", st)
+	}
+	if got := b.Text(answer); !strings.Contains(got, "85\u00a0000") {
+		t.Errorf("the contract amount is not shown: %q", got)
+	}
+	b.Screenshot("buyer-won")
+	b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
+	signIn(b, demo.SMEEmail, demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL(request)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=lifecycle]`)),
+	)
+	if st := b.Attr(`[data-testid=lifecycle-current]`, "data-state"); st != "won" {
+		t.Fatalf("the SME's line is at %q", st)
+	}
+	var amount int64
+	_ = b.App.DB.QueryRow(context.Background(), `SELECT contract_amount FROM request_matches WHERE request_id = $1 AND organisation_id = $2`, id, n.smeOrg).Scan(&amount)
+	if amount != 85000 {
+		t.Fatalf("stored amount %d", amount)
+	}
+}
+
+// From the mail that announced a request, the SME says "not interested"
+// with a reason in one click, without signing in; the buyer reads it.
+func TestNotInterestedFromTheMail(t *testing.T) {
+	b := browsertest.Start(t)
+	if _, err := demo.Seed(context.Background(), b.App.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	n := demoNeed(t, b, 1)
+	id := publishRequest(t, b, n)
+	m := b.App.Mail.WaitFor(t, demo.SMEEmail, n.title)
+	parts := strings.Split(m.Data, "/lien?jeton=")
+	if len(parts) != 3 {
+		t.Fatalf("the announcement has %d one-click links, want 2:\n%s", len(parts)-1, m.Data)
+	}
+	decline := m.Link(t, "/lien?jeton="+strings.Fields(parts[2])[0])
+	b.Do(
+		chromedp.Navigate(decline),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=not-interested-form]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-reason`), "deadline"),
+		chromedp.SetValue(chromedp.CSS(`#f-text`), "Nos équipes sont prises jusqu'à la fin du trimestre."),
+		chromedp.Click(chromedp.CSS(`[data-testid=not-interested-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=link-notice]`)),
+	)
+	b.Screenshot("not-interested-link")
+	// The link cannot be used again for another answer.
+	b.Do(chromedp.Navigate(decline), chromedp.WaitVisible(chromedp.CSS(`[data-testid=link-notice]`)))
+	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=not-interested-form]').length`)); n != 0 {
+		t.Error("the link offers the form again")
+	}
+	signIn(b, "acheteur@passerelle.test", demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL(fmt.Sprintf("/espace/demandes/%d", id))),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=answer-reason]`)),
+	)
+	if got := b.Text(`[data-testid=answer-reason]`); !strings.Contains(got, "Délai trop court") || !strings.Contains(got, "fin du trimestre") {
+		t.Fatalf("the buyer reads %q", got)
+	}
+}
