@@ -63,14 +63,15 @@ func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy,
 		WHERE o.organisation_id = $1 AND o.status = 'published' ORDER BY o.id LIMIT 1`, sme.OrgID).Scan(&offerID, &cpv, &dept); err != nil {
 		return fmt.Errorf("demo: the demo SME's offer: %w", err)
 	}
-	// Needs: real contracts of other buyers in the same CPV division.
+	// Needs: real contracts of other buyers in the same CPV class, else
+	// group, else division.
 	var objects []string
-	for _, a := range awards {
-		if strings.HasPrefix(a.CPV, cpv[:2]) && !a.Damaged && len(a.Object) > 15 && len(a.Object) <= 150 && !containsString(objects, a.Object) {
-			objects = append(objects, a.Object)
-		}
-		if len(objects) == 4 {
-			break
+	for _, n := range []int{5, 4, 3, 2} {
+		for _, a := range awards {
+			if len(objects) < 4 && strings.HasPrefix(a.CPV, cpv[:n]) && !a.Damaged && len(a.Object) > 15 && len(a.Object) <= 150 &&
+				!containsString(objects, a.Object) {
+				objects = append(objects, a.Object)
+			}
 		}
 	}
 	for len(objects) < 4 {

@@ -36,12 +36,14 @@ type Match struct {
 	AnsweredAt     *time.Time
 	UpdatedAt      time.Time
 	Reported       bool
-	Unread         int // messages the reader has not read yet
+	Unread         int     // messages the reader has not read yet
+	Visited        []State // the states it went through, from its events
 }
 
 const matchColumns = `m.request_id, m.organisation_id, g.legal_name, g.siren, g.departement, m.matched, m.state, m.message, m.answers,
 	m.offer_id, o.title, m.sme_reason, m.sme_reason_text, m.buyer_reason, m.contract_amount, m.contract_date, m.answered_at,
-	m.updated_at, m.reported_at IS NOT NULL`
+	m.updated_at, m.reported_at IS NOT NULL,
+	array(SELECT DISTINCT e.kind FROM request_events e WHERE e.request_id = m.request_id AND e.organisation_id = m.organisation_id)`
 
 const matchFrom = ` FROM request_matches m JOIN organisations g ON g.id = m.organisation_id LEFT JOIN offers o ON o.id = m.offer_id `
 
@@ -49,7 +51,7 @@ func scanMatch(row pgx.CollectableRow) (Match, error) {
 	var m Match
 	err := row.Scan(&m.RequestID, &m.OrgID, &m.OrgName, &m.OrgSIREN, &m.OrgDepartement, &m.Matched, &m.State, &m.Message, &m.Answers,
 		&m.OfferID, &m.OfferTitle, &m.SMEReason, &m.SMEReasonText, &m.BuyerReason, &m.ContractAmount, &m.ContractDate, &m.AnsweredAt,
-		&m.UpdatedAt, &m.Reported)
+		&m.UpdatedAt, &m.Reported, &m.Visited)
 	return m, err
 }
 
@@ -264,7 +266,7 @@ func (s *Service) answers(ctx context.Context, id int64, reader member.Actor) ([
 		var m Match
 		err := row.Scan(&m.RequestID, &m.OrgID, &m.OrgName, &m.OrgSIREN, &m.OrgDepartement, &m.Matched, &m.State, &m.Message, &m.Answers,
 			&m.OfferID, &m.OfferTitle, &m.SMEReason, &m.SMEReasonText, &m.BuyerReason, &m.ContractAmount, &m.ContractDate, &m.AnsweredAt,
-			&m.UpdatedAt, &m.Reported, &m.Unread)
+			&m.UpdatedAt, &m.Reported, &m.Visited, &m.Unread)
 		return m, err
 	})
 }
@@ -530,8 +532,11 @@ type Step struct {
 
 // Lifecycle is the line both sides see: suggested → viewed → interested /
 // not interested → shortlisted → in discussion → won / lost / declined,
-// with the branches taken shown instead of the ones not taken.
-func Lifecycle(st State) []Step {
+// with the branches taken shown instead of the ones not taken. visited
+// are the states the match went through (its events): a step skipped
+// (accepted without a shortlist) is not shown as done; without them,
+// every step before the current one is.
+func Lifecycle(st State, visited ...State) []Step {
 	answer := StateInterested
 	if st == StateNotInterested {
 		answer = StateNotInterested
@@ -548,8 +553,10 @@ func Lifecycle(st State) []Step {
 	for i, x := range line {
 		steps[i] = Step{State: x, Done: i <= at, Current: i == at}
 	}
-	if st == StateDeclined { // declined may come straight after the answer
-		steps[3].Done, steps[4].Done = false, false
+	for _, i := range []int{3, 4} { // shortlisted and in discussion may be skipped
+		if i < at && (st == StateDeclined || len(visited) > 0) && !containsState(visited, line[i]) {
+			steps[i].Done = false
+		}
 	}
 	return steps
 }

@@ -795,19 +795,22 @@ func TestCSV(t *testing.T) {
 
 func TestLifecycleLine(t *testing.T) {
 	tests := []struct {
-		st   purchase.State
-		line string
+		st      purchase.State
+		visited []purchase.State
+		line    string
 	}{
-		{purchase.StateSuggested, "[suggested] viewed interested shortlisted discussion won"},
-		{purchase.StateNotInterested, "+suggested +viewed [not_interested] shortlisted discussion won"},
-		{purchase.StateShortlisted, "+suggested +viewed +interested [shortlisted] discussion won"},
-		{purchase.StateWon, "+suggested +viewed +interested +shortlisted +discussion [won]"},
-		{purchase.StateLost, "+suggested +viewed +interested +shortlisted +discussion [lost]"},
-		{purchase.StateDeclined, "+suggested +viewed +interested shortlisted discussion [declined]"},
+		{purchase.StateSuggested, nil, "[suggested] viewed interested shortlisted discussion won"},
+		{purchase.StateNotInterested, nil, "+suggested +viewed [not_interested] shortlisted discussion won"},
+		{purchase.StateShortlisted, nil, "+suggested +viewed +interested [shortlisted] discussion won"},
+		{purchase.StateWon, nil, "+suggested +viewed +interested +shortlisted +discussion [won]"},
+		{purchase.StateWon, []purchase.State{"viewed", "interested", "discussion", "message"}, "+suggested +viewed +interested shortlisted +discussion [won]"},
+		{purchase.StateDiscussion, []purchase.State{"interested", "shortlisted", "discussion"}, "+suggested +viewed +interested +shortlisted [discussion] won"},
+		{purchase.StateLost, nil, "+suggested +viewed +interested +shortlisted +discussion [lost]"},
+		{purchase.StateDeclined, nil, "+suggested +viewed +interested shortlisted discussion [declined]"},
 	}
 	for _, tc := range tests {
 		var parts []string
-		for _, s := range purchase.Lifecycle(tc.st) {
+		for _, s := range purchase.Lifecycle(tc.st, tc.visited...) {
 			switch {
 			case s.Current:
 				parts = append(parts, "["+string(s.State)+"]")

@@ -50,7 +50,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, id, or
 		back = fmt.Sprintf("/espace/demandes/%d", id)
 	}
 	v := requestpage.Conversation{Page: pg, Title: l.T("conversation.title"), Lead: l.T("conversation.lead", "Title", c.Request.Title, "With", other),
-		Back: requestpage.Link{URL: back, Label: l.T("conversation.back")}, Lifecycle: s.lifecycle(l, c.Match.State), Empty: l.T("conversation.empty")}
+		Back: requestpage.Link{URL: back, Label: l.T("conversation.back")}, Lifecycle: s.lifecycle(l, c.Match.State, c.Match.Visited), Empty: l.T("conversation.empty")}
 	for _, m := range c.Messages {
 		v.Messages = append(v.Messages, requestpage.Message{Author: m.AuthorName, Date: l.DateTime(m.CreatedAt), Body: m.Body, Mine: m.AuthorOrg == a.OrgID})
 	}

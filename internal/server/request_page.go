@@ -38,9 +38,9 @@ func (s *Server) requestShow(w http.ResponseWriter, r *http.Request) {
 	s.requestPage(w, r, id, http.StatusOK, pageState{})
 }
 
-func (s *Server) lifecycle(l *i18n.Localizer, st purchase.State) components.Lifecycle {
+func (s *Server) lifecycle(l *i18n.Localizer, st purchase.State, visited []purchase.State) components.Lifecycle {
 	lc := components.Lifecycle{Label: l.T("match.lifecycle")}
-	for _, x := range purchase.Lifecycle(st) {
+	for _, x := range purchase.Lifecycle(st, visited...) {
 		lc.Steps = append(lc.Steps, components.Step{Code: string(x.State), Label: l.T("match.state." + string(x.State)), Done: x.Done, Current: x.Current})
 	}
 	return lc
@@ -97,11 +97,11 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 // smeSide is what the SME reads and may do: its line, and the two answers
 // while the request takes them.
 func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Page, st pageState) {
-	state := purchase.StateSuggested
+	state, visited := purchase.StateSuggested, []purchase.State(nil)
 	if p.Match != nil {
-		state = p.Match.State
+		state, visited = p.Match.State, p.Match.Visited
 	}
-	lc := s.lifecycle(l, state)
+	lc := s.lifecycle(l, state, visited)
 	v.Lifecycle = &lc
 	if p.Match != nil && p.Match.State == purchase.StateDeclined && p.Match.BuyerReason != "" {
 		v.Reason = l.T("match.buyer_reason", "Reason", p.Match.BuyerReason)
@@ -168,7 +168,7 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
 	for _, m := range p.Answers {
 		ans := requestpage.Answer{Anchor: fmt.Sprintf("answer-%d", m.OrgID), OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
-			Lifecycle: s.lifecycle(l, m.State), Message: m.Message}
+			Lifecycle: s.lifecycle(l, m.State, m.Visited), Message: m.Message}
 		if m.AnsweredAt != nil {
 			ans.Facts = append(ans.Facts, components.Fact{Label: l.T("match.answered_on"), Value: l.Date(*m.AnsweredAt)})
 		}
