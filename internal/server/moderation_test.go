@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"passerelle/internal/demo"
+	"passerelle/internal/notify"
 	"passerelle/internal/server/servertest"
 )
 
@@ -135,7 +136,11 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	if box := doc.Find(`[data-testid=notify-form] input[name=categories][value=moderation]`); box.Length() != 1 || box.Is("[checked]") {
 		t.Errorf("account page: the moderation box is missing or still ticked")
 	}
-	if resp, _ := postForm(t, sme, app.URL+"/compte/notifications", url.Values{"categories": {"moderation"}}); resp.StatusCode != http.StatusSeeOther {
+	var every []string // every optional category ticked
+	for _, c := range notify.Optional() {
+		every = append(every, c.Name)
+	}
+	if resp, _ := postForm(t, sme, app.URL+"/compte/notifications", url.Values{"categories": every}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("preferences: %d", resp.StatusCode)
 	}
 	_ = app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts`).Scan(&off)
