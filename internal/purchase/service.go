@@ -277,9 +277,19 @@ func (s *Service) close(ctx context.Context, tx pgx.Tx, actor member.Actor, r Re
 	if err != nil {
 		return err
 	}
+	buyer := r.OrgName
+	if r.Anonymous {
+		buyer = "" // some of them were never accepted: the mail says "the buyer"
+	}
 	for _, org := range orgs {
 		if err := s.event(ctx, tx, r.ID, org, string(StateLost), actor.UserID); err != nil {
 			return err
+		}
+		if s.notify != nil {
+			if err := s.notify.Organisation(ctx, tx, org, Answers, "answer_lost", "Title", r.Title, "Buyer", buyer, "Reason", "",
+				"URL", fmt.Sprintf("%s/demandes/%d", s.notify.BaseURL(), r.ID)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := s.event(ctx, tx, r.ID, 0, "closed_"+outcome, actor.UserID); err != nil {

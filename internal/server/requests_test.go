@@ -13,7 +13,10 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"passerelle/internal/demo"
+	"passerelle/internal/purchase"
+	"passerelle/internal/search"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/taxonomy"
 )
 
 // requestsApp is the platform with the demo data: the demo buyer's
@@ -323,4 +326,65 @@ func TestOneClickNotInterested(t *testing.T) {
 	if got := doc.Find("[data-testid=answer-reason]").Text(); !strings.Contains(got, "Équipe complète jusqu'en juin.") {
 		t.Fatalf("buyer reads %q", got)
 	}
+}
+
+// TestFollowUpFromTheMailLink: seven days after the deadline the buyer
+// answers "what happened?" from the mail's link without signing in; a bad
+// answer is refused with 422; the request closes as awarded and the home
+// page's task goes. Closing with an outcome not in the list is refused too.
+func TestFollowUpFromTheMailLink(t *testing.T) {
+	a := startRequests(t)
+	ctx := context.Background()
+	resp, doc := postForm(t, a.buyer, fmt.Sprintf("%s/espace/demandes/%d/cloturer", a.URL, a.first), url.Values{"outcome": {"won-by-magic"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-outcome]").Length() != 1 {
+		t.Fatalf("close with a bad outcome: %d", resp.StatusCode)
+	}
+	if _, err := a.DB.Exec(ctx, `UPDATE purchase_requests SET deadline = current_date - 8 WHERE id = $1`, a.first); err != nil {
+		t.Fatal(err)
+	}
+	tax := taxonomy.MustLoad()
+	svc := purchase.NewService(a.DB, tax, search.NewIndexer(tax), nil) // another server: the signing key is shared
+	n, err := svc.AskFollowUps(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("asked %d, %v", n, err)
+	}
+	var buyerID, buyerOrg int64
+	_ = a.DB.QueryRow(ctx, `SELECT id, organisation_id FROM users WHERE email = 'acheteur@passerelle.test'`).Scan(&buyerID, &buyerOrg)
+	_, doc = get(t, a.buyer, a.URL+"/espace")
+	if n, _ := doc.Find("[data-testid=home-tasks]").Attr("data-count"); n != "2" { // the question and the draft
+		t.Fatalf("buyer's tasks: %s", n)
+	}
+	tok, err := svc.SignLink(ctx, purchase.Link{Purpose: purchase.LinkFollowUp, Request: a.first, Org: buyerOrg, User: buyerID,
+		Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor := a.App.Client()
+	link := fmt.Sprintf("%s/demandes/%d/lien?%s", a.URL, a.first, url.Values{"jeton": {tok}, "reponse": {"passerelle"}}.Encode())
+	resp, doc = get(t, visitor, link)
+	if v, _ := doc.Find("#f-reponse option[selected]").Attr("value"); resp.StatusCode != http.StatusOK || v != "passerelle" {
+		t.Fatalf("link page: %d, chosen %q", resp.StatusCode, v)
+	}
+	resp, doc = postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, a.first), url.Values{"jeton": {tok}, "reponse": {"<b>?</b>"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-reponse]").Length() != 1 {
+		t.Fatalf("bad answer: %d", resp.StatusCode)
+	}
+	resp, _ = postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, a.first), url.Values{"jeton": {tok}, "reponse": {"passerelle"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("answer: %d", resp.StatusCode)
+	}
+	var status, outcome, follow string
+	_ = a.DB.QueryRow(ctx, `SELECT status::text, outcome, follow_up FROM purchase_requests WHERE id = $1`, a.first).Scan(&status, &outcome, &follow)
+	if status != "closed" || outcome != "awarded" || follow != "passerelle" {
+		t.Fatalf("after the answer: %s %s %s", status, outcome, follow)
+	}
+	_, doc = get(t, a.buyer, a.URL+"/espace")
+	if n, _ := doc.Find("[data-testid=home-tasks]").Attr("data-count"); n != "1" {
+		t.Fatalf("buyer's tasks after answering: %s", n)
+	}
+	// The SMEs still in the running were told it is lost.
+	if n := count(t, a, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND state = 'lost'`, a.first); n != 2 {
+		t.Fatalf("%d answers lost, want 2", n)
+	}
+	a.Mail.WaitFor(t, demo.SME2Email, "pas retenu")
 }
