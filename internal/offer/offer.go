@@ -94,14 +94,7 @@ func (in *Input) Normalize() {
 	in.Description = validate.Clean(in.Description)
 	in.Kind = validate.Clean(in.Kind)
 	in.TRL = validate.Clean(in.TRL)
-	codes := in.CPVCodes[:0:0]
-	for _, c := range in.CPVCodes {
-		c, _, _ = strings.Cut(strings.TrimSpace(c), "-")
-		if c != "" && !slices.Contains(codes, c) {
-			codes = append(codes, c)
-		}
-	}
-	in.CPVCodes = codes
+	in.CPVCodes = validate.CPVCodes(in.CPVCodes)
 	var kw []string
 	for _, k := range strings.Split(in.Keywords, ",") {
 		if k = validate.Clean(k); k != "" {
@@ -109,18 +102,8 @@ func (in *Input) Normalize() {
 		}
 	}
 	in.Keywords = strings.Join(kw, ", ")
-	in.Regions = dedupe(in.Regions)
-	in.Departements = dedupe(in.Departements)
-}
-
-func dedupe(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
+	in.Regions = validate.Distinct(in.Regions)
+	in.Departements = validate.Distinct(in.Departements)
 }
 
 // Validate returns the field errors (catalogue ids).
@@ -132,18 +115,7 @@ func (in Input) Validate(tax *taxonomy.Taxonomy) validate.Errors {
 	if !slices.Contains(Kinds, in.Kind) {
 		e.Add("kind", "form.choose")
 	}
-	switch {
-	case len(in.CPVCodes) == 0:
-		e.Add("cpv", "offer.cpv_required")
-	case len(in.CPVCodes) > MaxCPV:
-		e.Add("cpv", "offer.cpv_too_many")
-	default:
-		for _, c := range in.CPVCodes {
-			if _, ok := tax.CPV(c); !ok {
-				e.Add("cpv", "offer.cpv_unknown")
-			}
-		}
-	}
+	validate.CPVErrors(e, in.CPVCodes, MaxCPV, func(c string) bool { _, ok := tax.CPV(c); return ok })
 	if in.TRL != "" {
 		if n, err := strconv.Atoi(in.TRL); err != nil || n < 1 || n > 9 {
 			e.Add("trl", "form.choose")

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"passerelle/internal/taxonomy"
@@ -164,14 +163,7 @@ func (in *Input) Normalize() {
 	in.BudgetBand = validate.Clean(in.BudgetBand)
 	in.Deadline = validate.Clean(in.Deadline)
 	in.Visibility = validate.Clean(in.Visibility)
-	codes := in.CPVCodes[:0:0]
-	for _, c := range in.CPVCodes {
-		c, _, _ = strings.Cut(strings.TrimSpace(c), "-")
-		if c != "" && !slices.Contains(codes, c) {
-			codes = append(codes, c)
-		}
-	}
-	in.CPVCodes = codes
+	in.CPVCodes = validate.CPVCodes(in.CPVCodes)
 	var qs []string
 	for _, q := range in.Questions {
 		if q = validate.Line(q); q != "" {
@@ -179,18 +171,8 @@ func (in *Input) Normalize() {
 		}
 	}
 	in.Questions = qs
-	in.Regions = dedupe(in.Regions)
-	in.Departements = dedupe(in.Departements)
-}
-
-func dedupe(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
+	in.Regions = validate.Distinct(in.Regions)
+	in.Departements = validate.Distinct(in.Departements)
 }
 
 // Validate returns the field errors (catalogue ids); today is the buyer's
@@ -199,18 +181,7 @@ func (in Input) Validate(tax *taxonomy.Taxonomy, today time.Time, publicBuyer bo
 	e := validate.Errors{}
 	e.Required("title", in.Title, MaxTitle)
 	e.Required("description", in.Description, MaxDescription)
-	switch {
-	case len(in.CPVCodes) == 0:
-		e.Add("cpv", "offer.cpv_required")
-	case len(in.CPVCodes) > MaxCPV:
-		e.Add("cpv", "offer.cpv_too_many")
-	default:
-		for _, c := range in.CPVCodes {
-			if _, ok := tax.CPV(c); !ok {
-				e.Add("cpv", "offer.cpv_unknown")
-			}
-		}
-	}
+	validate.CPVErrors(e, in.CPVCodes, MaxCPV, func(c string) bool { _, ok := tax.CPV(c); return ok })
 	if !slices.Contains(BudgetBands, in.BudgetBand) {
 		e.Add("budget_band", "form.choose")
 	}

@@ -151,35 +151,38 @@ func (s *Server) offerNew(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, "/espace/offres/nouvelle", "offers.new_title", offer.Input{}, "", false, nil)))
 }
 
-// offerSave handles both forms (new and edit): the CPV search button
-// re-renders the form; the two save buttons save as draft or for review.
-func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
-	a := actorFrom(r.Context())
-	in := offerInput(r)
-	action, titleKey := "/espace/offres/nouvelle", "offers.new_title"
-	if id != 0 {
-		action, titleKey = fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title"
-	}
+// pickerForm is a form with the CPV picker and two save buttons (offers,
+// purchase requests): how it is shown and saved, and where it goes after.
+type pickerForm struct {
+	list         string // the list it returns to
+	show         func(status int, cpvQuery string, searched bool, errs map[string]string)
+	normalize    func() // cleans the input before it is shown again
+	save         func(submit bool) error
+	invalidState error  // the domain's "not possible in this state"
+	flashState   string // the message when the state changed meanwhile
+	flashSubmit  string
+}
+
+// savePicker handles a picker form's POST: the CPV search button
+// re-renders the form with its results; the two save buttons save as a
+// draft or for review; field errors re-render it with 422, input kept.
+func (s *Server) savePicker(w http.ResponseWriter, r *http.Request, f pickerForm) {
+	q := r.PostFormValue("cpv_q")
 	if r.PostFormValue("action") == "cpv" {
-		in.Normalize()
-		s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), true, nil)))
+		f.normalize()
+		f.show(http.StatusOK, q, true, nil)
 		return
 	}
 	submit := r.PostFormValue("action") == "submit"
-	var err error
-	if id == 0 {
-		_, err = s.offerSvc.Create(r.Context(), a, in, submit)
-	} else {
-		err = s.offerSvc.Update(r.Context(), a, id, in, submit)
-	}
+	err := f.save(submit)
 	if errs, ok := fieldErrors(err); ok {
-		in.Normalize()
-		s.render(w, r, http.StatusUnprocessableEntity, offerpage.FormView(s.offerForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), r.PostFormValue("cpv_q") != "", errs)))
+		f.normalize()
+		f.show(http.StatusUnprocessableEntity, q, q != "", errs)
 		return
 	}
-	if errors.Is(err, offer.ErrInvalidState) { // archived meanwhile (another tab)
-		s.flash(r, "offers.flash_state")
-		http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+	if errors.Is(err, f.invalidState) { // changed meanwhile (another tab)
+		s.flash(r, f.flashState)
+		http.Redirect(w, r, f.list, http.StatusSeeOther)
 		return
 	}
 	if err != nil {
@@ -187,11 +190,33 @@ func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
 		return
 	}
 	if submit {
-		s.flash(r, "offers.flash_submitted")
+		s.flash(r, f.flashSubmit)
 	} else {
 		s.flash(r, "offers.flash_saved")
 	}
-	http.Redirect(w, r, "/espace/offres", http.StatusSeeOther)
+	http.Redirect(w, r, f.list, http.StatusSeeOther)
+}
+
+// offerSave handles both offer forms (new and edit).
+func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
+	a := actorFrom(r.Context())
+	in := offerInput(r)
+	action, titleKey := "/espace/offres/nouvelle", "offers.new_title"
+	if id != 0 {
+		action, titleKey = fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title"
+	}
+	s.savePicker(w, r, pickerForm{list: "/espace/offres", invalidState: offer.ErrInvalidState, flashState: "offers.flash_state",
+		flashSubmit: "offers.flash_submitted", normalize: in.Normalize,
+		show: func(status int, q string, searched bool, errs map[string]string) {
+			s.render(w, r, status, offerpage.FormView(s.offerForm(r, action, titleKey, in, q, searched, errs)))
+		},
+		save: func(submit bool) error {
+			if id == 0 {
+				_, err := s.offerSvc.Create(r.Context(), a, in, submit)
+				return err
+			}
+			return s.offerSvc.Update(r.Context(), a, id, in, submit)
+		}})
 }
 
 func (s *Server) offerCreate(w http.ResponseWriter, r *http.Request) { s.offerSave(w, r, 0) }

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/member"
 	"passerelle/internal/offer"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
@@ -125,7 +126,7 @@ func (s *Server) requestNew(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, offerpage.FormView(s.requestForm(r, "/espace/demandes/nouvelle", "requests.new_title", in, "", false, nil)))
 }
 
-// requestSave handles both forms (new and edit), as offerSave does.
+// requestSave handles both request forms (new and edit).
 func (s *Server) requestSave(w http.ResponseWriter, r *http.Request, id int64) {
 	a := actorFrom(r.Context())
 	in := requestInput(r)
@@ -133,38 +134,18 @@ func (s *Server) requestSave(w http.ResponseWriter, r *http.Request, id int64) {
 	if id != 0 {
 		action, titleKey = fmt.Sprintf("/espace/demandes/%d/modifier", id), "requests.edit_title"
 	}
-	if r.PostFormValue("action") == "cpv" {
-		in.Normalize()
-		s.render(w, r, http.StatusOK, offerpage.FormView(s.requestForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), true, nil)))
-		return
-	}
-	submit := r.PostFormValue("action") == "submit"
-	var err error
-	if id == 0 {
-		id, err = s.requests.Create(r.Context(), a, in, submit)
-	} else {
-		err = s.requests.Update(r.Context(), a, id, in, submit)
-	}
-	if errs, ok := fieldErrors(err); ok {
-		in.Normalize()
-		s.render(w, r, http.StatusUnprocessableEntity, offerpage.FormView(s.requestForm(r, action, titleKey, in, r.PostFormValue("cpv_q"), r.PostFormValue("cpv_q") != "", errs)))
-		return
-	}
-	if errors.Is(err, purchase.ErrInvalidState) { // opened meanwhile (another tab)
-		s.flash(r, "requests.flash_state")
-		http.Redirect(w, r, "/espace/demandes", http.StatusSeeOther)
-		return
-	}
-	if err != nil {
-		s.failure(w, r, err)
-		return
-	}
-	if submit {
-		s.flash(r, "requests.flash_submitted")
-	} else {
-		s.flash(r, "offers.flash_saved")
-	}
-	http.Redirect(w, r, "/espace/demandes", http.StatusSeeOther)
+	s.savePicker(w, r, pickerForm{list: "/espace/demandes", invalidState: purchase.ErrInvalidState, flashState: "requests.flash_state",
+		flashSubmit: "requests.flash_submitted", normalize: in.Normalize,
+		show: func(status int, q string, searched bool, errs map[string]string) {
+			s.render(w, r, status, offerpage.FormView(s.requestForm(r, action, titleKey, in, q, searched, errs)))
+		},
+		save: func(submit bool) error {
+			if id == 0 {
+				_, err := s.requests.Create(r.Context(), a, in, submit)
+				return err
+			}
+			return s.requests.Update(r.Context(), a, id, in, submit)
+		}})
 }
 
 func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request) { s.requestSave(w, r, 0) }
@@ -232,32 +213,32 @@ func (s *Server) afterStep(w http.ResponseWriter, r *http.Request, err error, fl
 
 // requestClose ends an open request with its outcome.
 func (s *Server) requestClose(w http.ResponseWriter, r *http.Request) {
-	id, ok := idParam(r)
-	if !ok {
-		s.renderError(w, r, http.StatusNotFound)
-		return
-	}
-	err := s.requests.Close(r.Context(), actorFrom(r.Context()), id, r.PostFormValue("outcome"))
-	if errs, ok := fieldErrors(err); ok {
-		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{toolErrs: errs})
-		return
-	}
-	s.afterStep(w, r, err, "requests.flash_closed_ok", fmt.Sprintf("/espace/demandes/%d", id))
+	s.requestTool(w, r, "requests.flash_closed_ok", func(a member.Actor, id int64) error {
+		return s.requests.Close(r.Context(), a, id, r.PostFormValue("outcome"))
+	})
 }
 
 // requestFollowUp answers "what happened?" from the request's page.
 func (s *Server) requestFollowUp(w http.ResponseWriter, r *http.Request) {
+	s.requestTool(w, r, "requests.flash_follow_up", func(a member.Actor, id int64) error {
+		return s.requests.FollowUp(r.Context(), a, id, r.PostFormValue("answer"))
+	})
+}
+
+// requestTool runs one of the buyer's forms at the foot of its request's
+// page: a refused choice shows the page again with 422.
+func (s *Server) requestTool(w http.ResponseWriter, r *http.Request, flash string, do func(member.Actor, int64) error) {
 	id, ok := idParam(r)
 	if !ok {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
-	err := s.requests.FollowUp(r.Context(), actorFrom(r.Context()), id, r.PostFormValue("answer"))
+	err := do(actorFrom(r.Context()), id)
 	if errs, ok := fieldErrors(err); ok {
 		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{toolErrs: errs})
 		return
 	}
-	s.afterStep(w, r, err, "requests.flash_follow_up", fmt.Sprintf("/espace/demandes/%d", id))
+	s.afterStep(w, r, err, flash, fmt.Sprintf("/espace/demandes/%d", id))
 }
 
 // requestRespond is the buyer's step on an SME's answer.

@@ -5,6 +5,7 @@ package validate
 import (
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -180,5 +181,46 @@ func PlaceErrors(e Errors, badRegions, badDepartements bool) {
 	}
 	if badDepartements {
 		e.Add("departements", "form.choose")
+	}
+}
+
+// Distinct trims values and drops the empty and repeated ones.
+func Distinct(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CPVCodes cleans CPV codes as typed or ticked: trimmed, the check digit
+// ("72212000-4") dropped, duplicates removed.
+func CPVCodes(codes []string) []string {
+	out := []string{}
+	for _, c := range codes {
+		c, _, _ = strings.Cut(strings.TrimSpace(c), "-")
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// CPVErrors checks a form's CPV codes (field "cpv"): at least one, at most
+// max, each known to the taxonomy.
+func CPVErrors(e Errors, codes []string, max int, known func(code string) bool) {
+	switch {
+	case len(codes) == 0:
+		e.Add("cpv", "offer.cpv_required")
+	case len(codes) > max:
+		e.Add("cpv", "offer.cpv_too_many")
+	default:
+		for _, c := range codes {
+			if !known(c) {
+				e.Add("cpv", "offer.cpv_unknown")
+			}
+		}
 	}
 }
