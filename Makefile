@@ -8,7 +8,7 @@ PKGS    := ./...
 export PATH := $(PATH):/usr/local/go/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test soak vet fmt-check tidy-check axe generate generate-check bench lint db-stop clean check-go
+.PHONY: help run build test soak eval vet fmt-check tidy-check axe generate generate-check bench lint db-stop clean check-go
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ FUZZTIME ?= 20s
 bench: build ## Go benchmarks, then search at SCALE organisations under load (data generated once, ~13 min per million); see docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	./$(BIN) bench -scale $(SCALE)
+
+eval: build ## Matching quality on real public contracts (leave-one-out on the DECP history) beside three baselines; docs/MATCHING.md
+	./$(BIN) eval $(EVAL_ARGS)
 
 soak: build ## The platform 5 minutes under mixed traffic at 16 clients: latency, errors and memory per 30 s (docs/RELIABILITY.md)
 	./$(BIN) soak

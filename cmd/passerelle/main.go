@@ -62,6 +62,8 @@ commands:
   seed      load the demo data (refused when PASSERELLE_ENV=production);
             seed --scale N generates N fictitious organisations with offers and references
   bench     measure search at scale (BENCH_DATABASE_URL or passerelle_bench; generates the data if missing)
+  eval      measure the matching on real public contracts against three baselines
+            (-history, -directory, -queries, -json, -fit; EVAL_DATABASE_URL or passerelle_eval, made afresh)
   soak      run the platform 5 minutes under mixed traffic, report latency, errors and memory (SOAK_DATABASE_URL or passerelle_soak)
   db url    print the private cluster's connection URL (starting it if needed)
   db stop   stop the private cluster
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDev(ctx, cfg, log, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
+	case "eval":
+		return runEval(ctx, cfg, args[1:], getenv("EVAL_DATABASE_URL"), stdout, stderr)
 	case "soak":
 		return runSoak(ctx, cfg, args[1:], getenv("SOAK_DATABASE_URL"), stdout, stderr)
 	case "serve":

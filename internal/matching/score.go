@@ -1,0 +1,282 @@
+// Package matching ranks SMEs for a purchase request, each with the
+// reasons a buyer can check: the CPV codes of its offers and of its past
+// contracts (with fallback to their parents), contracts for the same
+// buyer, where it works, the affinity of its activity (NAF) with the
+// category, the French words its references share with the request, and
+// what missing data would improve the match. Scoring is pure (this file):
+// the service gathers the evidence from PostgreSQL and ranks.
+package matching
+
+import (
+	"math"
+	"slices"
+	"strconv"
+
+	"passerelle/internal/taxonomy"
+)
+
+// Levels of the CPV hierarchy a code is matched at, from the division
+// (2 digits) to the exact code.
+const (
+	LevelNone = iota
+	LevelDivision
+	LevelGroup
+	LevelClass
+	LevelCategory
+	LevelExact
+)
+
+// Request is a purchase request as the matching reads it.
+type Request struct {
+	CPV         []string // 8-digit codes
+	Departement string   // where it is (its first département, or its region's none)
+	Region      string
+	Text        string // title and description
+	BuyerSIRET  string // the buyer's SIRET, when known (public data)
+	BuyerName   string
+	Exclude     string // a reference uid to leave out (the evaluation's leave-one-out)
+}
+
+// Evidence is what the platform knows of one SME for one request.
+type Evidence struct {
+	OrgID       int64
+	Name        string
+	NAF         string
+	Departement string
+	Region      string
+	// Past contracts sharing the request's code at each level (index
+	// LevelDivision…LevelExact; 0 unused), overall and in its département.
+	RefsAt    [6]int
+	RefsAtDep [6]int
+	// Latest year of a past contract in the request's division (0 unknown).
+	Latest int
+	// Past contracts for this very buyer, and those in the request's division.
+	SameBuyer, SameBuyerDiv int
+	// The deepest level one of its published offers shares with the
+	// request, and that offer.
+	OfferLevel int
+	OfferID    int64
+	OfferTitle string
+	OfferTRL   int // 0: not given
+	// Whether its offers or profile serve a place of the request.
+	ServesPlace bool
+	// French full-text similarity of its references to the request (ts_rank).
+	Text float64
+	// Share of the platform's past contracts won by SMEs of its activity
+	// (NAF) that fall in the request's division and group.
+	AffinityDiv, AffinityGroup float64
+	References                 int // all its past contracts
+}
+
+// Features are the inputs of the score, in the order of Weights.
+type Features [NumFeatures]float64
+
+// The features.
+const (
+	FRefsDivision = iota
+	FRefsGroup
+	FRefsClass
+	FRefsCategory
+	FRefsExact
+	FRefsDep
+	FRefsDepDeep
+	FSameBuyer
+	FSameBuyerDiv
+	FOffer
+	FText
+	FAffinity
+	FAffinityGroup
+	FLocal
+	FRecent
+	NumFeatures
+)
+
+// FeatureNames name the features in the weights file and the docs.
+var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_class", "refs_category", "refs_exact",
+	"refs_dep", "refs_dep_deep", "same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity",
+	"naf_affinity_group", "local", "recent"}
+
+// Weights multiply the features.
+type Weights [NumFeatures]float64
+
+// Level is the deepest level at which two CPV codes share a prefix.
+func Level(a, b string) int {
+	pa, pb := taxonomy.CPVPrefixes(a), taxonomy.CPVPrefixes(b)
+	lvl := LevelNone
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if pa[i] != pb[i] {
+			break
+		}
+		lvl = levelOf(len(pa[i]))
+	}
+	if a == b {
+		lvl = LevelExact
+	}
+	return lvl
+}
+
+// levelOf maps a prefix length to its level: 2 division, 3 group, 4
+// class, 5 category, more the exact code.
+func levelOf(n int) int {
+	switch {
+	case n <= 2:
+		return LevelDivision
+	case n == 3:
+		return LevelGroup
+	case n == 4:
+		return LevelClass
+	case n == 5:
+		return LevelCategory
+	}
+	return LevelExact
+}
+
+// Prefix is the code's prefix at a level ("722" for the group of 72212000).
+func Prefix(code string, level int) string {
+	n := map[int]int{LevelDivision: 2, LevelGroup: 3, LevelClass: 4, LevelCategory: 5, LevelExact: 8}[level]
+	return code[:min(n, len(code))]
+}
+
+// FeaturesOf turns evidence into features: counts on a log scale, so the
+// tenth contract adds less than the first.
+// year is the request's, for the recency of past contracts.
+func FeaturesOf(e Evidence, r Request, year int) Features {
+	var f Features
+	for lvl := LevelDivision; lvl <= LevelExact; lvl++ {
+		f[FRefsDivision+lvl-1] = math.Log1p(float64(e.RefsAt[lvl]))
+	}
+	f[FRefsDep] = math.Log1p(float64(e.RefsAtDep[LevelDivision]))
+	f[FRefsDep+1] = math.Log1p(float64(e.RefsAtDep[LevelClass] + e.RefsAtDep[LevelCategory] + e.RefsAtDep[LevelExact]))
+	f[FSameBuyer] = math.Log1p(float64(e.SameBuyer))
+	f[FSameBuyerDiv] = math.Log1p(float64(e.SameBuyerDiv))
+	f[FOffer] = float64(e.OfferLevel) / LevelExact
+	f[FText] = e.Text
+	f[FAffinity] = e.AffinityDiv
+	f[FAffinityGroup] = e.AffinityGroup
+	switch {
+	case e.Departement != "" && e.Departement == r.Departement:
+		f[FLocal] = 1
+	case e.Region != "" && e.Region == r.Region:
+		f[FLocal] = 0.5
+	}
+	if e.Latest > 0 && year > 0 {
+		f[FRecent] = 1 / (1 + math.Max(0, float64(year-e.Latest)))
+	}
+	return f
+}
+
+// Score is the weighted sum of the features.
+func Score(f Features, w Weights) float64 {
+	s := 0.0
+	for i := range f {
+		s += f[i] * w[i]
+	}
+	return s
+}
+
+// Reason is one piece of evidence behind a match, as a code with values,
+// rendered in the reader's language ("match.reason.<code>").
+type Reason struct {
+	Code   string
+	Values []any // pairs: name, value (for the message's placeholders)
+}
+
+// Reason codes.
+const (
+	ReasonOffer        = "offer"          // its offer "Title" is in the same CPV <level> Prefix
+	ReasonPast         = "past_contracts" // Count past contracts in CPV Prefix, latest Year
+	ReasonPastLocal    = "past_local"     // Count of them in the département
+	ReasonWorkedForYou = "worked_for_you" // Count past contracts with this buyer
+	ReasonActivity     = "activity"       // its activity NAF often wins contracts of division Prefix
+	ReasonWords        = "words"          // its references share words with the request
+	ReasonServes       = "serves_place"   // it works where the request is
+	ReasonNoReferences = "no_references"  // missing: no past contract on the platform
+	ReasonNoOffer      = "no_offer"       // missing: no published offer in the category
+	ReasonNoTRL        = "no_trl"         // missing: its offer gives no TRL
+	ReasonNoNAF        = "no_naf"         // missing: no activity code
+)
+
+// Reasons explains a match: what matched, with the values a buyer can
+// check, then what missing data would improve it.
+func Reasons(e Evidence, r Request) []Reason {
+	var out []Reason
+	code := ""
+	if len(r.CPV) > 0 {
+		code = r.CPV[0]
+	}
+	if e.OfferLevel > LevelNone {
+		out = append(out, Reason{ReasonOffer, []any{"Title", e.OfferTitle, "Level", levelName(e.OfferLevel), "Prefix", Prefix(code, e.OfferLevel)}})
+	}
+	for lvl := LevelExact; lvl >= LevelDivision; lvl-- {
+		if n := e.RefsAt[lvl]; n > 0 {
+			vals := []any{"Count", n, "Level", levelName(lvl), "Prefix", Prefix(code, lvl), "Year", ""}
+			if e.Latest > 0 {
+				vals[7] = strconv.Itoa(e.Latest)
+			}
+			out = append(out, Reason{ReasonPast, vals})
+			if d := e.RefsAtDep[LevelDivision]; d > 0 {
+				out = append(out, Reason{ReasonPastLocal, []any{"Count", d}})
+			}
+			break
+		}
+	}
+	if e.SameBuyer > 0 {
+		out = append(out, Reason{ReasonWorkedForYou, []any{"Count", e.SameBuyer}})
+	}
+	if e.ServesPlace {
+		out = append(out, Reason{ReasonServes, nil})
+	}
+	if e.AffinityDiv >= 0.2 && e.NAF != "" {
+		out = append(out, Reason{ReasonActivity, []any{"NAF", e.NAF, "Prefix", Prefix(code, LevelDivision),
+			"Percent", int(math.Round(e.AffinityDiv * 100))}})
+	}
+	if e.Text > 0.05 {
+		out = append(out, Reason{ReasonWords, nil})
+	}
+	if e.References == 0 {
+		out = append(out, Reason{ReasonNoReferences, nil})
+	}
+	if e.OfferLevel == LevelNone {
+		out = append(out, Reason{ReasonNoOffer, nil})
+	} else if e.OfferTRL == 0 {
+		out = append(out, Reason{ReasonNoTRL, nil})
+	}
+	if e.NAF == "" {
+		out = append(out, Reason{ReasonNoNAF, nil})
+	}
+	return out
+}
+
+// LevelNames name the levels in messages ("match.level.<name>").
+var LevelNames = []string{"division", "group", "class", "category", "exact"}
+
+func levelName(lvl int) string { return LevelNames[lvl-1] }
+
+// ReasonCodes are every reason code, for the catalogue's tests.
+var ReasonCodes = []string{ReasonOffer, ReasonPast, ReasonPastLocal, ReasonWorkedForYou, ReasonActivity, ReasonWords,
+	ReasonServes, ReasonNoReferences, ReasonNoOffer, ReasonNoTRL, ReasonNoNAF}
+
+// Ranked is an SME with its score, best first.
+type Ranked struct {
+	Evidence
+	Score float64
+}
+
+// Rank scores every candidate and sorts them, best first; ties go to the
+// lower organisation id so that a ranking is reproducible.
+func Rank(evidence []Evidence, r Request, w Weights, year int) []Ranked {
+	out := make([]Ranked, len(evidence))
+	for i, e := range evidence {
+		out[i] = Ranked{Evidence: e, Score: Score(FeaturesOf(e, r, year), w)}
+	}
+	slices.SortFunc(out, func(a, b Ranked) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return int(a.OrgID - b.OrgID)
+	})
+	return out
+}

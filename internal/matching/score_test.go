@@ -1,0 +1,139 @@
+package matching_test
+
+import (
+	"testing"
+
+	"passerelle/internal/matching"
+)
+
+func TestLevel(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"72212000", "72212000", matching.LevelExact},
+		{"72212100", "72212200", matching.LevelCategory},
+		{"72212000", "72211000", matching.LevelClass},
+		{"72212000", "72200000", matching.LevelGroup}, // a code and its group's own code
+		{"72212000", "72300000", matching.LevelDivision},
+		{"72212000", "45000000", matching.LevelNone},
+		{"45000000", "45000000", matching.LevelExact},
+		{"45000000", "45200000", matching.LevelDivision},
+	}
+	for _, tc := range tests {
+		if got := matching.Level(tc.a, tc.b); got != tc.want {
+			t.Errorf("Level(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func codes(rs []matching.Reason) map[string]matching.Reason {
+	m := map[string]matching.Reason{}
+	for _, r := range rs {
+		m[r.Code] = r
+	}
+	return m
+}
+
+func value(r matching.Reason, name string) any {
+	for i := 0; i+1 < len(r.Values); i += 2 {
+		if r.Values[i] == name {
+			return r.Values[i+1]
+		}
+	}
+	return nil
+}
+
+// Each reason appears when its evidence does, with the values a buyer can
+// check, and not otherwise.
+func TestReasons(t *testing.T) {
+	req := matching.Request{CPV: []string{"72212000"}, Departement: "69", Region: "84"}
+	bare := matching.Evidence{NAF: "62.01Z", References: 1}
+	tests := []struct {
+		name   string
+		ev     func(e *matching.Evidence)
+		want   string
+		values map[string]any
+	}{
+		{"an offer in the same group", func(e *matching.Evidence) {
+			e.OfferLevel, e.OfferTitle, e.OfferTRL = matching.LevelGroup, "Logiciels métier", 7
+		}, matching.ReasonOffer, map[string]any{"Level": "group", "Prefix": "722", "Title": "Logiciels métier"}},
+		{"past contracts in the class, latest 2018", func(e *matching.Evidence) {
+			e.RefsAt = [6]int{0, 5, 4, 3, 0, 0}
+			e.Latest = 2018
+		}, matching.ReasonPast, map[string]any{"Count": 3, "Level": "class", "Prefix": "7221", "Year": "2018"}},
+		{"some of them in the département", func(e *matching.Evidence) {
+			e.RefsAt = [6]int{0, 2, 0, 0, 0, 0}
+			e.RefsAtDep = [6]int{0, 2, 0, 0, 0, 0}
+		}, matching.ReasonPastLocal, map[string]any{"Count": 2}},
+		{"has already worked for you", func(e *matching.Evidence) { e.SameBuyer = 3 }, matching.ReasonWorkedForYou, map[string]any{"Count": 3}},
+		{"works where the request is", func(e *matching.Evidence) { e.ServesPlace = true }, matching.ReasonServes, nil},
+		{"its activity often wins in the division", func(e *matching.Evidence) { e.AffinityDiv = 0.42 }, matching.ReasonActivity,
+			map[string]any{"NAF": "62.01Z", "Prefix": "72", "Percent": 42}},
+		{"shares words", func(e *matching.Evidence) { e.Text = 0.3 }, matching.ReasonWords, nil},
+		{"no past contract", func(e *matching.Evidence) { e.References = 0 }, matching.ReasonNoReferences, nil},
+		{"no TRL given", func(e *matching.Evidence) { e.OfferLevel = matching.LevelExact }, matching.ReasonNoTRL, nil},
+		{"no activity code", func(e *matching.Evidence) { e.NAF = "" }, matching.ReasonNoNAF, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := codes(matching.Reasons(bare, req))
+			if _, ok := before[tc.want]; ok {
+				t.Fatalf("%s given without its evidence", tc.want)
+			}
+			e := bare
+			tc.ev(&e)
+			got, ok := codes(matching.Reasons(e, req))[tc.want]
+			if !ok {
+				t.Fatalf("%s missing: %v", tc.want, matching.Reasons(e, req))
+			}
+			for k, v := range tc.values {
+				if value(got, k) != v {
+					t.Errorf("%s: %s = %v, want %v", tc.want, k, value(got, k), v)
+				}
+			}
+		})
+	}
+	// No offer in the category is said; with one, it is not.
+	if _, ok := codes(matching.Reasons(bare, req))[matching.ReasonNoOffer]; !ok {
+		t.Error("no_offer missing without an offer")
+	}
+}
+
+// The score grows with each kind of evidence, so more evidence never
+// ranks an SME lower.
+func TestScoreGrowsWithEvidence(t *testing.T) {
+	req := matching.Request{CPV: []string{"72212000"}, Departement: "69", Region: "84"}
+	w := matching.DefaultWeights()
+	base := matching.Evidence{OrgID: 1, References: 1}
+	more := []func(e *matching.Evidence){
+		func(e *matching.Evidence) { e.RefsAt[matching.LevelExact] = 1 },
+		func(e *matching.Evidence) { e.RefsAtDep[matching.LevelDivision] = 1 },
+		func(e *matching.Evidence) { e.SameBuyer = 1 },
+		func(e *matching.Evidence) { e.Text = 0.2 },
+		func(e *matching.Evidence) { e.AffinityDiv = 0.3 },
+		func(e *matching.Evidence) { e.Departement = "69" },
+	}
+	s0 := matching.Score(matching.FeaturesOf(base, req, 2019), w)
+	for i, add := range more {
+		e := base
+		add(&e)
+		if s := matching.Score(matching.FeaturesOf(e, req, 2019), w); s < s0 {
+			t.Errorf("evidence %d lowers the score: %.3f < %.3f", i, s, s0)
+		}
+	}
+	for i, x := range w {
+		if x < 0 {
+			t.Errorf("weight %s is negative: %v", matching.FeatureNames[i], x)
+		}
+	}
+}
+
+func TestRankIsReproducible(t *testing.T) {
+	req := matching.Request{CPV: []string{"72212000"}}
+	ev := []matching.Evidence{{OrgID: 3}, {OrgID: 1}, {OrgID: 2, SameBuyer: 1}}
+	got := matching.Rank(ev, req, matching.DefaultWeights(), 0)
+	if got[0].OrgID != 2 || got[1].OrgID != 1 || got[2].OrgID != 3 {
+		t.Fatalf("order %d %d %d, want 2 1 3", got[0].OrgID, got[1].OrgID, got[2].OrgID)
+	}
+}

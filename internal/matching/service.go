@@ -1,0 +1,396 @@
+package matching
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/taxonomy"
+)
+
+//go:embed weights.json
+var weightsFile []byte
+
+// WeightsFile is the fitted weights as stored in weights.json, with how
+// they were fitted.
+type WeightsFile struct {
+	Weights map[string]float64 `json:"weights"`
+	Fit     string             `json:"fit"`
+}
+
+// DefaultWeights are the weights of weights.json (refitted by
+// `passerelle eval -fit`).
+func DefaultWeights() Weights {
+	var f WeightsFile
+	if err := json.Unmarshal(weightsFile, &f); err != nil {
+		panic("matching: weights.json: " + err.Error())
+	}
+	return array(f.Weights)
+}
+
+func array(m WeightsMap) Weights {
+	var w Weights
+	for i, name := range FeatureNames {
+		w[i] = m[name]
+	}
+	return w
+}
+
+// WeightsMap is weights by feature name.
+type WeightsMap = map[string]float64
+
+// MapOf names weights by feature.
+func MapOf(w Weights) WeightsMap {
+	m := WeightsMap{}
+	for i, name := range FeatureNames {
+		m[name] = w[i]
+	}
+	return m
+}
+
+// Service gathers the evidence of SMEs for requests from PostgreSQL alone
+// (no in-memory index: a background job may run where none is built) and
+// ranks them.
+type Service struct {
+	db  *pgxpool.Pool
+	tax *taxonomy.Taxonomy
+	// Weights score the evidence.
+	Weights Weights
+	// TextCandidates is how many SMEs the full-text search brings at most.
+	TextCandidates int
+	// AffinityCandidates is how many SMEs of affine activities in the
+	// request's département are brought at most.
+	AffinityCandidates int
+
+	mu       sync.Mutex
+	affinity *Affinity
+	loadedAt time.Time
+}
+
+// NewService returns the service with the fitted weights.
+func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy) *Service {
+	return &Service{db: db, tax: tax, Weights: DefaultWeights(), TextCandidates: 2000, AffinityCandidates: 2000}
+}
+
+// Affinity is how often SMEs of each activity (NAF) win contracts of each
+// CPV division and group, learnt from every reference on the platform.
+type Affinity struct {
+	counts map[string]int // "naf|72", "naf|722"
+	totals map[string]int // by NAF
+}
+
+// Share is the share of contracts of activity naf that fall under prefix,
+// smoothed so that a rare activity does not get a share of 1 from one
+// contract; minus counts of the left-out contract.
+func (a *Affinity) Share(naf, prefix string, minus int) float64 {
+	if a == nil || naf == "" {
+		return 0
+	}
+	c, t := a.counts[naf+"|"+prefix]-minus, a.totals[naf]-minus
+	if c <= 0 || t <= 0 {
+		return 0
+	}
+	return float64(c) / float64(t+3)
+}
+
+// Affine lists the activities whose share in a division is at least min.
+func (a *Affinity) Affine(division string, min float64) []string {
+	var out []string
+	for naf := range a.totals {
+		if a.Share(naf, division, 0) >= min {
+			out = append(out, naf)
+		}
+	}
+	return out
+}
+
+// LoadAffinity reads the affinity from every reference (cached an hour;
+// Reload forces it, after an import).
+func (s *Service) LoadAffinity(ctx context.Context) (*Affinity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.affinity != nil && time.Since(s.loadedAt) < time.Hour {
+		return s.affinity, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT g.naf_code, left(r.cpv_code, 3), count(*) FROM org_references r
+		JOIN organisations g ON g.id = r.organisation_id WHERE g.naf_code <> '' GROUP BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("matching: affinity: %w", err)
+	}
+	a := &Affinity{counts: map[string]int{}, totals: map[string]int{}}
+	var naf, group string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&naf, &group, &n}, func() error {
+		a.counts[naf+"|"+group] += n
+		a.counts[naf+"|"+group[:2]] += n
+		a.totals[naf] += n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("matching: affinity: %w", err)
+	}
+	s.affinity, s.loadedAt = a, time.Now()
+	return a, nil
+}
+
+// Reload forgets the cached affinity.
+func (s *Service) Reload() {
+	s.mu.Lock()
+	s.affinity = nil
+	s.mu.Unlock()
+}
+
+const smeMember = `g.status = 'member' AND g.kind IN ('pme', 'eti')`
+
+// Evidence gathers the candidates of a request and what the platform
+// knows of each: never every SME one by one, but those the indexes bring
+// — past contracts in the request's CPV divisions, published offers in
+// them, references sharing its words, SMEs of affine activities in its
+// département.
+func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
+	aff, err := s.LoadAffinity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	by := map[int64]*Evidence{}
+	get := func(id int64) *Evidence {
+		e, ok := by[id]
+		if !ok {
+			e = &Evidence{OrgID: id}
+			by[id] = e
+		}
+		return e
+	}
+	var divisions []string
+	for _, c := range r.CPV {
+		if len(c) == 8 && !containsString(divisions, c[:2]) {
+			divisions = append(divisions, c[:2])
+		}
+	}
+	if len(divisions) == 0 {
+		return nil, nil
+	}
+	// Past contracts in the divisions.
+	var like []string
+	args := []any{r.Exclude}
+	for _, d := range divisions {
+		args = append(args, d+"%")
+		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+	}
+	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0), r.client_siret
+		FROM org_references r JOIN organisations g ON g.id = r.organisation_id
+		WHERE (`+strings.Join(like, " OR ")+`) AND r.source_uid <> $1 AND `+smeMember, args...)
+	if err != nil {
+		return nil, fmt.Errorf("matching: references: %w", err)
+	}
+	var org int64
+	var code, dep, client string
+	var year int
+	_, err = pgx.ForEachRow(rows, []any{&org, &code, &dep, &year, &client}, func() error {
+		e := get(org)
+		lvl := LevelNone
+		for _, c := range r.CPV {
+			lvl = max(lvl, Level(code, c))
+		}
+		for l := LevelDivision; l <= lvl; l++ {
+			e.RefsAt[l]++
+			if dep != "" && dep == r.Departement {
+				e.RefsAtDep[l]++
+			}
+		}
+		if lvl > LevelNone {
+			e.Latest = max(e.Latest, year)
+			if r.BuyerSIRET != "" && client == r.BuyerSIRET {
+				e.SameBuyerDiv++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("matching: references: %w", err)
+	}
+	// Every past contract for this buyer.
+	if r.BuyerSIRET != "" {
+		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*) FROM org_references r JOIN organisations g ON g.id = r.organisation_id
+			WHERE r.client_siret = $1 AND r.source_uid <> $2 AND `+smeMember+` GROUP BY 1`, r.BuyerSIRET, r.Exclude)
+		if err != nil {
+			return nil, fmt.Errorf("matching: same buyer: %w", err)
+		}
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&org, &n}, func() error { get(org).SameBuyer = n; return nil }); err != nil {
+			return nil, fmt.Errorf("matching: same buyer: %w", err)
+		}
+	}
+	// Published offers in the divisions.
+	var keys []string
+	for _, d := range divisions {
+		keys = append(keys, "cpv:"+d)
+	}
+	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
+	rows, err = s.db.Query(ctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
+		FROM offers o WHERE o.listed AND o.facets && $1`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("matching: offers: %w", err)
+	}
+	var offerID int64
+	var title string
+	var codes, places []string
+	var trl int
+	_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &title, &codes, &trl, &places}, func() error {
+		e := get(org)
+		lvl := LevelNone
+		for _, a := range codes {
+			for _, b := range r.CPV {
+				lvl = max(lvl, Level(a, b))
+			}
+		}
+		if lvl > e.OfferLevel {
+			e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, offerID, title, trl
+		}
+		if overlaps(s.tax.PlaceKeys(places), placeKeys) {
+			e.ServesPlace = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("matching: offers: %w", err)
+	}
+	// References sharing the request's words (any of them, ranked).
+	if strings.TrimSpace(r.Text) != "" {
+		rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
+				FROM unnest(fr_tsvector($1)))
+			SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
+			FROM org_references r JOIN organisations g ON g.id = r.organisation_id, q
+			WHERE fr_tsvector(r.object) @@ q.q AND r.source_uid <> $2 AND `+smeMember+`
+			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, r.Exclude, s.TextCandidates)
+		if err != nil {
+			return nil, fmt.Errorf("matching: words: %w", err)
+		}
+		var rank float64
+		if _, err := pgx.ForEachRow(rows, []any{&org, &rank}, func() error { get(org).Text = rank; return nil }); err != nil {
+			return nil, fmt.Errorf("matching: words: %w", err)
+		}
+	}
+	// SMEs of affine activities in the request's département.
+	if r.Departement != "" {
+		nafs := aff.Affine(divisions[0], 0.15)
+		if len(nafs) > 0 {
+			rows, err := s.db.Query(ctx, `SELECT g.id FROM organisations g WHERE g.naf_code = ANY($1) AND g.departement = $2 AND `+smeMember+`
+				ORDER BY g.id LIMIT $3`, nafs, r.Departement, s.AffinityCandidates)
+			if err != nil {
+				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
+			}
+			if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org); return nil }); err != nil {
+				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
+			}
+		}
+	}
+	// Who they are, and the left-out contract's share in the affinity.
+	ids := make([]int64, 0, len(by))
+	for id := range by {
+		ids = append(ids, id)
+	}
+	excluded := map[int64]bool{}
+	if r.Exclude != "" {
+		rows, err := s.db.Query(ctx, `SELECT organisation_id FROM org_references WHERE source_uid = $1`, r.Exclude)
+		if err != nil {
+			return nil, fmt.Errorf("matching: left out: %w", err)
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { excluded[org] = true; return nil }); err != nil {
+			return nil, fmt.Errorf("matching: left out: %w", err)
+		}
+	}
+	rows, err = s.db.Query(ctx, `SELECT g.id, g.legal_name, g.naf_code, g.departement, g.places,
+			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND r.source_uid <> $2)
+		FROM organisations g WHERE g.id = ANY($1)`, ids, r.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("matching: organisations: %w", err)
+	}
+	var name, naf string
+	var refs int
+	_, err = pgx.ForEachRow(rows, []any{&org, &name, &naf, &dep, &places, &refs}, func() error {
+		e := by[org]
+		e.Name, e.NAF, e.Departement, e.References = name, naf, dep, refs
+		if d, ok := s.tax.Departement(dep); ok {
+			e.Region = d.RegionCode
+		}
+		if overlaps(s.tax.PlaceKeys(append(places, "dep:"+dep)), placeKeys) {
+			e.ServesPlace = true
+		}
+		minus := 0
+		if excluded[org] {
+			minus = 1
+		}
+		e.AffinityDiv = aff.Share(naf, divisions[0], minus)
+		if len(r.CPV[0]) >= 3 {
+			e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("matching: organisations: %w", err)
+	}
+	out := make([]Evidence, 0, len(by))
+	for _, e := range by {
+		out = append(out, *e)
+	}
+	return out, nil
+}
+
+// requestPlaces are the request's places as place keys.
+func requestPlaces(r Request) []string {
+	var p []string
+	if r.Departement != "" {
+		p = append(p, "dep:"+r.Departement)
+	}
+	if r.Region != "" {
+		p = append(p, "reg:"+r.Region)
+	}
+	return p
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if containsString(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Match is a ranked SME with its reasons.
+type Match struct {
+	Ranked
+	Reasons []Reason
+}
+
+// Rank ranks the SMEs for a request, best first, at most limit, each
+// with its reasons; year dates the request (for recency).
+func (s *Service) Rank(ctx context.Context, r Request, year, limit int) ([]Match, error) {
+	ev, err := s.Evidence(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	ranked := Rank(ev, r, s.Weights, year)
+	out := make([]Match, 0, min(limit, len(ranked)))
+	for _, x := range ranked[:min(limit, len(ranked))] {
+		out = append(out, Match{Ranked: x, Reasons: Reasons(x.Evidence, r)})
+	}
+	return out, nil
+}
