@@ -42,6 +42,19 @@ type Config struct {
 	HashSlots       int           // PASSWORD_HASH_SLOTS: passwords hashed or checked at once (argon2id, 19 MiB each)
 	TrustedProxies  []string      // TRUSTED_PROXIES: CIDRs of the proxies whose X-Forwarded-For names the client
 	MailRetention   time.Duration // MAIL_RETENTION: how long sent mail stays in the outbox
+	Invitations     Invitations
+}
+
+// Invitations are how matched SMEs are invited to a request by mail: a
+// first batch when it opens, then at most one batch a day down the
+// ranking, until enough SMEs are interested, the ranking falls below the
+// minimum score, or the deadline; and no SME more than a number a week.
+type Invitations struct {
+	FirstBatch int     // INVITE_FIRST_BATCH
+	DailyBatch int     // INVITE_DAILY_BATCH
+	Enough     int     // INVITE_ENOUGH_INTERESTED
+	MinScore   float64 // INVITE_MIN_SCORE
+	PerWeek    int     // INVITE_PER_SME_WEEK
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -116,6 +129,21 @@ func Load(getenv func(string) string) (Config, error) {
 		c.SMTPPlain = true
 	default:
 		errs = append(errs, fmt.Errorf("SMTP_TLS=%q: want required or off", v))
+	}
+	count := func(key, def string, lo, hi int) int {
+		raw := get(key, def)
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from %d to %d", key, raw, lo, hi))
+		}
+		return n
+	}
+	c.Invitations = Invitations{FirstBatch: count("INVITE_FIRST_BATCH", "10", 1, 1000), DailyBatch: count("INVITE_DAILY_BATCH", "10", 1, 1000),
+		Enough: count("INVITE_ENOUGH_INTERESTED", "5", 1, 1000), PerWeek: count("INVITE_PER_SME_WEEK", "5", 1, 100)}
+	if f, err := strconv.ParseFloat(get("INVITE_MIN_SCORE", "1"), 64); err != nil || f < 0 {
+		errs = append(errs, fmt.Errorf("INVITE_MIN_SCORE=%q: want a number of at least 0", get("INVITE_MIN_SCORE", "1")))
+	} else {
+		c.Invitations.MinScore = f
 	}
 	hsRaw := get("PASSWORD_HASH_SLOTS", "8")
 	if n, err := strconv.Atoi(hsRaw); err != nil || n < 1 || n > 256 {
@@ -201,6 +229,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Bool("smtp_plain", c.SMTPPlain),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Any("invitations", c.Invitations),
 	)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/moderation"
 	"passerelle/internal/purchase"
@@ -79,6 +80,7 @@ func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy,
 		objects = append(objects, fmt.Sprintf("%s (lot %d)", c.LabelFR, len(objects)+1))
 	}
 	svc := purchase.NewService(db, tax, search.NewIndexer(tax), nil)
+	svc.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: 100})
 	deadline := func(days int) string { return time.Now().AddDate(0, 0, days).Format(time.DateOnly) }
 	in := func(title string, days int) purchase.Input {
 		return purchase.Input{Title: validate.Clip(title, purchase.MaxTitle),

@@ -139,7 +139,7 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, o Op
 
 // RequestOf reads a contract as a purchase request.
 func RequestOf(tax *taxonomy.Taxonomy, c importer.Contract) matching.Request {
-	r := matching.Request{CPV: []string{c.CPV}, Departement: c.Departement, Text: c.Object, BuyerSIRET: c.BuyerSIRET, BuyerName: c.BuyerName}
+	r := matching.Request{CPV: []string{c.CPV}, Departement: c.Departement, Text: c.Object, BuyerSIREN: c.BuyerSIRET[:min(9, len(c.BuyerSIRET))], BuyerName: c.BuyerName}
 	if d, ok := tax.Departement(c.Departement); ok {
 		r.Region = d.RegionCode
 	}

@@ -65,7 +65,7 @@ func hierarchyByHand(hist []importer.Contract, q importer.Contract, siren string
 				atDep[l]++
 			}
 		}
-		if c.BuyerSIRET != "" && c.BuyerSIRET == q.BuyerSIRET {
+		if len(c.BuyerSIRET) >= 9 && len(q.BuyerSIRET) >= 9 && c.BuyerSIRET[:9] == q.BuyerSIRET[:9] {
 			same++
 		}
 	}

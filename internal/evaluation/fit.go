@@ -60,11 +60,13 @@ func Fit(ranks []Ranks, subset []int, start matching.Weights) (matching.Weights,
 	steps := []func(x float64) float64{
 		func(x float64) float64 { return x * 2 },
 		func(x float64) float64 { return x / 2 },
+		func(x float64) float64 { return x * 1.25 },
+		func(x float64) float64 { return x * 0.8 },
 		func(x float64) float64 { return x + 0.5 },
 		func(x float64) float64 { return max(0, x-0.5) },
 		func(x float64) float64 { return 0 },
 	}
-	for round := 0; round < 4; round++ {
+	for round := 0; round < 12; round++ {
 		improved := false
 		for f := range w {
 			for _, step := range steps {

@@ -46,7 +46,7 @@ func TestMainPagesPassAxe(t *testing.T) {
 		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente",
 			fmt.Sprintf("/demandes/%d/lien?jeton=perime", first)}},
 		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
-			"/annuaire", profilePage, "/compte", "/demandes", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation}},
+			"/annuaire", profilePage, "/compte", "/demandes", "/demandes/pour-vous", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation}},
 		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage, "/espace/demandes", "/espace/demandes/nouvelle",
 			fmt.Sprintf("/espace/demandes/%d", first), conversation}},
 		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},

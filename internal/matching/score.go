@@ -32,7 +32,7 @@ type Request struct {
 	Departement string   // where it is (its first département, or its region's none)
 	Region      string
 	Text        string // title and description
-	BuyerSIRET  string // the buyer's SIRET, when known (public data)
+	BuyerSIREN  string // the buyer's SIREN: its past contracts are those of any of its establishments
 	BuyerName   string
 	Exclude     string // a reference uid to leave out (the evaluation's leave-one-out)
 }

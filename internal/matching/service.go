@@ -184,7 +184,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		args = append(args, d+"%")
 		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
 	}
-	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0), r.client_siret
+	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0), left(r.client_siret, 9)
 		FROM org_references r JOIN organisations g ON g.id = r.organisation_id
 		WHERE (`+strings.Join(like, " OR ")+`) AND r.source_uid <> $1 AND `+smeMember, args...)
 	if err != nil {
@@ -207,7 +207,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		}
 		if lvl > LevelNone {
 			e.Latest = max(e.Latest, year)
-			if r.BuyerSIRET != "" && client == r.BuyerSIRET {
+			if r.BuyerSIREN != "" && client == r.BuyerSIREN {
 				e.SameBuyerDiv++
 			}
 		}
@@ -217,9 +217,9 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		return nil, fmt.Errorf("matching: references: %w", err)
 	}
 	// Every past contract for this buyer.
-	if r.BuyerSIRET != "" {
+	if r.BuyerSIREN != "" {
 		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*) FROM org_references r JOIN organisations g ON g.id = r.organisation_id
-			WHERE r.client_siret = $1 AND r.source_uid <> $2 AND `+smeMember+` GROUP BY 1`, r.BuyerSIRET, r.Exclude)
+			WHERE left(r.client_siret, 9) = $1 AND r.source_uid <> $2 AND `+smeMember+` GROUP BY 1`, r.BuyerSIREN, r.Exclude)
 		if err != nil {
 			return nil, fmt.Errorf("matching: same buyer: %w", err)
 		}

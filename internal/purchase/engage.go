@@ -38,43 +38,107 @@ type Match struct {
 	Reported       bool
 	Unread         int     // messages the reader has not read yet
 	Visited        []State // the states it went through, from its events
+	Score          *float64
+	Rank           *int
+	Reasons        []byte // JSON, as the matcher gave them
+	BestOfferID    *int64
+	BestOfferTitle *string
 }
 
 const matchColumns = `m.request_id, m.organisation_id, g.legal_name, g.siren, g.departement, m.matched, m.state, m.message, m.answers,
 	m.offer_id, o.title, m.sme_reason, m.sme_reason_text, m.buyer_reason, m.contract_amount, m.contract_date, m.answered_at,
 	m.updated_at, m.reported_at IS NOT NULL,
-	array(SELECT DISTINCT e.kind FROM request_events e WHERE e.request_id = m.request_id AND e.organisation_id = m.organisation_id)`
+	array(SELECT DISTINCT e.kind FROM request_events e WHERE e.request_id = m.request_id AND e.organisation_id = m.organisation_id),
+	m.score, m.rank, m.reasons, m.best_offer_id, bo.title`
 
-const matchFrom = ` FROM request_matches m JOIN organisations g ON g.id = m.organisation_id LEFT JOIN offers o ON o.id = m.offer_id `
+const matchFrom = ` FROM request_matches m JOIN organisations g ON g.id = m.organisation_id LEFT JOIN offers o ON o.id = m.offer_id
+	LEFT JOIN offers bo ON bo.id = m.best_offer_id `
 
 func scanMatch(row pgx.CollectableRow) (Match, error) {
 	var m Match
 	err := row.Scan(&m.RequestID, &m.OrgID, &m.OrgName, &m.OrgSIREN, &m.OrgDepartement, &m.Matched, &m.State, &m.Message, &m.Answers,
 		&m.OfferID, &m.OfferTitle, &m.SMEReason, &m.SMEReasonText, &m.BuyerReason, &m.ContractAmount, &m.ContractDate, &m.AnsweredAt,
-		&m.UpdatedAt, &m.Reported, &m.Visited)
+		&m.UpdatedAt, &m.Reported, &m.Visited, &m.Score, &m.Rank, &m.Reasons, &m.BestOfferID, &m.BestOfferTitle)
 	return m, err
 }
 
-// open suggests an opened request to the SMEs the matcher picks and tells
-// each of their users by mail, with one-click links to answer.
+// open suggests an opened request to the SMEs the matcher ranks, and
+// invites the first batch of them by mail.
 func (s *Service) open(ctx context.Context, tx pgx.Tx, r Request) error {
-	orgs, err := s.matcher.Match(ctx, tx, r)
-	if err != nil {
-		return fmt.Errorf("purchase: match %d: %w", r.ID, err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, last_mailed_at, created_at, updated_at)
-		SELECT $1, unnest($2::bigint[]), true, $3, $3, $3 ON CONFLICT DO NOTHING`, r.ID, orgs, s.Now()); err != nil {
+	if err := s.suggest(ctx, tx, r); err != nil {
 		return err
 	}
 	if err := s.event(ctx, tx, r.ID, 0, "opened", 0); err != nil {
 		return err
 	}
-	for _, org := range orgs {
-		if err := s.mailSME(ctx, tx, r, org, "request_announced"); err != nil {
-			return err
+	_, err := s.invite(ctx, tx, r, s.Invitations.FirstBatch)
+	return err
+}
+
+// suggest stores the matcher's ranking of a request: scores, ranks and
+// reasons of the SMEs it suggests; an SME it no longer suggests that has
+// not answered is no longer matched (it keeps what it did).
+func (s *Service) suggest(ctx context.Context, tx pgx.Tx, r Request) error {
+	list, err := s.matcher.Match(ctx, tx, r)
+	if err != nil {
+		return fmt.Errorf("purchase: match %d: %w", r.ID, err)
+	}
+	orgs := make([]int64, len(list))
+	scores := make([]float64, len(list))
+	reasons := make([]string, len(list))
+	offers := make([]*int64, len(list))
+	for i, sg := range list {
+		orgs[i], scores[i], reasons[i] = sg.OrgID, sg.Score, string(sg.Reasons)
+		if len(sg.Reasons) == 0 {
+			reasons[i] = "[]"
+		}
+		if sg.OfferID != 0 {
+			offers[i] = &sg.OfferID
 		}
 	}
-	return nil
+	if _, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, best_offer_id,
+			computed_at, created_at, updated_at)
+		SELECT $1, o, true, sc, rk, rs::jsonb, bo, $6, $6, $6
+		FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::bigint[]) WITH ORDINALITY AS x(o, sc, rs, bo, rk)
+		ON CONFLICT (request_id, organisation_id) DO UPDATE SET matched = true, score = excluded.score, rank = excluded.rank,
+			reasons = excluded.reasons, best_offer_id = excluded.best_offer_id, computed_at = excluded.computed_at`,
+		r.ID, orgs, scores, reasons, offers, s.Now()); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE request_matches SET matched = false, score = NULL, rank = NULL, reasons = '[]', computed_at = $3
+		WHERE request_id = $1 AND matched AND organisation_id <> ALL($2) AND state IN ('suggested', 'viewed')`, r.ID, orgs, s.Now())
+	return err
+}
+
+// invite mails up to n SMEs matched to the request that were not invited
+// yet, best ranked first: those still to answer, scored at least the
+// minimum, and not invited to more than the weekly number of requests.
+func (s *Service) invite(ctx context.Context, tx pgx.Tx, r Request, n int) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT m.organisation_id FROM request_matches m
+		WHERE m.request_id = $1 AND m.matched AND m.invited_at IS NULL AND m.state IN ('suggested', 'viewed') AND m.score >= $2
+		  AND (SELECT count(*) FROM request_matches w WHERE w.organisation_id = m.organisation_id AND w.invited_at > $3) < $4
+		ORDER BY m.rank, m.organisation_id LIMIT $5 FOR UPDATE OF m`,
+		r.ID, s.Invitations.MinScore, s.Now().Add(-7*24*time.Hour), s.Invitations.PerWeek, n)
+	if err != nil {
+		return 0, err
+	}
+	orgs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	for _, org := range orgs {
+		if _, err := tx.Exec(ctx, `UPDATE request_matches SET invited_at = $3, last_mailed_at = $3 WHERE request_id = $1 AND organisation_id = $2`,
+			r.ID, org, s.Now()); err != nil {
+			return 0, err
+		}
+		if err := s.mailSME(ctx, tx, r, org, "request_announced"); err != nil {
+			return 0, err
+		}
+		if err := s.event(ctx, tx, r.ID, org, "invited", 0); err != nil {
+			return 0, err
+		}
+	}
+	return len(orgs), nil
 }
 
 // mailSME writes kind to each user of an SME who has not turned the
@@ -266,7 +330,7 @@ func (s *Service) answers(ctx context.Context, id int64, reader member.Actor) ([
 		var m Match
 		err := row.Scan(&m.RequestID, &m.OrgID, &m.OrgName, &m.OrgSIREN, &m.OrgDepartement, &m.Matched, &m.State, &m.Message, &m.Answers,
 			&m.OfferID, &m.OfferTitle, &m.SMEReason, &m.SMEReasonText, &m.BuyerReason, &m.ContractAmount, &m.ContractDate, &m.AnsweredAt,
-			&m.UpdatedAt, &m.Reported, &m.Visited, &m.Unread)
+			&m.UpdatedAt, &m.Reported, &m.Visited, &m.Score, &m.Rank, &m.Reasons, &m.BestOfferID, &m.BestOfferTitle, &m.Unread)
 		return m, err
 	})
 }
@@ -410,7 +474,7 @@ var replies = map[string]struct {
 	from  []State
 	audit audit.Action
 }{
-	"shortlist": {StateShortlisted, []State{StateInterested}, ActionShortlisted},
+	"shortlist": {StateShortlisted, []State{StateInterested, StateSuggested, StateViewed}, ActionShortlisted},
 	"accept":    {StateDiscussion, []State{StateInterested, StateShortlisted}, ActionAccepted},
 	"decline":   {StateDeclined, []State{StateInterested, StateShortlisted, StateDiscussion}, ActionDeclined},
 	"won":       {StateWon, []State{StateShortlisted, StateDiscussion, StateLost}, ActionWon},
@@ -475,9 +539,11 @@ func (s *Service) Respond(ctx context.Context, actor member.Actor, id, org int64
 			return ErrInvalidState
 		}
 		var st State
-		err = tx.QueryRow(ctx, `SELECT state FROM request_matches WHERE request_id = $1 AND organisation_id = $2 FOR UPDATE`, id, org).Scan(&st)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !st.Answered()) {
-			return ErrNotFound // the buyer sees only the SMEs that answered
+		var matched bool
+		err = tx.QueryRow(ctx, `SELECT state, matched FROM request_matches WHERE request_id = $1 AND organisation_id = $2 FOR UPDATE`, id, org).
+			Scan(&st, &matched)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !st.Answered() && !(matched && rp.Action == "shortlist")) {
+			return ErrNotFound // the buyer sees the SMEs that answered, and its matches
 		}
 		if err != nil {
 			return err
@@ -559,4 +625,93 @@ func Lifecycle(st State, visited ...State) []Step {
 		}
 	}
 	return steps
+}
+
+// Matches lists the SMEs matched to a request, best ranked first, for its
+// buyer and for staff (who see every match with its explanation).
+func (s *Service) Matches(ctx context.Context, actor member.Actor, id int64, limit int) ([]Match, error) {
+	var org int64
+	err := s.db.QueryRow(ctx, `SELECT organisation_id FROM purchase_requests WHERE id = $1`, id).Scan(&org)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !actor.IsStaff() && !(actor.IsBuyer() && actor.OrgID == org)) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("purchase: matches of %d: %w", id, err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+matchColumns+matchFrom+`WHERE m.request_id = $1 AND m.matched ORDER BY m.rank, m.organisation_id LIMIT $2`, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("purchase: matches of %d: %w", id, err)
+	}
+	return pgx.CollectRows(rows, scanMatch)
+}
+
+// ForYou lists the open requests an SME is matched to, best score first,
+// each with its match (score and reasons), a page at a time.
+func (s *Service) ForYou(ctx context.Context, actor member.Actor, page int) ([]Hit, []Match, int, error) {
+	if !actor.IsSME() {
+		return nil, nil, 0, ErrForbidden
+	}
+	var total int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
+		WHERE m.organisation_id = $1 AND m.matched AND r.status = 'open' AND r.deadline >= $2`, actor.OrgID, s.today()).Scan(&total); err != nil {
+		return nil, nil, 0, fmt.Errorf("purchase: for you: %w", err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT r.id, r.title, r.description, CASE WHEN r.anonymous AND m.state NOT IN ('discussion', 'won', 'lost')
+			THEN '' ELSE b.legal_name END, r.cpv_codes, r.budget_band, r.deadline, r.places, r.innovative, m.state, `+matchColumns+`
+		FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id JOIN organisations b ON b.id = r.organisation_id
+			JOIN organisations g ON g.id = m.organisation_id LEFT JOIN offers o ON o.id = m.offer_id LEFT JOIN offers bo ON bo.id = m.best_offer_id
+		WHERE m.organisation_id = $1 AND m.matched AND r.status = 'open' AND r.deadline >= $2
+		ORDER BY m.score DESC NULLS LAST, r.deadline, r.id LIMIT $3 OFFSET $4`, actor.OrgID, s.today(), PageSize, (max(page, 1)-1)*PageSize)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("purchase: for you: %w", err)
+	}
+	var hits []Hit
+	var matches []Match
+	for rows.Next() {
+		var h Hit
+		var m Match
+		if err := rows.Scan(&h.ID, &h.Title, &h.Description, &h.BuyerName, &h.CPVCodes, &h.BudgetBand, &h.Deadline, &h.Places, &h.Innovative, &h.State,
+			&m.RequestID, &m.OrgID, &m.OrgName, &m.OrgSIREN, &m.OrgDepartement, &m.Matched, &m.State, &m.Message, &m.Answers,
+			&m.OfferID, &m.OfferTitle, &m.SMEReason, &m.SMEReasonText, &m.BuyerReason, &m.ContractAmount, &m.ContractDate, &m.AnsweredAt,
+			&m.UpdatedAt, &m.Reported, &m.Visited, &m.Score, &m.Rank, &m.Reasons, &m.BestOfferID, &m.BestOfferTitle); err != nil {
+			rows.Close()
+			return nil, nil, 0, fmt.Errorf("purchase: for you: %w", err)
+		}
+		hits, matches = append(hits, h), append(matches, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, fmt.Errorf("purchase: for you: %w", err)
+	}
+	return hits, matches, total, nil
+}
+
+// MaxFeedbackReason bounds the reason of a feedback.
+const MaxFeedbackReason = 500
+
+// Feedback records whether a match is relevant, by the request's buyer,
+// the SME itself or staff, with an optional reason, for tuning. One per
+// user and match: a second one replaces the first.
+func (s *Service) Feedback(ctx context.Context, actor member.Actor, id, org int64, relevant bool, reason string) error {
+	reason = cleanText(reason)
+	if len([]rune(reason)) > MaxFeedbackReason {
+		return &ValidationError{Fields: map[string]string{"reason": "form.too_long"}}
+	}
+	var buyer int64
+	var matched bool
+	err := s.db.QueryRow(ctx, `SELECT r.organisation_id, m.matched FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
+		WHERE m.request_id = $1 AND m.organisation_id = $2`, id, org).Scan(&buyer, &matched)
+	allowed := actor.IsStaff() || (actor.IsBuyer() && actor.OrgID == buyer) || (actor.IsSME() && actor.OrgID == org)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (!allowed || !matched)) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("purchase: feedback %d/%d: %w", id, org, err)
+	}
+	if _, err := s.db.Exec(ctx, `INSERT INTO match_feedback (request_id, organisation_id, user_id, relevant, reason, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id, organisation_id, user_id)
+		DO UPDATE SET relevant = excluded.relevant, reason = excluded.reason, created_at = excluded.created_at`,
+		id, org, actor.UserID, relevant, reason, s.Now()); err != nil {
+		return fmt.Errorf("purchase: feedback %d/%d: %w", id, org, err)
+	}
+	return nil
 }

@@ -21,6 +21,8 @@ func Register(reg *jobs.Registry, s *Service) {
 	jobs.Add(reg, &digestWorker{s: s})
 	jobs.Add(reg, &remindWorker{s: s})
 	jobs.Add(reg, &followUpWorker{s: s})
+	jobs.Add(reg, &inviteWorker{s: s})
+	reg.Every(time.Hour, func() river.JobArgs { return InviteArgs{} })
 	reg.Every(time.Hour, func() river.JobArgs { return DigestArgs{} })
 	reg.Every(time.Hour, func() river.JobArgs { return RemindArgs{} })
 	reg.Every(time.Hour, func() river.JobArgs { return FollowUpArgs{} })
@@ -180,7 +182,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 			var reqID, org int64
 			err := tx.QueryRow(ctx, `SELECT m.request_id, m.organisation_id FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
-				WHERE m.matched AND m.state IN ('suggested', 'viewed') AND m.reminders < $1 AND r.status = 'open'
+				WHERE m.matched AND m.invited_at IS NOT NULL AND m.state IN ('suggested', 'viewed') AND m.reminders < $1 AND r.status = 'open'
 				  AND r.deadline >= $2::date + 2 AND coalesce(m.last_mailed_at, m.created_at) <= $3
 				ORDER BY m.request_id, m.organisation_id LIMIT 1 FOR UPDATE OF m SKIP LOCKED`,
 				MaxReminders, s.today(), s.Now().Add(-ReminderGap)).Scan(&reqID, &org)
@@ -281,6 +283,61 @@ func (s *Service) AskFollowUps(ctx context.Context) (int, error) {
 		}
 		if done {
 			return n, nil
+		}
+	}
+}
+
+// InviteArgs is the job that invites the next batch of matched SMEs.
+type InviteArgs struct{}
+
+// Kind names the job.
+func (InviteArgs) Kind() string { return "purchase.invite" }
+
+type inviteWorker struct {
+	river.WorkerDefaults[InviteArgs]
+	s *Service
+}
+
+func (w *inviteWorker) Work(ctx context.Context, _ *river.Job[InviteArgs]) error {
+	_, err := w.s.SendInvitations(ctx)
+	return err
+}
+
+// SendInvitations invites, for each open request that still wants
+// answers (fewer interested SMEs than enough) and whose last batch went
+// out a day ago or more, the next batch of its matched SMEs down the
+// ranking. It returns how many SMEs it invited.
+func (s *Service) SendInvitations(ctx context.Context) (int, error) {
+	total := 0
+	var after int64
+	for {
+		done := false
+		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $1 AND r.id > $2
+				AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id
+					AND m.state IN ('interested', 'shortlisted', 'discussion', 'won', 'lost', 'declined')) < $3
+				AND coalesce((SELECT max(m.invited_at) FROM request_matches m WHERE m.request_id = r.id), r.published_at) <= $4
+				AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
+					AND m.state IN ('suggested', 'viewed') AND m.score >= $5)
+				ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED`,
+				s.today(), after, s.Invitations.Enough, s.Now().Add(-24*time.Hour), s.Invitations.MinScore))
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				done = true
+				return nil
+			}
+			after = list[0].ID
+			n, err := s.invite(ctx, tx, list[0], s.Invitations.DailyBatch)
+			total += n
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("purchase: invitations: %w", err)
+		}
+		if done {
+			return total, nil
 		}
 	}
 }

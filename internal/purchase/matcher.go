@@ -8,23 +8,33 @@ import (
 	"passerelle/internal/taxonomy"
 )
 
-// Matcher picks the SMEs a request is suggested to when it opens. Only
-// they see a request open to "matched SMEs only".
-type Matcher interface {
-	Match(ctx context.Context, tx pgx.Tx, r Request) ([]int64, error)
+// Suggestion is an SME a request is suggested to, with the matching's
+// score and reasons.
+type Suggestion struct {
+	OrgID   int64
+	Score   float64
+	Reasons []byte // JSON list of {"code", "values"}, rendered by the views
+	OfferID int64  // its best offer for the request; 0 for none
 }
 
-// SimpleMatcher is the rule until the matching service replaces it: an SME
-// matches when one of its published offers shares a CPV division with the
-// request and serves one of its places (a département, or the region it is
-// in). It takes at most Limit SMEs, the most recently published first.
+// Matcher ranks the SMEs a request is suggested to, best first. Only they
+// see a request open to "matched SMEs only"; the best are invited by mail.
+type Matcher interface {
+	Match(ctx context.Context, tx pgx.Tx, r Request) ([]Suggestion, error)
+}
+
+// SimpleMatcher is the rule used where the matching service is not wired
+// (the package's tests): an SME matches when one of its published offers
+// shares a CPV division with the request and serves one of its places (a
+// département, or the region it is in). It takes at most Limit SMEs, the
+// most recently published first, all with the score 1.
 type SimpleMatcher struct {
 	Tax   *taxonomy.Taxonomy
 	Limit int
 }
 
-// Match returns the matched SMEs' organisation ids.
-func (m SimpleMatcher) Match(ctx context.Context, tx pgx.Tx, r Request) ([]int64, error) {
+// Match returns the matched SMEs.
+func (m SimpleMatcher) Match(ctx context.Context, tx pgx.Tx, r Request) ([]Suggestion, error) {
 	var divisions []string
 	for _, c := range r.CPVCodes {
 		if len(c) >= 2 && !contains(divisions, "cpv:"+c[:2]) {
@@ -38,5 +48,10 @@ func (m SimpleMatcher) Match(ctx context.Context, tx pgx.Tx, r Request) ([]int64
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	out := make([]Suggestion, len(ids))
+	for i, id := range ids {
+		out[i] = Suggestion{OrgID: id, Score: 1, Reasons: []byte("[]")}
+	}
+	return out, err
 }

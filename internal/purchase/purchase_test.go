@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/i18n"
@@ -397,7 +398,7 @@ func TestRequestLifecycle(t *testing.T) {
 		_ = rows.Scan(&k)
 		events = append(events, k)
 	}
-	want := []string{"opened", "viewed", "interested", "shortlisted", "discussion", "message", "message", "won", "closed_awarded"}
+	want := []string{"opened", "invited", "viewed", "interested", "shortlisted", "discussion", "message", "message", "won", "closed_awarded"}
 	if !slices.Equal(events, want) {
 		t.Fatalf("events %v, want %v", events, want)
 	}
@@ -831,4 +832,108 @@ func TestLifecycleLine(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.st, got, tc.line)
 		}
 	}
+}
+
+// ranked is a matcher that suggests the given SMEs with decreasing scores.
+type ranked struct{ orgs []int64 }
+
+func (m ranked) Match(context.Context, pgx.Tx, purchase.Request) ([]purchase.Suggestion, error) {
+	out := make([]purchase.Suggestion, len(m.orgs))
+	for i, o := range m.orgs {
+		out[i] = purchase.Suggestion{OrgID: o, Score: 10 - float64(i)*0.3}
+	}
+	return out, nil
+}
+
+// TestInvitationsAreThrottled: with a controlled clock, a first batch when
+// the request opens, then at most one batch a day down the ranking; none
+// below the minimum score; none once enough SMEs are interested; no SME
+// invited to more requests a week than the limit.
+func TestInvitationsAreThrottled(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	var orgs []int64
+	for i := range 30 {
+		var org int64
+		siren := fmt.Sprintf("80000%04d", i)
+		if err := f.pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
+			VALUES ($1, 'PME ' || $1, 'pme', '62.01Z', '11', '69', 'member') RETURNING id`, siren).Scan(&org); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.pool.Exec(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
+			VALUES ($1, $2, 'U', 'x', 'owner', $2)`, org, siren+"@pme.test"); err != nil {
+			t.Fatal(err)
+		}
+		orgs = append(orgs, org)
+	}
+	f.svc.UseMatcher(ranked{orgs})
+	f.svc.Invitations.FirstBatch, f.svc.Invitations.DailyBatch, f.svc.Invitations.Enough = 10, 8, 3
+	f.svc.Invitations.MinScore, f.svc.Invitations.PerWeek = 10-0.3*23.5, 2 // the first 24 score enough
+	invited := func() []int64 {
+		rows, _ := f.pool.Query(ctx, `SELECT organisation_id FROM request_matches WHERE invited_at IS NOT NULL ORDER BY rank`)
+		ids, _ := pgx.CollectRows(rows, pgx.RowTo[int64])
+		return ids
+	}
+	id := f.open(t, input())
+	if got := invited(); !slices.Equal(got, orgs[:10]) {
+		t.Fatalf("first batch %v, want the 10 best %v", got, orgs[:10])
+	}
+	if n := len(mails(t, f, "request_announced")); n != 10 {
+		t.Fatalf("%d invitations mailed, want 10", n)
+	}
+	run := func() int {
+		t.Helper()
+		n, err := f.svc.SendInvitations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	f.clock.t = f.clock.t.Add(23 * time.Hour)
+	if n := run(); n != 0 {
+		t.Fatalf("%d invited within a day of the first batch", n)
+	}
+	f.clock.t = f.clock.t.Add(2 * time.Hour)
+	if n := run(); n != 8 || !slices.Equal(invited(), orgs[:18]) {
+		t.Fatalf("second batch: %d, invited %v", n, invited())
+	}
+	if n := run(); n != 0 {
+		t.Fatal("two batches the same day")
+	}
+	// The next day, the ranking stops at the minimum score: 6 more, not 8.
+	f.clock.t = f.clock.t.Add(25 * time.Hour)
+	if n := run(); n != 6 {
+		t.Fatalf("third batch: %d, want 6 (the rest score too low)", n)
+	}
+	f.clock.t = f.clock.t.Add(25 * time.Hour)
+	if n := run(); n != 0 {
+		t.Fatal("invited below the minimum score")
+	}
+	// Enough interest stops a second request's invitations; the weekly
+	// limit (2) leaves out the SMEs invited twice this week.
+	second := f.open(t, input())
+	for _, org := range orgs[:3] {
+		a := member.Actor{OrgID: org, Role: member.RoleOwner, Kind: member.KindPME}
+		_ = f.pool.QueryRow(ctx, `SELECT id FROM users WHERE organisation_id = $1`, org).Scan(&a.UserID)
+		if err := f.svc.ExpressInterest(ctx, a, second, purchase.Interest{Message: "Oui", Answers: []string{"Oui"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.t = f.clock.t.Add(25 * time.Hour)
+	if n := run(); n != 0 {
+		t.Fatalf("%d invited although 3 SMEs are interested", n)
+	}
+	var weekly int
+	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at IS NOT NULL`, second).Scan(&weekly)
+	if weekly != 10 {
+		t.Fatalf("%d invited to the second request, want 10 (each SME's second this week)", weekly)
+	}
+	third := f.open(t, input())
+	var over int
+	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at IS NOT NULL AND organisation_id = ANY($2)`,
+		third, orgs[:10]).Scan(&over)
+	if over != 0 {
+		t.Fatalf("%d SMEs invited a third time in a week", over)
+	}
+	_ = id
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/audit"
+	"passerelle/internal/config"
 	"passerelle/internal/member"
 	"passerelle/internal/notify"
 	"passerelle/internal/taxonomy"
@@ -69,13 +70,16 @@ type Service struct {
 	Now func() time.Time
 	// LinkTTL is how long one-click links in mails stay valid.
 	LinkTTL time.Duration
+	// Invitations bound the mails inviting matched SMEs.
+	Invitations config.Invitations
 	keys    *linkKey
 }
 
 // NewService builds the service; notify may be nil (no mail).
 func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, index Indexer, notify Notifier) *Service {
 	return &Service{db: db, tax: tax, index: index, notify: notify, matcher: SimpleMatcher{Tax: tax, Limit: 500},
-		Now: time.Now, LinkTTL: 14 * 24 * time.Hour, keys: &linkKey{}}
+		Now: time.Now, LinkTTL: 14 * 24 * time.Hour, keys: &linkKey{},
+		Invitations: config.Invitations{FirstBatch: 10, DailyBatch: 10, Enough: 5, MinScore: 1, PerWeek: 5}}
 }
 
 // UseMatcher replaces the rule that picks the SMEs a request is suggested to.

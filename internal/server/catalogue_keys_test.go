@@ -14,6 +14,7 @@ import (
 
 	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/moderation"
 	"passerelle/internal/notify"
@@ -86,6 +87,12 @@ func enumKeys() map[string]string {
 		add("request facets", "browse.dim."+dim)
 	}
 	mails = append(mails, purchase.MailKinds...)
+	for _, c := range matching.ReasonCodes {
+		add("match reasons", "match.reason."+c)
+	}
+	for _, n := range matching.LevelNames {
+		add("CPV levels", "match.level."+n)
+	}
 	for _, k := range []moderation.Kind{offer.Moderated, purchase.Moderated} {
 		add("moderated kinds", "moderation.kind."+k.Name)
 		mails = append(mails, k.Name+"_published", k.Name+"_sent_back")

@@ -68,7 +68,8 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 		}
 		p.Nav = append(p.Nav, item("/compte", "nav.account"))
 	case a.IsSME():
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/demandes", "nav.requests"), item("/espace/offres", "nav.my_offers"),
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/demandes/pour-vous", "nav.for_you"), item("/demandes", "nav.requests"),
+			item("/espace/offres", "nav.my_offers"),
 			item("/espace/profil", "nav.profile"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
 	default:
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}

@@ -183,3 +183,38 @@ func (s *Server) searchDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.afterStep(w, r, s.requests.DeleteSearch(r.Context(), actorFrom(r.Context()), id), "browse.flash_deleted", "/demandes")
 }
+
+// requestsForYou lists the open requests the SME is matched to, best
+// score first, each with why it fits.
+func (s *Server) requestsForYou(w http.ResponseWriter, r *http.Request) {
+	l := i18n.FromContext(r.Context())
+	page := pageParam(r)
+	hits, matches, total, err := s.requests.ForYou(r.Context(), actorFrom(r.Context()), page)
+	if err != nil {
+		s.failure(w, r, err)
+		return
+	}
+	v := searchpage.View{Page: s.page(r, "foryou.title"), Title: l.T("foryou.title"), Lead: l.T("foryou.lead"), Action: "/demandes",
+		QueryLabel: l.T("search.query"), QueryHint: l.T("browse.hint"), Submit: l.T("search.submit"), SortLabel: l.T("search.sort"),
+		Sort: purchase.SortRelevance, FacetsLabel: l.T("search.facets"), PagerLabel: l.T("search.pages"), PrevLabel: l.T("search.prev"),
+		NextLabel: l.T("search.next"), Empty: l.T("foryou.empty"), Count: total, Total: l.T("browse.total", "N", l.Int(int64(total)))}
+	v.Sorts = []components.Option{{Value: purchase.SortRelevance, Label: l.T("search.sort.relevance")}, {Value: purchase.SortDeadline, Label: l.T("browse.sort.deadline")}}
+	p := pager(l, r, page, total, purchase.PageSize)
+	v.PrevURL, v.NextURL = p.PrevURL, p.NextURL
+	lab := s.labels(l)
+	for i, h := range hits {
+		buyer := h.BuyerName
+		if buyer == "" {
+			buyer = l.T("request.anonymous_buyer")
+		}
+		hit := searchpage.Hit{Title: h.Title, URL: fmt.Sprintf("/demandes/%d", h.ID), Subtitle: buyer, Text: validate.Shorten(h.Description, 200),
+			TestID: "for-you-hit", Badges: []string{l.T("request.budget." + h.BudgetBand)}}
+		if h.State != nil && *h.State != purchase.StateSuggested {
+			hit.Badges = append(hit.Badges, l.T("match.state."+string(*h.State)))
+		}
+		hit.Facts = append(hit.Facts, l.T("requests.deadline_on", "Date", l.Date(h.Deadline)), lab.Places(h.Places))
+		hit.Facts = append(hit.Facts, s.reasonTexts(l, matches[i].Reasons)...)
+		v.Hits = append(v.Hits, hit)
+	}
+	s.render(w, r, http.StatusOK, searchpage.Page(v))
+}

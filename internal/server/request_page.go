@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
@@ -89,6 +90,10 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 	case a.IsSME():
 		s.smeSide(l, &v, p, st)
 	case p.Mine || a.IsStaff():
+		if err := s.matchesSide(r, l, a, &v, p); err != nil {
+			s.failure(w, r, err)
+			return
+		}
 		s.buyerSide(l, a, &v, p, st)
 	}
 	s.render(w, r, status, requestpage.DetailView(v))
@@ -103,6 +108,9 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 	}
 	lc := s.lifecycle(l, state, visited)
 	v.Lifecycle = &lc
+	if p.Match != nil && p.Match.Matched {
+		v.ReasonsTitle, v.Reasons = l.T("match.why_you"), s.reasonTexts(l, p.Match.Reasons)
+	}
 	if p.Match != nil && p.Match.State == purchase.StateDeclined && p.Match.BuyerReason != "" {
 		v.Reason = l.T("match.buyer_reason", "Reason", p.Match.BuyerReason)
 	}
@@ -167,7 +175,7 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 	v.AnswersTitle, v.AnswersEmpty, v.DeclinedTitle = l.T("request.answers_title"), l.T("request.answers_empty"), l.T("request.not_interested_title")
 	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
 	for _, m := range p.Answers {
-		ans := requestpage.Answer{Anchor: fmt.Sprintf("answer-%d", m.OrgID), OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
+		ans := requestpage.Answer{Anchor: fmt.Sprintf("answer-%d", m.OrgID), TestID: "answer", OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
 			Lifecycle: s.lifecycle(l, m.State, m.Visited), Message: m.Message}
 		if m.AnsweredAt != nil {
 			ans.Facts = append(ans.Facts, components.Fact{Label: l.T("match.answered_on"), Value: l.Date(*m.AnsweredAt)})
@@ -318,4 +326,99 @@ func (s *Server) requestNotInterested(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.afterStep(w, r, err, "match.flash_not_interested", fmt.Sprintf("/demandes/%d", id))
+}
+
+// reasonTexts renders a match's stored reasons in the reader's language.
+func (s *Server) reasonTexts(l *i18n.Localizer, raw []byte) []string {
+	var out []string
+	for _, r := range matching.ParseReasons(raw) {
+		var kv []any
+		for k, v := range r.Values {
+			switch k {
+			case "Level":
+				v = l.T("match.level." + fmt.Sprint(v))
+			case "Prefix":
+				code := fmt.Sprint(v)
+				if c, ok := s.tax.CPV((code + "00000000")[:8]); ok {
+					v = code + " (" + c.Label(l.Lang()) + ")"
+				}
+			case "NAF":
+				if n, ok := s.tax.NAF(fmt.Sprint(v)); ok {
+					v = fmt.Sprint(v) + " (" + n.Label + ")"
+				}
+			case "Count", "Percent":
+				if f, ok := v.(float64); ok {
+					v = l.Int(int64(f))
+				}
+			}
+			kv = append(kv, k, v)
+		}
+		out = append(out, l.T("match.reason."+r.Code, kv...))
+	}
+	return out
+}
+
+// matchesSide lists the request's matches, best first, with their reasons,
+// for its buyer (who shortlists from there and says whether each is
+// relevant) and for staff (who also see the score).
+func (s *Server) matchesSide(r *http.Request, l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page) error {
+	list, err := s.requests.Matches(r.Context(), a, p.ID, 20)
+	if err != nil {
+		return err
+	}
+	v.MatchesTitle, v.MatchesLead, v.MatchesEmpty = l.T("match.title"), l.T("match.lead"), l.T("match.empty")
+	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
+	for _, m := range list {
+		x := requestpage.Answer{Anchor: fmt.Sprintf("match-%d", m.OrgID), TestID: "match", OrgName: m.OrgName,
+			OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State), Lifecycle: s.lifecycle(l, m.State, m.Visited),
+			Reasons: s.reasonTexts(l, m.Reasons)}
+		if m.Rank != nil {
+			x.Facts = append(x.Facts, components.Fact{Label: l.T("match.rank"), Value: l.Int(int64(*m.Rank))})
+		}
+		if a.IsStaff() && m.Score != nil {
+			x.Facts = append(x.Facts, components.Fact{Label: l.T("match.score"), Value: fmt.Sprintf("%.3f", *m.Score)})
+		}
+		if m.BestOfferID != nil && m.BestOfferTitle != nil {
+			x.Links = append(x.Links, requestpage.Link{URL: fmt.Sprintf("/offres/%d", *m.BestOfferID), Label: l.T("match.best_offer", "Title", *m.BestOfferTitle)})
+		}
+		org := strconv.FormatInt(m.OrgID, 10)
+		if p.Mine && (m.State == purchase.StateSuggested || m.State == purchase.StateViewed) && p.Status == purchase.StatusOpen {
+			x.Forms = append(x.Forms, components.Form{Action: base + "/reponses/" + org + "/shortlist", Submit: l.T("match.reply.shortlist"), TestID: "reply-shortlist"})
+		}
+		fb := fmt.Sprintf("/demandes/%d/correspondances/%s/avis", p.ID, org)
+		x.Forms = append(x.Forms,
+			components.Form{Action: fb, Submit: l.T("match.relevant"), TestID: "feedback-relevant",
+				Fields: []components.Field{{Name: "relevant", Type: "hidden", Value: "1"}}},
+			components.Form{Action: fb, Submit: l.T("match.not_relevant"), TestID: "feedback-not-relevant",
+				Fields: []components.Field{{Name: "relevant", Type: "hidden", Value: "0"},
+					{Name: "reason-" + org, Label: l.T("match.feedback_reason"), Type: "text", MaxLength: purchase.MaxFeedbackReason}}})
+		v.Matches = append(v.Matches, x)
+	}
+	return nil
+}
+
+// matchFeedback records whether a match is relevant.
+func (s *Server) matchFeedback(w http.ResponseWriter, r *http.Request) {
+	id, org, ok := conversationParams(r)
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	a := actorFrom(r.Context())
+	err := s.requests.Feedback(r.Context(), a, id, org, r.PostFormValue("relevant") == "1", r.PostFormValue(fmt.Sprintf("reason-%d", org)))
+	if _, invalid := fieldErrors(err); invalid {
+		s.flash(r, "match.flash_feedback_long")
+		err = nil
+	} else if err == nil {
+		s.flash(r, "match.flash_feedback")
+	}
+	to := fmt.Sprintf("/demandes/%d", id)
+	if a.IsBuyer() {
+		to = fmt.Sprintf("/espace/demandes/%d#match-%d", id, org)
+	}
+	if err != nil {
+		s.failure(w, r, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

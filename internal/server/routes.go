@@ -87,6 +87,8 @@ func (s *Server) routes() http.Handler {
 		r.Get("/demandes/{id}/echanges/{org}", s.conversationShow)
 		r.Post("/demandes/{id}/echanges/{org}", s.conversationPost)
 		r.Post("/demandes/{id}/echanges/{org}/signaler", s.conversationReport)
+		// Feedback on a match: its buyer, the SME, staff (the service decides).
+		r.Post("/demandes/{id}/correspondances/{org}/avis", s.matchFeedback)
 	})
 
 	// Users of a member SME.
@@ -108,6 +110,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/espace/profil/import", s.importShow)
 		r.Post("/espace/profil/import", s.importAwards)
 		r.Get("/demandes", s.requestsBrowse)
+		r.Get("/demandes/pour-vous", s.requestsForYou)
 		r.Post("/demandes/recherches", s.searchSave)
 		r.Post("/demandes/recherches/{id}/supprimer", s.searchDelete)
 		r.Post("/demandes/{id}/interet", s.requestInterest)

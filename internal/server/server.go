@@ -23,6 +23,7 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/metrics"
 	"passerelle/internal/moderation"
@@ -111,6 +112,8 @@ func New(d Deps) http.Handler {
 	s.moderation = moderation.NewService(d.DB, s.notify)
 	s.moderation.Register(s.offerSvc.Moderation())
 	s.requests = purchase.NewService(d.DB, s.tax, index, s.notify)
+	s.requests.UseMatcher(matching.ForRequests{Service: matching.NewService(d.DB, s.tax), Limit: MatchLimit})
+	s.requests.Invitations = d.Config.Invitations
 	s.moderation.Register(s.requests.Moderation())
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
@@ -128,9 +131,14 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 	reg.Every(time.Hour, func() river.JobArgs { return pruneSessionsArgs{} })
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
-	purchase.Register(reg, purchase.NewService(db, tax, search.NewIndexer(tax),
-		notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL)))
+	requests := purchase.NewService(db, tax, search.NewIndexer(tax), notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL))
+	requests.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: MatchLimit})
+	requests.Invitations = cfg.Invitations
+	purchase.Register(reg, requests)
 }
+
+// MatchLimit is how many SMEs a request keeps as its matches.
+const MatchLimit = 100
 
 // pruneSessionsArgs is the hourly job that deletes expired sessions.
 type pruneSessionsArgs struct{}
