@@ -72,7 +72,7 @@ type Service struct {
 	LinkTTL time.Duration
 	// Invitations bound the mails inviting matched SMEs.
 	Invitations config.Invitations
-	keys    *linkKey
+	keys        *linkKey
 }
 
 // NewService builds the service; notify may be nil (no mail).
