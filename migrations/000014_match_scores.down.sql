@@ -1,3 +1,7 @@
+DROP TRIGGER references_match_change ON org_references;
+DROP TRIGGER offers_match_change ON offers;
+DROP FUNCTION match_change();
+DROP TABLE match_changes;
 DROP TABLE match_feedback;
 DROP INDEX request_matches_invited;
 DROP INDEX request_matches_ranked;

@@ -132,7 +132,9 @@ func TestScoreGrowsWithEvidence(t *testing.T) {
 func TestRankIsReproducible(t *testing.T) {
 	req := matching.Request{CPV: []string{"72212000"}}
 	ev := []matching.Evidence{{OrgID: 3}, {OrgID: 1}, {OrgID: 2, SameBuyer: 1}}
-	got := matching.Rank(ev, req, matching.DefaultWeights(), 0)
+	var w matching.Weights
+	w[matching.FSameBuyer] = 1
+	got := matching.Rank(ev, req, w, 0)
 	if got[0].OrgID != 2 || got[1].OrgID != 1 || got[2].OrgID != 3 {
 		t.Fatalf("order %d %d %d, want 2 1 3", got[0].OrgID, got[1].OrgID, got[2].OrgID)
 	}

@@ -22,6 +22,8 @@ func Register(reg *jobs.Registry, s *Service) {
 	jobs.Add(reg, &remindWorker{s: s})
 	jobs.Add(reg, &followUpWorker{s: s})
 	jobs.Add(reg, &inviteWorker{s: s})
+	jobs.Add(reg, &recomputeWorker{s: s})
+	reg.Every(time.Minute, func() river.JobArgs { return RecomputeArgs{} })
 	reg.Every(time.Hour, func() river.JobArgs { return InviteArgs{} })
 	reg.Every(time.Hour, func() river.JobArgs { return DigestArgs{} })
 	reg.Every(time.Hour, func() river.JobArgs { return RemindArgs{} })
@@ -335,6 +337,75 @@ func (s *Service) SendInvitations(ctx context.Context) (int, error) {
 		})
 		if err != nil {
 			return total, fmt.Errorf("purchase: invitations: %w", err)
+		}
+		if done {
+			return total, nil
+		}
+	}
+}
+
+// RecomputeArgs is the job that recomputes the matches of the open
+// requests in the CPV divisions of SMEs whose offers or references changed.
+type RecomputeArgs struct{}
+
+// Kind names the job.
+func (RecomputeArgs) Kind() string { return "purchase.recompute_matches" }
+
+type recomputeWorker struct {
+	river.WorkerDefaults[RecomputeArgs]
+	s *Service
+}
+
+func (w *recomputeWorker) Work(ctx context.Context, _ *river.Job[RecomputeArgs]) error {
+	_, err := w.s.ApplyMatchChanges(ctx)
+	return err
+}
+
+// RecomputeLimit bounds how many open requests one SME's change recomputes
+// (the most recently published in its divisions).
+const RecomputeLimit = 200
+
+// ApplyMatchChanges takes the SMEs whose offers or references changed (a
+// few at a time, each taken by one server only) and recomputes the matches
+// of the open requests in their CPV divisions, in the same transaction as
+// it takes them: a failure leaves them to the next run. It returns how
+// many requests it recomputed.
+func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		done := false
+		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `DELETE FROM match_changes WHERE organisation_id IN (SELECT organisation_id FROM match_changes
+				ORDER BY changed_at LIMIT 20 FOR UPDATE SKIP LOCKED) RETURNING organisation_id`)
+			if err != nil {
+				return err
+			}
+			orgs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil {
+				return err
+			}
+			if len(orgs) == 0 {
+				done = true
+				return nil
+			}
+			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $2 AND r.facets && (
+					SELECT coalesce(array_agg(DISTINCT 'cpv:' || left(c, 2)), '{}') FROM (
+						SELECT unnest(cpv_codes) AS c FROM offers WHERE organisation_id = ANY($1)
+						UNION SELECT cpv_code FROM org_references WHERE organisation_id = ANY($1)) x)
+				ORDER BY r.published_at DESC, r.id LIMIT $3 FOR UPDATE OF r`, orgs, s.today(), RecomputeLimit))
+			if err != nil {
+				return err
+			}
+			for _, r := range list {
+				if err := s.suggest(ctx, tx, r); err != nil {
+					return err
+				}
+				total++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("purchase: recompute matches: %w", err)
 		}
 		if done {
 			return total, nil

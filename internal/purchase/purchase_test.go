@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/moderation"
 	"passerelle/internal/notify"
@@ -936,4 +938,115 @@ func TestInvitationsAreThrottled(t *testing.T) {
 		t.Fatalf("%d SMEs invited a third time in a week", over)
 	}
 	_ = id
+}
+
+// TestMatchesFollowChangesOnce: publishing an offer, adding a reference
+// and archiving an offer each recompute the matches of the open requests
+// concerned; two servers draining the changes at once recompute each
+// change once, and a newly matched SME gets one invitation, not two.
+func TestMatchesFollowChangesOnce(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	matcher := matching.ForRequests{Service: matching.NewService(f.pool, tax), Limit: 100}
+	f.svc.UseMatcher(matcher)
+	f.svc.Invitations.MinScore = 0
+	other := purchase.NewService(f.pool, tax, search.NewIndexer(tax), notifier(t, f))
+	other.Now, other.Invitations = f.clock.now, f.svc.Invitations
+	other.UseMatcher(matcher)
+	id := f.open(t, input())
+	matched := func(org int64) bool {
+		var ok bool
+		_ = f.pool.QueryRow(ctx, `SELECT coalesce((SELECT matched FROM request_matches WHERE request_id = $1 AND organisation_id = $2), false)`,
+			id, org).Scan(&ok)
+		return ok
+	}
+	if matched(f.farSME.OrgID) {
+		t.Fatal("the far SME is matched before any change")
+	}
+	drain := func() int {
+		t.Helper()
+		var wg sync.WaitGroup
+		counts := make([]int, 2)
+		for i, svc := range []*purchase.Service{f.svc, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := svc.ApplyMatchChanges(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				counts[i] = n
+			}()
+		}
+		wg.Wait()
+		return counts[0] + counts[1]
+	}
+	drain() // the setup's own changes
+	// An offer published in the request's category and place.
+	c, _ := tax.CPV(award.CPV)
+	offerID, err := f.offers.Create(ctx, f.farSME, offer.Input{Title: c.LabelFR, Summary: "Prestations pour les collectivités.", Kind: "service",
+		CPVCodes: []string{award.CPV}, Departements: []string{award.Departement}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.approve(t, offer.Moderated, f.offers.Moderation(), offerID)
+	matcher.Service.Reload()
+	if n := drain(); n != 1 {
+		t.Fatalf("%d recomputations for one change, want 1", n)
+	}
+	if !matched(f.farSME.OrgID) {
+		t.Fatal("the far SME is not matched after publishing a fitting offer")
+	}
+	// Both servers invite: one mail.
+	f.clock.t = f.clock.t.Add(25 * time.Hour)
+	var wg sync.WaitGroup
+	for _, svc := range []*purchase.Service{f.svc, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := svc.SendInvitations(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, m := range mails(t, f, "request_announced") {
+		if m.To == f.farSME.Email {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the newly matched SME got %d invitations, want 1", n)
+	}
+	// A reference added: a third SME without offers becomes a match.
+	var third int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
+		VALUES ('900000001', 'PME RÉFÉRENCÉE', 'pme', '62.01Z', '11', $1, 'member') RETURNING id`, award.Departement).Scan(&third); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	if _, err := f.pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+		VALUES ($1, $2, $3, $4, 2019, $5)`, third, award.Buyer, award.Object, award.CPV, award.Departement); err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(); n != 1 || !matched(third) {
+		t.Fatalf("after a reference: %d recomputations, matched %v", n, matched(third))
+	}
+	// The offer archived: the far SME, which never answered, is no longer matched.
+	if err := f.offers.Archive(ctx, f.farSME, offerID); err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(); n != 1 || matched(f.farSME.OrgID) {
+		t.Fatalf("after archiving: %d recomputations, still matched %v", n, matched(f.farSME.OrgID))
+	}
+}
+
+func notifier(t *testing.T, f fixture) *notify.Service {
+	t.Helper()
+	queue, err := jobs.InsertOnly(f.pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return notify.New(f.pool, mail.NewOutbox(queue), i18n.MustLoad(), "https://passerelle.test")
 }

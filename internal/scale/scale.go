@@ -68,6 +68,9 @@ func Generate(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, opt
 		for _, q := range []string{
 			`ALTER TABLE offers DISABLE TRIGGER offers_search_change`,
 			`ALTER TABLE organisations DISABLE TRIGGER organisations_search_change`,
+			// Generated SMEs are new: no open request's matches to recompute.
+			`ALTER TABLE offers DISABLE TRIGGER offers_match_change`,
+			`ALTER TABLE org_references DISABLE TRIGGER references_match_change`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
@@ -114,6 +117,8 @@ func Generate(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, opt
 		for _, q := range []string{
 			`ALTER TABLE offers ENABLE TRIGGER offers_search_change`,
 			`ALTER TABLE organisations ENABLE TRIGGER organisations_search_change`,
+			`ALTER TABLE offers ENABLE TRIGGER offers_match_change`,
+			`ALTER TABLE org_references ENABLE TRIGGER references_match_change`,
 			`INSERT INTO search_changes (list) VALUES ('all')`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
