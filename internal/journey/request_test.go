@@ -262,3 +262,72 @@ func TestNotInterestedFromTheMail(t *testing.T) {
 		t.Fatalf("the buyer reads %q", got)
 	}
 }
+
+// The buyer opens a request's suggested SMEs, reads the reasons of the
+// first and shortlists it; the SME finds the request under "Requests for
+// you" with its reasons and says it is interested.
+func TestMatchesToInterest(t *testing.T) {
+	b := browsertest.Start(t)
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, b.App.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	var id, smeOrg int64
+	if err := b.App.DB.QueryRow(ctx, `SELECT r.id, m.organisation_id FROM purchase_requests r JOIN request_matches m ON m.request_id = r.id
+		WHERE r.anonymous AND r.status = 'open' AND m.rank = 1`).Scan(&id, &smeOrg); err != nil {
+		t.Fatal(err)
+	}
+	signIn(b, "acheteur@passerelle.test", demo.Password)
+	first := fmt.Sprintf(`#match-%d`, smeOrg)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL(fmt.Sprintf("/espace/demandes/%d", id))),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=matches] [data-testid=match]`)),
+	)
+	if got := b.Attr(`[data-testid=matches] [data-testid=match]`, "id"); got != first[1:] {
+		t.Fatalf("first match %q, want %q", got, first[1:])
+	}
+	reasons := b.Text(first + ` [data-testid=match-reasons]`)
+	if !strings.Contains(reasons, "CPV") {
+		t.Fatalf("the first match's reasons name no CPV evidence: %q", reasons)
+	}
+	b.Screenshot("matches")
+	b.Do(
+		chromedp.Click(chromedp.CSS(first+` [data-testid=reply-shortlist] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	if st := b.Attr(first, "data-state"); st != "shortlisted" {
+		t.Fatalf("after shortlisting: %q", st)
+	}
+	b.Do(chromedp.Click(chromedp.CSS(`[data-testid=signout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=home-title]`)))
+
+	signIn(b, demo.SMEEmail, demo.Password)
+	b.Do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=space]`)),
+		chromedp.Navigate(b.URL("/demandes/pour-vous")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=for-you-hit]`)),
+	)
+	hit := fmt.Sprintf(`//li[@data-testid="for-you-hit"][.//a[@href="/demandes/%d"]]`, id)
+	if got := b.Text(`[data-testid=for-you-hit]`); !strings.Contains(got, "CPV") {
+		t.Fatalf("the SME's requests for you show no reasons: %q", got)
+	}
+	b.Do(
+		chromedp.Click(hit+`//a`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=match-reasons]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-message`), "Nous intervenons déjà pour des collectivités du département."),
+		chromedp.SetValue(chromedp.CSS(`#f-answer0`), "Sous dix jours."),
+		chromedp.SetValue(chromedp.CSS(`#f-answer1`), "Nos références publiques sont importées dans notre profil."),
+		chromedp.Click(chromedp.CSS(`[data-testid=interest-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	// Shortlisted first, it stays on the shortlist with its answer.
+	if st := b.Attr(`[data-testid=lifecycle-current]`, "data-state"); st != "shortlisted" {
+		t.Fatalf("after answering: %q", st)
+	}
+	var answered bool
+	_ = b.App.DB.QueryRow(ctx, `SELECT answered_at IS NOT NULL AND message <> '' FROM request_matches WHERE request_id = $1 AND organisation_id = $2`,
+		id, smeOrg).Scan(&answered)
+	if !answered {
+		t.Fatal("the answer is not stored")
+	}
+}

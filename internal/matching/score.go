@@ -78,8 +78,11 @@ const (
 	FRefsClass
 	FRefsCategory
 	FRefsExact
-	FRefsDep
-	FRefsDepDeep
+	FRefsDepDivision
+	FRefsDepGroup
+	FRefsDepClass
+	FRefsDepCategory
+	FRefsDepExact
 	FSameBuyer
 	FSameBuyerDiv
 	FOffer
@@ -88,13 +91,14 @@ const (
 	FAffinityGroup
 	FLocal
 	FRecent
+	FVolume
 	NumFeatures
 )
 
 // FeatureNames name the features in the weights file and the docs.
 var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_class", "refs_category", "refs_exact",
-	"refs_dep", "refs_dep_deep", "same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity",
-	"naf_affinity_group", "local", "recent"}
+	"refs_dep_division", "refs_dep_group", "refs_dep_class", "refs_dep_category", "refs_dep_exact",
+	"same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity", "naf_affinity_group", "local", "recent", "volume"}
 
 // Weights multiply the features.
 type Weights [NumFeatures]float64
@@ -144,9 +148,9 @@ func FeaturesOf(e Evidence, r Request, year int) Features {
 	var f Features
 	for lvl := LevelDivision; lvl <= LevelExact; lvl++ {
 		f[FRefsDivision+lvl-1] = math.Log1p(float64(e.RefsAt[lvl]))
+		f[FRefsDepDivision+lvl-1] = math.Log1p(float64(e.RefsAtDep[lvl]))
 	}
-	f[FRefsDep] = math.Log1p(float64(e.RefsAtDep[LevelDivision]))
-	f[FRefsDep+1] = math.Log1p(float64(e.RefsAtDep[LevelClass] + e.RefsAtDep[LevelCategory] + e.RefsAtDep[LevelExact]))
+	f[FVolume] = math.Log1p(float64(e.References))
 	f[FSameBuyer] = math.Log1p(float64(e.SameBuyer))
 	f[FSameBuyerDiv] = math.Log1p(float64(e.SameBuyerDiv))
 	f[FOffer] = float64(e.OfferLevel) / LevelExact

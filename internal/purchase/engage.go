@@ -398,11 +398,18 @@ func (s *Service) ExpressInterest(ctx context.Context, actor member.Actor, id in
 		if err != nil {
 			return err
 		}
-		if st != StateSuggested && st != StateViewed && st != StateNotInterested {
+		var answered bool
+		if err := tx.QueryRow(ctx, `SELECT answered_at IS NOT NULL AND state <> 'not_interested' FROM request_matches
+			WHERE request_id = $1 AND organisation_id = $2`, id, actor.OrgID).Scan(&answered); err != nil {
+			return err
+		}
+		// A buyer may shortlist a matched SME before it answers: it keeps
+		// its place on the shortlist when it does.
+		if answered || (st != StateSuggested && st != StateViewed && st != StateNotInterested && st != StateShortlisted) {
 			return ErrInvalidState
 		}
-		if _, err := tx.Exec(ctx, `UPDATE request_matches SET state = 'interested', message = $3, answers = $4, offer_id = $5,
-				sme_reason = '', sme_reason_text = '', answered_at = $6, updated_at = $6
+		if _, err := tx.Exec(ctx, `UPDATE request_matches SET state = CASE WHEN state = 'shortlisted' THEN 'shortlisted' ELSE 'interested' END,
+				message = $3, answers = $4, offer_id = $5, sme_reason = '', sme_reason_text = '', answered_at = $6, updated_at = $6
 			WHERE request_id = $1 AND organisation_id = $2`, id, actor.OrgID, in.Message, nonNil(in.Answers), offer, s.Now()); err != nil {
 			return err
 		}

@@ -75,7 +75,8 @@ func (s *Service) smeHome(ctx context.Context, actor member.Actor, h *Home) erro
 	h.Waiting, err = items(s.db.Query(ctx, `SELECT r.id, m.organisation_id, r.title, CASE WHEN r.anonymous THEN '' ELSE g.legal_name END,
 			m.state, 0, m.answered_at
 		FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id JOIN organisations g ON g.id = r.organisation_id
-		WHERE m.organisation_id = $1 AND m.state IN ('interested', 'shortlisted') ORDER BY m.answered_at LIMIT $2`, actor.OrgID, HomeLimit))
+		WHERE m.organisation_id = $1 AND m.state IN ('interested', 'shortlisted') AND m.answered_at IS NOT NULL
+		ORDER BY m.answered_at LIMIT $2`, actor.OrgID, HomeLimit))
 	if err != nil {
 		return err
 	}

@@ -118,7 +118,9 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 		v.Links = append(v.Links, requestpage.Link{URL: fmt.Sprintf("/demandes/%d/echanges/%d", p.ID, p.Match.OrgID),
 			Label: l.T("match.open_conversation"), TestID: "open-conversation"})
 	}
-	canInterest := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateNotInterested
+	unanswered := p.Match == nil || p.Match.AnsweredAt == nil
+	canInterest := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateNotInterested ||
+		(state == purchase.StateShortlisted && unanswered)
 	canDecline := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateInterested
 	switch {
 	case !p.Takes && (canInterest || canDecline):
@@ -126,8 +128,10 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 		return
 	case state == purchase.StateNotInterested:
 		v.Notice = l.T("match.you_declined", "Reason", l.T("request.reason."+p.Match.SMEReason))
-	case state.Answered():
+	case state.Answered() && !unanswered:
 		v.Notice = l.T("match.you_answered", "Date", l.Date(*p.Match.AnsweredAt))
+	case state == purchase.StateShortlisted:
+		v.Notice = l.T("match.shortlisted_first")
 	}
 	if canInterest {
 		v.Forms = append(v.Forms, interestForm(l, fmt.Sprintf("/demandes/%d/interet", p.ID), p, st.interest, st.interestErrs))
