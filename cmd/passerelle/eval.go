@@ -220,7 +220,7 @@ func fitWeights(ctx context.Context, cfg config.Config, url string, tax *taxonom
 		return matching.Weights{}, 0, err
 	}
 	start := matching.DefaultWeights()
-	ranks, err := evaluation.Rank(ctx, matching.NewService(pool, tax), queries, start, 300, stderr)
+	ranks, err := evaluation.Rank(ctx, matching.NewService(pool, tax), queries, start, 600, stderr)
 	if err != nil {
 		return matching.Weights{}, 0, err
 	}

@@ -400,6 +400,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	fs.Uint64Var(&opt.Workers, "workers", 8, "concurrent clients of the load phases")
 	fs.Uint64Var(&opt.Seed, "seed", 1, "random seed of the sampled searches")
 	out := fs.String("out", filepath.Join(".artifacts", "bench.md"), "where to write the Markdown report too")
+	matchingOnly := fs.Int("matching", 0, "only time the ranking of this many requests (the matching benchmark)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -415,6 +416,9 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 		return err
 	}
 	defer f.Close()
+	if *matchingOnly > 0 {
+		return benchMatching(ctx, url, *matchingOnly, io.MultiWriter(stdout, f), stderr)
+	}
 	fmt.Fprintln(stderr, "Measuring (about 6 minutes)…")
 	opt.Progress = stderr
 	if err := bench.Run(ctx, url, opt, io.MultiWriter(stdout, f)); err != nil {

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,16 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, o Op
 	if loo {
 		queries = o.History
 	}
+	// Re-publications of a contract (the same buyer, object, code and
+	// winners under another uid) are left out with it: they are not
+	// past contracts.
+	same := map[string][]string{}
+	key := func(c importer.Contract) string {
+		return c.BuyerSIRET + "|" + strings.ToLower(c.Object) + "|" + c.CPV + "|" + strings.Join(c.Winners, ",")
+	}
+	for _, c := range o.History {
+		same[key(c)] = append(same[key(c)], c.UID)
+	}
 	var out []Query
 	for _, c := range queries {
 		q := Query{Contract: c, Request: RequestOf(tax, c)}
@@ -125,12 +136,12 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, o Op
 			}
 			other := wins[w]
 			if loo {
-				other-- // the query itself is left out
+				other -= len(same[key(c)]) // the query and its re-publications are left out
 			}
 			q.Warm = q.Warm || other > 0
 		}
 		if loo {
-			q.Request.Exclude = c.UID
+			q.Request.Exclude = same[key(c)]
 		}
 		out = append(out, q)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"passerelle/internal/evaluation"
@@ -48,8 +49,9 @@ func hierarchyByHand(hist []importer.Contract, q importer.Contract, siren string
 	var at, atDep [6]int
 	same := 0
 	for _, c := range hist {
-		if c.UID == q.UID {
-			continue // left out
+		if c.BuyerSIRET == q.BuyerSIRET && strings.EqualFold(c.Object, q.Object) && c.CPV == q.CPV &&
+			strings.Join(c.Winners, ",") == strings.Join(q.Winners, ",") {
+			continue // left out: the query and its re-publications
 		}
 		won := false
 		for _, w := range c.Winners {

@@ -179,14 +179,14 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	}
 	// Past contracts in the divisions.
 	var like []string
-	args := []any{r.Exclude}
+	args := []any{nonNil(r.Exclude)}
 	for _, d := range divisions {
 		args = append(args, d+"%")
 		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
 	}
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0), left(r.client_siret, 9)
 		FROM org_references r JOIN organisations g ON g.id = r.organisation_id
-		WHERE (`+strings.Join(like, " OR ")+`) AND ($1 = '' OR r.source_uid <> $1) AND `+smeMember, args...)
+		WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1) AND `+smeMember, args...)
 	if err != nil {
 		return nil, fmt.Errorf("matching: references: %w", err)
 	}
@@ -219,7 +219,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// Every past contract for this buyer.
 	if r.BuyerSIREN != "" {
 		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*) FROM org_references r JOIN organisations g ON g.id = r.organisation_id
-			WHERE left(r.client_siret, 9) = $1 AND ($2 = '' OR r.source_uid <> $2) AND `+smeMember+` GROUP BY 1`, r.BuyerSIREN, r.Exclude)
+			WHERE left(r.client_siret, 9) = $1 AND NOT r.source_uid = ANY($2) AND `+smeMember+` GROUP BY 1`, r.BuyerSIREN, nonNil(r.Exclude))
 		if err != nil {
 			return nil, fmt.Errorf("matching: same buyer: %w", err)
 		}
@@ -268,8 +268,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 				FROM unnest(fr_tsvector($1)))
 			SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
 			FROM org_references r JOIN organisations g ON g.id = r.organisation_id, q
-			WHERE fr_tsvector(r.object) @@ q.q AND ($2 = '' OR r.source_uid <> $2) AND `+smeMember+`
-			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, r.Exclude, s.TextCandidates)
+			WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND `+smeMember+`
+			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, nonNil(r.Exclude), s.TextCandidates)
 		if err != nil {
 			return nil, fmt.Errorf("matching: words: %w", err)
 		}
@@ -298,8 +298,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		ids = append(ids, id)
 	}
 	excluded := map[int64]bool{}
-	if r.Exclude != "" {
-		rows, err := s.db.Query(ctx, `SELECT organisation_id FROM org_references WHERE source_uid = $1`, r.Exclude)
+	if len(r.Exclude) > 0 {
+		rows, err := s.db.Query(ctx, `SELECT organisation_id FROM org_references WHERE source_uid = ANY($1)`, r.Exclude)
 		if err != nil {
 			return nil, fmt.Errorf("matching: left out: %w", err)
 		}
@@ -308,8 +308,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		}
 	}
 	rows, err = s.db.Query(ctx, `SELECT g.id, g.legal_name, g.naf_code, g.departement, g.places,
-			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND ($2 = '' OR r.source_uid <> $2))
-		FROM organisations g WHERE g.id = ANY($1)`, ids, r.Exclude)
+			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY($2))
+		FROM organisations g WHERE g.id = ANY($1)`, ids, nonNil(r.Exclude))
 	if err != nil {
 		return nil, fmt.Errorf("matching: organisations: %w", err)
 	}
@@ -363,6 +363,13 @@ func overlaps(a, b []string) bool {
 		}
 	}
 	return false
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func containsString(list []string, s string) bool {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"passerelle/internal/evaluation"
+	"passerelle/internal/importer"
+	"passerelle/internal/matching"
+	"passerelle/internal/postgres"
+	"passerelle/internal/taxonomy"
+)
+
+// benchMatching times the ranking of requests at the benchmark
+// database's scale: n real DECP contracts read as requests, each ranked
+// one at a time against every SME, beside the baseline query.
+func benchMatching(ctx context.Context, url string, n int, out io.Writer, stderr io.Writer) error {
+	tax, err := taxonomy.Load()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open("internal/refdata/data/decp_history.csv")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	contracts, err := importer.ReadContracts(f)
+	if err != nil {
+		return err
+	}
+	var requests []matching.Request
+	for i := 0; i < len(contracts) && len(requests) < n; i += max(1, len(contracts)/n) {
+		if c := contracts[i]; c.Departement != "" {
+			requests = append(requests, evaluation.RequestOf(tax, c))
+		}
+	}
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var orgs, refs int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM organisations), (SELECT count(*) FROM org_references) + (SELECT count(*) FROM offers)`).
+		Scan(&orgs, &refs); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Ranking %d requests one at a time against %d organisations…\n", len(requests), orgs)
+	rank, base, cands, err := matching.BenchRequests(ctx, matching.NewService(pool, tax), requests, stderr)
+	if err != nil {
+		return err
+	}
+	slices.Sort(cands)
+	fmt.Fprintf(out, "\n## Matching: ranking one request (%d organisations, %d offers and references)\n\n", orgs, refs)
+	fmt.Fprintf(out, "%d requests (real DECP contracts: CPV code, département, object, buyer), one at a time; candidates scored per request: median %d, max %d.\n\n",
+		len(requests), cands[len(cands)/2], cands[len(cands)-1])
+	fmt.Fprintln(out, "| work | p50 | p95 | p99 |")
+	fmt.Fprintln(out, "|---|---|---|---|")
+	fmt.Fprintf(out, "| baseline: the division's past contracts read (one indexed query) | %v | %v | %v |\n", base.Quantile(0.5), base.Quantile(0.95), base.Quantile(0.99))
+	fmt.Fprintf(out, "| matching: evidence gathered, every candidate scored, top 100 explained | %v | %v | %v |\n", rank.Quantile(0.5), rank.Quantile(0.95), rank.Quantile(0.99))
+	return nil
+}

@@ -1,0 +1,76 @@
+package matching
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Timings are the latencies of one kind of work, sorted.
+type Timings []time.Duration
+
+// Quantile is the q-quantile (0 < q ≤ 1), nearest rank.
+func (t Timings) Quantile(q float64) time.Duration {
+	if len(t) == 0 {
+		return 0
+	}
+	i := int(float64(len(t))*q+0.5) - 1
+	return t[min(max(i, 0), len(t)-1)]
+}
+
+// BenchRequests ranks each request one at a time and times it, beside a
+// baseline measured in the same run on the same requests: the one query
+// the hierarchical popularity needs (past contracts in the divisions),
+// which any ranking must at least run. It returns the two timings and how
+// many candidates the rankings scored, and writes a table to out.
+func BenchRequests(ctx context.Context, s *Service, requests []Request, out io.Writer) (rank, base Timings, candidates []int, err error) {
+	if _, err := s.LoadAffinity(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	for i, r := range requests {
+		start := time.Now()
+		if err := s.baseline(ctx, r); err != nil {
+			return nil, nil, nil, err
+		}
+		base = append(base, time.Since(start))
+		start = time.Now()
+		ev, err := s.Evidence(ctx, r)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ranked := Rank(ev, r, s.Weights, 2026)
+		for _, x := range ranked[:min(100, len(ranked))] {
+			_ = Reasons(x.Evidence, r)
+		}
+		rank = append(rank, time.Since(start))
+		candidates = append(candidates, len(ev))
+		if out != nil && (i+1)%20 == 0 {
+			fmt.Fprintf(out, "  %d/%d requests ranked\n", i+1, len(requests))
+		}
+	}
+	slices.Sort(rank)
+	slices.Sort(base)
+	return rank, base, candidates, nil
+}
+
+// baseline runs the references query of the divisions alone, reading its rows.
+func (s *Service) baseline(ctx context.Context, r Request) error {
+	var like []string
+	args := []any{}
+	for _, c := range r.CPV {
+		args = append(args, c[:2]+"%")
+		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+	}
+	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code FROM org_references r JOIN organisations g ON g.id = r.organisation_id
+		WHERE (`+strings.Join(like, " OR ")+`) AND `+smeMember, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	return rows.Err()
+}
