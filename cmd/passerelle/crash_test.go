@@ -16,9 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"passerelle/internal/config"
 	"passerelle/internal/demo"
+	"passerelle/internal/jobs"
 	"passerelle/internal/postgres"
 	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/purchase"
 	"passerelle/internal/taxonomy"
 )
 
@@ -327,5 +332,124 @@ func TestTwoServerProcessesShareOneDatabase(t *testing.T) {
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`).Scan(&runs)
 	if runs != 1 {
 		t.Errorf("the daily prune job ran %d times for two servers, want 1", runs)
+	}
+}
+
+// TestTwoServerProcessesMatchAndInviteOnce starts two server processes on
+// one database. SMEs gain references in an open request's category (the
+// triggers list the change), recompute and invitation jobs are enqueued
+// many times; both servers' workers take them, and each effect happens
+// once: every new SME is matched, the change list is drained, and the
+// day's batch of invitations goes out once, each SME invited once.
+func TestTwoServerProcessesMatchAndInviteOnce(t *testing.T) {
+	databaseURL := pgtest.URL(t)
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := demo.Seed(ctx, pool, false); err != nil {
+		t.Fatal(err)
+	}
+	serverProcess(t, databaseURL)
+	serverProcess(t, databaseURL)
+	// An open request with few answers: invitations may go on.
+	var request int64
+	var title, code, dep string
+	if err := pool.QueryRow(ctx, `SELECT r.id, r.title, r.cpv_codes[1], coalesce((SELECT substr(f, 5) FROM unnest(r.facets) f WHERE f LIKE 'dep:%' ORDER BY f LIMIT 1), '69') FROM purchase_requests r
+		WHERE r.status = 'open' AND r.deadline >= current_date
+		  AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id AND m.state NOT IN ('suggested', 'viewed', 'not_interested')) < 3
+		ORDER BY r.id LIMIT 1`).Scan(&request, &title, &code, &dep); err != nil {
+		t.Fatalf("no open demo request: %v", err)
+	}
+	const n = 25
+	var added []int64
+	for i, siren := range sirens(n) {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
+			VALUES ($1, $2, 'pme', '62.01Z', '11', $3, 'member') RETURNING id`, siren, fmt.Sprintf("PME RÉFÉRENCÉE %d", i), dep).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		for y := range 2 {
+			if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+				VALUES ($1, 'Ville de Lyon', $2, $3, $4, $5)`, id, title, code, 2023+y, dep); err != nil {
+				t.Fatal(err)
+			}
+		}
+		added = append(added, id)
+	}
+	var listed int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM match_changes WHERE organisation_id = ANY($1)`, added).Scan(&listed)
+	if listed != n {
+		t.Fatalf("%d of the %d SMEs with a new reference are in the change list", listed, n)
+	}
+	client, err := jobs.InsertOnly(pool, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enqueue := func(args river.JobArgs) {
+		t.Helper()
+		for range 10 {
+			if _, err := client.Insert(ctx, args, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	enqueue(purchase.RecomputeArgs{})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var left, matched int
+		_ = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM match_changes),
+			(SELECT count(*) FROM request_matches WHERE request_id = $1 AND matched AND organisation_id = ANY($2))`, request, added).Scan(&left, &matched)
+		if left == 0 && matched == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s: %d changes left, %d of %d new SMEs matched", left, matched, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A day later (the request's last batch moved back 25 hours): ten
+	// invitation jobs over two servers send one batch.
+	for _, q := range []string{`UPDATE request_matches SET invited_at = invited_at - interval '25 hours' WHERE request_id = $1 AND invited_at IS NOT NULL`,
+		`UPDATE purchase_requests SET published_at = published_at - interval '25 hours' WHERE id = $1`} {
+		if _, err := pool.Exec(ctx, q, request); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := time.Now()
+	enqueue(purchase.InviteArgs{})
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var pending int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')`,
+			purchase.InviteArgs{}.Kind()).Scan(&pending)
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d invitation jobs still pending after 30 s", pending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var invited, events, twice int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at >= $2),
+		(SELECT count(*) FROM request_events WHERE request_id = $1 AND kind = 'invited' AND at >= $2),
+		(SELECT count(*) FROM (SELECT organisation_id FROM request_events WHERE request_id = $1 AND kind = 'invited' GROUP BY 1 HAVING count(*) > 1) x)`,
+		request, since).Scan(&invited, &events, &twice); err != nil {
+		t.Fatal(err)
+	}
+	var workers int
+	_ = pool.QueryRow(ctx, `SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind = ANY($1)`,
+		[]string{purchase.InviteArgs{}.Kind(), purchase.RecomputeArgs{}.Kind()}).Scan(&workers)
+	t.Logf("the jobs were worked by %d server processes; %d SMEs invited", workers, invited)
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batch := cfg.Invitations.DailyBatch; invited != batch || events != invited || twice != 0 {
+		t.Fatalf("one day's batch over two servers: %d SMEs invited, %d invitation events, %d SMEs invited twice; want %d, %d, 0",
+			invited, events, twice, batch, batch)
 	}
 }
