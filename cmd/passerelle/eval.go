@@ -190,6 +190,7 @@ func evaluate(ctx context.Context, cfg config.Config, url string, tax *taxonomy.
 		return evaluation.Report{}, err
 	}
 	svc := matching.NewService(pool, tax)
+	svc.Exhaustive = true
 	ranks, err := evaluation.Rank(ctx, svc, queries, *o.Weights, 0, o.Progress)
 	if err != nil {
 		return evaluation.Report{}, err
@@ -220,7 +221,9 @@ func fitWeights(ctx context.Context, cfg config.Config, url string, tax *taxonom
 		return matching.Weights{}, 0, err
 	}
 	start := matching.DefaultWeights()
-	ranks, err := evaluation.Rank(ctx, matching.NewService(pool, tax), queries, start, 600, stderr)
+	svc := matching.NewService(pool, tax)
+	svc.Exhaustive = true
+	ranks, err := evaluation.Rank(ctx, svc, queries, start, 600, stderr)
 	if err != nil {
 		return matching.Weights{}, 0, err
 	}

@@ -235,7 +235,12 @@ func rankOne(ctx context.Context, svc *matching.Service, q Query, w matching.Wei
 	year := q.Contract.Year
 	won := func(id int64) bool { return slices.Contains(q.Winners, id) }
 	scores := [4]func(e matching.Evidence) float64{
-		func(e matching.Evidence) float64 { return matching.Score(matching.FeaturesOf(e, q.Request, year), w) },
+		func(e matching.Evidence) float64 {
+			if !e.Found { // the platform would not have read it
+				return 0
+			}
+			return matching.Score(matching.FeaturesOf(e, q.Request, year), w)
+		},
 		Popularity,
 		func(e matching.Evidence) float64 { return e.Text },
 		Hierarchy,

@@ -100,6 +100,7 @@ func TestEvidenceAgreesWithTheContractsAndLeavesTheQueryOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := matching.NewService(pool, tax)
+	svc.Exhaustive = true
 	sirenOf := map[int64]string{}
 	rows, _ := pool.Query(ctx, `SELECT id, siren FROM organisations`)
 	for rows.Next() {

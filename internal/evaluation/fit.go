@@ -69,6 +69,9 @@ func Fit(ranks []Ranks, subset []int, start matching.Weights) (matching.Weights,
 	for round := 0; round < 12; round++ {
 		improved := false
 		for f := range w {
+			if matching.ExhaustiveOnly[f] {
+				continue
+			}
 			for _, step := range steps {
 				try := w
 				try[f] = step(w[f])

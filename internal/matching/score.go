@@ -68,6 +68,11 @@ type Evidence struct {
 	// (NAF) that fall in the request's division and group.
 	AffinityDiv, AffinityGroup float64
 	References                 int // all its past contracts
+	// Found: brought by what the platform's ranking reads (a contract in a
+	// class of the request, an offer, this buyer, words, an affine
+	// activity), not only by a contract elsewhere in the division, which
+	// only an exhaustive read brings.
+	Found bool
 }
 
 // Features are the inputs of the score, in the order of Weights.
@@ -94,13 +99,20 @@ const (
 	FLocal
 	FRecent
 	FVolume
+	FLocalAffinity
 	NumFeatures
 )
 
 // FeatureNames name the features in the weights file and the docs.
 var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_class", "refs_category", "refs_exact",
 	"refs_dep_division", "refs_dep_group", "refs_dep_class", "refs_dep_category", "refs_dep_exact",
-	"same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity", "naf_affinity_group", "local", "recent", "volume"}
+	"same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity", "naf_affinity_group", "local", "recent", "volume", "local_affinity"}
+
+// ExhaustiveOnly are the features the platform's ranking does not read at
+// national scale (contracts counted at the division and group levels,
+// every contract of a candidate): their weights stay 0, and the fit
+// leaves them there.
+var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FRefsGroup: true, FRefsDepDivision: true, FRefsDepGroup: true, FVolume: true}
 
 // Weights multiply the features.
 type Weights [NumFeatures]float64
@@ -165,6 +177,9 @@ func FeaturesOf(e Evidence, r Request, year int) Features {
 	case e.Region != "" && e.Region == r.Region:
 		f[FLocal] = 0.5
 	}
+	// An SME of an activity that often wins the group's contracts, based
+	// where the request is: what ranks an SME new to public contracts.
+	f[FLocalAffinity] = f[FAffinityGroup] * f[FLocal]
 	if e.Latest > 0 && year > 0 {
 		f[FRecent] = 1 / (1 + math.Max(0, float64(year-e.Latest)))
 	}
@@ -196,10 +211,13 @@ const (
 	ReasonActivity     = "activity"       // its activity NAF often wins contracts of division Prefix
 	ReasonWords        = "words"          // its references share words with the request
 	ReasonServes       = "serves_place"   // it works where the request is
-	ReasonNoReferences = "no_references"  // missing: no past contract on the platform
-	ReasonNoOffer      = "no_offer"       // missing: no published offer in the category
-	ReasonNoTRL        = "no_trl"         // missing: its offer gives no TRL
-	ReasonNoNAF        = "no_naf"         // missing: no activity code
+	// its establishment is in the request's département (Departement) / region
+	ReasonBasedDepartement = "based_departement"
+	ReasonBasedRegion      = "based_region"
+	ReasonNoReferences     = "no_references" // missing: no past contract on the platform
+	ReasonNoOffer          = "no_offer"      // missing: no published offer in the category
+	ReasonNoTRL            = "no_trl"        // missing: its offer gives no TRL
+	ReasonNoNAF            = "no_naf"        // missing: no activity code
 )
 
 // Reasons explains a match: what matched, with the values a buyer can
@@ -232,6 +250,12 @@ func Reasons(e Evidence, r Request) []Reason {
 	if e.ServesPlace {
 		out = append(out, Reason{ReasonServes, nil})
 	}
+	switch {
+	case e.Departement != "" && e.Departement == r.Departement:
+		out = append(out, Reason{ReasonBasedDepartement, []any{"Departement", e.Departement}})
+	case e.Region != "" && e.Region == r.Region:
+		out = append(out, Reason{ReasonBasedRegion, nil})
+	}
 	if e.AffinityDiv >= 0.2 && e.NAF != "" {
 		out = append(out, Reason{ReasonActivity, []any{"NAF", e.NAF, "Prefix", Prefix(code, LevelDivision),
 			"Percent", int(math.Round(e.AffinityDiv * 100))}})
@@ -260,7 +284,7 @@ func levelName(lvl int) string { return LevelNames[lvl-1] }
 
 // ReasonCodes are every reason code, for the catalogue's tests.
 var ReasonCodes = []string{ReasonOffer, ReasonPast, ReasonPastLocal, ReasonWorkedForYou, ReasonActivity, ReasonWords,
-	ReasonServes, ReasonNoReferences, ReasonNoOffer, ReasonNoTRL, ReasonNoNAF}
+	ReasonServes, ReasonBasedDepartement, ReasonBasedRegion, ReasonNoReferences, ReasonNoOffer, ReasonNoTRL, ReasonNoNAF}
 
 // Ranked is an SME with its score, best first.
 type Ranked struct {

@@ -68,6 +68,9 @@ func TestReasons(t *testing.T) {
 		}, matching.ReasonPastLocal, map[string]any{"Count": 2}},
 		{"has already worked for you", func(e *matching.Evidence) { e.SameBuyer = 3 }, matching.ReasonWorkedForYou, map[string]any{"Count": 3}},
 		{"works where the request is", func(e *matching.Evidence) { e.ServesPlace = true }, matching.ReasonServes, nil},
+		{"based in the request's département", func(e *matching.Evidence) { e.Departement, e.Region = "69", "84" }, matching.ReasonBasedDepartement,
+			map[string]any{"Departement": "69"}},
+		{"based in the request's region", func(e *matching.Evidence) { e.Departement, e.Region = "42", "84" }, matching.ReasonBasedRegion, nil},
 		{"its activity often wins in the division", func(e *matching.Evidence) { e.AffinityDiv = 0.42 }, matching.ReasonActivity,
 			map[string]any{"NAF": "62.01Z", "Prefix": "72", "Percent": 42}},
 		{"shares words", func(e *matching.Evidence) { e.Text = 0.3 }, matching.ReasonWords, nil},
@@ -113,6 +116,7 @@ func TestScoreGrowsWithEvidence(t *testing.T) {
 		func(e *matching.Evidence) { e.Text = 0.2 },
 		func(e *matching.Evidence) { e.AffinityDiv = 0.3 },
 		func(e *matching.Evidence) { e.Departement = "69" },
+		func(e *matching.Evidence) { e.Departement, e.AffinityGroup = "69", 0.3 },
 	}
 	s0 := matching.Score(matching.FeaturesOf(base, req, 2019), w)
 	for i, add := range more {
@@ -125,6 +129,9 @@ func TestScoreGrowsWithEvidence(t *testing.T) {
 	for i, x := range w {
 		if x < 0 {
 			t.Errorf("weight %s is negative: %v", matching.FeatureNames[i], x)
+		}
+		if matching.ExhaustiveOnly[i] && x != 0 {
+			t.Errorf("weight %s is %v: the platform does not read that feature at scale", matching.FeatureNames[i], x)
 		}
 	}
 }

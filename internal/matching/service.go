@@ -68,6 +68,13 @@ type Service struct {
 	// AffinityCandidates is how many SMEs of affine activities in the
 	// request's département are brought at most.
 	AffinityCandidates int
+	// Exhaustive reads past contracts from the division of each request
+	// code rather than from its class. The evaluation sets it, so that its
+	// baselines see every SME with a contract in the division; the
+	// platform's ranking leaves it off: at national scale a division holds
+	// a quarter of a million references, and the features counted there
+	// only (division and group) weigh nothing in the score.
+	Exhaustive bool
 
 	mu       sync.Mutex
 	affinity *Affinity
@@ -177,16 +184,20 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if len(divisions) == 0 {
 		return nil, nil
 	}
-	// Past contracts in the divisions.
+	// Past contracts in the classes (the divisions when exhaustive), read
+	// from the covering index alone; membership is checked last, once.
 	var like []string
 	args := []any{nonNil(r.Exclude)}
-	for _, d := range divisions {
-		args = append(args, d+"%")
+	for _, c := range r.CPV {
+		p := c[:min(4, len(c))]
+		if s.Exhaustive {
+			p = c[:min(2, len(c))]
+		}
+		args = append(args, p+"%")
 		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
 	}
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0), left(r.client_siret, 9)
-		FROM org_references r JOIN organisations g ON g.id = r.organisation_id
-		WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1) AND `+smeMember, args...)
+		FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("matching: references: %w", err)
 	}
@@ -205,6 +216,9 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 				e.RefsAtDep[l]++
 			}
 		}
+		if lvl >= LevelClass {
+			e.Found = true
+		}
 		if lvl > LevelNone {
 			e.Latest = max(e.Latest, year)
 			if r.BuyerSIREN != "" && client == r.BuyerSIREN {
@@ -218,20 +232,20 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	}
 	// Every past contract for this buyer.
 	if r.BuyerSIREN != "" {
-		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*) FROM org_references r JOIN organisations g ON g.id = r.organisation_id
-			WHERE left(r.client_siret, 9) = $1 AND NOT r.source_uid = ANY($2) AND `+smeMember+` GROUP BY 1`, r.BuyerSIREN, nonNil(r.Exclude))
+		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*) FROM org_references r
+			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2) GROUP BY 1`, r.BuyerSIREN, nonNil(r.Exclude))
 		if err != nil {
 			return nil, fmt.Errorf("matching: same buyer: %w", err)
 		}
 		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&org, &n}, func() error { get(org).SameBuyer = n; return nil }); err != nil {
+		if _, err := pgx.ForEachRow(rows, []any{&org, &n}, func() error { e := get(org); e.SameBuyer, e.Found = n, true; return nil }); err != nil {
 			return nil, fmt.Errorf("matching: same buyer: %w", err)
 		}
 	}
-	// Published offers in the divisions.
+	// Published offers in the categories.
 	var keys []string
-	for _, d := range divisions {
-		keys = append(keys, "cpv:"+d)
+	for _, c := range r.CPV {
+		keys = append(keys, "cpv:"+c[:min(5, len(c))])
 	}
 	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
 	rows, err = s.db.Query(ctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
@@ -245,6 +259,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	var trl int
 	_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &title, &codes, &trl, &places}, func() error {
 		e := get(org)
+		e.Found = true
 		lvl := LevelNone
 		for _, a := range codes {
 			for _, b := range r.CPV {
@@ -262,19 +277,26 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if err != nil {
 		return nil, fmt.Errorf("matching: offers: %w", err)
 	}
-	// References sharing the request's words (any of them, ranked).
+	// References in the divisions sharing the request's words (any of
+	// them, ranked).
 	if strings.TrimSpace(r.Text) != "" {
+		var in []string
+		args := []any{r.Text, nonNil(r.Exclude), s.TextCandidates}
+		for _, d := range divisions {
+			args = append(args, d+"%")
+			in = append(in, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+		}
 		rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
 				FROM unnest(fr_tsvector($1)))
 			SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
-			FROM org_references r JOIN organisations g ON g.id = r.organisation_id, q
-			WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND `+smeMember+`
-			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, nonNil(r.Exclude), s.TextCandidates)
+			FROM org_references r, q
+			WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND (`+strings.Join(in, " OR ")+`)
+			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("matching: words: %w", err)
 		}
 		var rank float64
-		if _, err := pgx.ForEachRow(rows, []any{&org, &rank}, func() error { get(org).Text = rank; return nil }); err != nil {
+		if _, err := pgx.ForEachRow(rows, []any{&org, &rank}, func() error { e := get(org); e.Text, e.Found = rank, true; return nil }); err != nil {
 			return nil, fmt.Errorf("matching: words: %w", err)
 		}
 	}
@@ -287,7 +309,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			if err != nil {
 				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
 			}
-			if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org); return nil }); err != nil {
+			if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org).Found = true; return nil }); err != nil {
 				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
 			}
 		}
@@ -307,22 +329,21 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			return nil, fmt.Errorf("matching: left out: %w", err)
 		}
 	}
-	rows, err = s.db.Query(ctx, `SELECT g.id, g.legal_name, g.naf_code, g.departement, g.places,
-			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY($2))
-		FROM organisations g WHERE g.id = ANY($1)`, ids, nonNil(r.Exclude))
+	// What scoring needs of each, from the covering index alone; the rest
+	// (name, places, how many contracts) only for those shown (details),
+	// or for all when exhaustive (the evaluation).
+	rows, err = s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, ids)
 	if err != nil {
 		return nil, fmt.Errorf("matching: organisations: %w", err)
 	}
-	var name, naf string
-	var refs int
-	_, err = pgx.ForEachRow(rows, []any{&org, &name, &naf, &dep, &places, &refs}, func() error {
+	var naf string
+	member := make(map[int64]bool, len(by))
+	_, err = pgx.ForEachRow(rows, []any{&org, &naf, &dep}, func() error {
+		member[org] = true
 		e := by[org]
-		e.Name, e.NAF, e.Departement, e.References = name, naf, dep, refs
+		e.NAF, e.Departement = naf, dep
 		if d, ok := s.tax.Departement(dep); ok {
 			e.Region = d.RegionCode
-		}
-		if overlaps(s.tax.PlaceKeys(append(places, "dep:"+dep)), placeKeys) {
-			e.ServesPlace = true
 		}
 		minus := 0
 		if excluded[org] {
@@ -339,9 +360,52 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	}
 	out := make([]Evidence, 0, len(by))
 	for _, e := range by {
-		out = append(out, *e)
+		if member[e.OrgID] {
+			out = append(out, *e)
+		}
+	}
+	if s.Exhaustive {
+		if err := s.details(ctx, r, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// details fills in the name, whether it serves a place of the request,
+// and how many past contracts it has, of the given evidence.
+func (s *Service) details(ctx context.Context, r Request, list []Evidence) error {
+	ids := make([]int64, len(list))
+	at := make(map[int64]int, len(list))
+	for i, e := range list {
+		ids[i], at[e.OrgID] = e.OrgID, i
+	}
+	count, args := `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)`, []any{ids}
+	if len(r.Exclude) > 0 {
+		count = `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY($2))`
+		args = append(args, r.Exclude)
+	}
+	rows, err := s.db.Query(ctx, `SELECT g.id, g.legal_name, g.departement, g.places, `+count+` FROM organisations g WHERE g.id = ANY($1)`, args...)
+	if err != nil {
+		return fmt.Errorf("matching: details: %w", err)
+	}
+	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
+	var org int64
+	var name, dep string
+	var places []string
+	var refs int
+	_, err = pgx.ForEachRow(rows, []any{&org, &name, &dep, &places, &refs}, func() error {
+		e := &list[at[org]]
+		e.Name, e.References = name, refs
+		if overlaps(s.tax.PlaceKeys(append(places, "dep:"+dep)), placeKeys) {
+			e.ServesPlace = true
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matching: details: %w", err)
+	}
+	return nil
 }
 
 // requestPlaces are the request's places as place keys.
@@ -390,14 +454,33 @@ type Match struct {
 // Rank ranks the SMEs for a request, best first, at most limit, each
 // with its reasons; year dates the request (for recency).
 func (s *Service) Rank(ctx context.Context, r Request, year, limit int) ([]Match, error) {
+	out, _, err := s.rank(ctx, r, year, limit)
+	return out, err
+}
+
+// rank is Rank, also saying how many candidates were scored.
+func (s *Service) rank(ctx context.Context, r Request, year, limit int) ([]Match, int, error) {
 	ev, err := s.Evidence(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	ranked := Rank(ev, r, s.Weights, year)
-	out := make([]Match, 0, min(limit, len(ranked)))
-	for _, x := range ranked[:min(limit, len(ranked))] {
+	ranked = ranked[:min(limit, len(ranked))]
+	if !s.Exhaustive {
+		shown := make([]Evidence, len(ranked))
+		for i := range ranked {
+			shown[i] = ranked[i].Evidence
+		}
+		if err := s.details(ctx, r, shown); err != nil {
+			return nil, 0, err
+		}
+		for i := range ranked {
+			ranked[i].Evidence = shown[i]
+		}
+	}
+	out := make([]Match, 0, len(ranked))
+	for _, x := range ranked {
 		out = append(out, Match{Ranked: x, Reasons: Reasons(x.Evidence, r)})
 	}
-	return out, nil
+	return out, len(ev), nil
 }
