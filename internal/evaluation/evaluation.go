@@ -183,6 +183,7 @@ func Rank(ctx context.Context, svc *matching.Service, queries []Query, w matchin
 		bar = progressbar.NewOptions(len(queries), progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("ranking"),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(200*time.Millisecond))
 	}
+	platform := svc.Platform(w)
 	next := make(chan int)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -191,7 +192,7 @@ func Rank(ctx context.Context, svc *matching.Service, queries []Query, w matchin
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r, err := rankOne(ctx, svc, queries[i], w, keep)
+				r, err := rankOne(ctx, svc, platform, queries[i], w, keep)
 				if err != nil {
 					select {
 					case errs <- err:
@@ -226,27 +227,32 @@ func Rank(ctx context.Context, svc *matching.Service, queries []Query, w matchin
 	return out, nil
 }
 
-func rankOne(ctx context.Context, svc *matching.Service, q Query, w matching.Weights, keep int) (Ranks, error) {
+func rankOne(ctx context.Context, svc, platform *matching.Service, q Query, w matching.Weights, keep int) (Ranks, error) {
 	var r Ranks
+	// The baselines read every contract of the divisions (exhaustive);
+	// the matcher ranks what the platform's service reads.
 	ev, err := svc.Evidence(ctx, q.Request)
+	if err != nil {
+		return r, err
+	}
+	mine, err := platform.Evidence(ctx, q.Request)
 	if err != nil {
 		return r, err
 	}
 	year := q.Contract.Year
 	won := func(id int64) bool { return slices.Contains(q.Winners, id) }
 	scores := [4]func(e matching.Evidence) float64{
-		func(e matching.Evidence) float64 {
-			if !e.Found { // the platform would not have read it
-				return 0
-			}
-			return matching.Score(matching.FeaturesOf(e, q.Request, year), w)
-		},
+		func(e matching.Evidence) float64 { return matching.Score(matching.FeaturesOf(e, q.Request, year), w) },
 		Popularity,
 		func(e matching.Evidence) float64 { return e.Text },
 		Hierarchy,
 	}
 	for m, score := range scores {
-		ranked := rankBy(ev, score)
+		from := ev
+		if m == 0 {
+			from = mine
+		}
+		ranked := rankBy(from, score)
 		for i, e := range ranked {
 			if won(e.OrgID) {
 				r.ByIndex[m] = i + 1

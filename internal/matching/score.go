@@ -68,11 +68,6 @@ type Evidence struct {
 	// (NAF) that fall in the request's division and group.
 	AffinityDiv, AffinityGroup float64
 	References                 int // all its past contracts
-	// Found: brought by what the platform's ranking reads (a contract in a
-	// class of the request, an offer, this buyer, words, an affine
-	// activity), not only by a contract elsewhere in the division, which
-	// only an exhaustive read brings.
-	Found bool
 }
 
 // Features are the inputs of the score, in the order of Weights.

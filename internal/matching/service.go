@@ -75,6 +75,11 @@ type Service struct {
 	// a quarter of a million references, and the features counted there
 	// only (division and group) weigh nothing in the score.
 	Exhaustive bool
+	// ReferenceCandidates is how many SMEs the past contracts in the
+	// request's classes bring at most (those they weigh most for);
+	// WordCandidates how many SMEs holding all the request's words;
+	// TextBest how many of the first ranked get their words weighed.
+	ReferenceCandidates, WordCandidates, TextBest int
 
 	mu       sync.Mutex
 	affinity *Affinity
@@ -83,7 +88,16 @@ type Service struct {
 
 // NewService returns the service with the fitted weights.
 func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy) *Service {
-	return &Service{db: db, tax: tax, Weights: DefaultWeights(), TextCandidates: 2000, AffinityCandidates: 2000}
+	return &Service{db: db, tax: tax, Weights: DefaultWeights(), TextCandidates: 2000, AffinityCandidates: 2000,
+		ReferenceCandidates: 3000, WordCandidates: 200, TextBest: 300}
+}
+
+// Platform is the service as the platform runs it (not exhaustive) on
+// the same database, with the given weights: the evaluation ranks with it.
+func (s *Service) Platform(w Weights) *Service {
+	p := NewService(s.db, s.tax)
+	p.Weights = w
+	return p
 }
 
 // Affinity is how often SMEs of each activity (NAF) win contracts of each
@@ -184,72 +198,43 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if len(divisions) == 0 {
 		return nil, nil
 	}
-	// Past contracts in the classes (the divisions when exhaustive), read
-	// from the covering index alone; membership is checked last, once.
-	var like []string
-	args := []any{nonNil(r.Exclude)}
-	for _, c := range r.CPV {
-		p := c[:min(4, len(c))]
-		if s.Exhaustive {
-			p = c[:min(2, len(c))]
-		}
-		args = append(args, p+"%")
-		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+	if s.Exhaustive {
+		err = s.divisionReferences(ctx, r, get)
+	} else {
+		err = s.classReferences(ctx, r, get)
 	}
-	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0), left(r.client_siret, 9)
-		FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("matching: references: %w", err)
+		return nil, err
 	}
 	var org int64
-	var code, dep, client string
-	var year int
-	_, err = pgx.ForEachRow(rows, []any{&org, &code, &dep, &year, &client}, func() error {
-		e := get(org)
-		lvl := LevelNone
-		for _, c := range r.CPV {
-			lvl = max(lvl, Level(code, c))
-		}
-		for l := LevelDivision; l <= lvl; l++ {
-			e.RefsAt[l]++
-			if dep != "" && dep == r.Departement {
-				e.RefsAtDep[l]++
-			}
-		}
-		if lvl >= LevelClass {
-			e.Found = true
-		}
-		if lvl > LevelNone {
-			e.Latest = max(e.Latest, year)
-			if r.BuyerSIREN != "" && client == r.BuyerSIREN {
-				e.SameBuyerDiv++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("matching: references: %w", err)
-	}
+	var dep string
 	// Every past contract for this buyer.
 	if r.BuyerSIREN != "" {
-		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*) FROM org_references r
-			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2) GROUP BY 1`, r.BuyerSIREN, nonNil(r.Exclude))
+		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*), count(*) FILTER (WHERE left(r.cpv_code, 2) = ANY($3))
+			FROM org_references r
+			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2) GROUP BY 1`,
+			r.BuyerSIREN, nonNil(r.Exclude), divisions)
 		if err != nil {
 			return nil, fmt.Errorf("matching: same buyer: %w", err)
 		}
-		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&org, &n}, func() error { e := get(org); e.SameBuyer, e.Found = n, true; return nil }); err != nil {
+		var n, div int
+		if _, err := pgx.ForEachRow(rows, []any{&org, &n, &div}, func() error {
+			e := get(org)
+			e.SameBuyer, e.SameBuyerDiv = n, div
+			return nil
+		}); err != nil {
 			return nil, fmt.Errorf("matching: same buyer: %w", err)
 		}
 	}
-	// Published offers in the categories.
+	// Published offers in the categories, serving the request's region
+	// when it has one (a category may hold tens of thousands of offers).
 	var keys []string
 	for _, c := range r.CPV {
 		keys = append(keys, "cpv:"+c[:min(5, len(c))])
 	}
 	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
-	rows, err = s.db.Query(ctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
-		FROM offers o WHERE o.listed AND o.facets && $1`, keys)
+	rows, err := s.db.Query(ctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
+		FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)`, keys, nonNil(placeKeys))
 	if err != nil {
 		return nil, fmt.Errorf("matching: offers: %w", err)
 	}
@@ -259,7 +244,6 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	var trl int
 	_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &title, &codes, &trl, &places}, func() error {
 		e := get(org)
-		e.Found = true
 		lvl := LevelNone
 		for _, a := range codes {
 			for _, b := range r.CPV {
@@ -277,27 +261,22 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if err != nil {
 		return nil, fmt.Errorf("matching: offers: %w", err)
 	}
-	// References in the divisions sharing the request's words (any of
-	// them, ranked).
+	// References in the divisions sharing the request's words: when
+	// exhaustive, any of them, ranked (the full-text baseline); otherwise
+	// a few SMEs whose references hold all of them, the words of the
+	// others being weighed after a first ranking (textOfBest).
+	var worded []int64
 	if strings.TrimSpace(r.Text) != "" {
-		var in []string
-		args := []any{r.Text, nonNil(r.Exclude), s.TextCandidates}
-		for _, d := range divisions {
-			args = append(args, d+"%")
-			in = append(in, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+		if s.Exhaustive {
+			err = s.rankedWords(ctx, r, divisions, func(org int64, rank float64) { get(org).Text = rank })
+		} else {
+			worded, err = s.allWords(ctx, r, divisions)
+			for _, org := range worded {
+				get(org)
+			}
 		}
-		rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
-				FROM unnest(fr_tsvector($1)))
-			SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
-			FROM org_references r, q
-			WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND (`+strings.Join(in, " OR ")+`)
-			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("matching: words: %w", err)
-		}
-		var rank float64
-		if _, err := pgx.ForEachRow(rows, []any{&org, &rank}, func() error { e := get(org); e.Text, e.Found = rank, true; return nil }); err != nil {
-			return nil, fmt.Errorf("matching: words: %w", err)
+			return nil, err
 		}
 	}
 	// SMEs of affine activities in the request's département.
@@ -309,7 +288,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			if err != nil {
 				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
 			}
-			if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org).Found = true; return nil }); err != nil {
+			if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org); return nil }); err != nil {
 				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
 			}
 		}
@@ -368,8 +347,182 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		if err := s.details(ctx, r, out); err != nil {
 			return nil, err
 		}
+	} else if strings.TrimSpace(r.Text) != "" {
+		if err := s.textOfBest(ctx, r, divisions, out, worded); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// divisionReferences reads every past contract in the request's
+// divisions, row by row (the evaluation: its baselines count them all).
+func (s *Service) divisionReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
+	var like []string
+	args := []any{nonNil(r.Exclude)}
+	for _, c := range r.CPV {
+		args = append(args, c[:2]+"%")
+		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+	}
+	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0)
+		FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
+	if err != nil {
+		return fmt.Errorf("matching: references: %w", err)
+	}
+	var org int64
+	var code, dep string
+	var year int
+	_, err = pgx.ForEachRow(rows, []any{&org, &code, &dep, &year}, func() error {
+		e := get(org)
+		lvl := LevelNone
+		for _, c := range r.CPV {
+			lvl = max(lvl, Level(code, c))
+		}
+		for l := LevelDivision; l <= lvl; l++ {
+			e.RefsAt[l]++
+			if dep != "" && dep == r.Departement {
+				e.RefsAtDep[l]++
+			}
+		}
+		if lvl >= LevelClass {
+			e.Latest = max(e.Latest, year)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matching: references: %w", err)
+	}
+	return nil
+}
+
+// classReferences counts, per SME, its past contracts in the request's
+// classes, categories and codes, overall and in its département, in SQL
+// from the covering index, and keeps the ReferenceCandidates SMEs whose
+// counts weigh most under the weights: at national scale a class may hold
+// a hundred thousand contracts. Division and group counts are those of
+// the class (they weigh nothing).
+func (s *Service) classReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
+	var like, categories []string
+	args := []any{nonNil(r.Exclude), nil, r.CPV, r.Departement}
+	w := s.Weights
+	for _, x := range []float64{w[FRefsClass], w[FRefsCategory], w[FRefsExact], w[FRefsDepClass], w[FRefsDepCategory], w[FRefsDepExact]} {
+		args = append(args, x)
+	}
+	args = append(args, s.ReferenceCandidates)
+	for _, c := range r.CPV {
+		args = append(args, c[:4]+"%")
+		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+		categories = append(categories, c[:5])
+	}
+	args[1] = categories
+	rows, err := s.db.Query(ctx, `SELECT organisation_id, n_class, n_category, n_exact, d_class, d_category, d_exact, latest FROM (
+			SELECT r.organisation_id,
+				count(*) AS n_class,
+				count(*) FILTER (WHERE left(r.cpv_code, 5) = ANY($2)) AS n_category,
+				count(*) FILTER (WHERE r.cpv_code = ANY($3)) AS n_exact,
+				count(*) FILTER (WHERE r.departement = $4) AS d_class,
+				count(*) FILTER (WHERE r.departement = $4 AND left(r.cpv_code, 5) = ANY($2)) AS d_category,
+				count(*) FILTER (WHERE r.departement = $4 AND r.cpv_code = ANY($3)) AS d_exact,
+				coalesce(max(r.year), 0) AS latest
+			FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)
+			GROUP BY 1) x
+		ORDER BY $5 * ln(1 + n_class) + $6 * ln(1 + n_category) + $7 * ln(1 + n_exact)
+			+ $8 * ln(1 + d_class) + $9 * ln(1 + d_category) + $10 * ln(1 + d_exact) DESC, organisation_id
+		LIMIT $11`, args...)
+	if err != nil {
+		return fmt.Errorf("matching: references: %w", err)
+	}
+	var org int64
+	var n [6]int
+	var latest int
+	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &latest}, func() error {
+		e := get(org)
+		e.RefsAt = [6]int{0, n[0], n[0], n[0], n[1], n[2]}
+		if r.Departement != "" {
+			e.RefsAtDep = [6]int{0, n[3], n[3], n[3], n[4], n[5]}
+		}
+		e.Latest = latest
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matching: references: %w", err)
+	}
+	return nil
+}
+
+// rankedWords gives the SMEs whose references in the divisions share any
+// of the request's words their best ts_rank, the TextCandidates best.
+func (s *Service) rankedWords(ctx context.Context, r Request, divisions []string, fn func(org int64, rank float64)) error {
+	rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
+			FROM unnest(fr_tsvector($1)))
+		SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
+		FROM org_references r, q
+		WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4)
+		GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, nonNil(r.Exclude), s.TextCandidates, divisions)
+	if err != nil {
+		return fmt.Errorf("matching: words: %w", err)
+	}
+	var org int64
+	var rank float64
+	if _, err := pgx.ForEachRow(rows, []any{&org, &rank}, func() error { fn(org, rank); return nil }); err != nil {
+		return fmt.Errorf("matching: words: %w", err)
+	}
+	return nil
+}
+
+// allWords lists a few SMEs whose references in the divisions hold every
+// word of the request (no ranking: the index answers and stops early).
+func (s *Service) allWords(ctx context.Context, r Request, divisions []string) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT r.organisation_id FROM (
+			SELECT r.organisation_id FROM org_references r
+			WHERE fr_tsvector(r.object) @@ to_tsquery('simple', (SELECT string_agg(quote_literal(lexeme), ' & ') FROM unnest(fr_tsvector($1))))
+			  AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) LIMIT $3) r`,
+		r.Text, nonNil(r.Exclude), s.WordCandidates, divisions)
+	if err != nil {
+		return nil, fmt.Errorf("matching: words: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("matching: words: %w", err)
+	}
+	return list, nil
+}
+
+// textOfBest weighs the request's words in the references (in its
+// divisions) of the TextBest SMEs ranked first without them, and of those
+// holding all of them: the words then reorder the head of the ranking,
+// without ranking every reference of a division by words.
+func (s *Service) textOfBest(ctx context.Context, r Request, divisions []string, list []Evidence, worded []int64) error {
+	ranked := Rank(list, r, s.Weights, 0)
+	ids := append([]int64(nil), worded...)
+	for _, x := range ranked[:min(s.TextBest, len(ranked))] {
+		ids = append(ids, x.OrgID)
+	}
+	at := make(map[int64]int, len(list))
+	for i, e := range list {
+		at[e.OrgID] = i
+	}
+	rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
+			FROM unnest(fr_tsvector($1)))
+		SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
+		FROM org_references r, q
+		WHERE r.organisation_id = ANY($3) AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) AND fr_tsvector(r.object) @@ q.q
+		GROUP BY 1`, r.Text, nonNil(r.Exclude), ids, divisions)
+	if err != nil {
+		return fmt.Errorf("matching: words: %w", err)
+	}
+	var org int64
+	var rank float64
+	_, err = pgx.ForEachRow(rows, []any{&org, &rank}, func() error {
+		if i, ok := at[org]; ok {
+			list[i].Text = rank
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matching: words: %w", err)
+	}
+	return nil
 }
 
 // details fills in the name, whether it serves a place of the request,
