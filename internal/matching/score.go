@@ -104,10 +104,10 @@ var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_clas
 	"same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity", "naf_affinity_group", "local", "recent", "volume", "local_affinity"}
 
 // ExhaustiveOnly are the features the platform's ranking does not read at
-// national scale (contracts counted at the division and group levels,
-// every contract of a candidate): their weights stay 0, and the fit
-// leaves them there.
-var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FRefsGroup: true, FRefsDepDivision: true, FRefsDepGroup: true, FVolume: true}
+// national scale (contracts counted at the division and group levels
+// across France, every contract of a candidate): their weights stay 0,
+// and the fit leaves them there.
+var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FRefsGroup: true, FVolume: true}
 
 // Weights multiply the features.
 type Weights [NumFeatures]float64

@@ -400,7 +400,8 @@ func (s *Service) divisionReferences(ctx context.Context, r Request, get func(in
 // from the covering index, and keeps the ReferenceCandidates SMEs whose
 // counts weigh most under the weights: at national scale a class may hold
 // a hundred thousand contracts. Division and group counts are those of
-// the class (they weigh nothing).
+// the class (they weigh nothing); within the département every level is
+// counted.
 func (s *Service) classReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
 	var like, categories []string
 	args := []any{nonNil(r.Exclude), nil, r.CPV, r.Departement}
@@ -438,14 +439,45 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &latest}, func() error {
 		e := get(org)
 		e.RefsAt = [6]int{0, n[0], n[0], n[0], n[1], n[2]}
-		if r.Departement != "" {
-			e.RefsAtDep = [6]int{0, n[3], n[3], n[3], n[4], n[5]}
-		}
 		e.Latest = latest
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
+	}
+	if r.Departement == "" {
+		return nil
+	}
+	// Every past contract in the divisions within the département: few,
+	// from the index on (département, code). They count at every level.
+	like = like[:0]
+	args = []any{nonNil(r.Exclude), r.Departement}
+	for _, c := range r.CPV {
+		args = append(args, c[:2]+"%")
+		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
+	}
+	rows, err = s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
+		WHERE r.departement = $2 AND (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
+	if err != nil {
+		return fmt.Errorf("matching: local references: %w", err)
+	}
+	var code string
+	_, err = pgx.ForEachRow(rows, []any{&org, &code, &latest}, func() error {
+		e := get(org)
+		lvl := LevelNone
+		for _, c := range r.CPV {
+			lvl = max(lvl, Level(code, c))
+		}
+		for l := LevelDivision; l <= lvl; l++ {
+			e.RefsAtDep[l]++
+		}
+		if lvl >= LevelClass {
+			e.Latest = max(e.Latest, latest)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matching: local references: %w", err)
 	}
 	return nil
 }
