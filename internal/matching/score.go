@@ -107,7 +107,7 @@ var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_clas
 // national scale (contracts counted at the division and group levels
 // across France, every contract of a candidate): their weights stay 0,
 // and the fit leaves them there.
-var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FRefsGroup: true, FVolume: true}
+var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FVolume: true}
 
 // Weights multiply the features.
 type Weights [NumFeatures]float64

@@ -403,42 +403,45 @@ func (s *Service) divisionReferences(ctx context.Context, r Request, get func(in
 // the class (they weigh nothing); within the département every level is
 // counted.
 func (s *Service) classReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
-	var like, categories []string
+	var like, categories, classes []string
 	args := []any{nonNil(r.Exclude), nil, r.CPV, r.Departement}
 	w := s.Weights
 	for _, x := range []float64{w[FRefsClass], w[FRefsCategory], w[FRefsExact], w[FRefsDepClass], w[FRefsDepCategory], w[FRefsDepExact]} {
 		args = append(args, x)
 	}
-	args = append(args, s.ReferenceCandidates)
+	args = append(args, s.ReferenceCandidates, nil, w[FRefsGroup], w[FRefsDepGroup])
 	for _, c := range r.CPV {
-		args = append(args, c[:4]+"%")
+		args = append(args, c[:3]+"%")
 		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
 		categories = append(categories, c[:5])
+		classes = append(classes, c[:4])
 	}
-	args[1] = categories
-	rows, err := s.db.Query(ctx, `SELECT organisation_id, n_class, n_category, n_exact, d_class, d_category, d_exact, latest FROM (
+	args[1], args[11] = categories, classes
+	rows, err := s.db.Query(ctx, `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest FROM (
 			SELECT r.organisation_id,
-				count(*) AS n_class,
+				count(*) AS n_group,
+				count(*) FILTER (WHERE left(r.cpv_code, 4) = ANY($12)) AS n_class,
 				count(*) FILTER (WHERE left(r.cpv_code, 5) = ANY($2)) AS n_category,
 				count(*) FILTER (WHERE r.cpv_code = ANY($3)) AS n_exact,
-				count(*) FILTER (WHERE r.departement = $4) AS d_class,
+				count(*) FILTER (WHERE r.departement = $4) AS d_group,
+				count(*) FILTER (WHERE r.departement = $4 AND left(r.cpv_code, 4) = ANY($12)) AS d_class,
 				count(*) FILTER (WHERE r.departement = $4 AND left(r.cpv_code, 5) = ANY($2)) AS d_category,
 				count(*) FILTER (WHERE r.departement = $4 AND r.cpv_code = ANY($3)) AS d_exact,
-				coalesce(max(r.year), 0) AS latest
+				coalesce(max(r.year) FILTER (WHERE left(r.cpv_code, 4) = ANY($12)), 0) AS latest
 			FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)
 			GROUP BY 1) x
-		ORDER BY $5 * ln(1 + n_class) + $6 * ln(1 + n_category) + $7 * ln(1 + n_exact)
+		ORDER BY $13 * ln(1 + n_group) + $14 * ln(1 + d_group) + $5 * ln(1 + n_class) + $6 * ln(1 + n_category) + $7 * ln(1 + n_exact)
 			+ $8 * ln(1 + d_class) + $9 * ln(1 + d_category) + $10 * ln(1 + d_exact) DESC, organisation_id
 		LIMIT $11`, args...)
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
 	var org int64
-	var n [6]int
+	var n [4]int
 	var latest int
-	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &latest}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1], &n[2], &n[3], &latest}, func() error {
 		e := get(org)
-		e.RefsAt = [6]int{0, n[0], n[0], n[0], n[1], n[2]}
+		e.RefsAt = [6]int{0, n[0], n[0], n[1], n[2], n[3]}
 		e.Latest = latest
 		return nil
 	})
