@@ -68,6 +68,7 @@ type Evidence struct {
 	// (NAF) that fall in the request's division and group.
 	AffinityDiv, AffinityGroup float64
 	References                 int // all its past contracts
+	latestHere                 int // Latest, as the département's contracts say
 }
 
 // Features are the inputs of the score, in the order of Weights.

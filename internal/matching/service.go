@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"strings"
 	"sync"
 	"time"
@@ -180,8 +181,13 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if err != nil {
 		return nil, err
 	}
+	var mu sync.Mutex
 	by := map[int64]*Evidence{}
+	// get is the evidence of an SME, made on first sight. The searches run
+	// at once, each writing its own fields.
 	get := func(id int64) *Evidence {
+		mu.Lock()
+		defer mu.Unlock()
 		e, ok := by[id]
 		if !ok {
 			e = &Evidence{OrgID: id}
@@ -198,100 +204,120 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if len(divisions) == 0 {
 		return nil, nil
 	}
+	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
+	var worded []int64
+	g, gctx := errgroup.WithContext(ctx)
 	if s.Exhaustive {
-		err = s.divisionReferences(ctx, r, get)
+		g.Go(func() error { return s.divisionReferences(gctx, r, get) })
 	} else {
-		err = s.classReferences(ctx, r, get)
+		g.Go(func() error { return s.classReferences(gctx, r, get) })
+		g.Go(func() error { return s.localReferences(gctx, r, get) })
 	}
-	if err != nil {
-		return nil, err
-	}
-	var org int64
-	var dep string
 	// Every past contract for this buyer.
-	if r.BuyerSIREN != "" {
-		rows, err := s.db.Query(ctx, `SELECT r.organisation_id, count(*), count(*) FILTER (WHERE left(r.cpv_code, 2) = ANY($3))
+	g.Go(func() error {
+		if r.BuyerSIREN == "" {
+			return nil
+		}
+		rows, err := s.db.Query(gctx, `SELECT r.organisation_id, count(*), count(*) FILTER (WHERE left(r.cpv_code, 2) = ANY($3))
 			FROM org_references r
 			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2) GROUP BY 1`,
 			r.BuyerSIREN, nonNil(r.Exclude), divisions)
 		if err != nil {
-			return nil, fmt.Errorf("matching: same buyer: %w", err)
+			return fmt.Errorf("matching: same buyer: %w", err)
 		}
+		var org int64
 		var n, div int
 		if _, err := pgx.ForEachRow(rows, []any{&org, &n, &div}, func() error {
 			e := get(org)
 			e.SameBuyer, e.SameBuyerDiv = n, div
 			return nil
 		}); err != nil {
-			return nil, fmt.Errorf("matching: same buyer: %w", err)
-		}
-	}
-	// Published offers in the categories, serving the request's region
-	// when it has one (a category may hold tens of thousands of offers).
-	var keys []string
-	for _, c := range r.CPV {
-		keys = append(keys, "cpv:"+c[:min(5, len(c))])
-	}
-	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
-	rows, err := s.db.Query(ctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
-		FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)`, keys, nonNil(placeKeys))
-	if err != nil {
-		return nil, fmt.Errorf("matching: offers: %w", err)
-	}
-	var offerID int64
-	var title string
-	var codes, places []string
-	var trl int
-	_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &title, &codes, &trl, &places}, func() error {
-		e := get(org)
-		lvl := LevelNone
-		for _, a := range codes {
-			for _, b := range r.CPV {
-				lvl = max(lvl, Level(a, b))
-			}
-		}
-		if lvl > e.OfferLevel {
-			e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, offerID, title, trl
-		}
-		if overlaps(s.tax.PlaceKeys(places), placeKeys) {
-			e.ServesPlace = true
+			return fmt.Errorf("matching: same buyer: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("matching: offers: %w", err)
-	}
+	// Published offers in the categories, serving the request's region
+	// when it has one (a category may hold tens of thousands of offers).
+	g.Go(func() error {
+		var keys []string
+		for _, c := range r.CPV {
+			keys = append(keys, "cpv:"+c[:min(5, len(c))])
+		}
+		rows, err := s.db.Query(gctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
+			FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)`, keys, nonNil(placeKeys))
+		if err != nil {
+			return fmt.Errorf("matching: offers: %w", err)
+		}
+		var org, offerID int64
+		var title string
+		var codes, places []string
+		var trl int
+		_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &title, &codes, &trl, &places}, func() error {
+			e := get(org)
+			lvl := LevelNone
+			for _, a := range codes {
+				for _, b := range r.CPV {
+					lvl = max(lvl, Level(a, b))
+				}
+			}
+			if lvl > e.OfferLevel {
+				e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, offerID, title, trl
+			}
+			if overlaps(s.tax.PlaceKeys(places), placeKeys) {
+				e.ServesPlace = true
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("matching: offers: %w", err)
+		}
+		return nil
+	})
 	// References in the divisions sharing the request's words: when
 	// exhaustive, any of them, ranked (the full-text baseline); otherwise
 	// a few SMEs whose references hold all of them, the words of the
 	// others being weighed after a first ranking (textOfBest).
-	var worded []int64
-	if strings.TrimSpace(r.Text) != "" {
+	g.Go(func() error {
+		if strings.TrimSpace(r.Text) == "" {
+			return nil
+		}
 		if s.Exhaustive {
-			err = s.rankedWords(ctx, r, divisions, func(org int64, rank float64) { get(org).Text = rank })
-		} else {
-			worded, err = s.allWords(ctx, r, divisions)
-			for _, org := range worded {
-				get(org)
-			}
+			return s.rankedWords(gctx, r, divisions, func(org int64, rank float64) { get(org).Text = rank })
 		}
-		if err != nil {
-			return nil, err
+		list, err := s.allWords(gctx, r, divisions)
+		for _, org := range list {
+			get(org)
 		}
-	}
+		worded = list
+		return err
+	})
 	// SMEs of affine activities in the request's département.
-	if r.Departement != "" {
-		nafs := aff.Affine(divisions[0], 0.15)
-		if len(nafs) > 0 {
-			rows, err := s.db.Query(ctx, `SELECT g.id FROM organisations g WHERE g.naf_code = ANY($1) AND g.departement = $2 AND `+smeMember+`
-				ORDER BY g.id LIMIT $3`, nafs, r.Departement, s.AffinityCandidates)
-			if err != nil {
-				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
-			}
-			if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org); return nil }); err != nil {
-				return nil, fmt.Errorf("matching: affine SMEs: %w", err)
-			}
+	g.Go(func() error {
+		if r.Departement == "" {
+			return nil
 		}
+		nafs := aff.Affine(divisions[0], 0.15)
+		if len(nafs) == 0 {
+			return nil
+		}
+		rows, err := s.db.Query(gctx, `SELECT g.id FROM organisations g WHERE g.naf_code = ANY($1) AND g.departement = $2 AND `+smeMember+`
+			ORDER BY g.id LIMIT $3`, nafs, r.Departement, s.AffinityCandidates)
+		if err != nil {
+			return fmt.Errorf("matching: affine SMEs: %w", err)
+		}
+		var org int64
+		if _, err := pgx.ForEachRow(rows, []any{&org}, func() error { get(org); return nil }); err != nil {
+			return fmt.Errorf("matching: affine SMEs: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var org int64
+	var dep string
+	for _, e := range by {
+		e.Latest = max(e.Latest, e.latestHere)
 	}
 	// Who they are, and the left-out contract's share in the affinity.
 	ids := make([]int64, 0, len(by))
@@ -311,7 +337,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// What scoring needs of each, from the covering index alone; the rest
 	// (name, places, how many contracts) only for those shown (details),
 	// or for all when exhaustive (the evaluation).
-	rows, err = s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, ids)
+	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, ids)
 	if err != nil {
 		return nil, fmt.Errorf("matching: organisations: %w", err)
 	}
@@ -399,40 +425,46 @@ func (s *Service) divisionReferences(ctx context.Context, r Request, get func(in
 // classes, categories and codes, overall and in its département, in SQL
 // from the covering index, and keeps the ReferenceCandidates SMEs whose
 // counts weigh most under the weights: at national scale a class may hold
-// a hundred thousand contracts. Division and group counts are those of
-// the class (they weigh nothing); within the département every level is
-// counted.
+// a hundred thousand contracts. The division's count is the group's
+// (it weighs nothing); within the département every level is counted, for
+// every SME with a contract there.
 func (s *Service) classReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
-	var like, categories, classes []string
-	args := []any{nonNil(r.Exclude), nil, r.CPV, r.Departement}
+	// The statement's parameters, numbered as they are added.
+	var args []any
+	param := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	prefixes := func(n int) string { // "r.cpv_code LIKE $i OR …" for the codes' prefixes of n digits
+		var or []string
+		for _, c := range r.CPV {
+			or = append(or, "r.cpv_code LIKE "+param(c[:n]+"%"))
+		}
+		return "(" + strings.Join(or, " OR ") + ")"
+	}
 	w := s.Weights
-	for _, x := range []float64{w[FRefsClass], w[FRefsCategory], w[FRefsExact], w[FRefsDepClass], w[FRefsDepCategory], w[FRefsDepExact]} {
-		args = append(args, x)
-	}
-	args = append(args, s.ReferenceCandidates, nil, w[FRefsGroup], w[FRefsDepGroup])
-	for _, c := range r.CPV {
-		args = append(args, c[:3]+"%")
-		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
-		categories = append(categories, c[:5])
-		classes = append(classes, c[:4])
-	}
-	args[1], args[11] = categories, classes
-	rows, err := s.db.Query(ctx, `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest FROM (
+	query := `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest FROM (
 			SELECT r.organisation_id,
 				count(*) AS n_group,
-				count(*) FILTER (WHERE left(r.cpv_code, 4) = ANY($12)) AS n_class,
-				count(*) FILTER (WHERE left(r.cpv_code, 5) = ANY($2)) AS n_category,
-				count(*) FILTER (WHERE r.cpv_code = ANY($3)) AS n_exact,
-				count(*) FILTER (WHERE r.departement = $4) AS d_group,
-				count(*) FILTER (WHERE r.departement = $4 AND left(r.cpv_code, 4) = ANY($12)) AS d_class,
-				count(*) FILTER (WHERE r.departement = $4 AND left(r.cpv_code, 5) = ANY($2)) AS d_category,
-				count(*) FILTER (WHERE r.departement = $4 AND r.cpv_code = ANY($3)) AS d_exact,
-				coalesce(max(r.year) FILTER (WHERE left(r.cpv_code, 4) = ANY($12)), 0) AS latest
-			FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)
+				count(*) FILTER (WHERE ` + prefixes(4) + `) AS n_class,
+				count(*) FILTER (WHERE ` + prefixes(5) + `) AS n_category,
+				count(*) FILTER (WHERE r.cpv_code = ANY(` + param(r.CPV) + `)) AS n_exact,
+				coalesce(max(r.year) FILTER (WHERE ` + prefixes(4) + `), 0) AS latest
+			FROM org_references r WHERE ` + prefixes(3) + ` AND NOT r.source_uid = ANY(` + param(nonNil(r.Exclude)) + `)
 			GROUP BY 1) x
-		ORDER BY $13 * ln(1 + n_group) + $14 * ln(1 + d_group) + $5 * ln(1 + n_class) + $6 * ln(1 + n_category) + $7 * ln(1 + n_exact)
-			+ $8 * ln(1 + d_class) + $9 * ln(1 + d_category) + $10 * ln(1 + d_exact) DESC, organisation_id
-		LIMIT $11`, args...)
+		ORDER BY ` + param(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + param(w[FRefsClass]) + ` * ln(1 + n_class)
+			+ ` + param(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + param(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
+		LIMIT ` + param(s.ReferenceCandidates)
+	// The hash of a large group's SMEs fits in memory rather than on disk.
+	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("matching: references: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return fmt.Errorf("matching: references: %w", err)
+	}
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
@@ -448,23 +480,30 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
+	return nil
+}
+
+// localReferences counts every past contract in the request's divisions
+// within its département, at every level: few, from the index on
+// (département, code).
+func (s *Service) localReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
 	if r.Departement == "" {
 		return nil
 	}
-	// Every past contract in the divisions within the département: few,
-	// from the index on (département, code). They count at every level.
-	like = like[:0]
-	args = []any{nonNil(r.Exclude), r.Departement}
+	var like []string
+	args := []any{nonNil(r.Exclude), r.Departement}
 	for _, c := range r.CPV {
 		args = append(args, c[:2]+"%")
 		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
 	}
-	rows, err = s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
+	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
 		WHERE r.departement = $2 AND (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
 	if err != nil {
 		return fmt.Errorf("matching: local references: %w", err)
 	}
+	var org int64
 	var code string
+	var latest int
 	_, err = pgx.ForEachRow(rows, []any{&org, &code, &latest}, func() error {
 		e := get(org)
 		lvl := LevelNone
@@ -475,7 +514,7 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 			e.RefsAtDep[l]++
 		}
 		if lvl >= LevelClass {
-			e.Latest = max(e.Latest, latest)
+			e.latestHere = max(e.latestHere, latest)
 		}
 		return nil
 	})
