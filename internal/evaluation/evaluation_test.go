@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,5 +161,64 @@ func TestMeasure(t *testing.T) {
 	}
 	if rep.LongTail != 0.5 { // two hits, one of a top-100 winner
 		t.Errorf("long tail %.2f, want 0.5", rep.LongTail)
+	}
+}
+
+// The platform's bounded read (contracts of the group counted in SQL, the
+// département's read apart, candidates searched at once) gives every SME
+// it finds the same counts from the group down, the same département
+// counts at every level and the same buyer figures as the exhaustive read
+// the baselines use; and it finds every SME with a contract in the
+// request's class (fewer than the bound here).
+func TestPlatformEvidenceAgreesWithTheExhaustiveRead(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	tax := taxonomy.MustLoad()
+	hist, dir := history(t, 400)
+	o := evaluation.Options{History: hist, Directory: dir}
+	if _, err := evaluation.Load(ctx, pool, tax, o); err != nil {
+		t.Fatal(err)
+	}
+	queries, err := evaluation.Prepare(ctx, pool, tax, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := matching.NewService(pool, tax)
+	full.Exhaustive = true
+	platform := full.Platform(matching.DefaultWeights())
+	compared := 0
+	for _, q := range queries[:120] {
+		all, err := full.Evidence(ctx, q.Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := platform.Evidence(ctx, q.Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[int64]matching.Evidence{}
+		for _, e := range mine {
+			found[e.OrgID] = e
+		}
+		for _, want := range all {
+			got, ok := found[want.OrgID]
+			if !ok {
+				if want.RefsAt[matching.LevelClass] > 0 {
+					t.Fatalf("query %s: SME %d has %d contracts in the class, yet the platform does not find it", q.Contract.UID, want.OrgID, want.RefsAt[matching.LevelClass])
+				}
+				continue
+			}
+			compared++
+			if got.RefsAtDep != want.RefsAtDep || got.SameBuyer != want.SameBuyer || got.SameBuyerDiv != want.SameBuyerDiv ||
+				got.NAF != want.NAF || got.AffinityGroup != want.AffinityGroup {
+				t.Fatalf("query %s, SME %d: platform %+v, exhaustive %+v", q.Contract.UID, want.OrgID, got, want)
+			}
+			if got.RefsAt[matching.LevelGroup] > 0 && !slices.Equal(got.RefsAt[matching.LevelGroup:], want.RefsAt[matching.LevelGroup:]) {
+				t.Fatalf("query %s, SME %d: counts from the group %v, exhaustive %v", q.Contract.UID, want.OrgID, got.RefsAt, want.RefsAt)
+			}
+		}
+	}
+	if compared < 100 {
+		t.Fatalf("only %d SMEs compared: the test says little", compared)
 	}
 }

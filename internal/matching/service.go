@@ -442,14 +442,33 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 		}
 		return "(" + strings.Join(or, " OR ") + ")"
 	}
+	// atLeast is "Level(r.cpv_code, c) ≥ the level of n digits for one of
+	// the codes", as Level reads codes: by their significant digits (a
+	// code ending in zeros stands for its parent), 6 or more shared
+	// digits being the same code.
+	atLeast := func(n int) string {
+		var or []string
+		for _, c := range r.CPV {
+			sig := strings.TrimRight(c, "0")
+			switch {
+			case len(sig) < n:
+				or = append(or, "r.cpv_code = "+param(c))
+			case c[n-1] == '0':
+				or = append(or, "(r.cpv_code LIKE "+param(c[:n]+"%")+" AND r.cpv_code <> "+param(c[:n]+strings.Repeat("0", 8-n))+")")
+			default:
+				or = append(or, "r.cpv_code LIKE "+param(c[:n]+"%"))
+			}
+		}
+		return "(" + strings.Join(or, " OR ") + ")"
+	}
 	w := s.Weights
 	query := `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest FROM (
 			SELECT r.organisation_id,
-				count(*) AS n_group,
-				count(*) FILTER (WHERE ` + prefixes(4) + `) AS n_class,
-				count(*) FILTER (WHERE ` + prefixes(5) + `) AS n_category,
-				count(*) FILTER (WHERE r.cpv_code = ANY(` + param(r.CPV) + `)) AS n_exact,
-				coalesce(max(r.year) FILTER (WHERE ` + prefixes(4) + `), 0) AS latest
+				count(*) FILTER (WHERE ` + atLeast(3) + `) AS n_group,
+				count(*) FILTER (WHERE ` + atLeast(4) + `) AS n_class,
+				count(*) FILTER (WHERE ` + atLeast(5) + `) AS n_category,
+				count(*) FILTER (WHERE ` + atLeast(6) + `) AS n_exact,
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(4) + `), 0) AS latest
 			FROM org_references r WHERE ` + prefixes(3) + ` AND NOT r.source_uid = ANY(` + param(nonNil(r.Exclude)) + `)
 			GROUP BY 1) x
 		ORDER BY ` + param(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + param(w[FRefsClass]) + ` * ln(1 + n_class)
