@@ -25,19 +25,20 @@ CREATE TABLE match_feedback (
     FOREIGN KEY (request_id, organisation_id) REFERENCES request_matches (request_id, organisation_id) ON DELETE CASCADE
 );
 
--- SMEs whose offers or references changed since the matches were last
+-- Changes to SMEs' offers or references since the matches were last
 -- recomputed: a job drains this list and recomputes the matches of the
--- open requests in their CPV divisions.
+-- open requests in their CPV divisions. Append-only, so that two
+-- transactions writing for the same SME never wait on each other.
 CREATE TABLE match_changes (
-    organisation_id  bigint PRIMARY KEY REFERENCES organisations (id) ON DELETE CASCADE,
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    organisation_id  bigint NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
     changed_at       timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX match_changes_at ON match_changes (changed_at);
+CREATE INDEX match_changes_organisation ON match_changes (organisation_id);
 CREATE FUNCTION match_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO match_changes (organisation_id)
-        SELECT id FROM organisations WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.organisation_id ELSE NEW.organisation_id END
-        ON CONFLICT (organisation_id) DO UPDATE SET changed_at = now();
+        SELECT id FROM organisations WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.organisation_id ELSE NEW.organisation_id END;
     RETURN NULL;
 END $$;
 CREATE TRIGGER offers_match_change AFTER INSERT OR DELETE OR UPDATE OF status, listed, cpv_codes, places, trl, title ON offers

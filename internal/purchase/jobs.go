@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -375,15 +376,17 @@ func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
 	for {
 		done := false
 		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `DELETE FROM match_changes WHERE organisation_id IN (SELECT organisation_id FROM match_changes
-				ORDER BY changed_at LIMIT 20 FOR UPDATE SKIP LOCKED) RETURNING organisation_id`)
+			rows, err := tx.Query(ctx, `DELETE FROM match_changes WHERE id IN (SELECT id FROM match_changes
+				ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING organisation_id`)
 			if err != nil {
 				return err
 			}
-			orgs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			changed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 			if err != nil {
 				return err
 			}
+			slices.Sort(changed)
+			orgs := slices.Compact(changed)
 			if len(orgs) == 0 {
 				done = true
 				return nil
