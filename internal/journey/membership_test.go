@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -31,6 +32,26 @@ func realSupplier(t *testing.T) (siren, naf, dept string) {
 }
 
 // signIn fills the sign-in form.
+// pickCPV ticks a code among the picker's results as they come: the list
+// is drawn again at each answer while one types, so the box is clicked
+// in the page, once present, rather than through a node that a later
+// answer may have replaced.
+func pickCPV(code string) chromedp.Action[chromedp.Void] {
+	click := chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => {
+		const el = document.querySelector('#cpv-results input[value="%s"]');
+		if (!el) return false;
+		if (!el.checked) el.click();
+		return true;
+	})()`, code), chromedp.WithPollingTimeout(10*time.Second))
+	chosen := chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid=cpv-chosen] input[value="%s"]`, code)))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := click(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		return chosen(ctx, t)
+	}
+}
+
 func signIn(b *browsertest.Browser, email, password string) {
 	b.Do(
 		chromedp.Navigate(b.URL("/connexion")),

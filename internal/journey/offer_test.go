@@ -53,9 +53,7 @@ func TestSMEPublishesBuyerFinds(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#f-keywords`), "autoconsommation, toiture"),
 		// The picker finds codes as one types (JavaScript enhancement).
 		chromedp.SendKeys(chromedp.CSS(`#f-cpv_q`), "photovolta"),
-		chromedp.WaitVisible(chromedp.CSS(`#cpv-results input[value="09331200"]`)),
-		chromedp.Click(chromedp.CSS(`#cpv-results input[value="09331200"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=cpv-chosen] input[value="09331200"]`)),
+		pickCPV("09331200"),
 	)
 	b.Screenshot("offer-form")
 	b.Do(

@@ -85,9 +85,7 @@ func publishRequest(t *testing.T, b *browsertest.Browser, n need) int64 {
 		chromedp.SetValue(chromedp.CSS(`#f-departements`), n.dept),
 		chromedp.SetValue(chromedp.CSS(`#f-questions`), "Sous quel délai pouvez-vous intervenir ?"),
 		chromedp.SendKeys(chromedp.CSS(`#f-cpv_q`), n.cpv),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#cpv-results input[value="%s"]`, n.cpv))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#cpv-results input[value="%s"]`, n.cpv))),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid=cpv-chosen] input[value="%s"]`, n.cpv))),
+		pickCPV(n.cpv),
 		chromedp.Click(chromedp.CSS(`[data-testid=submit-offer]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
