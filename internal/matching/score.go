@@ -54,6 +54,11 @@ type Evidence struct {
 	Latest int
 	// Past contracts for this very buyer, and those in the request's division.
 	SameBuyer, SameBuyerDiv int
+	// Of them, those sharing the request's class; and how close the
+	// object of the closest is to the request's words (ts_rank): the
+	// buyer's incumbent on a similar need.
+	SameBuyerClass  int
+	SimilarForBuyer float64
 	// The deepest level one of its published offers shares with the
 	// request, and that offer.
 	OfferLevel int
@@ -96,13 +101,16 @@ const (
 	FRecent
 	FVolume
 	FLocalAffinity
+	FSameBuyerClass
+	FSimilarForBuyer
 	NumFeatures
 )
 
 // FeatureNames name the features in the weights file and the docs.
 var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_class", "refs_category", "refs_exact",
 	"refs_dep_division", "refs_dep_group", "refs_dep_class", "refs_dep_category", "refs_dep_exact",
-	"same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity", "naf_affinity_group", "local", "recent", "volume", "local_affinity"}
+	"same_buyer", "same_buyer_division", "offer_level", "text", "naf_affinity", "naf_affinity_group", "local", "recent", "volume", "local_affinity",
+	"same_buyer_class", "similar_for_buyer"}
 
 // ExhaustiveOnly are the features the platform's ranking does not read at
 // national scale (contracts counted at the division and group levels
@@ -163,6 +171,8 @@ func FeaturesOf(e Evidence, r Request, year int) Features {
 	f[FVolume] = math.Log1p(float64(e.References))
 	f[FSameBuyer] = math.Log1p(float64(e.SameBuyer))
 	f[FSameBuyerDiv] = math.Log1p(float64(e.SameBuyerDiv))
+	f[FSameBuyerClass] = math.Log1p(float64(e.SameBuyerClass))
+	f[FSimilarForBuyer] = e.SimilarForBuyer
 	f[FOffer] = float64(e.OfferLevel) / LevelExact
 	f[FText] = e.Text
 	f[FAffinity] = e.AffinityDiv
@@ -200,13 +210,14 @@ type Reason struct {
 
 // Reason codes.
 const (
-	ReasonOffer        = "offer"          // its offer "Title" is in the same CPV <level> Prefix
-	ReasonPast         = "past_contracts" // Count past contracts in CPV Prefix, latest Year
-	ReasonPastLocal    = "past_local"     // Count of them in the département
-	ReasonWorkedForYou = "worked_for_you" // Count past contracts with this buyer
-	ReasonActivity     = "activity"       // its activity NAF often wins contracts of division Prefix
-	ReasonWords        = "words"          // its references share words with the request
-	ReasonServes       = "serves_place"   // it works where the request is
+	ReasonOffer         = "offer"           // its offer "Title" is in the same CPV <level> Prefix
+	ReasonPast          = "past_contracts"  // Count past contracts in CPV Prefix, latest Year
+	ReasonPastLocal     = "past_local"      // Count of them in the département
+	ReasonWorkedForYou  = "worked_for_you"  // Count past contracts with this buyer
+	ReasonSimilarForYou = "similar_for_you" // one of them was for a need worded like this one
+	ReasonActivity      = "activity"        // its activity NAF often wins contracts of division Prefix
+	ReasonWords         = "words"           // its references share words with the request
+	ReasonServes        = "serves_place"    // it works where the request is
 	// its establishment is in the request's département (Departement) / region
 	ReasonBasedDepartement = "based_departement"
 	ReasonBasedRegion      = "based_region"
@@ -242,6 +253,9 @@ func Reasons(e Evidence, r Request) []Reason {
 	}
 	if e.SameBuyer > 0 {
 		out = append(out, Reason{ReasonWorkedForYou, []any{"Count", e.SameBuyer}})
+	}
+	if e.SimilarForBuyer > 0.05 {
+		out = append(out, Reason{ReasonSimilarForYou, nil})
 	}
 	if e.ServesPlace {
 		out = append(out, Reason{ReasonServes, nil})
@@ -279,7 +293,7 @@ var LevelNames = []string{"division", "group", "class", "category", "exact"}
 func levelName(lvl int) string { return LevelNames[lvl-1] }
 
 // ReasonCodes are every reason code, for the catalogue's tests.
-var ReasonCodes = []string{ReasonOffer, ReasonPast, ReasonPastLocal, ReasonWorkedForYou, ReasonActivity, ReasonWords,
+var ReasonCodes = []string{ReasonOffer, ReasonPast, ReasonPastLocal, ReasonWorkedForYou, ReasonSimilarForYou, ReasonActivity, ReasonWords,
 	ReasonServes, ReasonBasedDepartement, ReasonBasedRegion, ReasonNoReferences, ReasonNoOffer, ReasonNoTRL, ReasonNoNAF}
 
 // Ranked is an SME with its score, best first.

@@ -67,6 +67,7 @@ func TestReasons(t *testing.T) {
 			e.RefsAtDep = [6]int{0, 2, 0, 0, 0, 0}
 		}, matching.ReasonPastLocal, map[string]any{"Count": 2}},
 		{"has already worked for you", func(e *matching.Evidence) { e.SameBuyer = 3 }, matching.ReasonWorkedForYou, map[string]any{"Count": 3}},
+		{"held a similar contract for you", func(e *matching.Evidence) { e.SameBuyer, e.SimilarForBuyer = 1, 0.3 }, matching.ReasonSimilarForYou, nil},
 		{"works where the request is", func(e *matching.Evidence) { e.ServesPlace = true }, matching.ReasonServes, nil},
 		{"based in the request's département", func(e *matching.Evidence) { e.Departement, e.Region = "69", "84" }, matching.ReasonBasedDepartement,
 			map[string]any{"Departement": "69"}},
@@ -113,6 +114,7 @@ func TestScoreGrowsWithEvidence(t *testing.T) {
 		func(e *matching.Evidence) { e.RefsAt[matching.LevelExact] = 1 },
 		func(e *matching.Evidence) { e.RefsAtDep[matching.LevelDivision] = 1 },
 		func(e *matching.Evidence) { e.SameBuyer = 1 },
+		func(e *matching.Evidence) { e.SameBuyer, e.SameBuyerClass, e.SimilarForBuyer = 1, 1, 0.2 },
 		func(e *matching.Evidence) { e.Text = 0.2 },
 		func(e *matching.Evidence) { e.AffinityDiv = 0.3 },
 		func(e *matching.Evidence) { e.Departement = "69" },

@@ -218,18 +218,34 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		if r.BuyerSIREN == "" {
 			return nil
 		}
-		rows, err := s.db.Query(gctx, `SELECT r.organisation_id, count(*), count(*) FILTER (WHERE left(r.cpv_code, 2) = ANY($3))
-			FROM org_references r
-			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2) GROUP BY 1`,
-			r.BuyerSIREN, nonNil(r.Exclude), divisions)
+		// Each of its contracts, with how close its object is to the
+		// request's words (a buyer has a few hundred at most).
+		rows, err := s.db.Query(gctx, `WITH q AS (SELECT to_tsquery('simple', coalesce(string_agg(quote_literal(lexeme), ' | '), '')) AS q
+				FROM unnest(fr_tsvector($3)))
+			SELECT r.organisation_id, r.cpv_code, CASE WHEN numnode(q.q) = 0 THEN 0 ELSE ts_rank(fr_tsvector(r.object), q.q) END::float8
+			FROM org_references r, q
+			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2)`,
+			r.BuyerSIREN, nonNil(r.Exclude), r.Text)
 		if err != nil {
 			return fmt.Errorf("matching: same buyer: %w", err)
 		}
 		var org int64
-		var n, div int
-		if _, err := pgx.ForEachRow(rows, []any{&org, &n, &div}, func() error {
+		var code string
+		var similar float64
+		if _, err := pgx.ForEachRow(rows, []any{&org, &code, &similar}, func() error {
 			e := get(org)
-			e.SameBuyer, e.SameBuyerDiv = n, div
+			e.SameBuyer++
+			lvl := LevelNone
+			for _, c := range r.CPV {
+				lvl = max(lvl, Level(code, c))
+			}
+			if lvl >= LevelDivision {
+				e.SameBuyerDiv++
+			}
+			if lvl >= LevelClass {
+				e.SameBuyerClass++
+			}
+			e.SimilarForBuyer = max(e.SimilarForBuyer, similar)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("matching: same buyer: %w", err)
