@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"passerelle/internal/evaluation"
 	"passerelle/internal/importer"
 	"passerelle/internal/matching"
@@ -85,21 +87,7 @@ func hierarchyByHand(hist []importer.Contract, q importer.Contract, siren string
 // past contract at all while its one contract is the query.
 func TestEvidenceAgreesWithTheContractsAndLeavesTheQueryOut(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.Pool(t)
-	tax := taxonomy.MustLoad()
-	hist, dir := history(t, 400)
-	o := evaluation.Options{History: hist, Directory: dir}
-	st, err := evaluation.Load(ctx, pool, tax, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.References == 0 || st.Organisations == 0 {
-		t.Fatalf("nothing loaded: %+v", st)
-	}
-	queries, err := evaluation.Prepare(ctx, pool, tax, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, tax, hist, queries := loaded(t, 400)
 	svc := matching.NewService(pool, tax)
 	svc.Exhaustive = true
 	sirenOf := map[int64]string{}
@@ -140,6 +128,30 @@ func TestEvidenceAgreesWithTheContractsAndLeavesTheQueryOut(t *testing.T) {
 	}
 }
 
+// loaded is a fresh database holding the first n contracts of the
+// history and the directory, loaded as the evaluation loads them, with
+// their leave-one-out queries.
+func loaded(t *testing.T, n int) (*pgxpool.Pool, *taxonomy.Taxonomy, []importer.Contract, []evaluation.Query) {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	tax := taxonomy.MustLoad()
+	hist, dir := history(t, n)
+	o := evaluation.Options{History: hist, Directory: dir}
+	st, err := evaluation.Load(ctx, pool, tax, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.References == 0 || st.Organisations == 0 {
+		t.Fatalf("nothing loaded: %+v", st)
+	}
+	queries, err := evaluation.Prepare(ctx, pool, tax, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, tax, hist, queries
+}
+
 // The report's measures on a hand-made list of ranks.
 func TestMeasure(t *testing.T) {
 	queries := []evaluation.Query{{Winners: []int64{1}, Warm: true}, {Winners: []int64{2}}, {Winners: []int64{3}, Warm: true}, {}}
@@ -172,17 +184,7 @@ func TestMeasure(t *testing.T) {
 // request's class (fewer than the bound here).
 func TestPlatformEvidenceAgreesWithTheExhaustiveRead(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.Pool(t)
-	tax := taxonomy.MustLoad()
-	hist, dir := history(t, 400)
-	o := evaluation.Options{History: hist, Directory: dir}
-	if _, err := evaluation.Load(ctx, pool, tax, o); err != nil {
-		t.Fatal(err)
-	}
-	queries, err := evaluation.Prepare(ctx, pool, tax, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, tax, _, queries := loaded(t, 400)
 	full := matching.NewService(pool, tax)
 	full.Exhaustive = true
 	platform := full.Platform(matching.DefaultWeights())

@@ -235,10 +235,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		if _, err := pgx.ForEachRow(rows, []any{&org, &code, &similar}, func() error {
 			e := get(org)
 			e.SameBuyer++
-			lvl := LevelNone
-			for _, c := range r.CPV {
-				lvl = max(lvl, Level(code, c))
-			}
+			lvl := bestLevel(code, r.CPV)
 			if lvl >= LevelDivision {
 				e.SameBuyerDiv++
 			}
@@ -272,9 +269,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			e := get(org)
 			lvl := LevelNone
 			for _, a := range codes {
-				for _, b := range r.CPV {
-					lvl = max(lvl, Level(a, b))
-				}
+				lvl = max(lvl, bestLevel(a, r.CPV))
 			}
 			if lvl > e.OfferLevel {
 				e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, offerID, title, trl
@@ -416,10 +411,7 @@ func (s *Service) divisionReferences(ctx context.Context, r Request, get func(in
 	var year int
 	_, err = pgx.ForEachRow(rows, []any{&org, &code, &dep, &year}, func() error {
 		e := get(org)
-		lvl := LevelNone
-		for _, c := range r.CPV {
-			lvl = max(lvl, Level(code, c))
-		}
+		lvl := bestLevel(code, r.CPV)
 		for l := LevelDivision; l <= lvl; l++ {
 			e.RefsAt[l]++
 			if dep != "" && dep == r.Departement {
@@ -541,10 +533,7 @@ func (s *Service) localReferences(ctx context.Context, r Request, get func(int64
 	var latest int
 	_, err = pgx.ForEachRow(rows, []any{&org, &code, &latest}, func() error {
 		e := get(org)
-		lvl := LevelNone
-		for _, c := range r.CPV {
-			lvl = max(lvl, Level(code, c))
-		}
+		lvl := bestLevel(code, r.CPV)
 		for l := LevelDivision; l <= lvl; l++ {
 			e.RefsAtDep[l]++
 		}
@@ -680,6 +669,16 @@ func requestPlaces(r Request) []string {
 		p = append(p, "reg:"+r.Region)
 	}
 	return p
+}
+
+// bestLevel is the deepest level at which code shares a prefix with one
+// of the request's codes.
+func bestLevel(code string, codes []string) int {
+	lvl := LevelNone
+	for _, c := range codes {
+		lvl = max(lvl, Level(code, c))
+	}
+	return lvl
 }
 
 func overlaps(a, b []string) bool {
