@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -55,14 +54,8 @@ func BenchRequests(ctx context.Context, s *Service, requests []Request, out io.W
 // baseline reads the references of the request's divisions from the
 // covering index: what the hierarchical popularity baseline needs.
 func (s *Service) baseline(ctx context.Context, r Request) error {
-	var like []string
-	args := []any{}
-	for _, c := range r.CPV {
-		args = append(args, c[:2]+"%")
-		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
-	}
-	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code FROM org_references r
-		WHERE `+strings.Join(like, " OR "), args...)
+	var p params
+	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code FROM org_references r WHERE `+p.prefixed(r.CPV, 2), p...)
 	if err != nil {
 		return err
 	}

@@ -113,9 +113,9 @@ var FeatureNames = [NumFeatures]string{"refs_division", "refs_group", "refs_clas
 	"same_buyer_class", "similar_for_buyer"}
 
 // ExhaustiveOnly are the features the platform's ranking does not read at
-// national scale (contracts counted at the division and group levels
-// across France, every contract of a candidate): their weights stay 0,
-// and the fit leaves them there.
+// national scale (contracts counted at the division level across France,
+// every contract of a candidate): their weights stay 0, and the fit
+// leaves them there.
 var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FVolume: true}
 
 // Weights multiply the features.

@@ -5,13 +5,13 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"golang.org/x/sync/errgroup"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"passerelle/internal/taxonomy"
 )
@@ -69,15 +69,15 @@ type Service struct {
 	// AffinityCandidates is how many SMEs of affine activities in the
 	// request's département are brought at most.
 	AffinityCandidates int
-	// Exhaustive reads past contracts from the division of each request
-	// code rather than from its class. The evaluation sets it, so that its
-	// baselines see every SME with a contract in the division; the
-	// platform's ranking leaves it off: at national scale a division holds
-	// a quarter of a million references, and the features counted there
-	// only (division and group) weigh nothing in the score.
+	// Exhaustive reads every past contract of the request's divisions,
+	// row by row, and ranks every reference by words. The evaluation sets
+	// it, so that its baselines see every SME with a contract in the
+	// division; the platform's ranking leaves it off: at national scale a
+	// division holds a quarter of a million references, and the features
+	// counted only there (ExhaustiveOnly) weigh nothing in the score.
 	Exhaustive bool
 	// ReferenceCandidates is how many SMEs the past contracts in the
-	// request's classes bring at most (those they weigh most for);
+	// request's CPV groups bring at most (those they weigh most for);
 	// WordCandidates how many SMEs holding all the request's words;
 	// TextBest how many of the first ranked get their words weighed.
 	ReferenceCandidates, WordCandidates, TextBest int
@@ -172,9 +172,11 @@ func (s *Service) Reload() {
 const smeMember = `g.status = 'member' AND g.kind IN ('pme', 'eti')`
 
 // Evidence gathers the candidates of a request and what the platform
-// knows of each: never every SME one by one, but those the indexes bring
-// — past contracts in the request's CPV divisions, published offers in
-// them, references sharing its words, SMEs of affine activities in its
+// knows of each: never every SME one by one, but those the indexes bring,
+// searched at once — past contracts in the request's CPV groups (the
+// divisions when exhaustive) and in its divisions within its département,
+// past contracts with its buyer, published offers in its categories,
+// references holding its words, SMEs of affine activities in its
 // département.
 func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	aff, err := s.LoadAffinity(ctx)
@@ -220,8 +222,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		}
 		// Each of its contracts, with how close its object is to the
 		// request's words (a buyer has a few hundred at most).
-		rows, err := s.db.Query(gctx, `WITH q AS (SELECT to_tsquery('simple', coalesce(string_agg(quote_literal(lexeme), ' | '), '')) AS q
-				FROM unnest(fr_tsvector($3)))
+		rows, err := s.db.Query(gctx, `WITH q AS (SELECT `+wordsQuery("$3", "|")+` AS q)
 			SELECT r.organisation_id, r.cpv_code, CASE WHEN numnode(q.q) = 0 THEN 0 ELSE ts_rank(fr_tsvector(r.object), q.q) END::float8
 			FROM org_references r, q
 			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2)`,
@@ -381,7 +382,11 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		}
 	}
 	if s.Exhaustive {
-		if err := s.details(ctx, r, out); err != nil {
+		all := make([]*Evidence, len(out))
+		for i := range out {
+			all[i] = &out[i]
+		}
+		if err := s.details(ctx, r, all); err != nil {
 			return nil, err
 		}
 	} else if strings.TrimSpace(r.Text) != "" {
@@ -395,14 +400,9 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 // divisionReferences reads every past contract in the request's
 // divisions, row by row (the evaluation: its baselines count them all).
 func (s *Service) divisionReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
-	var like []string
-	args := []any{nonNil(r.Exclude)}
-	for _, c := range r.CPV {
-		args = append(args, c[:2]+"%")
-		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
-	}
+	var p params
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0)
-		FROM org_references r WHERE (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
+		FROM org_references r WHERE `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.Exclude))+`)`, p...)
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
@@ -430,26 +430,13 @@ func (s *Service) divisionReferences(ctx context.Context, r Request, get func(in
 }
 
 // classReferences counts, per SME, its past contracts in the request's
-// classes, categories and codes, overall and in its département, in SQL
-// from the covering index, and keeps the ReferenceCandidates SMEs whose
-// counts weigh most under the weights: at national scale a class may hold
-// a hundred thousand contracts. The division's count is the group's
-// (it weighs nothing); within the département every level is counted, for
-// every SME with a contract there.
+// CPV groups, classes, categories and codes, in SQL from the covering
+// index, and keeps the ReferenceCandidates SMEs whose counts weigh most
+// under the weights: at national scale a group may hold 160,000
+// contracts. The division's count is the group's (it weighs nothing); the
+// département's counts are localReferences'.
 func (s *Service) classReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
-	// The statement's parameters, numbered as they are added.
-	var args []any
-	param := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	prefixes := func(n int) string { // "r.cpv_code LIKE $i OR …" for the codes' prefixes of n digits
-		var or []string
-		for _, c := range r.CPV {
-			or = append(or, "r.cpv_code LIKE "+param(c[:n]+"%"))
-		}
-		return "(" + strings.Join(or, " OR ") + ")"
-	}
+	var p params
 	// atLeast is "Level(r.cpv_code, c) ≥ the level of n digits for one of
 	// the codes", as Level reads codes: by their significant digits (a
 	// code ending in zeros stands for its parent), 6 or more shared
@@ -460,11 +447,11 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 			sig := strings.TrimRight(c, "0")
 			switch {
 			case len(sig) < n:
-				or = append(or, "r.cpv_code = "+param(c))
+				or = append(or, "r.cpv_code = "+p.add(c))
 			case c[n-1] == '0':
-				or = append(or, "(r.cpv_code LIKE "+param(c[:n]+"%")+" AND r.cpv_code <> "+param(c[:n]+strings.Repeat("0", 8-n))+")")
+				or = append(or, "(r.cpv_code LIKE "+p.add(c[:n]+"%")+" AND r.cpv_code <> "+p.add(c[:n]+strings.Repeat("0", 8-n))+")")
 			default:
-				or = append(or, "r.cpv_code LIKE "+param(c[:n]+"%"))
+				or = append(or, "r.cpv_code LIKE "+p.add(c[:n]+"%"))
 			}
 		}
 		return "(" + strings.Join(or, " OR ") + ")"
@@ -477,11 +464,11 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 				count(*) FILTER (WHERE ` + atLeast(5) + `) AS n_category,
 				count(*) FILTER (WHERE ` + atLeast(6) + `) AS n_exact,
 				coalesce(max(r.year) FILTER (WHERE ` + atLeast(4) + `), 0) AS latest
-			FROM org_references r WHERE ` + prefixes(3) + ` AND NOT r.source_uid = ANY(` + param(nonNil(r.Exclude)) + `)
+			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.Exclude)) + `)
 			GROUP BY 1) x
-		ORDER BY ` + param(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + param(w[FRefsClass]) + ` * ln(1 + n_class)
-			+ ` + param(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + param(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
-		LIMIT ` + param(s.ReferenceCandidates)
+		ORDER BY ` + p.add(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + p.add(w[FRefsClass]) + ` * ln(1 + n_class)
+			+ ` + p.add(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + p.add(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
+		LIMIT ` + p.add(s.ReferenceCandidates)
 	// The hash of a large group's SMEs fits in memory rather than on disk.
 	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -491,7 +478,7 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
-	rows, err := tx.Query(ctx, query, args...)
+	rows, err := tx.Query(ctx, query, p...)
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
@@ -517,14 +504,9 @@ func (s *Service) localReferences(ctx context.Context, r Request, get func(int64
 	if r.Departement == "" {
 		return nil
 	}
-	var like []string
-	args := []any{nonNil(r.Exclude), r.Departement}
-	for _, c := range r.CPV {
-		args = append(args, c[:2]+"%")
-		like = append(like, fmt.Sprintf("r.cpv_code LIKE $%d", len(args)))
-	}
+	var p params
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
-		WHERE r.departement = $2 AND (`+strings.Join(like, " OR ")+`) AND NOT r.source_uid = ANY($1)`, args...)
+		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.Exclude))+`)`, p...)
 	if err != nil {
 		return fmt.Errorf("matching: local references: %w", err)
 	}
@@ -551,8 +533,7 @@ func (s *Service) localReferences(ctx context.Context, r Request, get func(int64
 // rankedWords gives the SMEs whose references in the divisions share any
 // of the request's words their best ts_rank, the TextCandidates best.
 func (s *Service) rankedWords(ctx context.Context, r Request, divisions []string, fn func(org int64, rank float64)) error {
-	rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
-			FROM unnest(fr_tsvector($1)))
+	rows, err := s.db.Query(ctx, `WITH q AS (SELECT `+wordsQuery("$1", "|")+` AS q)
 		SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
 		FROM org_references r, q
 		WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4)
@@ -573,7 +554,7 @@ func (s *Service) rankedWords(ctx context.Context, r Request, divisions []string
 func (s *Service) allWords(ctx context.Context, r Request, divisions []string) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `SELECT DISTINCT r.organisation_id FROM (
 			SELECT r.organisation_id FROM org_references r
-			WHERE fr_tsvector(r.object) @@ to_tsquery('simple', (SELECT string_agg(quote_literal(lexeme), ' & ') FROM unnest(fr_tsvector($1))))
+			WHERE fr_tsvector(r.object) @@ `+wordsQuery("$1", "&")+`
 			  AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) LIMIT $3) r`,
 		r.Text, nonNil(r.Exclude), s.WordCandidates, divisions)
 	if err != nil {
@@ -600,8 +581,7 @@ func (s *Service) textOfBest(ctx context.Context, r Request, divisions []string,
 	for i, e := range list {
 		at[e.OrgID] = i
 	}
-	rows, err := s.db.Query(ctx, `WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q
-			FROM unnest(fr_tsvector($1)))
+	rows, err := s.db.Query(ctx, `WITH q AS (SELECT `+wordsQuery("$1", "|")+` AS q)
 		SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
 		FROM org_references r, q
 		WHERE r.organisation_id = ANY($3) AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) AND fr_tsvector(r.object) @@ q.q
@@ -625,18 +605,20 @@ func (s *Service) textOfBest(ctx context.Context, r Request, divisions []string,
 
 // details fills in the name, whether it serves a place of the request,
 // and how many past contracts it has, of the given evidence.
-func (s *Service) details(ctx context.Context, r Request, list []Evidence) error {
+func (s *Service) details(ctx context.Context, r Request, list []*Evidence) error {
 	ids := make([]int64, len(list))
-	at := make(map[int64]int, len(list))
+	at := make(map[int64]*Evidence, len(list))
 	for i, e := range list {
-		ids[i], at[e.OrgID] = e.OrgID, i
+		ids[i], at[e.OrgID] = e.OrgID, e
 	}
-	count, args := `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)`, []any{ids}
+	var p params
+	in := p.add(ids)
+	// Its past contracts, counted from the index alone unless some are left out.
+	count := `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)`
 	if len(r.Exclude) > 0 {
-		count = `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY($2))`
-		args = append(args, r.Exclude)
+		count = `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY(` + p.add(r.Exclude) + `))`
 	}
-	rows, err := s.db.Query(ctx, `SELECT g.id, g.legal_name, g.departement, g.places, `+count+` FROM organisations g WHERE g.id = ANY($1)`, args...)
+	rows, err := s.db.Query(ctx, `SELECT g.id, g.legal_name, g.departement, g.places, `+count+` FROM organisations g WHERE g.id = ANY(`+in+`)`, p...)
 	if err != nil {
 		return fmt.Errorf("matching: details: %w", err)
 	}
@@ -646,7 +628,7 @@ func (s *Service) details(ctx context.Context, r Request, list []Evidence) error
 	var places []string
 	var refs int
 	_, err = pgx.ForEachRow(rows, []any{&org, &name, &dep, &places, &refs}, func() error {
-		e := &list[at[org]]
+		e := at[org]
 		e.Name, e.References = name, refs
 		if overlaps(s.tax.PlaceKeys(append(places, "dep:"+dep)), placeKeys) {
 			e.ServesPlace = true
@@ -690,6 +672,33 @@ func overlaps(a, b []string) bool {
 	return false
 }
 
+// params are a statement's parameters, numbered as they are added.
+type params []any
+
+// add appends a parameter and returns its placeholder.
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return fmt.Sprintf("$%d", len(*p))
+}
+
+// prefixed is "(r.cpv_code LIKE $i OR …)" for the n-digit prefixes of the
+// codes.
+func (p *params) prefixed(codes []string, n int) string {
+	var or []string
+	for _, c := range codes {
+		or = append(or, "r.cpv_code LIKE "+p.add(c[:min(n, len(c))]+"%"))
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// wordsQuery is the tsquery of a text's words as search analyses them
+// (fr_tsvector's lexemes), joined by op: "|" any of them, "&" all. Built
+// from lexemes, not websearch syntax: a "-" in a request's title must not
+// exclude a word.
+func wordsQuery(text, op string) string {
+	return `(SELECT to_tsquery('simple', coalesce(string_agg(quote_literal(lexeme), ' ` + op + ` '), '')) FROM unnest(fr_tsvector(` + text + `)))`
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -727,16 +736,13 @@ func (s *Service) rank(ctx context.Context, r Request, year, limit int) ([]Match
 	}
 	ranked := Rank(ev, r, s.Weights, year)
 	ranked = ranked[:min(limit, len(ranked))]
-	if !s.Exhaustive {
-		shown := make([]Evidence, len(ranked))
+	if !s.Exhaustive { // the evidence has them already
+		shown := make([]*Evidence, len(ranked))
 		for i := range ranked {
-			shown[i] = ranked[i].Evidence
+			shown[i] = &ranked[i].Evidence
 		}
 		if err := s.details(ctx, r, shown); err != nil {
 			return nil, 0, err
-		}
-		for i := range ranked {
-			ranked[i].Evidence = shown[i]
 		}
 	}
 	out := make([]Match, 0, len(ranked))
