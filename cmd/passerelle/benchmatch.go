@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"passerelle/internal/evaluation"
-	"passerelle/internal/importer"
 	"passerelle/internal/matching"
 	"passerelle/internal/postgres"
 	"passerelle/internal/taxonomy"
@@ -22,12 +20,7 @@ func benchMatching(ctx context.Context, url string, n int, out io.Writer, stderr
 	if err != nil {
 		return err
 	}
-	f, err := os.Open("internal/refdata/data/decp_history.csv")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	contracts, err := importer.ReadContracts(f)
+	contracts, err := readContracts("internal/refdata/data/decp_history.csv")
 	if err != nil {
 		return err
 	}

@@ -125,23 +125,25 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, o Op
 		return c.BuyerSIRET + "|" + strings.ToLower(c.Object) + "|" + c.CPV + "|" + strings.Join(c.Winners, ",")
 	}
 	for _, c := range o.History {
-		same[key(c)] = append(same[key(c)], c.UID)
+		k := key(c)
+		same[k] = append(same[k], c.UID)
 	}
 	var out []Query
 	for _, c := range queries {
 		q := Query{Contract: c, Request: RequestOf(tax, c)}
+		republished := same[key(c)]
 		for _, w := range c.Winners {
 			if id, ok := ids[w]; ok {
 				q.Winners = append(q.Winners, id)
 			}
 			other := wins[w]
 			if loo {
-				other -= len(same[key(c)]) // the query and its re-publications are left out
+				other -= len(republished) // the query and its re-publications are left out
 			}
 			q.Warm = q.Warm || other > 0
 		}
 		if loo {
-			q.Request.Exclude = same[key(c)]
+			q.Request.Exclude = republished
 		}
 		out = append(out, q)
 	}

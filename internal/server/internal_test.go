@@ -17,7 +17,9 @@ import (
 
 	"passerelle/internal/config"
 	"passerelle/internal/i18n"
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
+	"passerelle/internal/taxonomy"
 )
 
 func testServer(t *testing.T) *Server {
@@ -226,5 +228,30 @@ func TestShutdownFailsReadinessFirstThenDrains(t *testing.T) {
 	}
 	if _, err := get("/page"); err == nil {
 		t.Error("still accepting connections after the drain")
+	}
+}
+
+// A match's reasons read as sentences in the reader's language, with the
+// codes they cite named: the CPV prefix, the level, the département.
+func TestReasonTextsNameWhatTheyCite(t *testing.T) {
+	s := testServer(t)
+	s.tax = taxonomy.MustLoad()
+	raw := matching.ReasonsJSON([]matching.Reason{
+		{Code: matching.ReasonPast, Values: []any{"Count", 3, "Level", "group", "Prefix", "722", "Year", "2018"}},
+		{Code: matching.ReasonBasedDepartement, Values: []any{"Departement", "69"}},
+	})
+	for lang, want := range map[string][]string{
+		"fr": {"3", "le même groupe", "722 (", "2018", "Rhône (69)"},
+		"en": {"3", "722 (", "2018", "Rhône (69)"},
+	} {
+		got := strings.Join(s.reasonTexts(s.catalog.Localizer(lang), raw), " | ")
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", lang, got, w)
+			}
+		}
+		if strings.Contains(got, "match.") || strings.Contains(got, "{{") {
+			t.Errorf("%s: an untranslated reason: %q", lang, got)
+		}
 	}
 }

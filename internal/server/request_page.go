@@ -346,6 +346,10 @@ func (s *Server) reasonTexts(l *i18n.Localizer, raw []byte) []string {
 				if c, ok := s.tax.CPV((code + "00000000")[:8]); ok {
 					v = code + " (" + c.Label(l.Lang()) + ")"
 				}
+			case "Departement":
+				if d, ok := s.tax.Departement(fmt.Sprint(v)); ok {
+					v = d.Name + " (" + d.Code + ")"
+				}
 			case "NAF":
 				if n, ok := s.tax.NAF(fmt.Sprint(v)); ok {
 					v = fmt.Sprint(v) + " (" + n.Label + ")"
