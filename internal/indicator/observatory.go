@@ -1,0 +1,136 @@
+package indicator
+
+import (
+	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"passerelle/internal/member"
+)
+
+// YearAggregate is the sum over the large accounts that declared a year:
+// its shares are weighted by purchases (Σ PME ÷ Σ total), as the
+// association publishes them.
+type YearAggregate struct {
+	Year     int
+	Accounts int // how many declared
+	Total    int64
+	PME      int64
+	ETI      int64
+}
+
+// PMEShare is the year's share of purchases going to PMEs.
+func (a YearAggregate) PMEShare() float64 { return share(a.PME, a.Total) }
+
+// ETIShare is the year's share of purchases going to ETIs.
+func (a YearAggregate) ETIShare() float64 { return share(a.ETI, a.Total) }
+
+// AccountLine is one large account's declarations that count, by year.
+type AccountLine struct {
+	OrgID  int64
+	Name   string
+	Own    bool // the reader's own organisation
+	ByYear map[int]Declaration
+}
+
+// Contribution is what went through the platform in a year: contracts
+// won by SMEs from requests, and how many of them the buyer says it would
+// not have consulted without Passerelle.
+type Contribution struct {
+	Year         int
+	Contracts    int   // won by an SME (PME or ETI)
+	Amount       int64 // their amount, € HT
+	PMEContracts int   // of which won by a PME
+	PMEAmount    int64
+	Answered     int // contracts whose buyer answered the question
+	WouldNot     int // … and said it would not have consulted the SME
+}
+
+// Observatory is what a reader may see of the declarations: the aggregate
+// for everyone, every account's line for staff, its own line for a buyer.
+type Observatory struct {
+	Years        []int // every year declared, oldest first
+	Aggregate    []YearAggregate
+	Accounts     []AccountLine
+	Contribution []Contribution
+	AllAccounts  bool // staff: Accounts holds every account
+}
+
+// Year is the aggregate of one year, and whether it was declared at all.
+func (o Observatory) Year(y int) (YearAggregate, bool) {
+	for _, a := range o.Aggregate {
+		if a.Year == y {
+			return a, true
+		}
+	}
+	return YearAggregate{Year: y}, false
+}
+
+// Observatory computes the observatory for actor: staff see every large
+// account, a buyer the aggregate and its own account, an SME the aggregate.
+func (s *Service) Observatory(ctx context.Context, actor member.Actor) (Observatory, error) {
+	if !actor.SignedIn() {
+		return Observatory{}, ErrForbidden
+	}
+	var o Observatory
+	rows, _ := s.db.Query(ctx, `SELECT year, count(*), sum(total_purchases)::bigint, sum(pme_purchases)::bigint, sum(eti_purchases)::bigint
+		FROM current_declarations GROUP BY year ORDER BY year`)
+	agg, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (YearAggregate, error) {
+		var a YearAggregate
+		err := row.Scan(&a.Year, &a.Accounts, &a.Total, &a.PME, &a.ETI)
+		return a, err
+	})
+	if err != nil {
+		return o, wrap("observatory", err)
+	}
+	o.Aggregate = agg
+	for _, a := range agg {
+		o.Years = append(o.Years, a.Year)
+	}
+	o.AllAccounts = actor.IsStaff()
+	if actor.IsStaff() || actor.IsBuyer() {
+		rows, _ := s.db.Query(ctx, `SELECT `+declarationColumns+` FROM current_declarations d JOIN organisations o ON o.id = d.organisation_id
+			WHERE $1 OR d.organisation_id = $2 ORDER BY o.legal_name, d.organisation_id, d.year`, actor.IsStaff(), actor.OrgID)
+		decls, err := pgx.CollectRows(rows, scanDeclaration)
+		if err != nil {
+			return o, wrap("observatory accounts", err)
+		}
+		for _, d := range decls {
+			if n := len(o.Accounts); n == 0 || o.Accounts[n-1].OrgID != d.OrgID {
+				o.Accounts = append(o.Accounts, AccountLine{OrgID: d.OrgID, Name: d.OrgName, Own: d.OrgID == actor.OrgID, ByYear: map[int]Declaration{}})
+			}
+			o.Accounts[len(o.Accounts)-1].ByYear[d.Year] = d
+		}
+	}
+	if o.Contribution, err = s.contribution(ctx); err != nil {
+		return o, err
+	}
+	for _, c := range o.Contribution {
+		if !slices.Contains(o.Years, c.Year) {
+			o.Years = append(o.Years, c.Year)
+		}
+	}
+	slices.Sort(o.Years)
+	return o, nil
+}
+
+// contribution is the platform's part, year by year: contracts won by
+// member SMEs through requests, by the year of the contract.
+func (s *Service) contribution(ctx context.Context) ([]Contribution, error) {
+	rows, _ := s.db.Query(ctx, `SELECT extract(year FROM m.contract_date)::int AS y, count(*),
+			coalesce(sum(m.contract_amount), 0)::bigint,
+			count(*) FILTER (WHERE o.kind = 'pme'), coalesce(sum(m.contract_amount) FILTER (WHERE o.kind = 'pme'), 0)::bigint,
+			count(*) FILTER (WHERE r.counterfactual IS NOT NULL), count(*) FILTER (WHERE r.counterfactual = 'no')
+		FROM request_matches m
+		JOIN organisations o ON o.id = m.organisation_id
+		JOIN purchase_requests r ON r.id = m.request_id
+		WHERE m.state = 'won' AND m.contract_date IS NOT NULL AND o.kind IN ('pme', 'eti')
+		GROUP BY y ORDER BY y`)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Contribution, error) {
+		var c Contribution
+		err := row.Scan(&c.Year, &c.Contracts, &c.Amount, &c.PMEContracts, &c.PMEAmount, &c.Answered, &c.WouldNot)
+		return c, err
+	})
+	return list, wrap("contribution", err)
+}
