@@ -1,0 +1,133 @@
+package indicator
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// request inserts an open request of buyer published at pub, with a
+// matched SME whose steps happen at the given times (zero: never).
+func (f *fixture) request(t *testing.T, buyer int64, pub time.Time, sme int64, interested, shortlisted time.Time) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO purchase_requests (organisation_id, title, description, cpv_codes, budget_band, deadline,
+			places, status, published_at, created_at)
+		VALUES ($1, 'Maintenance du parc informatique', 'Besoin', '{72000000}', 'lt40k', $3, '{dep:69}', 'open', $2, $2) RETURNING id`,
+		buyer, pub, pub.AddDate(0, 1, 0)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	state := "suggested"
+	if !interested.IsZero() {
+		state = "interested"
+	}
+	if !shortlisted.IsZero() {
+		state = "shortlisted"
+	}
+	if _, err := f.pool.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, state, created_at) VALUES ($1, $2, true, $3, $4)`,
+		id, sme, state, pub); err != nil {
+		t.Fatal(err)
+	}
+	for kind, at := range map[string]time.Time{"interested": interested, "shortlisted": shortlisted} {
+		if !at.IsZero() {
+			if _, err := f.pool.Exec(ctx, `INSERT INTO request_events (request_id, organisation_id, kind, at) VALUES ($1, $2, $3, $4)`,
+				id, sme, kind, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return id
+}
+
+// TestPlatformFigures checks the funnel and its medians against figures
+// worked out by hand, including months where nothing happened.
+func TestPlatformFigures(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	empty, err := f.svc.Platform(ctx, f.staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(empty.Months) != 12 || empty.MedianDecision != nil || empty.Months[11].FirstAnswer != nil {
+		t.Fatalf("an empty platform: %+v", empty)
+	}
+	if _, ok := empty.Months[0].AnsweredShare(); ok {
+		t.Error("a share over no request")
+	}
+	if !empty.Months[11].Month.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || !empty.Months[0].Month.Equal(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("months %v … %v", empty.Months[0].Month, empty.Months[11].Month)
+	}
+
+	buyer, smes := f.buyers[0].OrgID, f.smes
+	sept := time.Date(2026, 9, 7, 9, 0, 0, 0, time.UTC)
+	nov := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	// September: three requests; answers after 2 h and 6 h (median 4 h),
+	// the third unanswered; one answer shortlisted.
+	f.request(t, buyer, sept, smes[0].OrgID, sept.Add(2*time.Hour), sept.Add(24*time.Hour))
+	f.request(t, buyer, sept, smes[1].OrgID, sept.Add(6*time.Hour), time.Time{})
+	f.request(t, buyer, sept, smes[2].OrgID, time.Time{}, time.Time{})
+	// November: one request answered after 10 h, not replied to.
+	f.request(t, buyer, nov, smes[3].OrgID, nov.Add(10*time.Hour), time.Time{})
+	// An application waiting since 3 days, two decided after 2 and 4 days.
+	for i, days := range []int{2, 4} {
+		if _, err := f.pool.Exec(ctx, `UPDATE organisations SET created_at = $2, decided_at = $2::timestamptz + make_interval(days => $3::int) WHERE id = $1`,
+			smes[4+i].OrgID, f.clock.t.AddDate(0, -1, 0), days); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.pool.Exec(ctx, `UPDATE organisations SET status = 'applied', decided_at = NULL, created_at = $2 WHERE id = $1`,
+		smes[6].OrgID, f.clock.t.AddDate(0, 0, -3)); err != nil {
+		t.Fatal(err)
+	}
+
+	p, err := f.svc.Platform(ctx, f.staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ApplicationsWaiting != 1 || p.OldestApplication == nil || p.MedianDecision == nil || *p.MedianDecision != 72*time.Hour || p.Decisions != 2 {
+		t.Errorf("applications: %d waiting, median %v over %d", p.ApplicationsWaiting, p.MedianDecision, p.Decisions)
+	}
+	s, o, n := p.Months[9], p.Months[10], p.Months[11] // September, October, November
+	if s.Published != 3 || s.Answered != 2 || s.FirstAnswer == nil || *s.FirstAnswer != 4*time.Hour {
+		t.Errorf("September requests: %+v", s)
+	}
+	if s.Suggested != 3 || s.Interested != 2 || s.Shortlisted != 1 || s.Viewed != 2 || s.Won != 0 || s.Answers != 2 || s.Replied != 1 {
+		t.Errorf("September funnel: %+v", s)
+	}
+	if sh, ok := s.RepliedShare(); !ok || sh != 0.5 {
+		t.Errorf("September replies %v", sh)
+	}
+	if o.Published != 0 || o.FirstAnswer != nil || o.Suggested != 0 {
+		t.Errorf("October, when nothing happened: %+v", o)
+	}
+	if n.Published != 1 || n.FirstAnswer == nil || *n.FirstAnswer != 10*time.Hour || n.Replied != 0 {
+		t.Errorf("November: %+v", n)
+	}
+
+	// The first SME's own figures: matched once, answered, replied to;
+	// its offer seen twice by a buyer, never by itself or staff.
+	var offerID int64
+	if err := f.pool.QueryRow(ctx, `INSERT INTO offers (organisation_id, title, summary, description, kind, cpv_codes, status)
+		VALUES ($1, 'Supervision', 'Résumé', 'Description', 'service', '{72000000}', 'published') RETURNING id`, smes[0].OrgID).Scan(&offerID); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []int{0, 1} {
+		if err := f.svc.OfferViewed(ctx, f.buyers[v], offerID, smes[0].OrgID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.svc.OfferViewed(ctx, smes[0], offerID, smes[0].OrgID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.OfferViewed(ctx, f.staff, offerID, smes[0].OrgID); err != nil {
+		t.Fatal(err)
+	}
+	fig, err := f.svc.SMEFigures(ctx, smes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fig != (SMEFigures{OfferViews: 2, AllViews: 2, Matches: 1, Answers: 1, Replies: 1}) {
+		t.Errorf("SME figures %+v", fig)
+	}
+}
