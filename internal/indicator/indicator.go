@@ -76,3 +76,12 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("indicator: %s: %w", op, err)
 }
+
+// Messages are the ids of every error the indicators report, for the
+// catalogue's completeness test.
+var Messages = []string{
+	errNumber, errWhole, errNegative, errZeroTotal, errAboveTotal, errSumAbove, errPercent, errDays, errYear,
+	errSeparator, errMissing, errUnknown, errFields, errCSV, errSIREN, errDuplicate, errEmpty, errDuplicateColumn,
+	"indicator.err.not_member", "indicator.err.too_large", "indicator.err.campaign_open", "indicator.err.campaign_year",
+	"indicator.err.score", "indicator.import.failed_changed",
+}

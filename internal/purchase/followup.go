@@ -13,9 +13,23 @@ import (
 // deadline: awarded to an SME of Passerelle or to someone else closes the
 // request as awarded, cancelled closes it as cancelled, "not yet" keeps it
 // open. It answers the question once; the home page's task goes away.
-func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, answer string) error {
+// Awarded through Passerelle, the buyer also says whether it would have
+// consulted the SMEs without it (counterfactual: yes, no, unsure), which
+// the observatory counts as the platform's contribution.
+func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, answer, counterfactual string) error {
+	errs := map[string]string{}
 	if !contains(FollowUps, answer) {
-		return &ValidationError{Fields: map[string]string{"answer": "form.choose"}}
+		errs["answer"] = "form.choose"
+	}
+	var cf *string
+	if answer == "passerelle" {
+		if !contains(Counterfactuals, counterfactual) {
+			errs["counterfactual"] = "request.counterfactual_required"
+		}
+		cf = &counterfactual
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		r, err := own(ctx, tx, actor, id)
@@ -25,7 +39,8 @@ func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, an
 		if r.Status != StatusOpen && r.Status != StatusClosed {
 			return ErrInvalidState
 		}
-		if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET follow_up = $2, updated_at = $3 WHERE id = $1`, id, answer, s.Now()); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET follow_up = $2, counterfactual = $4, updated_at = $3 WHERE id = $1`,
+			id, answer, s.Now(), cf); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, 0, "follow_up_"+answer, actor.UserID); err != nil {

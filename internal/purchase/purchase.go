@@ -42,6 +42,10 @@ var Outcomes = []string{"awarded", "not_awarded", "cancelled"}
 // FollowUps are the buyer's answers to "what happened?" after the deadline.
 var FollowUps = []string{"passerelle", "other", "not_yet", "cancelled"}
 
+// Counterfactuals are the buyer's answers, for a contract awarded through
+// Passerelle, to "without Passerelle, would you have consulted these SMEs?".
+var Counterfactuals = []string{"yes", "no", "unsure"}
+
 // BudgetBands are the budget bands a request chooses from (€ HT).
 var BudgetBands = []string{"lt40k", "40k_100k", "100k_500k", "500k_2m", "gt2m"}
 

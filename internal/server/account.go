@@ -31,17 +31,25 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 		v.Actions = []memberpages.Link{
 			{Href: "/equipe/adhesions", Label: l.T("nav.queue")}, {Href: "/equipe/membres", Label: l.T("nav.members")},
 			{Href: "/equipe/journal", Label: l.T("nav.audit")}, {Href: "/equipe/courriels", Label: l.T("nav.mailbox")},
+			{Href: "/equipe/indicateurs", Label: l.T("nav.figures")}, {Href: "/observatoire", Label: l.T("nav.observatory")},
+			{Href: "/equipe/declarations", Label: l.T("declarations.staff_title")}, {Href: "/equipe/barometre", Label: l.T("barometer.staff_title")},
 		}
 		v.Blocks, err = s.staffBlocks(r, l, a)
 	case a.IsSME():
 		v.Lead = l.T("space.lead_sme")
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
-		v.Actions = []memberpages.Link{{Href: "/demandes", Label: l.T("nav.requests")}, {Href: "/espace/offres", Label: l.T("nav.my_offers")}}
-		v.Blocks, err = s.memberBlocks(r, l, a)
+		v.Actions = []memberpages.Link{{Href: "/demandes", Label: l.T("nav.requests")}, {Href: "/espace/offres", Label: l.T("nav.my_offers")},
+			{Href: "/barometre", Label: l.T("nav.barometer")}}
+		var figures []components.Fact
+		if figures, err = s.smeFigureFacts(r, l, a); err == nil {
+			v.Facts = append(v.Facts, figures...)
+			v.Blocks, err = s.memberBlocks(r, l, a)
+		}
 	default:
 		v.Lead = l.T("space.lead_buyer")
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("space.kind"), Value: l.T("kind." + string(a.Kind))})
-		v.Actions = []memberpages.Link{{Href: "/espace/demandes/nouvelle", Label: l.T("requests.new")}, {Href: "/espace/demandes", Label: l.T("nav.my_requests")}}
+		v.Actions = []memberpages.Link{{Href: "/espace/demandes/nouvelle", Label: l.T("requests.new")}, {Href: "/espace/demandes", Label: l.T("nav.my_requests")},
+			{Href: "/espace/declarations", Label: l.T("nav.declarations")}}
 		v.Blocks, err = s.memberBlocks(r, l, a)
 	}
 	if err != nil {

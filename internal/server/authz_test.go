@@ -110,11 +110,29 @@ var routeLevels = map[string]string{
 	"POST /espace/demandes/{id}/suite":                   buyerOnly,
 	"POST /espace/demandes/{id}/reponses/{org}/{action}": buyerOnly,
 	"GET /espace/demandes/{id}/selection.csv":            buyerOnly,
+	"GET /observatoire":                                  signedIn,
+	"GET /observatoire/{chart}":                          signedIn,
+	"GET /barometre":                                     smeOnly,
+	"POST /barometre":                                    smeOnly,
+	"GET /espace/declarations":                           buyerOnly,
+	"POST /espace/declarations":                          buyerOnly,
+	"GET /equipe/declarations":                           staffOnly,
+	"GET /equipe/declarations/modele.csv":                staffOnly,
+	"POST /equipe/declarations/import":                   staffOnly,
+	"GET /equipe/declarations/import/{id}":               staffOnly,
+	"GET /equipe/declarations/import/{id}/etat":          staffOnly,
+	"POST /equipe/declarations/import/{id}/valider":      staffOnly,
+	"GET /equipe/barometre":                              staffOnly,
+	"POST /equipe/barometre":                             staffOnly,
+	"POST /equipe/barometre/{id}/cloturer":               staffOnly,
+	"GET /equipe/indicateurs":                            staffOnly,
+	"GET /equipe/indicateurs.csv":                        staffOnly,
 }
 
 // concrete turns a route pattern into a URL to request.
 func concrete(pattern string) string {
-	r := strings.NewReplacer("{id}", "999999", "{kind}", "offer", "{decision}", "publier", "{org}", "999999", "{action}", "shortlist", "*", "css/app.css")
+	r := strings.NewReplacer("{id}", "999999", "{kind}", "offer", "{decision}", "publier", "{org}", "999999", "{action}", "shortlist", "*", "css/app.css",
+		"{chart}", "tendance.csv")
 	return r.Replace(pattern)
 }
 
@@ -163,6 +181,11 @@ var allowedStatus = map[string]int{
 	"POST /espace/demandes/{id}/suite":                   http.StatusNotFound,
 	"POST /espace/demandes/{id}/reponses/{org}/{action}": http.StatusNotFound,
 	"GET /espace/demandes/{id}/selection.csv":            http.StatusNotFound,
+	// Indicators: no such import, no campaign open.
+	"GET /equipe/declarations/import/{id}":          http.StatusNotFound,
+	"GET /equipe/declarations/import/{id}/etat":     http.StatusNotFound,
+	"POST /equipe/declarations/import/{id}/valider": http.StatusNotFound,
+	"POST /equipe/barometre/{id}/cloturer":          http.StatusConflict,
 }
 
 func expected(route, level string, role string) int {

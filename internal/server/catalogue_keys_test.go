@@ -14,6 +14,7 @@ import (
 
 	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
+	"passerelle/internal/indicator"
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/moderation"
@@ -73,6 +74,24 @@ func enumKeys() map[string]string {
 		for _, v := range list {
 			add(family, prefix+v)
 		}
+	}
+	add("indicator errors", indicator.Messages...)
+	add("flash messages", "declarations.flash_saved", "barometer.flash_saved", "barometer.flash_opened", "barometer.flash_closed",
+		"request.counterfactual_required")
+	for _, c := range indicator.Criteria {
+		add("barometer criteria", "indicator.criterion."+c, "barometer.score_hint."+c)
+	}
+	for _, st := range []string{indicator.ImportChecking, indicator.ImportChecked, indicator.ImportImporting, indicator.ImportImported, indicator.ImportFailed} {
+		add("import statuses", "indicator.import.status."+st, "import.progress_"+st)
+	}
+	for _, k := range []string{"new", "correction", "unchanged"} {
+		add("import effects", "indicator.preview.kind."+k)
+	}
+	for _, src := range []string{"form", "import", "demo"} {
+		add("declaration sources", "declarations.source."+src)
+	}
+	for _, c := range purchase.Counterfactuals {
+		add("counterfactual answers", "request.counterfactual."+c)
 	}
 	for _, st := range purchase.States {
 		add("match states", "match.state."+string(st))

@@ -183,7 +183,8 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 		}
 		f := withErrors(l, components.Form{Action: action, Submit: l.T("request.follow_up_submit"), TestID: "follow-up-form",
 			Fields: []components.Field{hidden, {Name: "reponse", Label: l.T("request.follow_up_question"), Type: "select", Value: answer, Required: true,
-				Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")}}}, st.toolErrs)
+				Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")},
+				counterfactualField(l, r.PostFormValue("counterfactual"))}}, st.toolErrs)
 		v.Form = &f
 	default:
 		v.Lead = l.T("link.answer_lead")
@@ -225,7 +226,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	var st pageState
 	switch purpose {
 	case purchase.LinkFollowUp:
-		err = s.requests.FollowUp(r.Context(), a, id, r.PostFormValue("reponse"))
+		err = s.requests.FollowUp(r.Context(), a, id, r.PostFormValue("reponse"), r.PostFormValue("counterfactual"))
 		if errs, ok := fieldErrors(err); ok {
 			errs["reponse"] = errs["answer"]
 			st.toolErrs = errs

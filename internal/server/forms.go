@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/indicator"
 	"passerelle/internal/validate"
 	"passerelle/web/components"
 )
@@ -49,6 +50,12 @@ func (s *Server) parseForm(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			var err error
+			if _, upload := uploads[r.URL.Path]; upload {
+				// A file: its handler reads it once the user is known
+				// to be allowed to send it.
+				next.ServeHTTP(w, r)
+				return
+			}
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 				err = r.ParseMultipartForm(maxBody)
 			} else {
@@ -108,11 +115,21 @@ func cleanText(s string) string {
 // maxBody is the most a request may send (1 MiB).
 const maxBody = 1 << 20
 
-// limitBody bounds what a form may send (maxBody).
+// uploads are the paths that take a file, with the most they may send:
+// the file's limit and room for the rest of the form.
+var uploads = map[string]int64{
+	"/equipe/declarations/import": indicator.MaxImportBytes + maxBody,
+}
+
+// limitBody bounds what a form may send (maxBody, or an upload's limit).
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			limit, ok := uploads[r.URL.Path]
+			if !ok {
+				limit = maxBody
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

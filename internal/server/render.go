@@ -17,6 +17,7 @@ import (
 
 	"passerelle/internal/audit"
 	"passerelle/internal/i18n"
+	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/moderation"
 	"passerelle/internal/notify"
@@ -62,7 +63,8 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	case a.IsStaff():
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/moderation", "nav.review"),
 			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
-			item("/equipe/membres", "nav.members"), item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox")}
+			item("/equipe/membres", "nav.members"), item("/equipe/indicateurs", "nav.figures"), item("/observatoire", "nav.observatory"),
+			item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox")}
 		if a.IsAdmin() {
 			p.Nav = append(p.Nav, item("/admin/equipe", "nav.staff"))
 		}
@@ -70,9 +72,12 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	case a.IsSME():
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/demandes/pour-vous", "nav.for_you"), item("/demandes", "nav.requests"),
 			item("/espace/offres", "nav.my_offers"),
-			item("/espace/profil", "nav.profile"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
+			item("/espace/profil", "nav.profile"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/barometre", "nav.barometer"),
+			item("/observatoire", "nav.observatory"), item("/compte", "nav.account")}
 	default:
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/compte", "nav.account")}
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/offres", "nav.offers"),
+			item("/annuaire", "nav.directory"), item("/espace/declarations", "nav.declarations"), item("/observatoire", "nav.observatory"),
+			item("/compte", "nav.account")}
 	}
 	p.UserName = a.Name
 	if id := s.popFlash(r.Context()); id != "" {
@@ -197,13 +202,14 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, member.ErrNotFound), errors.Is(err, offer.ErrNotFound), errors.Is(err, profile.ErrNotFound),
-		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind), errors.Is(err, purchase.ErrNotFound):
+		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind), errors.Is(err, purchase.ErrNotFound),
+		errors.Is(err, indicator.ErrNotFound):
 		s.renderError(w, r, http.StatusNotFound)
 	case errors.Is(err, member.ErrForbidden), errors.Is(err, offer.ErrForbidden), errors.Is(err, profile.ErrForbidden),
 		errors.Is(err, moderation.ErrForbidden), errors.Is(err, audit.ErrForbidden), errors.Is(err, notify.ErrForbidden),
-		errors.Is(err, purchase.ErrForbidden):
+		errors.Is(err, purchase.ErrForbidden), errors.Is(err, indicator.ErrForbidden):
 		s.renderError(w, r, http.StatusForbidden)
-	case errors.Is(err, offer.ErrInvalidState), errors.Is(err, purchase.ErrInvalidState):
+	case errors.Is(err, offer.ErrInvalidState), errors.Is(err, purchase.ErrInvalidState), errors.Is(err, indicator.ErrInvalidState):
 		s.renderError(w, r, http.StatusConflict)
 	default:
 		s.serverError(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/indicator"
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/purchase"
@@ -88,6 +89,10 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 	}
 	switch {
 	case a.IsSME():
+		if err := s.reputation(r, l, a, &v, p); err != nil {
+			s.failure(w, r, err)
+			return
+		}
 		s.smeSide(l, &v, p, st)
 	case p.Mine || a.IsStaff():
 		if err := s.matchesSide(r, l, a, &v, p); err != nil {
@@ -97,6 +102,36 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 		s.buyerSide(l, a, &v, p, st)
 	}
 	s.render(w, r, status, requestpage.DetailView(v))
+}
+
+// reputation is what the SME reads of the buyer as it answers: its
+// latest declared payment figures and barometer scores. An anonymous
+// buyer's would name it, so they wait until it accepts the SME.
+func (s *Server) reputation(r *http.Request, l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page) error {
+	v.ReputationTitle = l.T("reputation.title")
+	if p.BuyerHidden {
+		v.ReputationNote = l.T("reputation.hidden")
+		return nil
+	}
+	rep, err := s.indicators.Reputation(r.Context(), a, p.OrgID)
+	if err != nil {
+		return err
+	}
+	if rep.PaymentYear != 0 {
+		v.Reputation = append(v.Reputation,
+			components.Fact{Label: l.T("reputation.payment_days", "Year", rep.PaymentYear), Value: l.T("reputation.days", "Count", decimal(l, rep.PaymentDays))},
+			components.Fact{Label: l.T("reputation.on_time", "Year", rep.PaymentYear), Value: l.Percent(rep.OnTime / 100)})
+	}
+	if sc := rep.Score; sc != nil {
+		for i, c := range indicator.Criteria {
+			v.Reputation = append(v.Reputation, components.Fact{Label: l.T("reputation.criterion", "Criterion", l.T("indicator.criterion."+c), "Year", sc.Year),
+				Value: l.T("reputation.score", "Score", decimal(l, sc.Means[i]), "Count", sc.Answers)})
+		}
+	}
+	if rep.Empty() {
+		v.ReputationNote = l.T("reputation.none")
+	}
+	return nil
 }
 
 // smeSide is what the SME reads and may do: its line, and the two answers
@@ -227,12 +262,19 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 		if p.FollowUp == nil && !p.Takes {
 			v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/suite", Submit: l.T("request.follow_up_submit"), TestID: "follow-up-form",
 				Fields: []components.Field{{Name: "answer", Label: l.T("request.follow_up_question"), Type: "select", Required: true,
-					Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")}}}, st.toolErrs))
+					Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")}, counterfactualField(l, "")}}, st.toolErrs))
 		}
 		v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/cloturer", Submit: l.T("request.close_submit"), TestID: "close-form", Danger: true,
 			Fields: []components.Field{{Name: "outcome", Label: l.T("request.close_outcome"), Type: "select", Required: true,
 				Options: options(l, "request.outcome.", purchase.Outcomes, "form.select")}}}, st.toolErrs))
 	}
+}
+
+// counterfactualField asks, for a contract awarded through Passerelle,
+// whether the buyer would have consulted these SMEs without it.
+func counterfactualField(l *i18n.Localizer, value string) components.Field {
+	return components.Field{Name: "counterfactual", Label: l.T("request.counterfactual_question"), Type: "select", Value: value,
+		Hint: l.T("request.counterfactual_hint"), Options: options(l, "request.counterfactual.", purchase.Counterfactuals, "form.select")}
 }
 
 // replyForms are the buyer's steps possible from the answer's state.

@@ -13,6 +13,7 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
 	"passerelle/internal/purchase"
+	"passerelle/internal/spreadsheet"
 	"passerelle/web/components"
 	offerpage "passerelle/web/pages/offer"
 )
@@ -221,7 +222,7 @@ func (s *Server) requestClose(w http.ResponseWriter, r *http.Request) {
 // requestFollowUp answers "what happened?" from the request's page.
 func (s *Server) requestFollowUp(w http.ResponseWriter, r *http.Request) {
 	s.requestTool(w, r, "requests.flash_follow_up", func(a member.Actor, id int64) error {
-		return s.requests.FollowUp(r.Context(), a, id, r.PostFormValue("answer"))
+		return s.requests.FollowUp(r.Context(), a, id, r.PostFormValue("answer"), r.PostFormValue("counterfactual"))
 	})
 }
 
@@ -288,7 +289,7 @@ func (s *Server) requestExport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="selection-demande-%d.csv"`, id))
-	if err := purchase.WriteCSV(w, rows); err != nil {
+	if err := spreadsheet.WriteCSV(w, rows); err != nil {
 		s.logError(r, "shortlist export", err)
 	}
 }

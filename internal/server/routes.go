@@ -89,6 +89,10 @@ func (s *Server) routes() http.Handler {
 		r.Post("/demandes/{id}/echanges/{org}/signaler", s.conversationReport)
 		// Feedback on a match: its buyer, the SME, staff (the service decides).
 		r.Post("/demandes/{id}/correspondances/{org}/avis", s.matchFeedback)
+		// The observatory: the aggregate for all, every account for staff,
+		// its own for a buyer (the service decides).
+		r.Get("/observatoire", s.observatory)
+		r.Get("/observatoire/{chart}", s.observatoryCSV) // {chart}.csv
 	})
 
 	// Users of a member SME.
@@ -115,6 +119,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/demandes/recherches/{id}/supprimer", s.searchDelete)
 		r.Post("/demandes/{id}/interet", s.requestInterest)
 		r.Post("/demandes/{id}/pas-interesse", s.requestNotInterested)
+		r.Get("/barometre", s.barometer)
+		r.Post("/barometre", s.barometerAnswer)
 	})
 
 	// Users of a member large account (buyers).
@@ -131,6 +137,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/espace/demandes/{id}/suite", s.requestFollowUp)
 		r.Post("/espace/demandes/{id}/reponses/{org}/{action}", s.requestRespond)
 		r.Get("/espace/demandes/{id}/selection.csv", s.requestExport)
+		r.Get("/espace/declarations", s.declarations)
+		r.Post("/espace/declarations", s.declare)
 	})
 
 	// Owners of a member organisation.
@@ -151,6 +159,17 @@ func (s *Server) routes() http.Handler {
 		r.Get("/equipe/courriels", s.staffMailbox)
 		r.Get("/equipe/moderation", s.moderationQueue)
 		r.Post("/equipe/moderation/{kind}/{id}/{decision}", s.moderationDecide)
+		r.Get("/equipe/declarations", s.staffDeclarations)
+		r.Get("/equipe/declarations/modele.csv", s.declImportTemplate)
+		r.Post("/equipe/declarations/import", s.declImportUpload) // a file: see uploads
+		r.Get("/equipe/declarations/import/{id}", s.declImportShow)
+		r.Get("/equipe/declarations/import/{id}/etat", s.declImportStatus)
+		r.Post("/equipe/declarations/import/{id}/valider", s.declImportConfirm)
+		r.Get("/equipe/barometre", s.staffBarometer)
+		r.Post("/equipe/barometre", s.campaignOpen)
+		r.Post("/equipe/barometre/{id}/cloturer", s.campaignClose)
+		r.Get("/equipe/indicateurs", s.platformFigures)
+		r.Get("/equipe/indicateurs.csv", s.platformCSV)
 	})
 
 	// Association admins.

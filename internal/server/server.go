@@ -21,6 +21,7 @@ import (
 	"passerelle/internal/audit"
 	"passerelle/internal/config"
 	"passerelle/internal/i18n"
+	"passerelle/internal/indicator"
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/matching"
@@ -73,6 +74,8 @@ type Server struct {
 	// moderation is the staff's one review queue; each domain registers
 	// its kind of content in New.
 	moderation *moderation.Service
+	// indicators are the observatory, the barometer and the figures.
+	indicators *indicator.Service
 	draining   *atomic.Bool
 	metrics    *metrics.Metrics
 	sessions   *scs.SessionManager
@@ -115,6 +118,11 @@ func New(d Deps) http.Handler {
 	s.requests.UseMatcher(matching.ForRequests{Service: matching.NewService(d.DB, s.tax), Limit: MatchLimit})
 	s.requests.Invitations = d.Config.Invitations
 	s.moderation.Register(s.requests.Moderation())
+	var queue indicator.Enqueuer
+	if d.Jobs != nil {
+		queue = d.Jobs
+	}
+	s.indicators = indicator.NewService(d.DB, queue)
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
 		s.sessions.Store = d.SessionStore
@@ -135,6 +143,7 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 	requests.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: MatchLimit})
 	requests.Invitations = cfg.Invitations
 	purchase.Register(reg, requests)
+	indicator.Register(reg, indicator.NewService(db, nil))
 }
 
 // MatchLimit is how many SMEs a request keeps as its matches.

@@ -16,6 +16,7 @@ type Field struct {
 	Autocomplete string
 	MaxLength    int
 	Options      []Option
+	Accept       string // the kinds of file a file field takes (".csv,text/csv")
 }
 
 // Option is one choice of a select.
@@ -33,6 +34,8 @@ type Form struct {
 	Summary string  // heading of the error summary
 	Danger  bool    // the action destroys something
 	TestID  string
+	// Multipart sends the form as multipart/form-data (it holds a file).
+	Multipart bool
 }
 
 // Pager is the state of a paginated list.
