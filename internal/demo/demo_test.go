@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/demo"
+	"passerelle/internal/indicator"
+	"passerelle/internal/member"
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/taxonomy"
 )
@@ -72,7 +74,9 @@ func TestDemoRequestsFillEveryHome(t *testing.T) {
 	var statuses []string
 	rows, _ := pool.Query(ctx, `SELECT status::text FROM purchase_requests ORDER BY id`)
 	statuses, _ = pgx.CollectRows(rows, pgx.RowTo[string])
-	if want := []string{"open", "open", "submitted", "draft"}; !slices.Equal(statuses, want) {
+	// Four requests of today, then six of earlier years, closed and won
+	// through the platform (the observatory's contribution).
+	if want := []string{"open", "open", "submitted", "draft", "closed", "closed", "closed", "closed", "closed", "closed"}; !slices.Equal(statuses, want) {
 		t.Fatalf("requests %v, want %v", statuses, want)
 	}
 	rows, _ = pool.Query(ctx, `SELECT m.state FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
@@ -86,5 +90,58 @@ func TestDemoRequestsFillEveryHome(t *testing.T) {
 		(SELECT count(*) FROM request_messages)`).Scan(&answers, &messages)
 	if answers != 2 || messages != 2 {
 		t.Fatalf("%d answers, %d messages; want 2 and 2", answers, messages)
+	}
+}
+
+// The demo declarations add up to the association's published share
+// (22–24 %) every year, computed by the observatory itself; the current
+// barometer campaign has four answers about the demo buyer, the last one
+// enough for most accounts. Seeding twice adds nothing.
+func TestDemoIndicators(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := demo.Seed(ctx, pool, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := indicator.NewService(pool, nil)
+	staff := member.Actor{UserID: 1, Role: member.RoleStaff}
+	o, err := svc.Observatory(ctx, staff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Aggregate) != 7 {
+		t.Fatalf("%d years declared", len(o.Aggregate))
+	}
+	for _, y := range o.Aggregate {
+		if sh := y.PMEShare(); sh < 0.22 || sh > 0.245 || y.Accounts < 8 {
+			t.Errorf("%d: share %.4f over %d accounts", y.Year, sh, y.Accounts)
+		}
+	}
+	var contracts, would int
+	for _, c := range o.Contribution {
+		contracts, would = contracts+c.PMEContracts, would+c.WouldNot
+	}
+	if contracts != 6 || would != 3 {
+		t.Errorf("contribution: %d contracts, %d without Passerelle", contracts, would)
+	}
+	campaign, scores, err := svc.Results(ctx, staff, 0)
+	if err != nil || campaign.ClosedAt != nil || len(scores) != 1 || scores[0].Answers != 4 || scores[0].Enough {
+		t.Errorf("current campaign %+v: %+v, %v", campaign, scores, err)
+	}
+	campaigns, _ := svc.Campaigns(ctx, staff)
+	if len(campaigns) != 2 {
+		t.Fatalf("%d campaigns", len(campaigns))
+	}
+	_, past, _ := svc.Results(ctx, staff, campaigns[1].ID)
+	enough := 0
+	for _, s := range past {
+		if s.Enough {
+			enough++
+		}
+	}
+	if enough < 5 || enough == len(past) {
+		t.Errorf("last year: %d of %d accounts with enough answers", enough, len(past))
 	}
 }

@@ -369,14 +369,22 @@ func TestFollowUpFromTheMailLink(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-reponse]").Length() != 1 {
 		t.Fatalf("bad answer: %d", resp.StatusCode)
 	}
-	resp, _ = postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, a.first), url.Values{"jeton": {tok}, "reponse": {"passerelle"}})
+	// Awarded through Passerelle: would the buyer have consulted these SMEs without it?
+	resp, doc = postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, a.first), url.Values{"jeton": {tok}, "reponse": {"passerelle"}})
+	if v, _ := doc.Find("#f-reponse option[selected]").Attr("value"); resp.StatusCode != http.StatusUnprocessableEntity ||
+		doc.Find("[data-testid=error-counterfactual]").Length() != 1 || v != "passerelle" {
+		t.Fatalf("answer without the counterfactual: %d, kept %q", resp.StatusCode, v)
+	}
+	resp, _ = postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, a.first), url.Values{"jeton": {tok}, "reponse": {"passerelle"},
+		"counterfactual": {"no"}})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("answer: %d", resp.StatusCode)
 	}
-	var status, outcome, follow string
-	_ = a.DB.QueryRow(ctx, `SELECT status::text, outcome, follow_up FROM purchase_requests WHERE id = $1`, a.first).Scan(&status, &outcome, &follow)
-	if status != "closed" || outcome != "awarded" || follow != "passerelle" {
-		t.Fatalf("after the answer: %s %s %s", status, outcome, follow)
+	var status, outcome, follow, counterfactual string
+	_ = a.DB.QueryRow(ctx, `SELECT status::text, outcome, follow_up, counterfactual FROM purchase_requests WHERE id = $1`, a.first).
+		Scan(&status, &outcome, &follow, &counterfactual)
+	if status != "closed" || outcome != "awarded" || follow != "passerelle" || counterfactual != "no" {
+		t.Fatalf("after the answer: %s %s %s %s", status, outcome, follow, counterfactual)
 	}
 	_, doc = get(t, a.buyer, a.URL+"/espace")
 	if n, _ := doc.Find("[data-testid=home-tasks]").Attr("data-count"); n != "1" {
