@@ -46,10 +46,12 @@ func TestMainPagesPassAxe(t *testing.T) {
 		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente",
 			fmt.Sprintf("/demandes/%d/lien?jeton=perime", first)}},
 		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
-			"/annuaire", profilePage, "/compte", "/demandes", "/demandes/pour-vous", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation}},
+			"/annuaire", profilePage, "/compte", "/demandes", "/demandes/pour-vous", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation,
+			"/barometre", "/observatoire"}},
 		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage, "/espace/demandes", "/espace/demandes/nouvelle",
-			fmt.Sprintf("/espace/demandes/%d", first), conversation}},
-		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels"}},
+			fmt.Sprintf("/espace/demandes/%d", first), conversation, "/espace/declarations", "/observatoire?annee=2024"}},
+		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels",
+			"/observatoire", "/equipe/indicateurs", "/equipe/declarations", "/equipe/barometre"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
 	}
 	// On the offer page each fact's label sits above its own value, in the
