@@ -53,6 +53,18 @@ func percentSeries(l *i18n.Localizer, name string, shares []float64, present []b
 	return s
 }
 
+// countMax ends a count axis on a multiple of 4, so its five gridlines
+// fall on whole numbers.
+func countMax(series ...components.Series) float64 {
+	m := 0.0
+	for _, s := range series {
+		for _, v := range s.Values {
+			m = math.Max(m, v)
+		}
+	}
+	return math.Max(4, math.Ceil(m/4)*4)
+}
+
 // countSeries is a series of whole numbers.
 func countSeries(l *i18n.Localizer, name string, counts []int) components.Series {
 	s := components.Series{Name: name}
@@ -119,6 +131,7 @@ func contributionChart(l *i18n.Localizer, o indicator.Observatory) components.Ch
 		pme, would = append(pme, x.PMEContracts), append(would, x.WouldNot)
 	}
 	c.Series = []components.Series{countSeries(l, l.T("observatory.pme_contracts"), pme), countSeries(l, l.T("observatory.would_not"), would)}
+	c.Max = countMax(c.Series...)
 	return c
 }
 
@@ -152,6 +165,7 @@ func funnelChart(l *i18n.Localizer, p indicator.Platform) components.Chart {
 	c.Series = []components.Series{countSeries(l, l.T("figures.suggested"), sug), countSeries(l, l.T("figures.viewed"), view),
 		countSeries(l, l.T("figures.interested"), intr), countSeries(l, l.T("figures.shortlisted"), short)}
 	c.Series = append(c.Series, countSeries(l, l.T("figures.won"), won))
+	c.Max = countMax(c.Series...)
 	return c
 }
 
