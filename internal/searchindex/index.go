@@ -30,7 +30,7 @@ type Doc struct {
 
 type postings struct {
 	docs   []uint32
-	scores []uint16 // the term's weight in the doc, ×100
+	scores []uint8 // the term's weight in the doc, ×100 (at most 2.55: see termScore)
 }
 
 // Index holds one list (offers or SMEs). It is safe for concurrent use:
@@ -44,7 +44,7 @@ type Index struct {
 	facetData []uint32
 	facetOff  []uint32
 	dead      []bool
-	byID      map[int64]uint32
+	byID      ordinals
 	live      int
 	terms     map[string]*postings
 	facetIDs  map[string]uint32
@@ -59,7 +59,7 @@ type Index struct {
 
 // New returns an empty index.
 func New() *Index {
-	return &Index{byID: map[int64]uint32{}, terms: map[string]*postings{}, facetIDs: map[string]uint32{}, facetOff: []uint32{0}}
+	return &Index{byID: ordinals{sparse: map[int64]uint32{}}, terms: map[string]*postings{}, facetIDs: map[string]uint32{}, facetOff: []uint32{0}}
 }
 
 // Len is the number of live documents.
@@ -104,7 +104,7 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 	x.ids = append(x.ids, d.ID)
 	x.sorts = append(x.sorts, d.Sort)
 	x.dead = append(x.dead, false)
-	x.byID[d.ID] = ord
+	x.byID.set(d.ID, ord, len(x.ids))
 	x.live++
 	for _, k := range d.Facets {
 		id, ok := x.facetIDs[k]
@@ -118,9 +118,9 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 		x.facetDoc[id] = append(x.facetDoc[id], ord)
 	}
 	x.facetOff = append(x.facetOff, uint32(len(x.facetData)))
-	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + ~48 map entry; 8 a facet
-	// (data and the facet's list); 6 a posting (doc and score).
-	c := uint32(73 + 8*len(d.Facets) + 6*len(terms))
+	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + 4 ordinal by id; 8 a
+	// facet (data and the facet's list); 5 a posting (doc and score).
+	c := uint32(29 + 8*len(d.Facets) + 5*len(terms))
 	x.cost = append(x.cost, c)
 	x.bytes += int64(c)
 	for _, t := range terms {
@@ -130,8 +130,88 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 			x.terms[t.Lexeme] = p
 		}
 		p.docs = append(p.docs, ord)
-		p.scores = append(p.scores, t.Score)
+		p.scores = append(p.scores, uint8(min(t.Score, 255)))
 	}
+}
+
+// compact copies every list into an allocation of its exact length: a
+// list built by appending holds up to twice what it needs. Called once a
+// build is done; a later change grows only the lists it touches.
+func (x *Index) compact() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	exact := func(s []uint32) []uint32 { return append(make([]uint32, 0, len(s)), s...) }
+	x.ids = append(make([]int64, 0, len(x.ids)), x.ids...)
+	x.sorts = append(make([]int64, 0, len(x.sorts)), x.sorts...)
+	x.dead = append(make([]bool, 0, len(x.dead)), x.dead...)
+	x.facetData, x.facetOff, x.cost = exact(x.facetData), exact(x.facetOff), exact(x.cost)
+	x.byID.dense = exact(x.byID.dense)
+	for i, l := range x.facetDoc {
+		x.facetDoc[i] = exact(l)
+	}
+	// The postings of all terms in two arenas: one allocation each
+	// instead of two per term.
+	n := 0
+	for _, p := range x.terms {
+		n += len(p.docs)
+	}
+	docs, scores := make([]uint32, 0, n), make([]uint8, 0, n)
+	for _, p := range x.terms {
+		o := len(docs)
+		docs, scores = append(docs, p.docs...), append(scores, p.scores...)
+		// Capped: an append to one list reallocates it, never overwrites the next.
+		p.docs, p.scores = docs[o:len(docs):len(docs)], scores[o:len(scores):len(scores)]
+	}
+}
+
+// ordinals finds a document's ordinal by its id: a dense array indexed by
+// id (4 bytes per id up to the largest) while ids are dense, as identity
+// columns are; a map otherwise.
+type ordinals struct {
+	dense  []uint32 // id → ordinal + 1; 0: none
+	sparse map[int64]uint32
+}
+
+func (o *ordinals) get(id int64) (uint32, bool) {
+	if id >= 0 && id < int64(len(o.dense)) {
+		if v := o.dense[id]; v != 0 {
+			return v - 1, true
+		}
+		return 0, false
+	}
+	v, ok := o.sparse[id]
+	return v, ok
+}
+
+// set records id's ordinal; docs is how many documents the index holds,
+// which bounds how large the dense array may grow.
+func (o *ordinals) set(id int64, ord uint32, docs int) {
+	if id >= 0 && id < int64(len(o.dense)) {
+		o.dense[id] = ord + 1
+		return
+	}
+	if id >= 0 && id < int64(2*docs+1<<16) {
+		grown := make([]uint32, max(id+1, int64(len(o.dense))*5/4))
+		copy(grown, o.dense)
+		o.dense = grown
+		o.dense[id] = ord + 1
+		for k, v := range o.sparse { // now in the dense range
+			if k >= 0 && k < int64(len(o.dense)) {
+				o.dense[k] = v + 1
+				delete(o.sparse, k)
+			}
+		}
+		return
+	}
+	o.sparse[id] = ord
+}
+
+func (o *ordinals) del(id int64) {
+	if id >= 0 && id < int64(len(o.dense)) {
+		o.dense[id] = 0
+		return
+	}
+	delete(o.sparse, id)
 }
 
 // Delete removes a document (it stays as a tombstone until a rebuild).
@@ -142,9 +222,9 @@ func (x *Index) Delete(id int64) {
 }
 
 func (x *Index) deleteLocked(id int64) {
-	if ord, ok := x.byID[id]; ok {
+	if ord, ok := x.byID.get(id); ok {
 		x.dead[ord] = true
-		delete(x.byID, id)
+		x.byID.del(id)
 		x.live--
 		x.deadBytes += int64(x.cost[ord])
 	}

@@ -2,9 +2,11 @@ package searchindex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +51,15 @@ type Syncer struct {
 	rebuild atomic.Bool
 	// Poll is the pause between two reads of the change log.
 	Poll time.Duration
+	// writing: a snapshot is being written; searches use SQL meanwhile.
+	writing atomic.Bool
+	// FromSnapshot reports whether the last start loaded a snapshot.
+	fromSnapshot atomic.Bool
 }
+
+// FromSnapshot reports whether the indexes were loaded from a snapshot
+// (rather than built from the documents) at the last start.
+func (s *Syncer) FromSnapshot() bool { return s.fromSnapshot.Load() }
 
 // NewSyncer returns a syncer; Run builds and follows.
 func NewSyncer(db *pgxpool.Pool, log *slog.Logger) *Syncer {
@@ -75,8 +85,26 @@ func (s *Syncer) Run(ctx context.Context) error {
 	// A database that is down at start is waited for: search runs in SQL
 	// (and fails the same way) until the index is built.
 	for !s.Ready() { // a caller may have built it already
-		err := s.Rebuild(ctx)
-		if err == nil {
+		loadErr := s.LoadSnapshot(ctx)
+		if loadErr == nil {
+			s.fromSnapshot.Store(true)
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(loadErr, ErrNoSnapshot) {
+			s.log.Warn("search index: snapshot not used, building from the database", "err", loadErr)
+		}
+		var err error
+		if err = s.Rebuild(ctx); err == nil {
+			if errors.Is(loadErr, ErrNoSnapshot) {
+				s.snapshotIfOld(ctx)
+			} else if _, _, err := s.WriteSnapshot(ctx); err != nil && ctx.Err() == nil {
+				// The snapshot that could not be used is replaced now,
+				// so the next server to start does not refuse it too.
+				s.log.Warn("search index: snapshot not written", "err", err)
+			}
 			break
 		}
 		if ctx.Err() != nil {
@@ -91,6 +119,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.Poll)
 	defer t.Stop()
+	lastSnapshotCheck := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,10 +128,16 @@ func (s *Syncer) Run(ctx context.Context) error {
 			if s.rebuild.Load() || time.Since(s.lastApplied()) > maxQuiet {
 				if err := s.Rebuild(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("search index: rebuild failed, search runs in SQL", "err", err)
+				} else {
+					s.snapshotIfOld(ctx)
 				}
 				continue
 			}
 			_ = s.CatchUp(ctx) // logs its own failure
+			if time.Since(lastSnapshotCheck) > SnapshotEvery/4 {
+				lastSnapshotCheck = time.Now()
+				s.snapshotIfOld(ctx)
+			}
 			// Replaced documents stay as tombstones: rebuild once they
 			// weigh a quarter of the index's memory (and at least 1 MiB).
 			for _, list := range []string{Offers, SMEs} {
@@ -112,6 +147,22 @@ func (s *Syncer) Run(ctx context.Context) error {
 				}
 			}
 		}
+	}
+}
+
+// snapshotIfOld writes a snapshot when the latest is missing or older
+// than SnapshotEvery (one server does, the others find it fresh).
+func (s *Syncer) snapshotIfOld(ctx context.Context) {
+	age, err := s.SnapshotAge(ctx)
+	if err == nil && age < SnapshotEvery {
+		return
+	}
+	if err != nil && !errors.Is(err, ErrNoSnapshot) {
+		s.log.Warn("search index: snapshot age", "err", err)
+		return
+	}
+	if _, _, err := s.WriteSnapshot(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("search index: snapshot not written", "err", err)
 	}
 }
 
@@ -141,6 +192,7 @@ func (s *Syncer) Rebuild(ctx context.Context) error {
 		if err := load(ctx, tx, x.putParsed, sql); err != nil {
 			return fmt.Errorf("searchindex: rebuild %s: %w", list, err)
 		}
+		x.compact()
 		built[list] = x
 	}
 	s.mu.Lock()
@@ -152,6 +204,9 @@ func (s *Syncer) Rebuild(ctx context.Context) error {
 	s.mu.Unlock()
 	s.rebuild.Store(false)
 	s.ready.Store(true)
+	// The build's garbage (rows, parsed vectors, the lists' growth) back
+	// to the system now, rather than kept as resident memory for hours.
+	debug.FreeOSMemory()
 	s.log.Info("search index built", "offers", built[Offers].Len(), "smes", built[SMEs].Len(), "duration", time.Since(start).Round(time.Millisecond))
 	// Changes committed since the build's snapshot.
 	return s.CatchUp(ctx)
@@ -233,6 +288,9 @@ func load(ctx context.Context, q interface {
 func (s *Syncer) CatchUp(ctx context.Context) error {
 	if !s.Ready() {
 		return nil
+	}
+	if s.writing.Load() {
+		return errWriting // not logged: a search uses SQL for these seconds
 	}
 	rebuild, err := s.apply(ctx)
 	if err == nil && rebuild {

@@ -1,0 +1,317 @@
+package searchindex
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+)
+
+// A snapshot is the indexes written as bytes, so a starting server loads
+// them in seconds instead of reading and parsing every document again.
+// The format is versioned; lengths are checked against what is left, and
+// a CRC-32C of the whole is checked before anything is served.
+const (
+	snapshotMagic   = "PSIX"
+	snapshotVersion = 1
+)
+
+// ErrBadSnapshot is a snapshot that cannot be served: truncated, damaged,
+// or written by another version of the format.
+var ErrBadSnapshot = errors.New("searchindex: bad snapshot")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+type encoder struct {
+	w   *bufio.Writer
+	buf [binary.MaxVarintLen64]byte
+	err error
+}
+
+func (e *encoder) uvarint(v uint64) {
+	if e.err == nil {
+		_, e.err = e.w.Write(e.buf[:binary.PutUvarint(e.buf[:], v)])
+	}
+}
+
+func (e *encoder) bytes(b []byte) {
+	e.uvarint(uint64(len(b)))
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+func (e *encoder) string(s string) {
+	e.uvarint(uint64(len(s)))
+	if e.err == nil {
+		_, e.err = e.w.WriteString(s)
+	}
+}
+
+func (e *encoder) uint32s(s []uint32) {
+	e.uvarint(uint64(len(s)))
+	var b [4]byte
+	for _, v := range s {
+		if e.err != nil {
+			return
+		}
+		binary.LittleEndian.PutUint32(b[:], v)
+		_, e.err = e.w.Write(b[:])
+	}
+}
+
+func (e *encoder) int64s(s []int64) {
+	e.uvarint(uint64(len(s)))
+	var b [8]byte
+	for _, v := range s {
+		if e.err != nil {
+			return
+		}
+		binary.LittleEndian.PutUint64(b[:], uint64(v))
+		_, e.err = e.w.Write(b[:])
+	}
+}
+
+// writeTo writes the index; the caller holds no lock.
+func (x *Index) writeTo(e *encoder) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e.int64s(x.ids)
+	e.int64s(x.sorts)
+	dead := make([]byte, len(x.dead))
+	for i, d := range x.dead {
+		if d {
+			dead[i] = 1
+		}
+	}
+	e.bytes(dead)
+	e.uint32s(x.facetOff)
+	e.uint32s(x.facetData)
+	e.uint32s(x.cost)
+	e.uvarint(uint64(x.live))
+	e.uvarint(uint64(x.bytes))
+	e.uvarint(uint64(x.deadBytes))
+	e.uvarint(uint64(len(x.keys)))
+	for i, k := range x.keys {
+		e.string(k)
+		e.uint32s(x.facetDoc[i])
+	}
+	total := 0
+	for _, p := range x.terms {
+		total += len(p.docs)
+	}
+	e.uvarint(uint64(len(x.terms)))
+	e.uvarint(uint64(total))
+	for t, p := range x.terms {
+		e.string(t)
+		e.uint32s(p.docs)
+		e.bytes(p.scores)
+	}
+}
+
+// WriteSnapshot writes the indexes of lists, in that order, to w.
+func writeSnapshot(w io.Writer, lists []string, indexes map[string]*Index) (size int64, sum uint32, err error) {
+	h := crc32.New(castagnoli)
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	e := &encoder{w: bufio.NewWriterSize(cw, 1<<20)}
+	_, e.err = e.w.WriteString(snapshotMagic)
+	e.uvarint(snapshotVersion)
+	e.uvarint(uint64(len(lists)))
+	for _, l := range lists {
+		e.string(l)
+		indexes[l].writeTo(e)
+	}
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	return cw.n, h.Sum32(), e.err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type decoder struct {
+	r    *bufio.Reader
+	left int64 // bytes not read yet: no length may claim more
+	h    hash.Hash32
+	err  error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrBadSnapshot, what)
+	}
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(d.r)
+	if err != nil {
+		d.fail("truncated")
+		return 0
+	}
+	return v
+}
+
+// n reads a count of items of size each and checks it against what is left.
+func (d *decoder) n(size int64) int {
+	v := d.uvarint()
+	if d.err == nil && (v > uint64(d.left) || int64(v)*size > d.left) {
+		d.fail("a length past the end")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) full(b []byte) {
+	if d.err != nil {
+		return
+	}
+	if _, err := io.ReadFull(d.r, b); err != nil {
+		d.fail("truncated")
+	}
+	d.left -= int64(len(b))
+}
+
+func (d *decoder) bytes() []byte {
+	b := make([]byte, d.n(1))
+	d.full(b)
+	return b
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) uint32sInto(dst []uint32) {
+	var b [4 << 10]byte
+	for i := 0; i < len(dst) && d.err == nil; {
+		k := min(len(dst)-i, len(b)/4)
+		d.full(b[:4*k])
+		for j := range k {
+			dst[i+j] = binary.LittleEndian.Uint32(b[4*j:])
+		}
+		i += k
+	}
+}
+
+func (d *decoder) uint32s() []uint32 {
+	s := make([]uint32, d.n(4))
+	d.uint32sInto(s)
+	return s
+}
+
+func (d *decoder) int64s() []int64 {
+	s := make([]int64, d.n(8))
+	var b [8 << 10]byte
+	for i := 0; i < len(s) && d.err == nil; {
+		k := min(len(s)-i, len(b)/8)
+		d.full(b[:8*k])
+		for j := range k {
+			s[i+j] = int64(binary.LittleEndian.Uint64(b[8*j:]))
+		}
+		i += k
+	}
+	return s
+}
+
+func (d *decoder) index() *Index {
+	x := New()
+	x.ids = d.int64s()
+	x.sorts = d.int64s()
+	dead := d.bytes()
+	x.facetOff = d.uint32s()
+	x.facetData = d.uint32s()
+	x.cost = d.uint32s()
+	x.live = int(d.uvarint())
+	x.bytes = int64(d.uvarint())
+	x.deadBytes = int64(d.uvarint())
+	if d.err == nil && (len(dead) != len(x.ids) || len(x.sorts) != len(x.ids) || len(x.cost) != len(x.ids) || len(x.facetOff) != len(x.ids)+1) {
+		d.fail("lists of different lengths")
+	}
+	if d.err != nil {
+		return nil
+	}
+	x.dead = make([]bool, len(dead))
+	for ord, b := range dead {
+		if x.dead[ord] = b != 0; !x.dead[ord] {
+			x.byID.set(x.ids[ord], uint32(ord), len(x.ids))
+		}
+	}
+	nkeys := d.n(1)
+	x.keys, x.facetDoc = make([]string, 0, nkeys), make([][]uint32, 0, nkeys)
+	for i := 0; i < nkeys && d.err == nil; i++ {
+		k := d.string()
+		x.facetIDs[k] = uint32(len(x.keys))
+		x.keys = append(x.keys, k)
+		x.facetDoc = append(x.facetDoc, d.uint32s())
+	}
+	nterms, total := d.n(3), d.n(5)
+	docs, scores := make([]uint32, total), make([]uint8, total)
+	o := 0
+	for i := 0; i < nterms && d.err == nil; i++ {
+		t := d.string()
+		n := d.n(4)
+		if o+n > total {
+			d.fail("more postings than announced")
+			break
+		}
+		d.uint32sInto(docs[o : o+n])
+		if m := d.n(1); m != n {
+			d.fail("scores and postings differ")
+			break
+		}
+		d.full(scores[o : o+n])
+		x.terms[t] = &postings{docs: docs[o : o+n : o+n], scores: scores[o : o+n : o+n]}
+		o += n
+	}
+	if d.err != nil {
+		return nil
+	}
+	return x
+}
+
+// readSnapshot reads what writeSnapshot wrote, size bytes with checksum
+// sum; any difference is ErrBadSnapshot and nothing is returned.
+func readSnapshot(r io.Reader, size int64, sum uint32) (map[string]*Index, error) {
+	h := crc32.New(castagnoli)
+	d := &decoder{r: bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, size), h), 1<<20), left: size, h: h}
+	magic := make([]byte, len(snapshotMagic))
+	d.full(magic)
+	if d.err == nil && string(magic) != snapshotMagic {
+		d.fail("not a snapshot")
+	}
+	if v := d.uvarint(); d.err == nil && v != snapshotVersion {
+		d.fail(fmt.Sprintf("format %d, this server reads %d", v, snapshotVersion))
+	}
+	n := d.n(1)
+	out := map[string]*Index{}
+	for i := 0; i < n && d.err == nil; i++ {
+		list := d.string()
+		if x := d.index(); x != nil {
+			out[list] = x
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	// Whatever is left must be nothing, and the whole must match its sum.
+	if _, err := d.r.ReadByte(); err != io.EOF {
+		return nil, fmt.Errorf("%w: bytes after the end", ErrBadSnapshot)
+	}
+	if h.Sum32() != sum {
+		return nil, fmt.Errorf("%w: checksum", ErrBadSnapshot)
+	}
+	return out, nil
+}

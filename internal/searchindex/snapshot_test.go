@@ -1,0 +1,217 @@
+package searchindex_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"passerelle/internal/search"
+	"passerelle/internal/searchindex"
+)
+
+func newSyncer(w world) *searchindex.Syncer {
+	return searchindex.NewSyncer(w.pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// snapshotWorld is a world of a few offers with a snapshot written.
+func snapshotWorld(t *testing.T) (world, *searchindex.Syncer, []int64) {
+	t.Helper()
+	w := newWorld(t)
+	var ids []int64
+	for _, title := range []string{"Terrassement des parkings", "Enrochement des berges", "Curage des fossés", "Terrassement des giratoires"} {
+		ids = append(ids, w.offer(t, title))
+	}
+	sy := syncer(t, w)
+	written, size, err := sy.WriteSnapshot(context.Background())
+	if err != nil || !written || size == 0 {
+		t.Fatalf("write: %t, %d bytes, %v", written, size, err)
+	}
+	return w, sy, ids
+}
+
+func results(x *searchindex.Index) []searchindex.Result {
+	var out []searchindex.Result
+	for _, q := range []searchindex.Query{
+		{Limit: 10},
+		{Terms: []string{"terrass"}, Limit: 10},
+		{Terms: []string{"terrass"}, Facets: []string{"cpv:45"}, Limit: 10},
+		{Terms: []string{"digu"}, Limit: 10},
+		{Terms: []string{"curag"}, Limit: 10},
+	} {
+		out = append(out, x.Search(q))
+	}
+	return out
+}
+
+// A server that loads the snapshot and applies the changes made since
+// answers exactly as one that builds from the database.
+func TestSnapshotThenChangesAgreesWithAFreshBuild(t *testing.T) {
+	w, _, ids := snapshotWorld(t)
+	ctx := context.Background()
+	w.offer(t, "Terrassement et digue")
+	if _, err := w.pool.Exec(ctx, `UPDATE offers SET title = 'Entretien des digues' WHERE id = $1`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.pool.Exec(ctx, `UPDATE offers SET status = 'archived' WHERE id = $1`, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	loaded := newSyncer(w)
+	if err := loaded.LoadSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh := syncer(t, w)
+	if !loaded.Ready() {
+		t.Fatal("loaded but not ready")
+	}
+	got, want := results(loaded.Index(searchindex.Offers)), results(fresh.Index(searchindex.Offers))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("from the snapshot:\n%+v\nfrom the database:\n%+v", got, want)
+	}
+	if want[3].Total != 2 || want[4].Total != 0 {
+		t.Fatalf("the changes are not in the fresh build: %+v", want)
+	}
+	if loaded.Index(searchindex.SMEs).Len() != fresh.Index(searchindex.SMEs).Len() {
+		t.Error("the SMEs differ")
+	}
+}
+
+// A truncated or damaged snapshot is refused, never served; the server
+// builds from the database instead.
+func TestDamagedSnapshotIsRefused(t *testing.T) {
+	w, _, _ := snapshotWorld(t)
+	ctx := context.Background()
+	for name, damage := range map[string]string{
+		"truncated": `UPDATE search_snapshot_chunks SET data = substring(data from 1 for length(data) - 7)`,
+		"a byte changed": `UPDATE search_snapshot_chunks SET data = set_byte(data, length(data) / 2, (get_byte(data, length(data) / 2) + 1) % 256)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			tx, err := w.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, damage); err != nil {
+				t.Fatal(err)
+			}
+			// The damage is seen by this transaction only: load through it.
+			sy := newSyncer(w)
+			err = sy.LoadSnapshot(ctx) // the pool: undamaged
+			if err != nil {
+				t.Fatalf("the undamaged snapshot: %v", err)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sy = newSyncer(w)
+			if err := sy.LoadSnapshot(ctx); !errors.Is(err, searchindex.ErrBadSnapshot) || sy.Ready() || sy.Index(searchindex.Offers) != nil {
+				t.Fatalf("a %s snapshot: %v, ready %t", name, err, sy.Ready())
+			}
+			runCtx, stop := context.WithCancel(ctx)
+			defer stop()
+			go func() { _ = sy.Run(runCtx) }()
+			waitReady(t, sy)
+			if sy.FromSnapshot() || found(sy.Index(searchindex.Offers), "enroch") != 1 {
+				t.Errorf("after the fallback: from snapshot %t, %d found", sy.FromSnapshot(), found(sy.Index(searchindex.Offers), "enroch"))
+			}
+			stop()
+			// The rebuild wrote a good snapshot again.
+			if err := newSyncer(w).LoadSnapshot(ctx); err != nil {
+				t.Errorf("the snapshot written after the fallback: %v", err)
+			}
+		})
+	}
+}
+
+func waitReady(t *testing.T, sy *searchindex.Syncer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !sy.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("the index never became ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A snapshot older than the pruned change log cannot be caught up: it is
+// refused and the server builds from the database.
+func TestSnapshotOlderThanThePrunedLog(t *testing.T) {
+	w, _, _ := snapshotWorld(t)
+	ctx := context.Background()
+	w.offer(t, "Entretien des digues") // after the snapshot
+	if _, err := w.pool.Exec(ctx, `UPDATE search_changes SET at = now() - interval '2 days'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&search.PruneChangesWorker{DB: w.pool}).Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	sy := newSyncer(w)
+	if err := sy.LoadSnapshot(ctx); !errors.Is(err, searchindex.ErrStaleSnapshot) || sy.Ready() {
+		t.Fatalf("a snapshot older than the pruned log: %v, ready %t", err, sy.Ready())
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = sy.Run(runCtx) }()
+	waitReady(t, sy)
+	if sy.FromSnapshot() || found(sy.Index(searchindex.Offers), "digu") != 1 {
+		t.Errorf("after the rebuild: from snapshot %t", sy.FromSnapshot())
+	}
+}
+
+// Two servers writing a snapshot at the same moment: one writes, the
+// other finds it busy; one complete snapshot remains and loads.
+func TestTwoServersWriteASnapshotAtOnce(t *testing.T) {
+	w, a, _ := snapshotWorld(t)
+	ctx := context.Background()
+	b := syncer(t, w)
+	w.offer(t, "Entretien des digues")
+	for _, sy := range []*searchindex.Syncer{a, b} {
+		if err := sy.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	wrote := make([]bool, 2)
+	errs := make([]error, 2)
+	for i, sy := range []*searchindex.Syncer{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wrote[i], _, errs[i] = sy.WriteSnapshot(ctx)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || !(wrote[0] || wrote[1]) {
+		t.Fatalf("wrote %v, errors %v", wrote, errs)
+	}
+	var n int
+	if err := w.pool.QueryRow(ctx, `SELECT count(*) FROM search_snapshots`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d snapshots kept", n)
+	}
+	c := newSyncer(w)
+	if err := c.LoadSnapshot(ctx); err != nil || found(c.Index(searchindex.Offers), "digu") != 1 {
+		t.Fatalf("the snapshot left: %v", err)
+	}
+	// Both servers still answer from their indexes.
+	if !a.Ready() || !b.Ready() || a.CatchUp(ctx) != nil || b.CatchUp(ctx) != nil {
+		t.Error("a writer stopped answering")
+	}
+}
+
+// A running server starts from the snapshot when one exists.
+func TestRunStartsFromTheSnapshot(t *testing.T) {
+	w, _, _ := snapshotWorld(t)
+	sy := newSyncer(w)
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = sy.Run(runCtx) }()
+	waitReady(t, sy)
+	if !sy.FromSnapshot() || found(sy.Index(searchindex.Offers), "parking") != 1 {
+		t.Errorf("from snapshot %t", sy.FromSnapshot())
+	}
+}

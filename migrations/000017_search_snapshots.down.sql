@@ -1,0 +1,2 @@
+DROP TABLE search_snapshot_chunks;
+DROP TABLE search_snapshots;
