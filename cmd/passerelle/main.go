@@ -85,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDev(ctx, cfg, log, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
+	case "bench-start": // run by `bench` in a fresh process: one index start, measured
+		return bench.MeasureStart(ctx, getenv("BENCH_START_DATABASE_URL"), slices.Contains(args[1:], "-scratch"), stdout)
 	case "eval":
 		return runEval(ctx, cfg, args[1:], getenv("EVAL_DATABASE_URL"), stdout, stderr)
 	case "soak":

@@ -9,6 +9,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -191,6 +192,9 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	fmt.Fprintf(out, "Data: %d organisations, %d offers, %d references (`passerelle seed --scale`).\n\n", orgs, offers, refs)
 	fmt.Fprintf(out, "Search index: %d offers and %d SMEs built from PostgreSQL in %s, %.0f MiB of Go heap.\n\n",
 		index.Index(searchindex.Offers).Len(), index.Index(searchindex.SMEs).Len(), buildTime.Round(time.Second), float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
+	if err := indexStarts(ctx, databaseURL, index, opt, out); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "Queries: %d searches sampled from real DECP contract objects (one word, or two for 30 %%) with two facets (the contract's CPV division and region), seed %d.\n\n", len(queries), opt.Seed)
 
 	// 1. Server time, one request at a time (Server-Timing header), after
@@ -428,3 +432,39 @@ func pct(d []time.Duration, p int) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// indexStarts writes a snapshot, then starts a fresh process twice: once
+// building the indexes from the documents, once from the snapshot, each
+// measuring the time from its start to the index ready and its memory.
+func indexStarts(ctx context.Context, databaseURL string, index *searchindex.Syncer, opt Options, out io.Writer) error {
+	opt.say("Writing a snapshot of the search index…")
+	t := time.Now()
+	written, size, err := index.WriteSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if !written {
+		return errors.New("bench: another process is writing a snapshot")
+	}
+	writeTime := time.Since(t)
+	opt.say("Starting a fresh process from scratch, then from the snapshot…")
+	scratch, err := startIn(ctx, databaseURL, true)
+	if err != nil {
+		return err
+	}
+	warm, err := startIn(ctx, databaseURL, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "### A serving process's search index: memory and start\n\n")
+	fmt.Fprintf(out, "Snapshot: %s, written in %s (into PostgreSQL, in chunks).\n\n", mib(size), writeTime.Round(100*time.Millisecond))
+	fmt.Fprintf(out, "| Start | process start → index ready | resident memory (VmRSS) | Go heap in use |\n|---|---|---|---|\n")
+	for _, s := range []struct {
+		name string
+		s    Start
+	}{{"from the documents (no snapshot)", scratch}, {"from the snapshot", warm}} {
+		fmt.Fprintf(out, "| %s | %s | %s | %s |\n", s.name, s.s.Ready.Round(100*time.Millisecond), mib(s.s.RSS), mib(s.s.Heap))
+	}
+	fmt.Fprintf(out, "\nRatio of the starts: %.1f× faster from the snapshot.\n\n", float64(scratch.Ready)/float64(warm.Ready))
+	return nil
+}

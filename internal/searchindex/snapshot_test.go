@@ -86,7 +86,7 @@ func TestDamagedSnapshotIsRefused(t *testing.T) {
 	w, _, _ := snapshotWorld(t)
 	ctx := context.Background()
 	for name, damage := range map[string]string{
-		"truncated": `UPDATE search_snapshot_chunks SET data = substring(data from 1 for length(data) - 7)`,
+		"truncated":      `UPDATE search_snapshot_chunks SET data = substring(data from 1 for length(data) - 7)`,
 		"a byte changed": `UPDATE search_snapshot_chunks SET data = set_byte(data, length(data) / 2, (get_byte(data, length(data) / 2) + 1) % 256)`,
 	} {
 		t.Run(name, func(t *testing.T) {
