@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type pageState struct {
 	reply        purchase.Reply
 	replyErrs    map[string]string
 	toolErrs     map[string]string
+	tool         url.Values // what the buyer chose in the refused tool form
 }
 
 // requestShow is a request's page for its buyer, an SME it is visible to,
@@ -261,11 +263,11 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 	if p.Status == purchase.StatusOpen {
 		if p.FollowUp == nil && !p.Takes {
 			v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/suite", Submit: l.T("request.follow_up_submit"), TestID: "follow-up-form",
-				Fields: []components.Field{{Name: "answer", Label: l.T("request.follow_up_question"), Type: "select", Required: true,
-					Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")}, counterfactualField(l, "")}}, st.toolErrs))
+				Fields: []components.Field{{Name: "answer", Label: l.T("request.follow_up_question"), Type: "select", Required: true, Value: st.tool.Get("answer"),
+					Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")}, counterfactualField(l, st.tool.Get("counterfactual"))}}, st.toolErrs))
 		}
 		v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/cloturer", Submit: l.T("request.close_submit"), TestID: "close-form", Danger: true,
-			Fields: []components.Field{{Name: "outcome", Label: l.T("request.close_outcome"), Type: "select", Required: true,
+			Fields: []components.Field{{Name: "outcome", Label: l.T("request.close_outcome"), Type: "select", Required: true, Value: st.tool.Get("outcome"),
 				Options: options(l, "request.outcome.", purchase.Outcomes, "form.select")}}}, st.toolErrs))
 	}
 }

@@ -236,7 +236,7 @@ func (s *Server) requestTool(w http.ResponseWriter, r *http.Request, flash strin
 	}
 	err := do(actorFrom(r.Context()), id)
 	if errs, ok := fieldErrors(err); ok {
-		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{toolErrs: errs})
+		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{toolErrs: errs, tool: r.PostForm})
 		return
 	}
 	s.afterStep(w, r, err, flash, fmt.Sprintf("/espace/demandes/%d", id))

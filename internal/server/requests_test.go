@@ -398,3 +398,30 @@ func TestFollowUpFromTheMailLink(t *testing.T) {
 	}
 	a.Mail.WaitFor(t, demo.SME2Email, "pas retenu")
 }
+
+// TestFollowUpAsksTheCounterfactual: "awarded through Passerelle" needs
+// the answer to "would you have consulted these SMEs without it?"; without
+// it the page comes back with 422 and the buyer's choice kept.
+func TestFollowUpAsksTheCounterfactual(t *testing.T) {
+	a := startRequests(t)
+	// Past its deadline, the request's page asks what happened.
+	if _, err := a.DB.Exec(context.Background(), `UPDATE purchase_requests SET deadline = current_date - 8 WHERE id = $1`, a.first); err != nil {
+		t.Fatal(err)
+	}
+	u := fmt.Sprintf("%s/espace/demandes/%d/suite", a.URL, a.first)
+	resp, doc := postForm(t, a.buyer, u, url.Values{"answer": {"passerelle"}})
+	if v, _ := doc.Find("#f-answer option[selected]").Attr("value"); resp.StatusCode != http.StatusUnprocessableEntity ||
+		doc.Find("[data-testid=error-counterfactual]").Length() != 1 || v != "passerelle" {
+		t.Fatalf("without the counterfactual: %d, answer kept %q", resp.StatusCode, v)
+	}
+	if n := count(t, a, `SELECT count(*) FROM purchase_requests WHERE id = $1 AND follow_up IS NULL`, a.first); n != 1 {
+		t.Fatal("the refused answer was saved")
+	}
+	resp, _ = postForm(t, a.buyer, u, url.Values{"answer": {"passerelle"}, "counterfactual": {"unsure"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("with it: %d", resp.StatusCode)
+	}
+	if n := count(t, a, `SELECT count(*) FROM purchase_requests WHERE id = $1 AND counterfactual = 'unsure'`, a.first); n != 1 {
+		t.Fatal("the counterfactual was not saved")
+	}
+}
