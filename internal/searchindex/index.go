@@ -41,7 +41,11 @@ type Index struct {
 	sorts []int64
 	// The facets of doc ord are facetData[facetOff[ord]:facetOff[ord+1]]:
 	// one flat array without pointers, which the garbage collector skips.
-	facetData []uint32
+	// Facet ids take two bytes while there are fewer than 65,536 keys (CPV
+	// prefixes and places are about 10,000); past that, wideData holds
+	// them all in four.
+	facetData []uint16
+	wideData  []uint32
 	facetOff  []uint32
 	dead      []bool
 	byID      ordinals
@@ -114,13 +118,13 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 			x.keys = append(x.keys, k)
 			x.facetDoc = append(x.facetDoc, nil)
 		}
-		x.facetData = append(x.facetData, id)
+		x.appendFacet(id)
 		x.facetDoc[id] = append(x.facetDoc[id], ord)
 	}
-	x.facetOff = append(x.facetOff, uint32(len(x.facetData)))
-	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + 4 ordinal by id; 8 a
+	x.facetOff = append(x.facetOff, uint32(x.facetCount()))
+	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + 4 ordinal by id; 6 a
 	// facet (data and the facet's list); 5 a posting (doc and score).
-	c := uint32(29 + 8*len(d.Facets) + 5*len(terms))
+	c := uint32(29 + 6*len(d.Facets) + 5*len(terms))
 	x.cost = append(x.cost, c)
 	x.bytes += int64(c)
 	for _, t := range terms {
@@ -134,6 +138,30 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 	}
 }
 
+// appendFacet adds a facet id to the flat array, widening it once ids no
+// longer fit in two bytes.
+func (x *Index) appendFacet(id uint32) {
+	if x.wideData == nil && id > math.MaxUint16 {
+		x.wideData = make([]uint32, len(x.facetData), 2*len(x.facetData)+1)
+		for i, v := range x.facetData {
+			x.wideData[i] = uint32(v)
+		}
+		x.facetData = nil
+	}
+	if x.wideData != nil {
+		x.wideData = append(x.wideData, id)
+	} else {
+		x.facetData = append(x.facetData, uint16(id))
+	}
+}
+
+func (x *Index) facetCount() int {
+	if x.wideData != nil {
+		return len(x.wideData)
+	}
+	return len(x.facetData)
+}
+
 // compact copies every list into an allocation of its exact length: a
 // list built by appending holds up to twice what it needs. Called once a
 // build is done; a later change grows only the lists it touches.
@@ -144,7 +172,11 @@ func (x *Index) compact() {
 	x.ids = append(make([]int64, 0, len(x.ids)), x.ids...)
 	x.sorts = append(make([]int64, 0, len(x.sorts)), x.sorts...)
 	x.dead = append(make([]bool, 0, len(x.dead)), x.dead...)
-	x.facetData, x.facetOff, x.cost = exact(x.facetData), exact(x.facetOff), exact(x.cost)
+	x.facetData = append(make([]uint16, 0, len(x.facetData)), x.facetData...)
+	if x.wideData != nil {
+		x.wideData = exact(x.wideData)
+	}
+	x.facetOff, x.cost = exact(x.facetOff), exact(x.cost)
 	x.byID.dense = exact(x.byID.dense)
 	for i, l := range x.facetDoc {
 		x.facetDoc[i] = exact(l)
@@ -297,9 +329,17 @@ func (x *Index) Search(q Query) Result {
 	}
 
 	counts := make([]int, len(x.keys))
-	for _, ord := range matches {
-		for _, f := range x.facetData[x.facetOff[ord]:x.facetOff[ord+1]] {
-			counts[f]++
+	if x.wideData != nil {
+		for _, ord := range matches {
+			for _, f := range x.wideData[x.facetOff[ord]:x.facetOff[ord+1]] {
+				counts[f]++
+			}
+		}
+	} else {
+		for _, ord := range matches {
+			for _, f := range x.facetData[x.facetOff[ord]:x.facetOff[ord+1]] {
+				counts[f]++
+			}
 		}
 	}
 	for id, n := range counts {

@@ -1,7 +1,9 @@
 package searchindex
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -209,6 +211,72 @@ func TestRebuildThresholdIsMemory(t *testing.T) {
 	}{{100 << 20, 10 << 20, false}, {100 << 20, 30 << 20, true}, {2 << 20, 900 << 10, false}, {3 << 20, 2 << 20, true}} {
 		if got := tooMuchDead(tc.total, tc.dead); got != tc.want {
 			t.Errorf("total %d, dead %d: rebuild %t, want %t", tc.total, tc.dead, got, tc.want)
+		}
+	}
+}
+
+// Past 65,536 facet keys the facets take four bytes each; counts and
+// snapshots stay exact.
+func TestManyFacetKeys(t *testing.T) {
+	x := New()
+	const n = 70_000
+	for i := range n {
+		if err := x.Put(Doc{ID: int64(i + 1), Sort: int64(i), Facets: []string{"all", fmt.Sprintf("own:%d", i)}, Vector: "'mot':1A"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if x.wideData == nil || x.facetData != nil {
+		t.Fatal("the facets did not widen")
+	}
+	check := func(x *Index) {
+		t.Helper()
+		r := x.Search(Query{Terms: []string{"mot"}, Facets: []string{"all"}, Limit: 1})
+		if r.Total != n || len(r.Facets) != n+1 || r.Facets["own:69999"] != 1 || r.Facets["all"] != n {
+			t.Fatalf("total %d, %d facet keys", r.Total, len(r.Facets))
+		}
+	}
+	check(x)
+	x.compact()
+	check(x)
+	var b bytes.Buffer
+	size, sum, err := writeSnapshot(&b, []string{"l"}, map[string]*Index{"l": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSnapshot(&b, size, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(got["l"])
+}
+
+// A snapshot cut anywhere, or with any byte changed, is refused with
+// ErrBadSnapshot, never loaded and never a panic.
+func TestSnapshotBytesAreChecked(t *testing.T) {
+	x := New()
+	for i := range 200 {
+		_ = x.Put(Doc{ID: int64(i + 1), Sort: int64(i), Facets: []string{fmt.Sprintf("cpv:%02d", i%7)}, Vector: fmt.Sprintf("'w%d':1A 'commun':2B", i%13)})
+	}
+	x.Delete(5)
+	var b bytes.Buffer
+	size, sum, err := writeSnapshot(&b, []string{"l"}, map[string]*Index{"l": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := b.Bytes()
+	if got, err := readSnapshot(bytes.NewReader(full), size, sum); err != nil || got["l"].Len() != 199 {
+		t.Fatalf("the whole snapshot: %v", err)
+	}
+	for cut := int64(0); cut < size; cut += 7 {
+		if _, err := readSnapshot(bytes.NewReader(full[:cut]), size, sum); !errors.Is(err, ErrBadSnapshot) {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+	}
+	for at := 0; at < len(full); at += 5 {
+		bad := bytes.Clone(full)
+		bad[at] ^= 0x5a
+		if _, err := readSnapshot(bytes.NewReader(bad), size, sum); !errors.Is(err, ErrBadSnapshot) {
+			t.Fatalf("byte %d changed: %v", at, err)
 		}
 	}
 }

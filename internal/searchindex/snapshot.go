@@ -16,7 +16,7 @@ import (
 // a CRC-32C of the whole is checked before anything is served.
 const (
 	snapshotMagic   = "PSIX"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 // ErrBadSnapshot is a snapshot that cannot be served: truncated, damaged,
@@ -63,6 +63,18 @@ func (e *encoder) uint32s(s []uint32) {
 	}
 }
 
+func (e *encoder) uint16s(s []uint16) {
+	e.uvarint(uint64(len(s)))
+	var b [2]byte
+	for _, v := range s {
+		if e.err != nil {
+			return
+		}
+		binary.LittleEndian.PutUint16(b[:], v)
+		_, e.err = e.w.Write(b[:])
+	}
+}
+
 func (e *encoder) int64s(s []int64) {
 	e.uvarint(uint64(len(s)))
 	var b [8]byte
@@ -89,7 +101,13 @@ func (x *Index) writeTo(e *encoder) {
 	}
 	e.bytes(dead)
 	e.uint32s(x.facetOff)
-	e.uint32s(x.facetData)
+	if x.wideData != nil {
+		e.uvarint(1)
+		e.uint32s(x.wideData)
+	} else {
+		e.uvarint(0)
+		e.uint16s(x.facetData)
+	}
 	e.uint32s(x.cost)
 	e.uvarint(uint64(x.live))
 	e.uvarint(uint64(x.bytes))
@@ -212,6 +230,20 @@ func (d *decoder) uint32s() []uint32 {
 	return s
 }
 
+func (d *decoder) uint16s() []uint16 {
+	s := make([]uint16, d.n(2))
+	var b [4 << 10]byte
+	for i := 0; i < len(s) && d.err == nil; {
+		k := min(len(s)-i, len(b)/2)
+		d.full(b[:2*k])
+		for j := range k {
+			s[i+j] = binary.LittleEndian.Uint16(b[2*j:])
+		}
+		i += k
+	}
+	return s
+}
+
 func (d *decoder) int64s() []int64 {
 	s := make([]int64, d.n(8))
 	var b [8 << 10]byte
@@ -232,7 +264,11 @@ func (d *decoder) index() *Index {
 	x.sorts = d.int64s()
 	dead := d.bytes()
 	x.facetOff = d.uint32s()
-	x.facetData = d.uint32s()
+	if d.uvarint() == 1 {
+		x.wideData = d.uint32s()
+	} else {
+		x.facetData = d.uint16s()
+	}
 	x.cost = d.uint32s()
 	x.live = int(d.uvarint())
 	x.bytes = int64(d.uvarint())
