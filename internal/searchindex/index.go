@@ -17,6 +17,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // Doc is one searchable row: its id, a sort key (recency), its facet keys
@@ -53,7 +55,11 @@ type Index struct {
 	terms     map[string]*postings
 	facetIDs  map[string]uint32
 	keys      []string
-	facetDoc  [][]uint32 // facet id → docs holding it
+	// facetDoc: facet id → the docs holding it, a compressed bitmap
+	// (roaring): facets are only ever tested for membership, and the
+	// common ones (a CPV division, a region) hold a large part of the
+	// docs, where a bitmap costs a bit per doc instead of four bytes.
+	facetDoc []*roaring.Bitmap
 	// cost is what each document's entries take in memory (ids, sort key,
 	// facets, postings), so dead copies are weighed in bytes, not counted.
 	cost      []uint32
@@ -116,10 +122,10 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 			id = uint32(len(x.keys))
 			x.facetIDs[k] = id
 			x.keys = append(x.keys, k)
-			x.facetDoc = append(x.facetDoc, nil)
+			x.facetDoc = append(x.facetDoc, roaring.New())
 		}
 		x.appendFacet(id)
-		x.facetDoc[id] = append(x.facetDoc[id], ord)
+		x.facetDoc[id].Add(ord)
 	}
 	x.facetOff = append(x.facetOff, uint32(x.facetCount()))
 	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + 4 ordinal by id; 6 a
@@ -178,8 +184,8 @@ func (x *Index) compact() {
 	}
 	x.facetOff, x.cost = exact(x.facetOff), exact(x.cost)
 	x.byID.dense = exact(x.byID.dense)
-	for i, l := range x.facetDoc {
-		x.facetDoc[i] = exact(l)
+	for _, b := range x.facetDoc {
+		b.RunOptimize()
 	}
 	// The postings of all terms in two arenas: one allocation each
 	// instead of two per term.
@@ -293,7 +299,7 @@ func (x *Index) Search(q Query) Result {
 	defer x.mu.RUnlock()
 	res := Result{Facets: map[string]int{}}
 
-	// The lists to intersect, shortest first.
+	// The words' lists to intersect, shortest first, and the facets.
 	var lists [][]uint32
 	var scored []*postings
 	for _, t := range q.Terms {
@@ -304,12 +310,26 @@ func (x *Index) Search(q Query) Result {
 		lists = append(lists, p.docs)
 		scored = append(scored, p)
 	}
+	var facets []*roaring.Bitmap
+	smallest := uint64(math.MaxUint64)
 	for _, k := range q.Facets {
 		id, ok := x.facetIDs[k]
 		if !ok {
 			return res
 		}
-		lists = append(lists, x.facetDoc[id])
+		facets = append(facets, x.facetDoc[id])
+		smallest = min(smallest, x.facetDoc[id].GetCardinality())
+	}
+	slices.SortFunc(lists, func(a, b []uint32) int { return cmp.Compare(len(a), len(b)) })
+	// The facets lead when they hold fewer docs than the shortest word
+	// list (or there is no word): their intersection is a list to walk.
+	// Otherwise each match of the words is looked up in them.
+	if len(facets) > 0 && (len(lists) == 0 || smallest < uint64(len(lists[0]))) {
+		both := facets[0]
+		if len(facets) > 1 {
+			both = roaring.FastAnd(facets...)
+		}
+		lists, facets = append([][]uint32{both.ToArray()}, lists...), nil
 	}
 	var matches []uint32
 	if len(lists) == 0 {
@@ -320,8 +340,7 @@ func (x *Index) Search(q Query) Result {
 			}
 		}
 	} else {
-		slices.SortFunc(lists, func(a, b []uint32) int { return cmp.Compare(len(a), len(b)) })
-		matches = intersect(lists, x.dead)
+		matches = intersect(lists, facets, x.dead)
 	}
 	res.Total = len(matches)
 	if q.TotalOnly {
@@ -438,9 +457,9 @@ func (h candHeap) down(i int) {
 	}
 }
 
-// intersect returns the sorted docs present in every list (the first is
-// the shortest) and not dead.
-func intersect(lists [][]uint32, dead []bool) []uint32 {
+// intersect returns the sorted docs present in every list (the first
+// leads) and every bitmap, and not dead.
+func intersect(lists [][]uint32, bitmaps []*roaring.Bitmap, dead []bool) []uint32 {
 	out := make([]uint32, 0, len(lists[0]))
 	cursors := make([]int, len(lists))
 next:
@@ -456,6 +475,11 @@ next:
 				break next
 			}
 			if l[k] != d {
+				continue next
+			}
+		}
+		for _, b := range bitmaps {
+			if !b.Contains(d) {
 				continue next
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+
+	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // A snapshot is the indexes written as bytes, so a starting server loads
@@ -16,7 +18,7 @@ import (
 // a CRC-32C of the whole is checked before anything is served.
 const (
 	snapshotMagic   = "PSIX"
-	snapshotVersion = 2
+	snapshotVersion = 3
 )
 
 // ErrBadSnapshot is a snapshot that cannot be served: truncated, damaged,
@@ -115,7 +117,11 @@ func (x *Index) writeTo(e *encoder) {
 	e.uvarint(uint64(len(x.keys)))
 	for i, k := range x.keys {
 		e.string(k)
-		e.uint32s(x.facetDoc[i])
+		b, err := x.facetDoc[i].ToBytes()
+		if err != nil && e.err == nil {
+			e.err = err
+		}
+		e.bytes(b)
 	}
 	total := 0
 	for _, p := range x.terms {
@@ -258,6 +264,28 @@ func (d *decoder) int64s() []int64 {
 	return s
 }
 
+// bitmap reads a roaring bitmap from its portable bytes; bytes that do
+// not make one (a damaged snapshot) fail the snapshot, even where the
+// library would panic.
+func (d *decoder) bitmap() (b *roaring.Bitmap) {
+	data := d.bytes()
+	b = roaring.New()
+	if d.err != nil {
+		return b
+	}
+	defer func() {
+		if recover() != nil {
+			d.fail("a damaged bitmap")
+		}
+	}()
+	if _, err := b.FromBuffer(data); err != nil {
+		d.fail("a damaged bitmap")
+		return b
+	}
+	// FromBuffer shares data: a copy of its own, so the bytes read go.
+	return b.Clone()
+}
+
 func (d *decoder) index() *Index {
 	x := New()
 	x.ids = d.int64s()
@@ -286,12 +314,12 @@ func (d *decoder) index() *Index {
 		}
 	}
 	nkeys := d.n(1)
-	x.keys, x.facetDoc = make([]string, 0, nkeys), make([][]uint32, 0, nkeys)
+	x.keys, x.facetDoc = make([]string, 0, nkeys), make([]*roaring.Bitmap, 0, nkeys)
 	for i := 0; i < nkeys && d.err == nil; i++ {
 		k := d.string()
 		x.facetIDs[k] = uint32(len(x.keys))
 		x.keys = append(x.keys, k)
-		x.facetDoc = append(x.facetDoc, d.uint32s())
+		x.facetDoc = append(x.facetDoc, d.bitmap())
 	}
 	nterms, total := d.n(3), d.n(5)
 	docs, scores := make([]uint32, total), make([]uint8, total)
