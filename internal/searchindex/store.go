@@ -194,13 +194,7 @@ func (s *Syncer) LoadSnapshot(ctx context.Context) error {
 		}
 	}
 	_ = tx.Rollback(ctx)
-	s.mu.Lock()
-	for l, x := range built {
-		s.indexes[l].Store(x)
-	}
-	s.applied.Store(applied)
-	s.snap, s.lastApply = snap, time.Now()
-	s.mu.Unlock()
+	s.install(built, applied, snap)
 	// The changes since, before anything is served.
 	rebuild, err := s.apply(ctx)
 	if err != nil {

@@ -195,13 +195,7 @@ func (s *Syncer) Rebuild(ctx context.Context) error {
 		x.compact()
 		built[list] = x
 	}
-	s.mu.Lock()
-	for list, x := range built {
-		s.indexes[list].Store(x)
-	}
-	s.applied.Store(upTo)
-	s.snap, s.lastApply = snap, time.Now()
-	s.mu.Unlock()
+	s.install(built, upTo, snap)
 	s.rebuild.Store(false)
 	s.ready.Store(true)
 	// The build's garbage (rows, parsed vectors, the lists' growth) back
@@ -210,6 +204,18 @@ func (s *Syncer) Rebuild(ctx context.Context) error {
 	s.log.Info("search index built", "offers", built[Offers].Len(), "smes", built[SMEs].Len(), "duration", time.Since(start).Round(time.Millisecond))
 	// Changes committed since the build's snapshot.
 	return s.CatchUp(ctx)
+}
+
+// install swaps in indexes reflecting the database snapshot snap, with
+// the change log applied up to sequence applied.
+func (s *Syncer) install(built map[string]*Index, applied int64, snap string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for list, x := range built {
+		s.indexes[list].Store(x)
+	}
+	s.applied.Store(applied)
+	s.snap, s.lastApply = snap, time.Now()
 }
 
 // load reads documents and parses their tsvectors on every core; Put
