@@ -97,3 +97,11 @@ ALTER TABLE purchase_requests ADD COLUMN counterfactual text
 
 -- The won contracts by year, for the platform's contribution.
 CREATE INDEX request_matches_won ON request_matches (contract_date) WHERE state = 'won';
+
+-- The member SMEs told that a campaign opened: each once, whichever
+-- server's job sends the batch.
+CREATE TABLE barometer_invited (
+    campaign_id      bigint NOT NULL REFERENCES barometer_campaigns (id) ON DELETE CASCADE,
+    organisation_id  bigint NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+    PRIMARY KEY (campaign_id, organisation_id)
+);

@@ -54,6 +54,9 @@ type Score struct {
 	Enough  bool
 	Means   [4]float64 // in the order of Criteria, 0–10
 	Overall float64    // the mean of the four, 0–10
+	// Comments are the SMEs' comments, for staff only and only when
+	// Enough, in alphabetical order: never who wrote them, nor when.
+	Comments []string
 }
 
 // OpenCampaign opens the barometer of a year: staff only, one campaign
@@ -82,6 +85,11 @@ func (s *Service) OpenCampaign(ctx context.Context, actor member.Actor, yearText
 		}
 		if err != nil {
 			return err
+		}
+		if s.jobs != nil { // the SMEs are told by a job, in batches
+			if _, err := s.jobs.InsertTx(ctx, tx, InviteArgs{}, nil); err != nil {
+				return err
+			}
 		}
 		return audit.Record(ctx, tx, actor.AuditEntry(ActionCampaignOpened, 0, strconv.Itoa(year), ""))
 	})
@@ -265,10 +273,21 @@ func (s *Service) Results(ctx context.Context, actor member.Actor, campaignID in
 		return c, nil, wrap("results", err)
 	}
 	list, err := s.scores(ctx, `a.campaign_id = $1`, c.ID)
-	for _, sc := range list {
-		c.Answers += sc.Answers
+	if err != nil {
+		return c, nil, wrap("results", err)
 	}
-	return c, list, wrap("results", err)
+	for i := range list {
+		c.Answers += list[i].Answers
+		if !actor.IsStaff() || !list[i].Enough {
+			continue
+		}
+		rows, _ := s.db.Query(ctx, `SELECT comment FROM barometer_answers WHERE campaign_id = $1 AND account_id = $2 AND comment <> ''
+			ORDER BY comment`, c.ID, list[i].OrgID)
+		if list[i].Comments, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return c, nil, wrap("results comments", err)
+		}
+	}
+	return c, list, nil
 }
 
 // scores aggregates answers by account and campaign; the means of

@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"passerelle/internal/i18n"
+	"passerelle/internal/mail"
+	"passerelle/internal/notify"
 )
 
 // request inserts an open request of buyer published at pub, with a
@@ -129,5 +133,39 @@ func TestPlatformFigures(t *testing.T) {
 	}
 	if fig != (SMEFigures{OfferViews: 2, AllViews: 2, Matches: 1, Answers: 1, Replies: 1}) {
 		t.Errorf("SME figures %+v", fig)
+	}
+}
+
+// TestBarometerInvitations: opening a campaign tells every member SME
+// once, in its users' language; a second run tells nobody again, and a
+// user who turned the mails off gets none.
+func TestBarometerInvitations(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.svc.Notify = notify.New(f.pool, mail.NewOutbox(f.queue), i18n.MustLoad(), "https://passerelle.test")
+	if n, err := f.svc.InviteToBarometer(ctx); err != nil || n != 0 {
+		t.Fatalf("no campaign: %d, %v", n, err)
+	}
+	if _, err := f.pool.Exec(ctx, `INSERT INTO notification_optouts (user_id, category) VALUES ($1, 'barometer')`, f.smes[1].UserID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, `INSERT INTO barometer_campaigns (year) VALUES (2026)`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.svc.InviteToBarometer(ctx)
+	if err != nil || n != len(f.smes) {
+		t.Fatalf("told %d organisations, want %d: %v", n, len(f.smes), err)
+	}
+	if again, err := f.svc.InviteToBarometer(ctx); err != nil || again != 0 {
+		t.Fatalf("told %d again", again)
+	}
+	var mails, toOptedOut, toBuyers int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE to_addr = $1), count(*) FILTER (WHERE to_addr = $2)
+		FROM emails WHERE kind = 'barometer_open' AND subject LIKE '%2026%' AND body LIKE '%/barometre%'`,
+		f.smes[1].Email, f.buyers[0].Email).Scan(&mails, &toOptedOut, &toBuyers); err != nil {
+		t.Fatal(err)
+	}
+	if mails != len(f.smes)-1 || toOptedOut != 0 || toBuyers != 0 {
+		t.Errorf("%d mails (want %d), %d to the user who opted out, %d to buyers", mails, len(f.smes)-1, toOptedOut, toBuyers)
 	}
 }

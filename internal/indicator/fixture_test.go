@@ -53,6 +53,7 @@ func (c *clock) now() time.Time { return c.t }
 
 type fixture struct {
 	pool   *pgxpool.Pool
+	queue  jobs.Client
 	svc    *Service
 	clock  *clock
 	staff  member.Actor
@@ -70,7 +71,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{pool: pool, clock: &clock{t: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}}
+	f := &fixture{pool: pool, queue: queue, clock: &clock{t: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}}
 	f.svc = NewService(pool, queue)
 	f.svc.Now = f.clock.now
 	buyers, winners := realParties()

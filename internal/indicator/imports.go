@@ -496,4 +496,6 @@ func (w *applyWorker) Timeout(*river.Job[ApplyImportArgs]) time.Duration { retur
 func Register(reg *jobs.Registry, s *Service) {
 	jobs.Add(reg, &checkWorker{s: s})
 	jobs.Add(reg, &applyWorker{s: s})
+	jobs.Add(reg, &inviteWorker{s: s})
+	reg.Every(time.Hour, func() river.JobArgs { return InviteArgs{} })
 }

@@ -58,6 +58,8 @@ type Service struct {
 	Now func() time.Time
 	// MaxImport is the largest CSV file staff may import, in bytes.
 	MaxImport int64
+	// Notify sends the barometer's invitations; nil: none.
+	Notify Notifier
 }
 
 // NewService builds the service; jobs may be nil where nothing is imported.

@@ -254,6 +254,13 @@ func TestBarometerThreshold(t *testing.T) {
 	if s := scores[0]; s.Answers != 5 || !s.Enough || s.Means != [4]float64{7, 6, 5, 5} || !near(s.Overall, 5.75) {
 		t.Errorf("5 answers show %+v", s)
 	}
+	if len(scores[0].Comments) != 0 {
+		t.Error("an SME reads the comments")
+	}
+	_, staffView, _ := f.svc.Results(ctx, f.staff, id)
+	if c := staffView[0].Comments; len(c) != 5 || c[0] != "RAS" {
+		t.Errorf("staff read the comments %q", c)
+	}
 	r, err := f.svc.Reputation(ctx, f.smes[6], account.OrgID)
 	if err != nil || r.Score == nil || r.Score.Means[1] != 6 || r.PaymentYear != 0 {
 		t.Errorf("reputation %+v, %v", r, err)

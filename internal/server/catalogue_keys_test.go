@@ -106,6 +106,7 @@ func enumKeys() map[string]string {
 		add("request facets", "browse.dim."+dim)
 	}
 	mails = append(mails, purchase.MailKinds...)
+	mails = append(mails, indicator.MailKinds...)
 	for _, c := range matching.ReasonCodes {
 		add("match reasons", "match.reason."+c)
 	}

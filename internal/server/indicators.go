@@ -288,6 +288,9 @@ func (s *Server) observatory(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Sections = append(v.Sections, sec)
 	v.Sections = append(v.Sections, barometerSection(l, campaign, scores))
+	if c := barometerComments(l, scores); c != nil {
+		v.Sections = append(v.Sections, *c)
+	}
 
 	switch {
 	case a.IsStaff():
@@ -329,6 +332,21 @@ func barometerSection(l *i18n.Localizer, c indicator.Campaign, scores []indicato
 	sec.Table = t
 	sec.Empty = l.T("barometer.no_answers")
 	return sec
+}
+
+// barometerComments is, for staff, the comments on the accounts with
+// enough answers: the account and the text, nothing about who wrote it.
+func barometerComments(l *i18n.Localizer, scores []indicator.Score) *indicatorpage.Section {
+	t := &indicatorpage.Table{TestID: "barometer-comments", Headers: []string{l.T("observatory.account"), l.T("barometer.comment_column")}}
+	for _, sc := range scores {
+		for _, c := range sc.Comments {
+			t.Rows = append(t.Rows, []string{sc.Name, c})
+		}
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	return &indicatorpage.Section{ID: "commentaires", Title: l.T("barometer.comments_title"), Lead: l.T("barometer.comments_lead"), Table: t}
 }
 
 // observatoryCSV exports the numbers of one of the observatory's charts.

@@ -123,6 +123,7 @@ func New(d Deps) http.Handler {
 		queue = d.Jobs
 	}
 	s.indicators = indicator.NewService(d.DB, queue)
+	s.indicators.Notify = s.notify
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
 		s.sessions.Store = d.SessionStore
@@ -143,7 +144,9 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 	requests.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: MatchLimit})
 	requests.Invitations = cfg.Invitations
 	purchase.Register(reg, requests)
-	indicator.Register(reg, indicator.NewService(db, nil))
+	indicators := indicator.NewService(db, nil)
+	indicators.Notify = notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL)
+	indicator.Register(reg, indicators)
 }
 
 // MatchLimit is how many SMEs a request keeps as its matches.
