@@ -324,12 +324,21 @@ func (x *Index) Search(q Query) Result {
 	// The facets lead when they hold fewer docs than the shortest word
 	// list (or there is no word): their intersection is a list to walk.
 	// Otherwise each match of the words is looked up in them.
-	if len(facets) > 0 && (len(lists) == 0 || smallest < uint64(len(lists[0]))) {
+	switch {
+	case len(facets) > 0 && (len(lists) == 0 || smallest < uint64(len(lists[0]))):
 		both := facets[0]
 		if len(facets) > 1 {
 			both = roaring.FastAnd(facets...)
 		}
 		lists, facets = append([][]uint32{both.ToArray()}, lists...), nil
+	case len(facets) > 0:
+		// The shortest word list leads: as a bitmap, it meets the facets
+		// container by container, faster than a lookup per document.
+		lead := roaring.BitmapOf(lists[0]...)
+		for _, f := range facets {
+			lead.And(f)
+		}
+		lists[0], facets = lead.ToArray(), nil
 	}
 	var matches []uint32
 	if len(lists) == 0 {
