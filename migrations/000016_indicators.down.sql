@@ -1,3 +1,4 @@
+DROP INDEX request_events_organisation;
 DROP INDEX request_matches_won;
 ALTER TABLE purchase_requests DROP COLUMN counterfactual;
 DROP TABLE offer_views;

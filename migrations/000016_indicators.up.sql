@@ -81,6 +81,8 @@ CREATE TABLE barometer_answers (
     CHECK (account_id <> sme_id)
 );
 CREATE INDEX barometer_answers_sme ON barometer_answers (sme_id, campaign_id);
+-- A buyer's marks on every request page an SME opens.
+CREATE INDEX barometer_answers_account ON barometer_answers (account_id, campaign_id);
 
 -- Views of published offers by other organisations, one counter per offer and day.
 CREATE TABLE offer_views (
@@ -97,6 +99,9 @@ ALTER TABLE purchase_requests ADD COLUMN counterfactual text
 
 -- The won contracts by year, for the platform's contribution.
 CREATE INDEX request_matches_won ON request_matches (contract_date) WHERE state = 'won';
+
+-- An SME's own figures on its home page (its answers, the replies).
+CREATE INDEX request_events_organisation ON request_events (organisation_id, kind) WHERE organisation_id IS NOT NULL;
 
 -- The member SMEs told that a campaign opened: each once, whichever
 -- server's job sends the batch.

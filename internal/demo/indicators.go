@@ -55,9 +55,6 @@ func seedIndicators(ctx context.Context, db *pgxpool.Pool) error {
 	// Real public buyers and winners, not yet on the platform.
 	var buyers, winners []demoOrg
 	seen := map[string]bool{buyer.siren: true}
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM organisations`).Scan(&n); err != nil {
-		return err
-	}
 	taken := map[string]bool{}
 	rows, _ := db.Query(ctx, `SELECT siren FROM organisations`)
 	var s string

@@ -5,10 +5,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"sort"
 	"strings"
 
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/validate"
 )
 
 // Column is one column of the declarations file: its name in the header
@@ -85,7 +85,7 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 	case len(bytes.TrimSpace(first)) == 0:
 		return nil, []LineError{{Line: 1, Code: errEmpty}}
 	default:
-		return nil, []LineError{{Line: 1, Code: errSeparator, Value: clip(string(first), 80)}}
+		return nil, []LineError{{Line: 1, Code: errSeparator, Value: validate.Shorten(string(first), 80)}}
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comma = sep
@@ -109,7 +109,7 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 			}
 		}
 		if !found {
-			errs = append(errs, LineError{Line: 1, Code: errUnknown, Value: clip(h, 80)})
+			errs = append(errs, LineError{Line: 1, Code: errUnknown, Value: validate.Shorten(h, 80)})
 		}
 	}
 	for _, c := range Columns {
@@ -120,15 +120,15 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	column := map[string]string{}
-	for _, c := range Columns {
-		column[c.Field] = c.Name
-	}
 	var lines []line
-	seen := map[[2]any]int{}
-	for n := 2; ; n++ {
-		if progress != nil && n%20000 == 0 {
-			progress(n)
+	type sirenYear struct {
+		siren string
+		year  int
+	}
+	seen := map[sirenYear]int{} // → the line it was first on
+	for read := 1; ; read++ {
+		if progress != nil && read%20000 == 0 {
+			progress(read)
 		}
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -140,11 +140,10 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 			errs = append(errs, LineError{Line: pe.StartLine, Code: errCSV})
 			break
 		} else if err != nil {
-			errs = append(errs, LineError{Line: n, Code: errCSV})
+			errs = append(errs, LineError{Line: read + 1, Code: errCSV})
 			break
 		}
-		line0, _ := r.FieldPos(0)
-		n = line0
+		n, _ := r.FieldPos(0) // the file's line (a quoted field may span several)
 		if blank(rec) {
 			continue // Excel's trailing ";;;;;;"
 		}
@@ -161,7 +160,7 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 		}, get("siren"))
 		bad := false
 		if !taxonomy.ValidSIREN(siren) {
-			errs = append(errs, LineError{Line: n, Column: "siren", Code: errSIREN, Value: clip(get("siren"), 40)})
+			errs = append(errs, LineError{Line: n, Column: "siren", Code: errSIREN, Value: validate.Shorten(get("siren"), 40)})
 			bad = true
 		}
 		in := Input{Year: get("year"), Total: get("total"), PME: get("pme"), ETI: get("eti"),
@@ -169,14 +168,14 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 		year, f, ferrs := in.check(thisYear)
 		for _, c := range Columns {
 			if code, ok := ferrs[c.Field]; ok {
-				errs = append(errs, LineError{Line: n, Column: c.Name, Code: code, Value: clip(get(c.Field), 40)})
+				errs = append(errs, LineError{Line: n, Column: c.Name, Code: code, Value: validate.Shorten(get(c.Field), 40)})
 				bad = true
 			}
 		}
 		if bad {
 			continue
 		}
-		key := [2]any{siren, year}
+		key := sirenYear{siren, year}
 		if first, dup := seen[key]; dup {
 			errs = append(errs, LineError{Line: n, Column: "siren", Code: errDuplicate, Value: siren, Ref: first})
 			continue
@@ -187,8 +186,7 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 	if len(lines) == 0 && len(errs) == 0 {
 		errs = append(errs, LineError{Line: 2, Code: errEmpty})
 	}
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-	return lines, errs
+	return lines, errs // in the file's order: the lines are read in it
 }
 
 const errDuplicateColumn = "indicator.err.duplicate_column"
@@ -200,11 +198,4 @@ func blank(rec []string) bool {
 		}
 	}
 	return true
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

@@ -186,14 +186,13 @@ func (s *Service) Declare(ctx context.Context, actor member.Actor, orgID int64, 
 			}
 			return err
 		}
-		v, changed, err := s.insert(ctx, tx, orgID, year, f, "form", 0, actor)
-		if err != nil || !changed {
-			version = v
+		var changed bool
+		var err error
+		if version, changed, err = s.insert(ctx, tx, orgID, year, f, actor); err != nil || !changed {
 			return err
 		}
-		version = v
 		action := ActionDeclared
-		if v > 1 {
+		if version > 1 {
 			action = ActionCorrected
 		}
 		return audit.Record(ctx, tx, actor.AuditEntry(action, orgID, name, strconv.Itoa(year)))
@@ -201,9 +200,10 @@ func (s *Service) Declare(ctx context.Context, actor member.Actor, orgID int64, 
 	return version, wrap("declare", err)
 }
 
-// insert writes a new version of (org, year) unless the current one holds
-// the same figures; the caller holds the organisation's row lock.
-func (s *Service) insert(ctx context.Context, tx pgx.Tx, orgID int64, year int, f Figures, source string, importID int64, actor member.Actor) (int, bool, error) {
+// insert writes a buyer's new version of (org, year) unless the current
+// one holds the same figures; the caller holds the organisation's row
+// lock. (Imports write theirs in bulk: insertChunk.)
+func (s *Service) insert(ctx context.Context, tx pgx.Tx, orgID int64, year int, f Figures, actor member.Actor) (int, bool, error) {
 	cur, found, err := current(ctx, tx, orgID, year)
 	if err != nil {
 		return 0, false, err
@@ -211,26 +211,18 @@ func (s *Service) insert(ctx context.Context, tx pgx.Tx, orgID int64, year int, 
 	if found && cur.Figures == f {
 		return cur.Version, false, nil
 	}
-	var imp any
-	if importID != 0 {
-		imp = importID
-	}
-	var author any
-	if actor.UserID != 0 {
-		author = actor.UserID
-	}
 	_, err = tx.Exec(ctx, `INSERT INTO declarations (organisation_id, year, version, total_purchases, pme_purchases, eti_purchases,
-			payment_days, on_time_share, source, import_id, author_id, author_name, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		orgID, year, cur.Version+1, f.Total, f.PME, f.ETI, f.PaymentDays, f.OnTime, source, imp, author, actor.Name, s.Now())
+			payment_days, on_time_share, source, author_id, author_name, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'form', $9, $10, $11)`,
+		orgID, year, cur.Version+1, f.Total, f.PME, f.ETI, f.PaymentDays, f.OnTime, actor.UserID, actor.Name, s.Now())
 	return cur.Version + 1, true, err
 }
 
 // current is the version of (org, year) that counts; found is false when
 // none was declared (Version is then 0).
-func current(ctx context.Context, q pgx.Tx, orgID int64, year int) (Declaration, bool, error) {
+func current(ctx context.Context, tx pgx.Tx, orgID int64, year int) (Declaration, bool, error) {
 	var d Declaration
-	err := q.QueryRow(ctx, `SELECT version, total_purchases, pme_purchases, eti_purchases, payment_days::float8, on_time_share::float8
+	err := tx.QueryRow(ctx, `SELECT version, total_purchases, pme_purchases, eti_purchases, payment_days::float8, on_time_share::float8
 		FROM declarations WHERE organisation_id = $1 AND year = $2 ORDER BY version DESC LIMIT 1`, orgID, year).
 		Scan(&d.Version, &d.Total, &d.PME, &d.ETI, &d.PaymentDays, &d.OnTime)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -271,4 +263,14 @@ func (s *Service) Current(ctx context.Context, actor member.Actor, year int) ([]
 		WHERE $1 = 0 OR d.year = $1 ORDER BY d.year DESC, o.legal_name`, year)
 	list, err := pgx.CollectRows(rows, scanDeclaration)
 	return list, wrap("current", err)
+}
+
+// Years are the years declared, the latest first, for staff.
+func (s *Service) Years(ctx context.Context, actor member.Actor) ([]int, error) {
+	if !actor.IsStaff() {
+		return nil, ErrForbidden
+	}
+	rows, _ := s.db.Query(ctx, `SELECT DISTINCT year::int FROM declarations ORDER BY 1 DESC`)
+	years, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	return years, wrap("years", err)
 }

@@ -16,6 +16,7 @@ import (
 	"passerelle/internal/audit"
 	"passerelle/internal/jobs"
 	"passerelle/internal/member"
+	"passerelle/internal/postgres"
 	"passerelle/internal/validate"
 )
 
@@ -199,9 +200,7 @@ type account struct {
 }
 
 // accounts finds the member large accounts among sirens.
-func accounts(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, sirens []string) (map[string]account, error) {
+func accounts(ctx context.Context, q postgres.DB, sirens []string) (map[string]account, error) {
 	rows, _ := q.Query(ctx, `SELECT siren, id, legal_name FROM organisations
 		WHERE siren = ANY($1) AND status = 'member' AND kind IN ('ge', 'public') ORDER BY id`, sirens)
 	found := map[string]account{}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 
@@ -168,7 +167,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 type decoder struct {
 	r    *bufio.Reader
 	left int64 // bytes not read yet: no length may claim more
-	h    hash.Hash32
 	err  error
 }
 
@@ -350,7 +348,7 @@ func (d *decoder) index() *Index {
 // sum; any difference is ErrBadSnapshot and nothing is returned.
 func readSnapshot(r io.Reader, size int64, sum uint32) (map[string]*Index, error) {
 	h := crc32.New(castagnoli)
-	d := &decoder{r: bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, size), h), 1<<20), left: size, h: h}
+	d := &decoder{r: bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, size), h), 1<<20), left: size}
 	magic := make([]byte, len(snapshotMagic))
 	d.full(magic)
 	if d.err == nil && string(magic) != snapshotMagic {

@@ -76,7 +76,7 @@ func enumKeys() map[string]string {
 		}
 	}
 	add("indicator errors", indicator.Messages...)
-	add("flash messages", "declarations.flash_saved", "barometer.flash_saved", "barometer.flash_opened", "barometer.flash_closed",
+	add("flash messages", "declarations.flash_saved", "barometer.flash_saved", "barometer.flash_opened", "barometer.flash_closed", "barometer.flash_closed_meanwhile",
 		"request.counterfactual_required")
 	for _, c := range indicator.Criteria {
 		add("barometer criteria", "indicator.criterion."+c, "barometer.score_hint."+c)

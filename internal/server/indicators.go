@@ -315,8 +315,8 @@ func barometerSection(l *i18n.Localizer, c indicator.Campaign, scores []indicato
 	sec.Chart, sec.Format = &chart, countAxis(l)
 	t := &indicatorpage.Table{Caption: l.T("barometer.table_caption"), TestID: "barometer-table",
 		Headers: []string{l.T("observatory.account"), l.T("barometer.answers")}}
-	for _, c := range indicator.Criteria {
-		t.Headers = append(t.Headers, l.T("indicator.criterion."+c))
+	for _, criterion := range indicator.Criteria {
+		t.Headers = append(t.Headers, l.T("indicator.criterion."+criterion))
 	}
 	for _, sc := range scores {
 		row := []string{sc.Name, l.Int(int64(sc.Answers))}
@@ -495,19 +495,27 @@ func (s *Server) staffDeclarationsPage(w http.ResponseWriter, r *http.Request, s
 		s.failure(w, r, err)
 		return
 	}
-	year := yearParam(r, "annee", 0)
-	current, err := s.indicators.Current(r.Context(), a, year)
+	// One year at a time (the latest by default): a few hundred accounts,
+	// where every year of every account would be thousands of lines.
+	years, err := s.indicators.Years(r.Context(), a)
 	if err != nil {
 		s.failure(w, r, err)
 		return
 	}
-	var cols []string
-	for _, c := range indicator.Columns {
-		cols = append(cols, c.Name)
+	year := 0
+	if len(years) > 0 {
+		year = yearParam(r, "annee", years[0])
+	}
+	var current []indicator.Declaration
+	if year != 0 {
+		if current, err = s.indicators.Current(r.Context(), a, year); err != nil {
+			s.failure(w, r, err)
+			return
+		}
 	}
 	upload := withErrors(l, components.Form{Action: "/equipe/declarations/import", Submit: l.T("import.submit"), TestID: "import-form", Multipart: true,
 		Fields: []components.Field{{Name: "file", Label: l.T("import.file"), Type: "file", Required: true, Accept: ".csv,text/csv",
-			Hint: l.T("import.file_hint", "Columns", strings.Join(cols, " ; "), "Max", indicator.MaxImportBytes>>20)}}}, errs)
+			Hint: l.T("import.file_hint", "Columns", strings.Join(columnNames(), " ; "), "Max", indicator.MaxImportBytes>>20)}}}, errs)
 	v := indicatorpage.Report{Page: s.page(r, "declarations.staff_title"), Title: l.T("declarations.staff_title"), Lead: l.T("declarations.staff_lead"),
 		TestID: "staff-declarations"}
 	v.Sections = append(v.Sections, indicatorpage.Section{ID: "import", Title: l.T("import.title"), Lead: l.T("import.lead"), Forms: []components.Form{upload},
@@ -523,18 +531,33 @@ func (s *Server) staffDeclarationsPage(w http.ResponseWriter, r *http.Request, s
 	if year != 0 {
 		title = l.T("declarations.current_year", "Year", year)
 	}
-	v.Sections = append(v.Sections, indicatorpage.Section{ID: "en-vigueur", Title: title, Table: declarationTable(l, current, false),
-		Empty: l.T("declarations.none"), Links: []indicatorpage.Link{{Href: "/observatoire", Label: l.T("observatory.title")}}})
+	inForce := indicatorpage.Section{ID: "en-vigueur", Title: title, Table: declarationTable(l, current, false),
+		Empty: l.T("declarations.none"), Links: []indicatorpage.Link{{Href: "/observatoire", Label: l.T("observatory.title")}}}
+	if len(years) > 1 {
+		var opts []components.Option
+		for _, y := range years {
+			opts = append(opts, components.Option{Value: strconv.Itoa(y), Label: strconv.Itoa(y)})
+		}
+		v.Filter = &components.Form{Action: "/equipe/declarations", Submit: l.T("observatory.show_year"),
+			Fields: []components.Field{{Name: "annee", Label: l.T("observatory.year"), Type: "select", Value: strconv.Itoa(year), Options: opts}}}
+	}
+	v.Sections = append(v.Sections, inForce)
 	s.render(w, r, status, indicatorpage.ReportView(v))
 }
 
-// declImportTemplate is an empty file with the expected header and one
-// example line, in the format Excel saves in French.
-func (s *Server) declImportTemplate(w http.ResponseWriter, r *http.Request) {
-	var head []string
+// columnNames are the import file's columns, in the template's order.
+func columnNames() []string {
+	var names []string
 	for _, c := range indicator.Columns {
-		head = append(head, c.Name)
+		names = append(names, c.Name)
 	}
+	return names
+}
+
+// declImportTemplate is an empty file with the expected header, in the
+// format Excel saves in French.
+func (s *Server) declImportTemplate(w http.ResponseWriter, r *http.Request) {
+	head := columnNames()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="declarations-modele.csv"`)
 	if err := spreadsheet.WriteCSV(w, [][]string{head}); err != nil {
@@ -767,6 +790,13 @@ func (s *Server) barometerAnswer(w http.ResponseWriter, r *http.Request) {
 	err := s.indicators.Answer(r.Context(), actorFrom(r.Context()), in)
 	if errs, ok := fieldErrors(err); ok {
 		s.barometerPage(w, r, http.StatusUnprocessableEntity, in, errs)
+		return
+	}
+	if errors.Is(err, indicator.ErrInvalidState) {
+		// Staff closed the campaign while the form was open: the page
+		// says there is none now, rather than an error page.
+		s.flash(r, "barometer.flash_closed_meanwhile")
+		http.Redirect(w, r, "/barometre", http.StatusSeeOther)
 		return
 	}
 	if err != nil {

@@ -285,3 +285,48 @@ func TestObservatoryByRole(t *testing.T) {
 		t.Fatalf("barometer: %s", doc.Find("[data-testid=section-barometre]").Text())
 	}
 }
+
+// TestBarometerClosedMeanwhile: an answer sent after staff closed the
+// campaign brings the SME back to the page, which says so; nothing stored.
+func TestBarometerClosedMeanwhile(t *testing.T) {
+	a := startIndicators(t)
+	ctx := context.Background()
+	var account int64
+	if err := a.DB.QueryRow(ctx, `SELECT organisation_id FROM users WHERE email = 'acheteur@passerelle.test'`).Scan(&account); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Exec(ctx, `UPDATE barometer_campaigns SET closed_at = now() WHERE closed_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	_ = a.DB.QueryRow(ctx, `SELECT count(*) FROM barometer_answers`).Scan(&before)
+	resp, _ := postForm(t, a.sme, a.URL+"/barometre", url.Values{"account": {fmt.Sprint(account)}, "relationship": {"7"}, "payment": {"7"},
+		"clarity": {"7"}, "innovation": {"7"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/barometre" {
+		t.Fatalf("answer after the close: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, doc := get(t, a.sme, a.URL+"/barometre")
+	var after int
+	_ = a.DB.QueryRow(ctx, `SELECT count(*) FROM barometer_answers`).Scan(&after)
+	if after != before || doc.Find("[data-testid=barometer-form]").Length() != 0 {
+		t.Errorf("%d answers stored, form shown %d", after-before, doc.Find("[data-testid=barometer-form]").Length())
+	}
+}
+
+// TestStaffDeclarationsOneYearAtATime: the list of declarations in force
+// shows the latest year, another on demand.
+func TestStaffDeclarationsOneYearAtATime(t *testing.T) {
+	a := startIndicators(t)
+	for _, c := range []struct{ path, year string }{{"/equipe/declarations", "2025"}, {"/equipe/declarations?annee=2021", "2021"}} {
+		_, doc := get(t, a.staff, a.URL+c.path)
+		rows := tableRows(doc.Find("[data-testid=declarations-table]"))
+		if len(rows) < 9 {
+			t.Fatalf("%s: %d rows", c.path, len(rows))
+		}
+		for _, r := range rows[1:] {
+			if r[1] != c.year {
+				t.Fatalf("%s: a line of %s", c.path, r[1])
+			}
+		}
+	}
+}
