@@ -118,11 +118,16 @@ func TestDamagedSnapshotIsRefused(t *testing.T) {
 			if sy.FromSnapshot() || found(sy.Index(searchindex.Offers), "enroch") != 1 {
 				t.Errorf("after the fallback: from snapshot %t, %d found", sy.FromSnapshot(), found(sy.Index(searchindex.Offers), "enroch"))
 			}
-			stop()
-			// The rebuild wrote a good snapshot again.
-			if err := newSyncer(w).LoadSnapshot(ctx); err != nil {
-				t.Errorf("the snapshot written after the fallback: %v", err)
+			// The rebuild writes a good snapshot again (just after it is
+			// ready: the background loop writes it).
+			deadline := time.Now().Add(20 * time.Second)
+			for err := newSyncer(w).LoadSnapshot(ctx); err != nil; err = newSyncer(w).LoadSnapshot(ctx) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the snapshot written after the fallback: %v", err)
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
+			stop()
 		})
 	}
 }

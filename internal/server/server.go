@@ -137,7 +137,7 @@ func New(d Deps) http.Handler {
 // development do sent mails keep their links readable for staff.
 func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *taxonomy.Taxonomy, sender mail.Sender, log *slog.Logger) {
 	jobs.Add(reg, &pruneSessions{db: db})
-	reg.Every(time.Hour, func() river.JobArgs { return pruneSessionsArgs{} })
+	reg.Every(time.Hour, func() river.JobArgs { return PruneSessionsArgs{} })
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
 	requests := purchase.NewService(db, tax, search.NewIndexer(tax), notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL))
@@ -152,17 +152,18 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 // MatchLimit is how many SMEs a request keeps as its matches.
 const MatchLimit = 100
 
-// pruneSessionsArgs is the hourly job that deletes expired sessions.
-type pruneSessionsArgs struct{}
+// PruneSessionsArgs is the hourly job that deletes expired sessions
+// (exported so a test can run it now).
+type PruneSessionsArgs struct{}
 
-func (pruneSessionsArgs) Kind() string { return "sessions.prune" }
+func (PruneSessionsArgs) Kind() string { return "sessions.prune" }
 
 type pruneSessions struct {
-	river.WorkerDefaults[pruneSessionsArgs]
+	river.WorkerDefaults[PruneSessionsArgs]
 	db *pgxpool.Pool
 }
 
-func (w *pruneSessions) Work(ctx context.Context, _ *river.Job[pruneSessionsArgs]) error {
+func (w *pruneSessions) Work(ctx context.Context, _ *river.Job[PruneSessionsArgs]) error {
 	if _, err := w.db.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`); err != nil {
 		return fmt.Errorf("server: prune sessions: %w", err)
 	}

@@ -38,6 +38,8 @@ type App struct {
 	Handler http.Handler
 	// Metrics is what METRICS_ADDR serves (not on the public router).
 	Metrics http.Handler
+	// Jobs is the application's job queue, for tests that run a job now.
+	Jobs jobs.Client
 }
 
 // Options change the application's settings for one test.
@@ -105,7 +107,7 @@ func StartWith(t testing.TB, o Options) *App {
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp, Handler: h, Metrics: m.Handler()}
+	return &App{URL: srv.URL, DB: pool, Config: cfg, Server: srv, Mail: smtp, Handler: h, Metrics: m.Handler(), Jobs: queue}
 }
 
 // Client returns an HTTP client with its own cookie jar that does not follow
