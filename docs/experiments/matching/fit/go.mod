@@ -1,0 +1,3 @@
+module fit
+
+go 1.26

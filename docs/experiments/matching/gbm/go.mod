@@ -1,0 +1,3 @@
+module gbm
+
+go 1.26
