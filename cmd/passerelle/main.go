@@ -32,6 +32,7 @@ import (
 	"passerelle/internal/config"
 	"passerelle/internal/demo"
 	"passerelle/internal/i18n"
+	"passerelle/internal/indicator"
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/metrics"
@@ -336,9 +337,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		}()
 		log.Info("metrics", "addr", ml.Addr().String())
 	}
+	// Offer views are counted in memory and written every few seconds,
+	// then once more after the last request.
+	views := indicator.NewViews(pool)
+	go views.Run(ctx, 10*time.Second, func(err error) { log.Error("offer views: kept for the next flush", "err", err) })
 	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index,
-		Draining: draining, Metrics: m})
-	return server.ServeDraining(ctx, l, h, cfg, log, draining)
+		Draining: draining, Metrics: m, Views: views})
+	err = server.ServeDraining(ctx, l, h, cfg, log, draining)
+	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ferr := views.Flush(flushCtx); ferr != nil {
+		log.Error("offer views: the last ones are lost", "views", views.Pending(), "err", ferr)
+	}
+	return err
 }
 
 // displayAddr turns 127.0.0.1:8080 into localhost:8080 for the banner.

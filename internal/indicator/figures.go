@@ -160,6 +160,9 @@ func (s *Service) SMEFigures(ctx context.Context, actor member.Actor) (SMEFigure
 	if !actor.IsSME() {
 		return SMEFigures{}, ErrForbidden
 	}
+	// This process's views not yet written are written first (a failure
+	// keeps them for the next flush: the figures are then a little behind).
+	_ = s.Views.Flush(ctx)
 	var f SMEFigures
 	err := s.db.QueryRow(ctx, `SELECT
 			(SELECT coalesce(sum(v.views), 0) FROM offer_views v JOIN offers o ON o.id = v.offer_id
@@ -177,13 +180,12 @@ func (s *Service) SMEFigures(ctx context.Context, actor member.Actor) (SMEFigure
 
 // OfferViewed counts a view of a published offer by someone outside the
 // organisation that publishes it (its own users and staff do not count).
-func (s *Service) OfferViewed(ctx context.Context, actor member.Actor, offerID, ownerOrg int64) error {
+// It only counts in memory: Views writes the counts in batches.
+func (s *Service) OfferViewed(actor member.Actor, offerID, ownerOrg int64) {
 	if actor.IsStaff() || (actor.SignedIn() && actor.OrgID == ownerOrg) {
-		return nil
+		return
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO offer_views (offer_id, day, views) VALUES ($1, $2::date, 1)
-		ON CONFLICT (offer_id, day) DO UPDATE SET views = offer_views.views + 1`, offerID, s.Now())
-	return wrap("offer viewed", err)
+	s.Views.Add(offerID, s.Now())
 }
 
 // Reputation is what an SME reads about a buyer when it answers: its

@@ -60,11 +60,14 @@ type Service struct {
 	MaxImport int64
 	// Notify sends the barometer's invitations; nil: none.
 	Notify Notifier
+	// Views counts offer views; the process that serves pages flushes it
+	// periodically (Views.Run) and once when it stops.
+	Views *Views
 }
 
 // NewService builds the service; jobs may be nil where nothing is imported.
 func NewService(db *pgxpool.Pool, jobs Enqueuer) *Service {
-	return &Service{db: db, jobs: jobs, Now: time.Now, MaxImport: MaxImportBytes}
+	return &Service{db: db, jobs: jobs, Now: time.Now, MaxImport: MaxImportBytes, Views: NewViews(db)}
 }
 
 // MaxImportBytes is the default largest import (64 MiB: a national file

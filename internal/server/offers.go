@@ -321,10 +321,8 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("offer.published_on"), Value: l.Date(*o.PublishedAt)})
 	}
 	if o.Status == offer.StatusPublished {
-		// For the SME's own figures; a failed count never costs the page.
-		if err := s.indicators.OfferViewed(r.Context(), a, o.ID, o.OrgID); err != nil {
-			s.logError(r, "offer view", err)
-		}
+		// For the SME's own figures: counted in memory, written in batches.
+		s.indicators.OfferViewed(a, o.ID, o.OrgID)
 	}
 	s.render(w, r, http.StatusOK, offerpage.DetailView(v))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,24 @@ func TestRequestPagesForEachRole(t *testing.T) {
 	_, doc = get(t, a.sme, a.URL+"/espace")
 	if n, _ := doc.Find("[data-testid=home-fitting]").Attr("data-count"); n != "1" {
 		t.Errorf("SME's home shows %s fitting requests, want 1", n)
+	}
+	// Views of its offers: the buyer opening one counts once; the SME's own
+	// look does not. Counted in memory, on the home page at once.
+	viewsOnHome := func() string {
+		_, doc := get(t, a.sme, a.URL+"/espace")
+		return doc.Find("[data-testid=fact]").FilterFunction(func(_ int, f *goquery.Selection) bool {
+			return f.Find("dt").Text() == "Vues de vos offres (30 jours)"
+		}).Find("dd").Text()
+	}
+	before := viewsOnHome()
+	offerID := count(t, a, `SELECT min(o.id) FROM offers o JOIN users u ON u.organisation_id = o.organisation_id
+		WHERE u.email = 'pme@passerelle.test' AND o.status = 'published'`)
+	if resp, _ := get(t, a.buyer, fmt.Sprintf("%s/offres/%d", a.URL, offerID)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("buyer opens the SME's offer: %d", resp.StatusCode)
+	}
+	get(t, a.sme, fmt.Sprintf("%s/offres/%d", a.URL, offerID))
+	if after := viewsOnHome(); before == "" || after == "" || atoi(t, after) != atoi(t, before)+1 {
+		t.Errorf("SME's offer views %q → %q after one buyer's view, want one more", before, after)
 	}
 	// The other SME never reads the demo SME's answer or conversation.
 	_, doc = get(t, a.sme2, fmt.Sprintf("%s/demandes/%d", a.URL, a.first))
@@ -424,4 +443,19 @@ func TestFollowUpAsksTheCounterfactual(t *testing.T) {
 	if n := count(t, a, `SELECT count(*) FROM purchase_requests WHERE id = $1 AND counterfactual = 'unsure'`, a.first); n != 1 {
 		t.Fatal("the counterfactual was not saved")
 	}
+}
+
+// atoi reads a number as a page writes it ("1 234", with any space).
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s))
+	if err != nil {
+		t.Fatalf("%q is not a number", s)
+	}
+	return n
 }

@@ -52,6 +52,10 @@ type Deps struct {
 	SessionStore scs.Store
 	// Metrics, when set, measures every request (served elsewhere: METRICS_ADDR).
 	Metrics *metrics.Metrics
+	// Views counts offer views in memory; the caller runs its flushes
+	// (indicator.Views.Run) and flushes once after the last request. nil:
+	// a counter of its own, written when an SME reads its figures.
+	Views *indicator.Views
 	// Draining, once true, makes /readyz answer 503 so the load balancer
 	// stops sending requests before the server closes (see ServeDraining).
 	Draining *atomic.Bool
@@ -124,6 +128,9 @@ func New(d Deps) http.Handler {
 	}
 	s.indicators = indicator.NewService(d.DB, queue)
 	s.indicators.Notify = s.notify
+	if d.Views != nil {
+		s.indicators.Views = d.Views
+	}
 	s.sessions = newSessions(d.DB, d.Config.Production())
 	if d.SessionStore != nil {
 		s.sessions.Store = d.SessionStore
