@@ -220,3 +220,66 @@ func TestRunStartsFromTheSnapshot(t *testing.T) {
 		t.Errorf("from snapshot %t", sy.FromSnapshot())
 	}
 }
+
+// A new snapshot is due only when there is none, when the latest is over
+// an hour old with enough changes since, or when it is older than the
+// longest wait: each one rewrites the whole index in PostgreSQL.
+func TestSnapshotDue(t *testing.T) {
+	ctx := context.Background()
+	empty := newWorld(t)
+	if due, err := newSyncer(empty).SnapshotDue(ctx); err != nil || !due {
+		t.Fatalf("no snapshot: due %t, %v", due, err)
+	}
+	w, sy, _ := snapshotWorld(t)
+	age := func(d time.Duration) {
+		t.Helper()
+		if _, err := w.pool.Exec(ctx, `UPDATE search_snapshots SET created_at = now() - $1::interval`, d.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := func(n int) {
+		t.Helper()
+		if _, err := w.pool.Exec(ctx, `INSERT INTO search_changes (list, id) SELECT 'offers', 0 FROM generate_series(1, $1)`, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		age     time.Duration
+		changes int // added before the check
+		due     bool
+	}{
+		{"just written", 0, 0, false},
+		{"an hour and a half, a few changes", 90 * time.Minute, 10, false},
+		{"ten minutes, many changes", 10 * time.Minute, searchindex.SnapshotChanges, false},
+		{"an hour and a half, many changes", 90 * time.Minute, 0, true},
+		{"older than the longest wait, few changes", searchindex.SnapshotMaxAge + time.Minute, 0, true},
+	} {
+		if c.name == "older than the longest wait, few changes" {
+			// A fresh snapshot: the changes so far are in it.
+			if err := sy.CatchUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if written, _, err := sy.WriteSnapshot(ctx); err != nil || !written {
+				t.Fatalf("rewrite: %t, %v", written, err)
+			}
+		}
+		changes(c.changes)
+		age(c.age)
+		if due, err := sy.SnapshotDue(ctx); err != nil || due != c.due {
+			t.Errorf("%s: due %t (%v), want %t", c.name, due, err, c.due)
+		}
+	}
+	// The hour-and-a-half case again, just under the threshold.
+	if err := sy.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if written, _, err := sy.WriteSnapshot(ctx); err != nil || !written {
+		t.Fatalf("rewrite: %t, %v", written, err)
+	}
+	changes(searchindex.SnapshotChanges - 1)
+	age(90 * time.Minute)
+	if due, err := sy.SnapshotDue(ctx); err != nil || due {
+		t.Errorf("one change short of the threshold: due %t, %v", due, err)
+	}
+}

@@ -15,10 +15,15 @@ import (
 // any starting server loads it and catches up from the change log.
 const (
 	chunkSize = 8 << 20
-	// SnapshotEvery is how old the latest snapshot may get before a
-	// server writes a new one: a start then catches up at most that much
-	// of the log.
-	SnapshotEvery = time.Hour
+	// SnapshotEvery is the least time between two snapshots, and
+	// SnapshotChanges the changes since the latest that make a new one
+	// worth writing (each replaces hundreds of MB at national scale); past
+	// SnapshotMaxAge one is written anyway, well within the day the change
+	// log keeps. A start thus catches up at most SnapshotChanges changes
+	// or SnapshotMaxAge of the log.
+	SnapshotEvery   = time.Hour
+	SnapshotChanges = 5000
+	SnapshotMaxAge  = 6 * time.Hour
 )
 
 // ErrNoSnapshot: no complete snapshot of this format exists.
@@ -145,17 +150,26 @@ func (s *Syncer) WriteSnapshot(ctx context.Context) (written bool, size int64, e
 	return written, size, nil
 }
 
-// SnapshotAge is how old the latest snapshot is (ErrNoSnapshot if none).
-func (s *Syncer) SnapshotAge(ctx context.Context) (time.Duration, error) {
+// SnapshotDue reports whether a new snapshot is worth writing: there is
+// none of this format, or the latest is older than SnapshotEvery with at
+// least SnapshotChanges changes logged since, or older than
+// SnapshotMaxAge.
+func (s *Syncer) SnapshotDue(ctx context.Context) (bool, error) {
 	var age *float64
-	if err := s.db.QueryRow(ctx, `SELECT extract(epoch FROM now() - max(created_at)) FROM search_snapshots WHERE format = $1 AND size > 0`,
-		snapshotVersion).Scan(&age); err != nil {
-		return 0, err
+	var changes int
+	err := s.db.QueryRow(ctx, `WITH latest AS (SELECT created_at, applied FROM search_snapshots
+			WHERE format = $1 AND size > 0 ORDER BY id DESC LIMIT 1)
+		SELECT (SELECT extract(epoch FROM now() - created_at) FROM latest),
+			(SELECT count(*) FROM (SELECT 1 FROM search_changes WHERE seq > (SELECT applied FROM latest) LIMIT $2) c)`,
+		snapshotVersion, SnapshotChanges).Scan(&age, &changes)
+	if err != nil {
+		return false, fmt.Errorf("searchindex: snapshot due: %w", err)
 	}
 	if age == nil {
-		return 0, ErrNoSnapshot
+		return true, nil
 	}
-	return time.Duration(*age * float64(time.Second)), nil
+	d := time.Duration(*age * float64(time.Second))
+	return d >= SnapshotMaxAge || (d >= SnapshotEvery && changes >= SnapshotChanges), nil
 }
 
 // LoadSnapshot loads the latest snapshot and applies the changes

@@ -150,15 +150,15 @@ func (s *Syncer) Run(ctx context.Context) error {
 	}
 }
 
-// snapshotIfOld writes a snapshot when the latest is missing or older
-// than SnapshotEvery (one server does, the others find it fresh).
+// snapshotIfOld writes a snapshot when one is due (SnapshotDue: one
+// server does, the others then find it fresh).
 func (s *Syncer) snapshotIfOld(ctx context.Context) {
-	age, err := s.SnapshotAge(ctx)
-	if err == nil && age < SnapshotEvery {
+	due, err := s.SnapshotDue(ctx)
+	if err != nil {
+		s.log.Warn("search index: snapshot", "err", err)
 		return
 	}
-	if err != nil && !errors.Is(err, ErrNoSnapshot) {
-		s.log.Warn("search index: snapshot age", "err", err)
+	if !due {
 		return
 	}
 	if _, _, err := s.WriteSnapshot(ctx); err != nil && ctx.Err() == nil {
