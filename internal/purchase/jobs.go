@@ -245,7 +245,7 @@ func (s *Service) AskFollowUps(ctx context.Context) (int, error) {
 		done := false
 		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.follow_up_asked_at IS NULL
-				AND r.deadline <= $1::date - $2::int ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED`, s.today(), FollowUpDelay))
+				AND r.deadline <= $1::date - $2::int ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`, s.today(), FollowUpDelay))
 			if err != nil {
 				return err
 			}
@@ -322,7 +322,7 @@ func (s *Service) SendInvitations(ctx context.Context) (int, error) {
 				AND coalesce((SELECT max(m.invited_at) FROM request_matches m WHERE m.request_id = r.id), r.published_at) <= $4
 				AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
 					AND m.state IN ('suggested', 'viewed') AND m.score >= $5)
-				ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED`,
+				ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`,
 				s.today(), after, s.Invitations.Enough, s.Now().Add(-24*time.Hour), s.Invitations.MinScore))
 			if err != nil {
 				return err
@@ -395,7 +395,7 @@ func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
 					SELECT coalesce(array_agg(DISTINCT 'cpv:' || left(c, 2)), '{}') FROM (
 						SELECT unnest(cpv_codes) AS c FROM offers WHERE organisation_id = ANY($1)
 						UNION SELECT cpv_code FROM org_references WHERE organisation_id = ANY($1)) x)
-				ORDER BY r.published_at DESC, r.id LIMIT $3 FOR UPDATE OF r`, orgs, s.today(), RecomputeLimit))
+				ORDER BY r.published_at DESC, r.id LIMIT $3 FOR NO KEY UPDATE OF r`, orgs, s.today(), RecomputeLimit))
 			if err != nil {
 				return err
 			}

@@ -77,7 +77,7 @@ func item(r Request, v int64) moderation.Item {
 // same transaction.
 func (m moderated) Decide(ctx context.Context, tx pgx.Tx, id, v int64, publish bool, reason string) (moderation.Decided, error) {
 	var d moderation.Decided
-	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 FOR UPDATE OF r`, id))
+	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 FOR NO KEY UPDATE OF r`, id))
 	if err != nil {
 		return d, err
 	}

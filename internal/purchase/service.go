@@ -172,7 +172,7 @@ func own(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64) (Request,
 	if !actor.IsBuyer() {
 		return Request{}, ErrForbidden
 	}
-	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 FOR UPDATE OF r`, id))
+	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 FOR NO KEY UPDATE OF r`, id))
 	if err != nil {
 		return Request{}, err
 	}

@@ -365,9 +365,21 @@ func TestFollowUpFromTheMailLink(t *testing.T) {
 	}
 	tax := taxonomy.MustLoad()
 	svc := purchase.NewService(a.DB, tax, search.NewIndexer(tax), nil) // another server: the signing key is shared
+	// The application's own hourly job, which also runs at its start, may
+	// ask first under load: either way the question is asked once.
 	n, err := svc.AskFollowUps(ctx)
-	if err != nil || n != 1 {
+	if err != nil || n > 1 {
 		t.Fatalf("asked %d, %v", n, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, a, `SELECT count(*) FROM purchase_requests WHERE id = $1 AND follow_up_asked_at IS NOT NULL`, a.first) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the follow-up question was never asked")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if again, err := svc.AskFollowUps(ctx); err != nil || again != 0 {
+		t.Fatalf("asked again: %d, %v", again, err)
 	}
 	var buyerID, buyerOrg int64
 	_ = a.DB.QueryRow(ctx, `SELECT id, organisation_id FROM users WHERE email = 'acheteur@passerelle.test'`).Scan(&buyerID, &buyerOrg)

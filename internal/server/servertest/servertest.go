@@ -4,12 +4,13 @@ package servertest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,10 +80,20 @@ func StartWith(t testing.TB, o Options) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The server's warnings and errors are kept and shown when the test
+	// fails (a 500 page only gives a reference); -v shows every line live.
+	kept := &logTail{}
+	log := slog.New(slog.NewTextHandler(kept, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if lines := kept.String(); lines != "" {
+				t.Logf("server warnings and errors:\n%s", lines)
+			}
+		}
+	})
 	reg := jobs.NewRegistry()
 	server.Background(reg, cfg, pool, taxonomy.MustLoad(), mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom, AllowPlain: true}, log)
 	queue, err := jobs.New(pool, reg, log, jobs.Options{})
@@ -121,6 +132,28 @@ func (a *App) Client() *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// logTail keeps the last lines a server logged.
+type logTail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
+	if len(l.lines) > 200 {
+		l.lines = l.lines[len(l.lines)-200:]
+	}
+	return len(p), nil
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "")
 }
 
 type testWriter struct{ t testing.TB }
