@@ -179,7 +179,7 @@ func (s *Service) Declare(ctx context.Context, actor member.Actor, orgID int64, 
 	var version int
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var name string
-		if err := tx.QueryRow(ctx, `SELECT legal_name FROM organisations WHERE id = $1 AND status = 'member' AND kind IN ('ge', 'public') FOR UPDATE`,
+		if err := tx.QueryRow(ctx, `SELECT legal_name FROM organisations WHERE id = $1 AND status = 'member' AND kind IN ('ge', 'public') FOR NO KEY UPDATE`,
 			orgID).Scan(&name); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return ErrForbidden

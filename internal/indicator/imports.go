@@ -377,7 +377,7 @@ func (s *Service) apply(ctx context.Context, args ApplyImportArgs) error {
 		}
 		// The same row locks as a buyer's declaration: no version is
 		// numbered twice.
-		if _, err := tx.Exec(ctx, `SELECT id FROM organisations WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT id FROM organisations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
 			return err
 		}
 		const chunk = 500

@@ -79,7 +79,7 @@ func (m moderated) Decide(ctx context.Context, tx pgx.Tx, id, v int64, publish b
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM organisations WHERE id = (SELECT organisation_id FROM offers WHERE id = $1) FOR NO KEY UPDATE`, id); err != nil {
 		return d, err
 	}
-	err := tx.QueryRow(ctx, `SELECT o.organisation_id, o.title, o.status::text, `+version+` FROM offers o WHERE o.id = $1 FOR UPDATE`, id).
+	err := tx.QueryRow(ctx, `SELECT o.organisation_id, o.title, o.status::text, `+version+` FROM offers o WHERE o.id = $1 FOR NO KEY UPDATE`, id).
 		Scan(&d.OrgID, &d.Title, &st, &current)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

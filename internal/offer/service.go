@@ -98,7 +98,7 @@ func own(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64) (Offer, e
 		return Offer{}, err
 	}
 	list, err := collect(tx.Query(ctx, `SELECT `+columns+` FROM offers o JOIN organisations g ON g.id = o.organisation_id
-		WHERE o.id = $1 FOR UPDATE OF o`, id))
+		WHERE o.id = $1 FOR NO KEY UPDATE OF o`, id))
 	if err != nil {
 		return Offer{}, err
 	}
