@@ -1,23 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 )
-
-type query struct {
-	X   [][]float64
-	Y   []bool
-	F   []float64
-	Set string
-}
 
 type node struct {
 	feat        int
@@ -38,38 +27,14 @@ func (n *node) eval(x []float64) float64 {
 	return n.val
 }
 
-func main() {
-	trees := flag.Int("trees", 200, "")
-	depth := flag.Int("depth", 3, "")
-	lr := flag.Float64("lr", 0.1, "")
-	minH := flag.Float64("minh", 1, "")
-	keep := flag.Int("keep", 300, "train candidates kept per query (top by hierarchy)")
-	train := flag.String("train", "train", "")
-	flag.Parse()
-	f, _ := os.Open(flag.Arg(0))
-	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
-	head, _ := r.Read()
-	names := head[3:]
-	var qs []*query
-	byID := map[string]*query{}
-	for {
-		rec, err := r.Read()
-		if err != nil {
-			break
-		}
-		q := byID[rec[0]]
-		if q == nil {
-			q = &query{Set: rec[1]}
-			byID[rec[0]] = q
-			qs = append(qs, q)
-		}
-		x := make([]float64, len(names))
-		for i := range names {
-			x[i], _ = strconv.ParseFloat(rec[3+i], 64)
-		}
-		q.X = append(q.X, x)
-		q.Y = append(q.Y, rec[2] == "1")
-	}
+func trees(fs *flag.FlagSet, args []string) {
+	ntrees := fs.Int("trees", 200, "")
+	depth := fs.Int("depth", 3, "")
+	lr := fs.Float64("lr", 0.1, "")
+	minH := fs.Float64("minh", 1, "")
+	keep := fs.Int("keep", 300, "train candidates kept per query (top by hierarchy)")
+	train := fs.String("train", "train", "")
+	names, qs := load(fs, args)
 	idx := map[string]int{}
 	for i, n := range names {
 		idx[n] = i
@@ -134,7 +99,7 @@ func main() {
 		g, h float64
 	}
 	var model []*node
-	for t := 0; t < *trees; t++ {
+	for t := 0; t < *ntrees; t++ {
 		var rows []row
 		for _, q := range tr {
 			mx := math.Inf(-1)

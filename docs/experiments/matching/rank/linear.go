@@ -1,50 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"encoding/csv"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
 
-type query struct {
-	X   [][]float64
-	Y   []bool
-	Set string
-}
-
-func main() {
-	use := flag.String("use", "", "features to fit, comma separated (empty: all)")
-	start := flag.String("start", "", "name=w,... start weights")
-	train := flag.String("train", "train", "set to fit on")
-	flag.Parse()
-	f, _ := os.Open(flag.Arg(0))
-	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
-	head, _ := r.Read()
-	names := head[3:]
-	var qs []*query
-	byID := map[string]*query{}
-	for {
-		rec, err := r.Read()
-		if err != nil {
-			break
-		}
-		q := byID[rec[0]]
-		if q == nil {
-			q = &query{Set: rec[1]}
-			byID[rec[0]] = q
-			qs = append(qs, q)
-		}
-		x := make([]float64, len(names))
-		for i := range names {
-			x[i], _ = strconv.ParseFloat(rec[3+i], 64)
-		}
-		q.X = append(q.X, x)
-		q.Y = append(q.Y, rec[2] == "1")
-	}
+func linear(fs *flag.FlagSet, args []string) {
+	use := fs.String("use", "", "features to fit, comma separated (empty: all)")
+	start := fs.String("start", "", "name=w,... start weights")
+	train := fs.String("train", "train", "set to fit on")
+	names, qs := load(fs, args)
 	set := func(s string) []*query {
 		var out []*query
 		for _, q := range qs {

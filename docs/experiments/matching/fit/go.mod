@@ -1,3 +1,0 @@
-module fit
-
-go 1.26

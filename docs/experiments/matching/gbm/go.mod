@@ -1,3 +1,0 @@
-module gbm
-
-go 1.26
