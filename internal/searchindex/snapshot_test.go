@@ -282,4 +282,12 @@ func TestSnapshotDue(t *testing.T) {
 	if due, err := sy.SnapshotDue(ctx); err != nil || due {
 		t.Errorf("one change short of the threshold: due %t, %v", due, err)
 	}
+	// "Everything changed" (a migration of the text analysis): due at once.
+	age(0)
+	if _, err := w.pool.Exec(ctx, `INSERT INTO search_changes (list) VALUES ('all')`); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := sy.SnapshotDue(ctx); err != nil || !due {
+		t.Errorf("after an everything-changed entry: due %t, %v", due, err)
+	}
 }

@@ -151,21 +151,25 @@ func (s *Syncer) WriteSnapshot(ctx context.Context) (written bool, size int64, e
 }
 
 // SnapshotDue reports whether a new snapshot is worth writing: there is
-// none of this format, or the latest is older than SnapshotEvery with at
-// least SnapshotChanges changes logged since, or older than
-// SnapshotMaxAge.
+// none of this format, or "everything changed" since the latest, or it is
+// older than SnapshotEvery with at least SnapshotChanges changes logged
+// since, or older than SnapshotMaxAge.
 func (s *Syncer) SnapshotDue(ctx context.Context) (bool, error) {
 	var age *float64
 	var changes int
+	var everything bool
 	err := s.db.QueryRow(ctx, `WITH latest AS (SELECT created_at, applied FROM search_snapshots
 			WHERE format = $1 AND size > 0 ORDER BY id DESC LIMIT 1)
 		SELECT (SELECT extract(epoch FROM now() - created_at) FROM latest),
-			(SELECT count(*) FROM (SELECT 1 FROM search_changes WHERE seq > (SELECT applied FROM latest) LIMIT $2) c)`,
-		snapshotVersion, SnapshotChanges).Scan(&age, &changes)
+			(SELECT count(*) FROM (SELECT 1 FROM search_changes WHERE seq > (SELECT applied FROM latest) LIMIT $2) c),
+			EXISTS (SELECT 1 FROM search_changes WHERE seq > (SELECT applied FROM latest) AND list = 'all')`,
+		snapshotVersion, SnapshotChanges).Scan(&age, &changes, &everything)
 	if err != nil {
 		return false, fmt.Errorf("searchindex: snapshot due: %w", err)
 	}
-	if age == nil {
+	// An "everything changed" entry (a migration that changes the text
+	// analysis) makes every server that loads the latest rebuild: replace it.
+	if age == nil || everything {
 		return true, nil
 	}
 	d := time.Duration(*age * float64(time.Second))
