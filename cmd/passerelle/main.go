@@ -340,7 +340,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	// Offer views are counted in memory and written every few seconds,
 	// then once more after the last request.
 	views := indicator.NewViews(pool)
-	go views.Run(ctx, 10*time.Second, func(err error) { log.Error("offer views: kept for the next flush", "err", err) })
+	go views.Run(ctx, indicator.FlushEvery, func(err error) { log.Error("offer views: kept for the next flush", "err", err) })
 	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index,
 		Draining: draining, Metrics: m, Views: views})
 	err = server.ServeDraining(ctx, l, h, cfg, log, draining)

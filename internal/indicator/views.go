@@ -24,6 +24,9 @@ type viewKey struct {
 	day   string // YYYY-MM-DD
 }
 
+// FlushEvery is how often a serving process writes its views.
+const FlushEvery = 10 * time.Second
+
 // NewViews builds an empty counter writing to db.
 func NewViews(db *pgxpool.Pool) *Views {
 	return &Views{db: db, pending: map[viewKey]int{}}

@@ -54,17 +54,7 @@ func TestViewsDuringRecompute(t *testing.T) {
 			continue
 		}
 		seen[a.Winners[0]] = true
-		s := member.Actor{Kind: member.KindPME, Role: member.RoleOwner}
-		if err := f.pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
-			VALUES ($1, $2, 'pme', '62.01Z', '11', $3, 'member') RETURNING id`, a.Winners[0], fmt.Sprintf("Titulaire %d", len(smes)+1), award.Departement).
-			Scan(&s.OrgID); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
-			VALUES ($1, $2, 'Utilisateur', 'x', 'owner', $3) RETURNING id`, s.OrgID, fmt.Sprintf("titulaire%d@pme.test", len(smes)+1),
-			fmt.Sprintf("lock%d", len(smes)+1)).Scan(&s.UserID); err != nil {
-			t.Fatal(err)
-		}
+		s := addMember(t, f.pool, a.Winners[0], fmt.Sprintf("Titulaire %d", len(smes)+1), "pme", award.Departement)
 		if _, err := f.pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
 			VALUES ($1, $2, $3, $4, 2018, $5)`, s.OrgID, award.Buyer, award.Object, award.CPV, award.Departement); err != nil {
 			t.Fatal(err)

@@ -89,6 +89,24 @@ func (f fixture) approve(t *testing.T, kind moderation.Kind, c moderation.Conten
 	}
 }
 
+// addMember inserts a member organisation with one owner (e-mail
+// <siren>@<kind>.test) and returns the owner.
+func addMember(t *testing.T, pool *pgxpool.Pool, siren, name, kind, dep string) member.Actor {
+	t.Helper()
+	ctx := context.Background()
+	a := member.Actor{Kind: member.Kind(kind), Role: member.RoleOwner, OrgName: name}
+	if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
+		VALUES ($1, $2, $3, '62.01Z', '11', $4, 'member') RETURNING id`, siren, name, kind, dep).Scan(&a.OrgID); err != nil {
+		t.Fatal(err)
+	}
+	a.Email, a.Name = siren+"@"+kind+".test", "Utilisateur "+name
+	if err := pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
+		VALUES ($1, $2, $3, 'x', $4, $5) RETURNING id`, a.OrgID, a.Email, a.Name, a.Role, "tok"+siren).Scan(&a.UserID); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func setup(t *testing.T) fixture {
 	t.Helper()
 	pool := pgtest.Pool(t)
@@ -102,30 +120,14 @@ func setup(t *testing.T) fixture {
 	f := fixture{pool: pool, clock: &clock{t: time.Date(2027, 1, 11, 9, 0, 0, 0, time.UTC)}, offers: offer.NewService(pool, tax, index)}
 	f.svc = purchase.NewService(pool, tax, index, n)
 	f.svc.Now = f.clock.now
-	seq := 0
-	org := func(siren, name, kind, dep string) member.Actor {
-		seq++
-		var a member.Actor
-		a.Kind, a.Role, a.OrgName = member.Kind(kind), member.RoleOwner, name
-		if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
-			VALUES ($1, $2, $3, '62.01Z', '11', $4, 'member') RETURNING id`, siren, name, kind, dep).Scan(&a.OrgID); err != nil {
-			t.Fatal(err)
-		}
-		a.Email, a.Name = fmt.Sprintf("user%d@%s.test", seq, kind), "Utilisateur "+name
-		if err := pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
-			VALUES ($1, $2, $3, 'x', $4, $5) RETURNING id`, a.OrgID, a.Email, a.Name, a.Role, fmt.Sprintf("tok%d", seq)).Scan(&a.UserID); err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
 	f.buyerName = award.Buyer
-	f.buyer = org("015650955", award.Buyer, "public", award.Departement)
-	f.otherBuyer = org("552081317", "ELECTRICITE DE FRANCE", "ge", "75")
+	f.buyer = addMember(t, pool, "015650955", award.Buyer, "public", award.Departement)
+	f.otherBuyer = addMember(t, pool, "552081317", "ELECTRICITE DE FRANCE", "ge", "75")
 	// Real SIRENs of the SIRENE extract.
-	f.sme = org("007050065", "AZURIAL SAS", "pme", award.Departement)
-	f.farSME = org("007350200", "ATELIER DU NORD", "pme", "59")
+	f.sme = addMember(t, pool, "007050065", "AZURIAL SAS", "pme", award.Departement)
+	f.farSME = addMember(t, pool, "007350200", "ATELIER DU NORD", "pme", "59")
 	f.smeEmail = f.sme.Email
-	f.staff = org("999000002", "Passerelle", "association", "75")
+	f.staff = addMember(t, pool, "999000002", "Passerelle", "association", "75")
 	f.staff.Role = member.RoleStaff
 	if _, err := pool.Exec(ctx, `UPDATE users SET role = 'staff' WHERE id = $1`, f.staff.UserID); err != nil {
 		t.Fatal(err)
@@ -510,17 +512,8 @@ func TestInterestMails(t *testing.T) {
 	for i := range 6 {
 		a := f.sme
 		if i > 0 {
-			var org, user int64
 			siren := fmt.Sprintf("90000%04d", i)
-			if err := f.pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
-				VALUES ($1, 'PME ' || $1, 'pme', '62.01Z', '11', '69', 'member') RETURNING id`, siren).Scan(&org); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
-				VALUES ($1, $2, 'U', 'x', 'owner', $2) RETURNING id`, org, siren+"@pme.test").Scan(&user); err != nil {
-				t.Fatal(err)
-			}
-			a = member.Actor{UserID: user, OrgID: org, Role: member.RoleOwner, Kind: member.KindPME}
+			a = addMember(t, f.pool, siren, "PME "+siren, "pme", "69")
 		}
 		if err := f.svc.ExpressInterest(ctx, a, id, purchase.Interest{Message: "Oui", Answers: []string{"Oui"}}); err != nil {
 			t.Fatal(err)
@@ -844,17 +837,8 @@ func TestInvitationsAreThrottled(t *testing.T) {
 	ctx := context.Background()
 	var orgs []int64
 	for i := range 30 {
-		var org int64
 		siren := fmt.Sprintf("80000%04d", i)
-		if err := f.pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
-			VALUES ($1, 'PME ' || $1, 'pme', '62.01Z', '11', '69', 'member') RETURNING id`, siren).Scan(&org); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.pool.Exec(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
-			VALUES ($1, $2, 'U', 'x', 'owner', $2)`, org, siren+"@pme.test"); err != nil {
-			t.Fatal(err)
-		}
-		orgs = append(orgs, org)
+		orgs = append(orgs, addMember(t, f.pool, siren, "PME "+siren, "pme", "69").OrgID)
 	}
 	f.svc.UseMatcher(ranked{orgs})
 	f.svc.Invitations.FirstBatch, f.svc.Invitations.DailyBatch, f.svc.Invitations.Enough = 10, 8, 3

@@ -99,7 +99,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 		var err error
 		if err = s.Rebuild(ctx); err == nil {
 			if errors.Is(loadErr, ErrNoSnapshot) {
-				s.snapshotIfOld(ctx)
+				s.snapshotIfDue(ctx)
 			} else if _, _, err := s.WriteSnapshot(ctx); err != nil && ctx.Err() == nil {
 				// The snapshot that could not be used is replaced now,
 				// so the next server to start does not refuse it too.
@@ -129,14 +129,14 @@ func (s *Syncer) Run(ctx context.Context) error {
 				if err := s.Rebuild(ctx); err != nil && ctx.Err() == nil {
 					s.log.Warn("search index: rebuild failed, search runs in SQL", "err", err)
 				} else {
-					s.snapshotIfOld(ctx)
+					s.snapshotIfDue(ctx)
 				}
 				continue
 			}
 			_ = s.CatchUp(ctx) // logs its own failure
 			if time.Since(lastSnapshotCheck) > SnapshotEvery/4 {
 				lastSnapshotCheck = time.Now()
-				s.snapshotIfOld(ctx)
+				s.snapshotIfDue(ctx)
 			}
 			// Replaced documents stay as tombstones: rebuild once they
 			// weigh a quarter of the index's memory (and at least 1 MiB).
@@ -150,9 +150,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 	}
 }
 
-// snapshotIfOld writes a snapshot when one is due (SnapshotDue: one
+// snapshotIfDue writes a snapshot when one is due (SnapshotDue: one
 // server does, the others then find it fresh).
-func (s *Syncer) snapshotIfOld(ctx context.Context) {
+func (s *Syncer) snapshotIfDue(ctx context.Context) {
 	due, err := s.SnapshotDue(ctx)
 	if err != nil {
 		s.log.Warn("search index: snapshot", "err", err)

@@ -31,6 +31,7 @@ import (
 	"passerelle/internal/bench"
 	"passerelle/internal/config"
 	"passerelle/internal/demo"
+	"passerelle/internal/indicator"
 	"passerelle/internal/jobs"
 	"passerelle/internal/mail"
 	"passerelle/internal/postgres"
@@ -103,7 +104,10 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: server.New(server.Deps{Config: cfg, Logger: log, DB: web, Taxonomy: tax, Jobs: queue, Index: index})}
+	// Offer views are written in batches, as on a server.
+	views := indicator.NewViews(web)
+	go views.Run(runCtx, indicator.FlushEvery, func(err error) { log.Error("offer views", "err", err) })
+	srv := &http.Server{Handler: server.New(server.Deps{Config: cfg, Logger: log, DB: web, Taxonomy: tax, Jobs: queue, Index: index, Views: views})}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Close()
 	base := "http://" + l.Addr().String()
