@@ -116,7 +116,7 @@ func TestRequestPagesForEachRole(t *testing.T) {
 	}
 	before := viewsOnHome()
 	offerID := count(t, a, `SELECT min(o.id) FROM offers o JOIN users u ON u.organisation_id = o.organisation_id
-		WHERE u.email = 'pme@passerelle.test' AND o.status = 'published'`)
+		WHERE u.email = $1 AND o.status = 'published'`, demo.SMEEmail)
 	if resp, _ := get(t, a.buyer, fmt.Sprintf("%s/offres/%d", a.URL, offerID)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("buyer opens the SME's offer: %d", resp.StatusCode)
 	}
