@@ -15,6 +15,13 @@ import (
 //go:embed data/*.csv
 var dataFS embed.FS
 
+// DECPOfficial is the same contracts as DECP, as their sources published
+// them (the DECP's 2019 JSON schema): what the registers import loads on a
+// machine given no DECP file.
+//
+//go:embed data/decp_history_official.json
+var DECPOfficial []byte
+
 // Files of this package.
 const (
 	DECP   = "decp_history.csv"

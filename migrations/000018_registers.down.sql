@@ -1,0 +1,6 @@
+DROP TABLE contract_proposals;
+DROP TABLE register_imports;
+DROP TABLE decp_winners;
+DROP TABLE decp_contracts;
+DROP TABLE sirene_establishments;
+DROP TABLE sirene_units;
