@@ -162,4 +162,3 @@ func departementOfPostcode(code string) string {
 	}
 	return code[:2]
 }
-

@@ -273,4 +273,3 @@ func boolText(b bool) string {
 	}
 	return "f"
 }
-
