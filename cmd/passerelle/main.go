@@ -66,6 +66,10 @@ commands:
   eval      measure the matching on real public contracts against three baselines
             (-history, -directory, -queries, -json, -fit; EVAL_DATABASE_URL or passerelle_eval, made afresh)
   soak      run the platform 5 minutes under mixed traffic, report latency, errors and memory (SOAK_DATABASE_URL or passerelle_soak)
+  import sirene UNITES ETABLISSEMENTS
+            import INSEE's stock files (StockUniteLegale_utf8, StockEtablissement_utf8; .csv or .zip, paths or URLs)
+  import decp FILE
+            import the consolidated DECP (2019 or 2024 JSON schema; .json or .zip, path or URL)
   db url    print the private cluster's connection URL (starting it if needed)
   db stop   stop the private cluster
 `
@@ -101,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New("serve: DATABASE_URL is not set (use `passerelle dev` or `make run` for the private database)")
 		}
 		return serve(ctx, cfg, log, nil)
+	case "import":
+		return runImport(ctx, cfg, args[1:], stdout, stderr)
 	case "migrate":
 		url, err := databaseURL(ctx, cfg, stdout)
 		if err != nil {

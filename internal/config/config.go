@@ -43,6 +43,8 @@ type Config struct {
 	TrustedProxies  []string      // TRUSTED_PROXIES: CIDRs of the proxies whose X-Forwarded-For names the client
 	MailRetention   time.Duration // MAIL_RETENTION: how long sent mail stays in the outbox
 	Invitations     Invitations
+	SireneDir       string // SIRENE_DIR: folder or URL prefix of INSEE's stock files, imported daily; empty: off
+	DECPURL         string // DECP_URL: path or URL of the consolidated DECP, imported daily; empty: off
 }
 
 // Invitations are how matched SMEs are invited to a request by mail: a
@@ -88,6 +90,8 @@ func Load(getenv func(string) string) (Config, error) {
 		MailFrom:        get("MAIL_FROM", "Passerelle <no-reply@passerelle.test>"),
 		MailRetention:   dur("MAIL_RETENTION", "720h"),
 		MetricsAddr:     get("METRICS_ADDR", ""),
+		SireneDir:       get("SIRENE_DIR", ""),
+		DECPURL:         get("DECP_URL", ""),
 	}
 	rlRaw := get("RATE_LIMIT_PER_MINUTE", "10")
 	if n, err := strconv.Atoi(rlRaw); err != nil || n < 1 {
@@ -227,6 +231,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("password_hash_slots", c.HashSlots),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("sirene_dir", c.SireneDir),
+		slog.String("decp_url", c.DECPURL),
 		slog.Bool("smtp_plain", c.SMTPPlain),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Any("invitations", c.Invitations),

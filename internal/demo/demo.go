@@ -20,6 +20,7 @@ import (
 
 	"passerelle/internal/member"
 	"passerelle/internal/refdata"
+	"passerelle/internal/registers"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
@@ -60,6 +61,17 @@ func Seed(ctx context.Context, db *pgxpool.Pool, production bool) ([]Account, er
 	tax, err := taxonomy.Load()
 	if err != nil {
 		return nil, err
+	}
+	// The registers a development machine starts with: the shipped sample,
+	// loaded by the imports a deployment runs on the national files.
+	var loaded bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sirene_units) AND EXISTS (SELECT 1 FROM decp_contracts)`).Scan(&loaded); err != nil {
+		return nil, err
+	}
+	if !loaded {
+		if _, _, err := registers.ImportSample(ctx, db); err != nil {
+			return nil, fmt.Errorf("demo: registers sample: %w", err)
+		}
 	}
 	awards, err := refdata.ReadAwards()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"passerelle/internal/registers"
 	"passerelle/internal/searchindex"
 )
 
@@ -88,6 +89,10 @@ var (
 	indexDocs  = prometheus.NewDesc("passerelle_search_index_documents", "Documents in the in-memory search index.", []string{"list", "kind"}, nil)
 	indexBytes = prometheus.NewDesc("passerelle_search_index_bytes", "Estimated memory of the index's documents, all and dead copies.", []string{"list", "kind"}, nil)
 	indexReady = prometheus.NewDesc("passerelle_search_index_ready", "1 when the in-memory search index is built.", nil, nil)
+	regRows    = prometheus.NewDesc("passerelle_register_import_rows", "What the latest import of a register did (read, kept, written, unchanged, removed, rejected, duplicates).", []string{"register", "what"}, nil)
+	regOK      = prometheus.NewDesc("passerelle_register_import_ok", "1 when the latest import of a register succeeded.", []string{"register"}, nil)
+	regWhen    = prometheus.NewDesc("passerelle_register_import_finished_timestamp_seconds", "When the latest import of a register finished.", []string{"register"}, nil)
+	regSeconds = prometheus.NewDesc("passerelle_register_import_duration_seconds", "How long the latest import of a register took.", []string{"register"}, nil)
 	indexLag   = prometheus.NewDesc("passerelle_search_index_lag_changes", "Change-log entries not applied to the index yet.", nil, nil)
 )
 
@@ -95,7 +100,7 @@ var (
 type dbCollector struct{ src Sources }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolDesc, poolMax, poolWait, jobsDesc, unsentDesc, failedDesc, oldestDesc, indexDocs, indexBytes, indexReady, indexLag} {
+	for _, d := range []*prometheus.Desc{poolDesc, poolMax, poolWait, jobsDesc, unsentDesc, failedDesc, oldestDesc, indexDocs, indexBytes, indexReady, indexLag, regRows, regOK, regWhen, regSeconds} {
 		ch <- d
 	}
 }
@@ -155,6 +160,26 @@ func (c *dbCollector) database(ctx context.Context, ch chan<- prometheus.Metric)
 	}
 	if err != nil && c.src.Log != nil {
 		c.src.Log.Warn("metrics: job queue", "err", err)
+	}
+	if runs, err := registers.Latest(ctx, c.src.DB); err == nil {
+		for _, r := range runs {
+			rep := r.Report
+			for what, n := range map[string]int64{"read": rep.Read, "kept": rep.Units + rep.Establishments + rep.Contracts,
+				"written": rep.Written, "unchanged": rep.Unchanged, "removed": rep.Removed, "rejected": rep.RejectedTotal(), "duplicates": rep.Duplicates} {
+				ch <- prometheus.MustNewConstMetric(regRows, prometheus.GaugeValue, float64(n), r.Register, what)
+			}
+			ok := 0.0
+			if r.OK != nil && *r.OK {
+				ok = 1
+			}
+			ch <- prometheus.MustNewConstMetric(regOK, prometheus.GaugeValue, ok, r.Register)
+			if r.FinishedAt != nil {
+				ch <- prometheus.MustNewConstMetric(regWhen, prometheus.GaugeValue, float64(r.FinishedAt.Unix()), r.Register)
+			}
+			ch <- prometheus.MustNewConstMetric(regSeconds, prometheus.GaugeValue, rep.Seconds, r.Register)
+		}
+	} else if c.src.Log != nil {
+		c.src.Log.Warn("metrics: registers", "err", err)
 	}
 	var unsent, failing int64
 	var oldest float64

@@ -1,8 +1,8 @@
 // Package profile is about what an SME shows of itself: description,
 // website, places served, certifications and labels with their expiry, and
 // references (past contracts), which can be imported by SIREN from the
-// public award data shipped with Passerelle. Rules and permission checks
-// live here.
+// public contracts of the DECP register (internal/registers). Rules and
+// permission checks live here.
 package profile
 
 import (
@@ -12,14 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
-	"passerelle/internal/refdata"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
@@ -73,26 +71,26 @@ type Service struct {
 	tax   *taxonomy.Taxonomy
 	index *search.Indexer
 	now   func() time.Time
-	// awards are the DECP contracts by winner, read on first use by this
-	// service (not by the package: a test or a command that never imports
-	// references pays nothing).
-	awards func() (map[string][]refdata.Award, error)
 }
 
 // NewService builds the service.
 func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, index *search.Indexer) *Service {
-	return &Service{db: db, tax: tax, index: index, now: time.Now,
-		awards: sync.OnceValues(func() (map[string][]refdata.Award, error) {
-			list, err := refdata.ReadAwards()
-			return refdata.AwardsBySIREN(list), err
-		})}
+	return &Service{db: db, tax: tax, index: index, now: time.Now}
 }
 
 // Award is a public contract won by the SME, and whether it is already one
 // of its references.
 type Award struct {
-	refdata.Award
-	Imported bool
+	UID         string // the buyer's SIRET and the contract's id
+	BuyerSIRET  string
+	Buyer       string
+	Object      string
+	CPV         string
+	AmountEUR   int64
+	Year        int // 0: unknown
+	Departement string
+	Damaged     bool // accents broken upstream (U+FFFD)
+	Imported    bool
 }
 
 // Get returns the profile of organisation id. Members and staff read the
@@ -263,26 +261,32 @@ func (s *Service) DeleteReference(ctx context.Context, actor member.Actor, id in
 	})
 }
 
-// Awards lists the public contracts found for the actor's SIREN, marking
-// those already imported.
+// Awards lists the public contracts of the DECP register won by the
+// actor's SIREN (any of its establishments), newest first, marking those
+// already imported. A buyer the DECP does not name (its 2024 schema gives
+// only its SIRET) is named as the SIRENE register names it.
 func (s *Service) Awards(ctx context.Context, actor member.Actor) ([]Award, error) {
 	if err := mayEdit(actor); err != nil {
 		return nil, err
 	}
-	var siren string
-	var imported []string
-	err := s.db.QueryRow(ctx, `SELECT siren, ARRAY(SELECT source_uid FROM org_references WHERE organisation_id = $1 AND source = 'decp')
-		FROM organisations WHERE id = $1`, actor.OrgID).Scan(&siren, &imported)
+	rows, err := s.db.Query(ctx, `SELECT c.buyer_id || c.id, c.buyer_id,
+			coalesce(nullif(c.buyer_name, ''), (SELECT u.name FROM sirene_units u WHERE u.siren = left(c.buyer_id, 9) AND NOT u.individual), ''),
+			c.object, c.cpv_code, coalesce(round(c.amount_eur), 0)::bigint, coalesce(extract(year FROM c.notified_on), 0)::int,
+			c.departement, c.damaged,
+			EXISTS (SELECT 1 FROM org_references r WHERE r.organisation_id = o.id AND r.source = 'decp' AND r.source_uid = c.buyer_id || c.id)
+		FROM organisations o JOIN decp_contracts c ON (c.buyer_id, c.id) IN (SELECT w.buyer_id, w.id FROM decp_winners w WHERE w.siren = o.siren)
+		WHERE o.id = $1
+		ORDER BY c.notified_on DESC NULLS LAST, c.buyer_id, c.id`, actor.OrgID)
 	if err != nil {
 		return nil, fmt.Errorf("profile: awards: %w", err)
 	}
-	by, err := s.awards()
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Award, error) {
+		var a Award
+		err := r.Scan(&a.UID, &a.BuyerSIRET, &a.Buyer, &a.Object, &a.CPV, &a.AmountEUR, &a.Year, &a.Departement, &a.Damaged, &a.Imported)
+		return a, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("profile: awards: %w", err)
-	}
-	var out []Award
-	for _, a := range by[siren] {
-		out = append(out, Award{Award: a, Imported: slices.Contains(imported, a.UID)})
 	}
 	return out, nil
 }
@@ -310,9 +314,9 @@ func (s *Service) ImportAwards(ctx context.Context, actor member.Actor, uids []s
 			if a.Year > 0 {
 				year = a.Year
 			}
-			tag, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year, departement, source, source_uid)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 'decp', $8) ON CONFLICT DO NOTHING`,
-				actor.OrgID, orDash(validate.Clip(a.Buyer, 200)), orDash(validate.Clip(a.Object, 1000)), a.CPV, amount, year, a.Departement, a.UID)
+			tag, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year, departement, source, source_uid, client_siret)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 'decp', $8, $9) ON CONFLICT DO NOTHING`,
+				actor.OrgID, orDash(validate.Clip(a.Buyer, 200)), orDash(validate.Clip(a.Object, 1000)), a.CPV, amount, year, a.Departement, a.UID, a.BuyerSIRET)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"passerelle/internal/postgres/pgtest"
 	"passerelle/internal/profile"
 	"passerelle/internal/refdata"
+	"passerelle/internal/registers"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )
@@ -60,6 +61,9 @@ func setup(t *testing.T, siren string) fixture {
 	t.Helper()
 	pool := pgtest.Pool(t)
 	ctx := context.Background()
+	if _, _, err := registers.ImportSample(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
 	org := func(siren, kind, status string) int64 {
 		var id int64
 		if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)

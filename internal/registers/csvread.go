@@ -26,11 +26,12 @@ type table struct {
 	cols map[string]int
 	rec  []string
 	line int
+	p    Progress
 }
 
 // newTable reads the header and checks that every required column is
 // there, naming the first one missing.
-func newTable(name string, r io.Reader, required, optional []string) (*table, error) {
+func newTable(name string, r io.Reader, p Progress, required, optional []string) (*table, error) {
 	c := csv.NewReader(r)
 	c.ReuseRecord = true
 	header, err := c.Read()
@@ -40,7 +41,7 @@ func newTable(name string, r io.Reader, required, optional []string) (*table, er
 	if err != nil {
 		return nil, formatErr("%s: header: %v", name, err)
 	}
-	t := &table{name: name, r: c, cols: map[string]int{}, line: 1}
+	t := &table{name: name, r: c, cols: map[string]int{}, line: 1, p: p}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
 		if !utf8.ValidString(h) {
@@ -89,6 +90,7 @@ func (t *table) next() error {
 		}
 	}
 	t.rec = rec
+	t.p.Add(0, 1)
 	return nil
 }
 

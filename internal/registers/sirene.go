@@ -116,7 +116,7 @@ func stage(ctx context.Context, tx pgx.Tx, table, name string, cols []string, sr
 		} else {
 			required, optional = establishmentRequired, establishmentOptional
 		}
-		t, err := newTable(src.Name, counting{r: rc, p: p}, required, optional)
+		t, err := newTable(src.Name, counting{r: rc, p: p}, p, required, optional)
 		if err != nil {
 			return err
 		}

@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"passerelle/internal/refdata"
+	"passerelle/internal/registers"
 	"passerelle/internal/server/servertest"
 )
 
@@ -16,6 +19,9 @@ import (
 func TestMetrics(t *testing.T) {
 	app := servertest.Start(t)
 	c := app.Client()
+	if _, err := registers.ImportDECP(context.Background(), app.DB, registers.Source{Name: "decp.json", Data: refdata.DECPOfficial}, nil); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{"/offres", "/offres", "/offres/424242", "/healthz"} {
 		resp, err := c.Get(app.URL + path)
 		if err != nil {
@@ -37,6 +43,8 @@ func TestMetrics(t *testing.T) {
 		`passerelle_search_index_ready`,
 		`passerelle_search_index_lag_changes`,
 		`go_memstats_heap_alloc_bytes`,
+		`passerelle_register_import_rows{register="decp",what="read"} 6114`,
+		`passerelle_register_import_ok{register="decp"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)

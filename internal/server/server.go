@@ -32,6 +32,7 @@ import (
 	"passerelle/internal/offer"
 	"passerelle/internal/profile"
 	"passerelle/internal/purchase"
+	"passerelle/internal/registers"
 	"passerelle/internal/search"
 	"passerelle/internal/searchindex"
 	"passerelle/internal/taxonomy"
@@ -154,6 +155,7 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 	indicators := indicator.NewService(db, nil)
 	indicators.Notify = notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL)
 	indicator.Register(reg, indicators)
+	registers.Register(reg, db, registers.Config{SireneDir: cfg.SireneDir, DECPURL: cfg.DECPURL}, log)
 }
 
 // MatchLimit is how many SMEs a request keeps as its matches.
