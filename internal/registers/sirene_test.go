@@ -3,79 +3,22 @@ package registers_test
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/postgres/pgtest"
-	"passerelle/internal/refdata"
 	"passerelle/internal/registers"
-	"passerelle/internal/taxonomy"
+	"passerelle/internal/registers/registerstest"
 )
 
-// realEstablishments reads n establishments of the shipped SIRENE extract,
-// one per SIREN.
-func realEstablishments(t *testing.T, n int) []map[string]string {
-	t.Helper()
-	var out []map[string]string
-	seen := map[string]bool{}
-	refdata.Each(refdata.SIRENE, func(r map[string]string) error {
-		if len(out) < n && !seen[r["siren"]] && taxonomy.ValidSIRET(r["siret"]) {
-			seen[r["siren"]] = true
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out
-}
-
-// stockFile writes rows in an official layout: header lists the columns
-// (any order); each row sets some of them.
 func stockFile(t *testing.T, header []string, rows []map[string]string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	w.Write(header)
-	for _, r := range rows {
-		rec := make([]string, len(header))
-		for i, h := range header {
-			rec[i] = r[h]
-		}
-		w.Write(rec)
-	}
-	w.Flush()
-	return b.Bytes()
+	return registerstest.File(t, header, rows)
 }
 
-// fixture: units and establishments of real SIRENs: a PME, a GE, a ceased
-// unit, a partially diffusible one, an individual entrepreneur.
 func fixture(t *testing.T) (units, estabs []map[string]string) {
-	real := realEstablishments(t, 5)
-	kinds := []map[string]string{
-		{"denominationUniteLegale": "ALPHA TRAVAUX", "categorieEntreprise": "PME", "trancheEffectifsUniteLegale": "12", "categorieJuridiqueUniteLegale": "5710"},
-		{"denominationUniteLegale": "GROUPE OMEGA", "categorieEntreprise": "GE", "trancheEffectifsUniteLegale": "53", "categorieJuridiqueUniteLegale": "5599"},
-		{"denominationUniteLegale": "ANCIENNE SARL", "categorieEntreprise": "PME", "etatAdministratifUniteLegale": "C", "categorieJuridiqueUniteLegale": "5499"},
-		{"denominationUniteLegale": "[ND]", "nomUniteLegale": "[ND]", "statutDiffusionUniteLegale": "P", "categorieEntreprise": "PME", "categorieJuridiqueUniteLegale": "1000"},
-		{"nomUniteLegale": "MARTIN", "prenom1UniteLegale": "CLAIRE", "categorieEntreprise": "PME", "categorieJuridiqueUniteLegale": "1000"},
-	}
-	for i, r := range real {
-		u := map[string]string{"siren": r["siren"], "statutDiffusionUniteLegale": "O", "etatAdministratifUniteLegale": "A",
-			"activitePrincipaleUniteLegale": r["activite_principale"], "nicSiegeUniteLegale": r["nic"], "anneeCategorieEntreprise": "2022"}
-		for k, v := range kinds[i] {
-			u[k] = v
-		}
-		units = append(units, u)
-		e := map[string]string{"siren": r["siren"], "nic": r["nic"], "siret": r["siret"], "statutDiffusionEtablissement": u["statutDiffusionUniteLegale"],
-			"etablissementSiege": "true", "etatAdministratifEtablissement": "A", "activitePrincipaleEtablissement": r["activite_principale"],
-			"numeroVoieEtablissement": "12", "typeVoieEtablissement": r["type_voie"], "libelleVoieEtablissement": r["libelle_voie"],
-			"codePostalEtablissement": r["code_postal"], "codeCommuneEtablissement": r["code_commune"], "libelleCommuneEtablissement": r["libelle_commune"]}
-		if u["statutDiffusionUniteLegale"] == "P" {
-			e["numeroVoieEtablissement"], e["libelleVoieEtablissement"], e["typeVoieEtablissement"] = "[ND]", "[ND]", "[ND]"
-		}
-		estabs = append(estabs, e)
-	}
+	units, estabs, _ = registerstest.Rows(t)
 	return units, estabs
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/registers"
+	"passerelle/internal/taxonomy"
 	"passerelle/web/components"
 	memberpages "passerelle/web/pages/member"
 )
@@ -31,7 +33,8 @@ func (s *Server) applyForm(l *i18n.Localizer, a member.Application) components.F
 	return components.Form{
 		Action: "/adhesion", Submit: l.T("apply.submit"), TestID: "apply-form",
 		Fields: []components.Field{
-			{Name: "siren", Label: l.T("field.siren"), Type: "text", Value: a.SIREN, Required: true, Hint: l.T("apply.siren_hint"), MaxLength: 20},
+			{Name: "siren", Label: l.T("field.siren"), Type: "text", Value: a.SIREN, Required: true, Hint: l.T("apply.siren_hint") + " " + l.T("apply.verify_hint"),
+				MaxLength: 20, Action: "verify", ActionLabel: l.T("apply.verify")},
 			{Name: "legal_name", Label: l.T("field.legal_name"), Type: "text", Value: a.LegalName, Required: true, Autocomplete: "organization", MaxLength: 200},
 			{Name: "kind", Label: l.T("field.kind"), Type: "select", Value: a.Kind, Required: true, Options: kinds, Hint: l.T("apply.kind_hint")},
 			{Name: "naf_code", Label: l.T("field.naf_code"), Type: "select", Value: a.NAFCode, Required: true, Options: naf},
@@ -46,12 +49,73 @@ func (s *Server) applyForm(l *i18n.Localizer, a member.Application) components.F
 	}
 }
 
-func (s *Server) applyPage(w http.ResponseWriter, r *http.Request, status int, f components.Form) {
+func (s *Server) applyPage(w http.ResponseWriter, r *http.Request, status int, f components.Form, notice ...string) {
 	l := i18n.FromContext(r.Context())
 	s.render(w, r, status, memberpages.FormPageView(memberpages.FormPage{
-		Page: s.page(r, "apply.title"), Title: l.T("apply.title"), Intro: l.T("apply.intro"), Form: f,
+		Page: s.page(r, "apply.title"), Title: l.T("apply.title"), Intro: l.T("apply.intro"), Form: f, Notice: notice,
 		Links: []memberpages.Link{{Href: "/connexion", Label: l.T("apply.have_account")}},
 	}))
+}
+
+// applyVerify is the form's "check in the register" step: what SIRENE
+// says of the SIREN fills the form (what the applicant typed elsewhere is
+// kept), with a word on what it found. A name INSEE withholds, or a
+// person's name, is never filled: the applicant types it.
+func (s *Server) applyVerify(w http.ResponseWriter, r *http.Request, a member.Application) {
+	l := i18n.FromContext(r.Context())
+	a.Normalize()
+	a.Password = ""
+	if a.SIREN == "" || !taxonomy.ValidSIREN(a.SIREN) {
+		key := "member.siren_checksum"
+		if a.SIREN == "" {
+			key = "form.required"
+		} else if len(a.SIREN) != 9 {
+			key = "member.siren_format"
+		}
+		s.applyPage(w, r, http.StatusUnprocessableEntity, withErrors(l, s.applyForm(l, a), map[string]string{"siren": key}))
+		return
+	}
+	e, err := registers.Lookup(r.Context(), s.db, a.SIREN, registers.Reader{})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var notice []string
+	if !e.Found {
+		s.applyPage(w, r, http.StatusOK, s.applyForm(l, a), l.T("apply.register_absent"))
+		return
+	}
+	notice = append(notice, l.T("apply.register_found"))
+	if e.Name != "" {
+		a.LegalName = e.Name
+	}
+	if n, ok := s.tax.NAF(e.NAFCode); ok && n.Level == "sous_classe" {
+		a.NAFCode = e.NAFCode
+	}
+	if _, ok := s.tax.HeadcountBand(e.HeadcountBand); ok {
+		a.HeadcountBand = e.HeadcountBand
+	}
+	if _, ok := s.tax.Departement(e.Departement); ok {
+		a.Departement = e.Departement
+	}
+	if k := e.Kind(); k != "" && a.Kind != string(member.KindPublic) {
+		a.Kind = k
+	}
+	if e.Category != "" {
+		notice = append(notice, l.T("apply.register_category", "Category", e.Category))
+	} else {
+		notice = append(notice, l.T("apply.register_no_category"))
+	}
+	switch {
+	case e.Withheld:
+		notice = append(notice, l.T("apply.register_withheld"))
+	case e.Individual:
+		notice = append(notice, l.T("apply.register_individual"))
+	}
+	if !e.Active {
+		notice = append(notice, l.T("apply.register_ceased"))
+	}
+	s.applyPage(w, r, http.StatusOK, s.applyForm(l, a), notice...)
 }
 
 func (s *Server) applyShow(w http.ResponseWriter, r *http.Request) {
@@ -66,6 +130,10 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		Departement: r.PostFormValue("departement"), Website: r.PostFormValue("website"),
 		Description: r.PostFormValue("description"), Name: r.PostFormValue("name"),
 		Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Locale: l.Lang(),
+	}
+	if r.PostFormValue("verify") != "" {
+		s.applyVerify(w, r, a)
+		return
 	}
 	_, err := s.members.Apply(r.Context(), a)
 	a.Password = "" // never sent back

@@ -11,6 +11,7 @@ import (
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
 	"passerelle/internal/present"
+	"passerelle/internal/registers"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )
@@ -75,6 +76,10 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, status int, r
 				decision(l, ap.ID, "approuver", re, false, false),
 				decision(l, ap.ID, "refuser", re, true, true),
 			}}
+		if err := s.registerCheck(r, l, ap.Organisation, &row); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	s.render(w, r, status, staff.ListView(v))
@@ -154,4 +159,53 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// registerCheck adds to an application's row what the SIRENE register says
+// beside what was declared, and the flags staff should see first.
+func (s *Server) registerCheck(r *http.Request, l *i18n.Localizer, o member.Organisation, row *staff.Row) error {
+	c, err := registers.Compare(r.Context(), s.db, registers.Declared{SIREN: o.SIREN, Kind: string(o.Kind), NAFCode: o.NAFCode, Departement: o.Departement})
+	if err != nil {
+		return err
+	}
+	if c.Absent {
+		row.Flags = append(row.Flags, l.T("register.flag_absent"))
+		return nil
+	}
+	e := c.Entry
+	compare := func(differs bool, declared, register string) string {
+		if !differs {
+			return l.T("register.same", "Value", register)
+		}
+		return l.T("register.declared_vs", "Declared", declared, "Register", register)
+	}
+	name := e.Name
+	if e.Withheld {
+		name = l.T("register.name_withheld")
+	}
+	category := e.Category
+	if category == "" {
+		category = l.T("register.category_none")
+	} else if e.CategoryYear > 0 {
+		category += fmt.Sprintf(" (%d)", e.CategoryYear)
+	}
+	state := l.T("register.active")
+	if c.Ceased {
+		state = l.T("register.ceased")
+	}
+	row.RegisterTitle = l.T("register.heading")
+	row.Register = []components.Fact{
+		{Label: l.T("register.name"), Value: name},
+		{Label: l.T("register.category"), Value: compare(c.SizeFlag, l.T("kind."+string(o.Kind)), category)},
+		{Label: l.T("register.naf"), Value: compare(c.NAFDiffers, o.NAFCode, e.NAFCode)},
+		{Label: l.T("register.departement"), Value: compare(c.DepDiffers, o.Departement, e.Departement)},
+		{Label: l.T("register.state"), Value: state},
+	}
+	if c.SizeFlag {
+		row.Flags = append(row.Flags, l.T("register.flag_size", "Declared", l.T("kind."+string(o.Kind)), "Category", e.Category))
+	}
+	if c.Ceased {
+		row.Flags = append(row.Flags, l.T("register.flag_ceased"))
+	}
+	return nil
 }
