@@ -1,3 +1,5 @@
+DROP TABLE public_buyers;
+DROP TABLE public_buyer_shares;
 DROP TABLE contract_proposals;
 DROP TABLE register_imports;
 DROP TABLE decp_winners;

@@ -111,3 +111,27 @@ CREATE TABLE contract_proposals (
     dismissed_at    timestamptz,
     PRIMARY KEY (organisation_id, buyer_id, id)
 );
+
+-- The observatory of public buyers: for each buyer (SIREN), year of
+-- notification and département of execution, the contracts and amounts
+-- that went to suppliers of each INSEE category (PME, ETI, GE, or '' when
+-- the supplier is not in SIRENE or has no category). A contract with
+-- several suppliers counts a share to each. Recomputed in the
+-- transaction of every import, so it always matches the registers.
+CREATE TABLE public_buyer_shares (
+    buyer_siren char(9) NOT NULL,
+    year        smallint NOT NULL,
+    departement text NOT NULL,
+    category    text NOT NULL,
+    contracts   float8 NOT NULL,
+    amount_eur  float8 NOT NULL
+);
+CREATE INDEX public_buyer_shares_buyer ON public_buyer_shares (buyer_siren, year);
+CREATE INDEX public_buyer_shares_year ON public_buyer_shares (year, departement);
+
+CREATE TABLE public_buyers (
+    siren       char(9) PRIMARY KEY,
+    name        text NOT NULL,
+    contracts   int NOT NULL
+);
+CREATE INDEX public_buyers_name ON public_buyers USING gin (name gin_trgm_ops);

@@ -506,5 +506,5 @@ func mergeDECP(ctx context.Context, tx pgx.Tx, rep *Report) error {
 		return err
 	}
 	rep.Removed = tag.RowsAffected()
-	return nil
+	return refreshShares(ctx, tx)
 }

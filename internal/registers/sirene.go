@@ -87,7 +87,7 @@ func ImportSirene(ctx context.Context, db *pgxpool.Pool, units, establishments S
 				rep.Removed += rm
 			}
 			rep.Unchanged = rep.Units + rep.Establishments - rep.Written
-			return nil
+			return refreshShares(ctx, tx)
 		})
 		return rep, err
 	})
