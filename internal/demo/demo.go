@@ -157,7 +157,9 @@ func pick(tax *taxonomy.Taxonomy, won map[string][]refdata.Award) ([]org, error)
 		if r["probleme_encodage"] != "0" || r["titulaires_type_id"] != "SIRET" {
 			return nil
 		}
-		if buyer == nil && r["acheteur_nom"] != "" && len(r["acheteur_siret"]) == 14 {
+		// A buyer whose contracts are dated, so the observatory of public
+		// buyers measures its share beside what it declares.
+		if buyer == nil && r["acheteur_nom"] != "" && len(r["acheteur_siret"]) == 14 && r["date_notification"] >= "2018" {
 			if _, ok := tax.Departement(r["lieu_departement"]); ok && taxonomy.ValidSIREN(r["acheteur_siret"][:9]) {
 				b := withUser(org{siren: r["acheteur_siret"][:9], name: r["acheteur_nom"], kind: member.KindPublic,
 					naf: "84.11Z", dept: r["lieu_departement"], band: "32", status: member.StatusMember},

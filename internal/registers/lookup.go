@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/member"
 )
 
 // Entry is what the SIRENE register says of a SIREN, as the reader may
@@ -91,8 +93,15 @@ type Check struct {
 	CategoryGap bool // INSEE computed no category
 }
 
-// Compare reads the applicant's SIREN in the register for staff.
-func Compare(ctx context.Context, db *pgxpool.Pool, d Declared) (Check, error) {
+// ErrForbidden is a reader the register's rules do not allow.
+var ErrForbidden = errors.New("registers: forbidden")
+
+// Compare reads the applicant's SIREN in the register, for staff only
+// (they see the names of persons).
+func Compare(ctx context.Context, db *pgxpool.Pool, actor member.Actor, d Declared) (Check, error) {
+	if !actor.IsStaff() {
+		return Check{}, ErrForbidden
+	}
 	e, err := Lookup(ctx, db, d.SIREN, Reader{Private: true})
 	if err != nil {
 		return Check{}, err

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/member"
 )
 
 // Categories of the observatory, in the order they are shown; "" is a
@@ -183,4 +185,17 @@ func Buyer(ctx context.Context, db *pgxpool.Pool, siren string) (string, error) 
 		return "", fmt.Errorf("registers: buyer: %w", err)
 	}
 	return name, nil
+}
+
+// OwnBuyer gives the SIREN of the actor's organisation when it is a
+// public buyer member (its DECP figures go beside its declarations).
+func OwnBuyer(ctx context.Context, db *pgxpool.Pool, actor member.Actor) (string, bool, error) {
+	if !actor.IsBuyer() || actor.Kind != member.KindPublic {
+		return "", false, nil
+	}
+	var siren string
+	if err := db.QueryRow(ctx, `SELECT siren FROM organisations WHERE id = $1`, actor.OrgID).Scan(&siren); err != nil {
+		return "", false, fmt.Errorf("registers: own buyer: %w", err)
+	}
+	return siren, true, nil
 }

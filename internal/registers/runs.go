@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/member"
 )
 
 // Run is one recorded import.
@@ -33,8 +35,11 @@ func scanRun(r pgx.CollectableRow) (Run, error) {
 	return x, json.Unmarshal(raw, &x.Report)
 }
 
-// Runs lists the latest imports, newest first.
-func Runs(ctx context.Context, db *pgxpool.Pool, limit int) ([]Run, error) {
+// Runs lists the latest imports, newest first, for staff.
+func Runs(ctx context.Context, db *pgxpool.Pool, actor member.Actor, limit int) ([]Run, error) {
+	if !actor.IsStaff() {
+		return nil, ErrForbidden
+	}
 	rows, err := db.Query(ctx, `SELECT `+runColumns+` FROM register_imports ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("registers: runs: %w", err)

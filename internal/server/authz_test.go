@@ -127,12 +127,15 @@ var routeLevels = map[string]string{
 	"POST /equipe/barometre/{id}/cloturer":               staffOnly,
 	"GET /equipe/indicateurs":                            staffOnly,
 	"GET /equipe/indicateurs.csv":                        staffOnly,
+	"GET /equipe/registres":                              staffOnly,
+	"GET /acheteurs-publics":                             public,
+	"GET /acheteurs-publics/{chart}":                     public,
 }
 
 // concrete turns a route pattern into a URL to request.
 func concrete(pattern string) string {
 	r := strings.NewReplacer("{id}", "999999", "{kind}", "offer", "{decision}", "publier", "{org}", "999999", "{action}", "shortlist", "*", "css/app.css",
-		"{chart}", "tendance.csv")
+		"acheteurs-publics/{chart}", "acheteurs-publics/marches.csv", "{chart}", "tendance.csv")
 	return r.Replace(pattern)
 }
 

@@ -242,7 +242,8 @@ func (s *Server) observatory(w http.ResponseWriter, r *http.Request) {
 	v := indicatorpage.Report{Page: s.page(r, "observatory.title"), Title: l.T("observatory.title"), Lead: l.T("observatory.lead"), TestID: "observatory"}
 
 	trend := trendChart(l, o)
-	sec := indicatorpage.Section{ID: "tendance", Title: l.T("observatory.trend_title"), Chart: &trend, Format: percentAxis(l)}
+	sec := indicatorpage.Section{ID: "tendance", Title: l.T("observatory.trend_title"), Chart: &trend, Format: percentAxis(l),
+		Links: []indicatorpage.Link{{Href: "/acheteurs-publics", Label: l.T("buyers.title")}}}
 	if n := len(o.Aggregate); n > 0 {
 		last := o.Aggregate[n-1]
 		sec.Facts = []components.Fact{

@@ -164,7 +164,7 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 // registerCheck adds to an application's row what the SIRENE register says
 // beside what was declared, and the flags staff should see first.
 func (s *Server) registerCheck(r *http.Request, l *i18n.Localizer, o member.Organisation, row *staff.Row) error {
-	c, err := registers.Compare(r.Context(), s.db, registers.Declared{SIREN: o.SIREN, Kind: string(o.Kind), NAFCode: o.NAFCode, Departement: o.Departement})
+	c, err := registers.Compare(r.Context(), s.db, actorFrom(r.Context()), registers.Declared{SIREN: o.SIREN, Kind: string(o.Kind), NAFCode: o.NAFCode, Departement: o.Departement})
 	if err != nil {
 		return err
 	}

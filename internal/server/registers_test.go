@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,5 +93,103 @@ func TestApplyChecksTheRegister(t *testing.T) {
 	}
 	if r := rows["552100554"]; !strings.Contains(r, "SIREN absent du registre") {
 		t.Errorf("absent SIREN row: %q", r)
+	}
+}
+
+// The observatory of public buyers, from the registers alone: open to
+// visitors; each chart's CSV holds exactly its table's numbers; a région,
+// a buyer and a year narrow it; a bad SIREN is a field error; a public
+// member buyer also sees its declared share beside the measured one, and
+// nobody else does.
+func TestPublicBuyersObservatory(t *testing.T) {
+	a := startIndicators(t)
+	visitor := a.Client()
+	resp, doc := get(t, visitor, a.URL+"/acheteurs-publics")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, chart := range []string{"marches", "montants", "acheteurs"} {
+		table := tableRows(doc.Find("[data-testid=chart-" + chart + "] table"))
+		if len(table) < 2 {
+			t.Fatalf("%s: table %v", chart, table)
+		}
+		href, _ := doc.Find("[data-testid=csv-" + chart + "]").Attr("href")
+		rows := readCSV(t, visitor, a.URL+href)
+		if len(rows) != len(table) {
+			t.Fatalf("%s: CSV %d rows, table %d", chart, len(rows), len(table))
+		}
+		for i := 1; i < len(rows); i++ {
+			for j := 1; j < len(rows[i]); j++ {
+				if rows[i][j] != "" && rows[i][j]+"\u00a0%" != table[i][j] {
+					t.Errorf("%s row %d: CSV %v, table %v", chart, i, rows[i], table[i])
+				}
+			}
+		}
+	}
+	if doc.Find("#vos-chiffres").Length() != 0 {
+		t.Error("a visitor sees a member's own figures")
+	}
+	// The shipped sample: every year's shares add up to 100 %.
+	for _, row := range tableRows(doc.Find("[data-testid=chart-marches] table"))[1:] {
+		sum := 0.0
+		for _, c := range row[1:] {
+			var v float64
+			fmt.Sscanf(strings.ReplaceAll(strings.TrimSuffix(c, "\u00a0%"), ",", "."), "%g", &v)
+			sum += v
+		}
+		if sum < 99.5 || sum > 100.5 {
+			t.Errorf("year %s adds up to %.1f %%", row[0], sum)
+		}
+	}
+	// A buyer of the list, by its link.
+	href, ok := doc.Find("#acheteurs a[href*='acheteur=']").First().Attr("href")
+	if !ok {
+		t.Fatal("no buyer link")
+	}
+	resp, doc = get(t, visitor, a.URL+href)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(doc.Find("h2").Text(), "SIREN") || doc.Find("#acheteurs").Length() != 0 {
+		t.Errorf("a buyer's page: %d %q", resp.StatusCode, doc.Find("h2").Text())
+	}
+	if resp, _ := get(t, visitor, a.URL+"/acheteurs-publics?region=84&annee=2018"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a région: %d", resp.StatusCode)
+	}
+	resp, doc = get(t, visitor, a.URL+"/acheteurs-publics?acheteur=123456789")
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-acheteur]").Length() != 1 {
+		t.Errorf("a bad SIREN: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, visitor, a.URL+"/acheteurs-publics/declare-mesure.csv"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a visitor reads a member's CSV: %d", resp.StatusCode)
+	}
+
+	// The demo buyer (a real public buyer of the DECP) with its declarations.
+	_, doc = get(t, a.buyer, a.URL+"/acheteurs-publics")
+	mine := tableRows(doc.Find("[data-testid=chart-declare-mesure] table"))
+	if len(mine) < 2 || len(mine[0]) != 3 {
+		t.Fatalf("the buyer's own figures: %v", mine)
+	}
+	declared, measured := 0, 0
+	for _, row := range mine[1:] {
+		if row[1] != "" && row[1] != "—" {
+			declared++
+		}
+		if row[2] != "" && row[2] != "—" {
+			measured++
+		}
+	}
+	if declared == 0 || measured == 0 {
+		t.Errorf("declared in %d years, measured in %d: %v", declared, measured, mine)
+	}
+	if rows := readCSV(t, a.buyer, a.URL+"/acheteurs-publics/declare-mesure.csv"); len(rows) != len(mine) {
+		t.Errorf("the buyer's CSV: %d rows, table %d", len(rows), len(mine))
+	}
+	if _, doc := get(t, a.sme, a.URL+"/acheteurs-publics"); doc.Find("#vos-chiffres").Length() != 0 {
+		t.Error("an SME sees a buyer's own figures")
+	}
+
+	// Staff read every import's report.
+	_, doc = get(t, a.staff, a.URL+"/equipe/registres")
+	runs := tableRows(doc.Find("[data-testid=register-runs]"))
+	if len(runs) < 3 || !strings.Contains(doc.Text(), "SIRENE") || !strings.Contains(doc.Text(), "DECP") {
+		t.Errorf("runs: %v", runs)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"passerelle/internal/present"
 	"passerelle/internal/profile"
 	"passerelle/internal/purchase"
+	"passerelle/internal/registers"
 	"passerelle/web/layouts"
 	errpages "passerelle/web/pages/errors"
 )
@@ -59,12 +60,12 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	}
 	switch {
 	case !a.SignedIn():
-		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/offres", "nav.offers"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
+		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/offres", "nav.offers"), item("/acheteurs-publics", "nav.public_buyers"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
 	case a.IsStaff():
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/moderation", "nav.review"),
 			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
 			item("/equipe/membres", "nav.members"), item("/equipe/indicateurs", "nav.figures"), item("/observatoire", "nav.observatory"),
-			item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox")}
+			item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox"), item("/equipe/registres", "nav.registers")}
 		if a.IsAdmin() {
 			p.Nav = append(p.Nav, item("/admin/equipe", "nav.staff"))
 		}
@@ -203,11 +204,11 @@ func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, member.ErrNotFound), errors.Is(err, offer.ErrNotFound), errors.Is(err, profile.ErrNotFound),
 		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind), errors.Is(err, purchase.ErrNotFound),
-		errors.Is(err, indicator.ErrNotFound):
+		errors.Is(err, indicator.ErrNotFound), errors.Is(err, registers.ErrUnknownBuyer):
 		s.renderError(w, r, http.StatusNotFound)
 	case errors.Is(err, member.ErrForbidden), errors.Is(err, offer.ErrForbidden), errors.Is(err, profile.ErrForbidden),
 		errors.Is(err, moderation.ErrForbidden), errors.Is(err, audit.ErrForbidden), errors.Is(err, notify.ErrForbidden),
-		errors.Is(err, purchase.ErrForbidden), errors.Is(err, indicator.ErrForbidden):
+		errors.Is(err, purchase.ErrForbidden), errors.Is(err, indicator.ErrForbidden), errors.Is(err, registers.ErrForbidden):
 		s.renderError(w, r, http.StatusForbidden)
 	case errors.Is(err, offer.ErrInvalidState), errors.Is(err, purchase.ErrInvalidState), errors.Is(err, indicator.ErrInvalidState):
 		s.renderError(w, r, http.StatusConflict)

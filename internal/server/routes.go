@@ -54,6 +54,9 @@ func (s *Server) routes() http.Handler {
 	r.Get("/offres", s.catalogue) // the public showcase for visitors
 	r.Get("/offres/{id}", s.offerShow)
 	r.Get("/cpv", s.cpvSearch)
+	// The observatory of public buyers: public, as the registers it reads.
+	r.Get("/acheteurs-publics", s.publicBuyers)
+	r.Get("/acheteurs-publics/{chart}", s.publicBuyersCSV) // {chart}.csv
 	r.Get("/desabonnement", s.unsubscribeShow)
 	r.Post("/desabonnement", s.unsubscribe)  // also the mail clients' one-click POST (RFC 8058)
 	r.Get("/demandes/{id}/lien", s.linkShow) // one-click links in mails: the signed token is the key
@@ -170,6 +173,7 @@ func (s *Server) routes() http.Handler {
 		r.Post("/equipe/barometre/{id}/cloturer", s.campaignClose)
 		r.Get("/equipe/indicateurs", s.platformFigures)
 		r.Get("/equipe/indicateurs.csv", s.platformCSV)
+		r.Get("/equipe/registres", s.staffRegisters)
 	})
 
 	// Association admins.
