@@ -44,14 +44,15 @@ func TestMainPagesPassAxe(t *testing.T) {
 		pages []string
 	}{
 		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente",
+			"/acheteurs-publics", "/acheteurs-publics?acheteur=123",
 			fmt.Sprintf("/demandes/%d/lien?jeton=perime", first)}},
 		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
 			"/annuaire", profilePage, "/compte", "/demandes", "/demandes/pour-vous", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation,
 			"/barometre", "/observatoire"}},
 		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage, "/espace/demandes", "/espace/demandes/nouvelle",
-			fmt.Sprintf("/espace/demandes/%d", first), conversation, "/espace/declarations", "/observatoire?annee=2024"}},
+			fmt.Sprintf("/espace/demandes/%d", first), conversation, "/espace/declarations", "/observatoire?annee=2024", "/acheteurs-publics"}},
 		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels",
-			"/observatoire", "/equipe/indicateurs", "/equipe/declarations", "/equipe/barometre"}},
+			"/observatoire", "/equipe/indicateurs", "/equipe/declarations", "/equipe/barometre", "/equipe/registres"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
 	}
 	// On the offer page each fact's label sits above its own value, in the

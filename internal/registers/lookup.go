@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,7 +26,8 @@ type Entry struct {
 	CategoryYear  int
 	HeadcountBand string
 	NAFCode       string
-	Active        bool // false: ceased
+	LegalForm     string // INSEE's catégorie juridique (7xxx: a public body)
+	Active        bool   // false: ceased
 	Address       string
 	Postcode      string
 	City          string
@@ -40,12 +42,12 @@ type Reader struct{ Private bool }
 func Lookup(ctx context.Context, db *pgxpool.Pool, siren string, r Reader) (Entry, error) {
 	e := Entry{SIREN: siren}
 	var year *int16
-	err := db.QueryRow(ctx, `SELECT u.diffusion = 'P', u.individual, u.name, u.category, u.category_year, u.headcount_band, u.naf_code, u.active,
+	err := db.QueryRow(ctx, `SELECT u.diffusion = 'P', u.individual, u.name, u.category, u.category_year, u.headcount_band, u.naf_code, u.legal_form, u.active,
 			coalesce(e.address, ''), coalesce(e.postcode, ''), coalesce(e.city, ''), coalesce(e.departement, '')
 		FROM sirene_units u
 		LEFT JOIN LATERAL (SELECT * FROM sirene_establishments e WHERE e.siren = u.siren
 			ORDER BY e.siret = u.siren || u.head_nic DESC, e.head DESC, e.active DESC, e.siret LIMIT 1) e ON true
-		WHERE u.siren = $1`, siren).Scan(&e.Withheld, &e.Individual, &e.Name, &e.Category, &year, &e.HeadcountBand, &e.NAFCode, &e.Active,
+		WHERE u.siren = $1`, siren).Scan(&e.Withheld, &e.Individual, &e.Name, &e.Category, &year, &e.HeadcountBand, &e.NAFCode, &e.LegalForm, &e.Active,
 		&e.Address, &e.Postcode, &e.City, &e.Departement)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, nil
@@ -63,8 +65,13 @@ func Lookup(ctx context.Context, db *pgxpool.Pool, siren string, r Reader) (Entr
 	return e, nil
 }
 
-// Kind is the applicant kind INSEE's category suggests ("" when unknown).
+// Kind is the applicant kind the register suggests: a public body (legal
+// category 7…) is a public buyer, otherwise INSEE's category; "" when
+// unknown.
 func (e Entry) Kind() string {
+	if strings.HasPrefix(e.LegalForm, "7") {
+		return "public"
+	}
 	switch e.Category {
 	case "PME":
 		return "pme"

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"passerelle/internal/i18n"
 	"passerelle/internal/member"
@@ -33,8 +34,7 @@ func (s *Server) applyForm(l *i18n.Localizer, a member.Application) components.F
 	return components.Form{
 		Action: "/adhesion", Submit: l.T("apply.submit"), TestID: "apply-form",
 		Fields: []components.Field{
-			{Name: "siren", Label: l.T("field.siren"), Type: "text", Value: a.SIREN, Required: true, Hint: l.T("apply.siren_hint") + " " + l.T("apply.verify_hint"),
-				MaxLength: 20, Action: "verify", ActionLabel: l.T("apply.verify")},
+			{Name: "siren", Label: l.T("field.siren"), Type: "text", Value: a.SIREN, Required: true, Hint: l.T("apply.siren_hint"), MaxLength: 20},
 			{Name: "legal_name", Label: l.T("field.legal_name"), Type: "text", Value: a.LegalName, Required: true, Autocomplete: "organization", MaxLength: 200},
 			{Name: "kind", Label: l.T("field.kind"), Type: "select", Value: a.Kind, Required: true, Options: kinds, Hint: l.T("apply.kind_hint")},
 			{Name: "naf_code", Label: l.T("field.naf_code"), Type: "select", Value: a.NAFCode, Required: true, Options: naf},
@@ -50,29 +50,35 @@ func (s *Server) applyForm(l *i18n.Localizer, a member.Application) components.F
 }
 
 func (s *Server) applyPage(w http.ResponseWriter, r *http.Request, status int, f components.Form, notice ...string) {
+	s.applyPageWith(w, r, status, f, "", "", notice...)
+}
+
+// applyPageWith also says what the register lookup was given and its error.
+func (s *Server) applyPageWith(w http.ResponseWriter, r *http.Request, status int, f components.Form, lookup, lookupErr string, notice ...string) {
 	l := i18n.FromContext(r.Context())
+	look := components.Form{Action: "/adhesion", Submit: l.T("apply.verify"), TestID: "siren-lookup", Fields: []components.Field{
+		{Name: "verifier", Label: l.T("apply.lookup_label"), Type: "search", Value: lookup, Hint: l.T("apply.verify_hint"), MaxLength: 20, Error: lookupErr}}}
 	s.render(w, r, status, memberpages.FormPageView(memberpages.FormPage{
-		Page: s.page(r, "apply.title"), Title: l.T("apply.title"), Intro: l.T("apply.intro"), Form: f, Notice: notice,
+		Page: s.page(r, "apply.title"), Title: l.T("apply.title"), Intro: l.T("apply.intro"), Form: f, Notice: notice, Lookup: &look,
 		Links: []memberpages.Link{{Href: "/connexion", Label: l.T("apply.have_account")}},
 	}))
 }
 
-// applyVerify is the form's "check in the register" step: what SIRENE
-// says of the SIREN fills the form (what the applicant typed elsewhere is
-// kept), with a word on what it found. A name INSEE withholds, or a
-// person's name, is never filled: the applicant types it.
-func (s *Server) applyVerify(w http.ResponseWriter, r *http.Request, a member.Application) {
+// applyVerify is the form's first step, "check in the register" (a GET,
+// so it works without JavaScript and the form's Enter key still sends
+// the application): what SIRENE says of the SIREN fills the form, with a
+// word on what it found. A name INSEE withholds, or a person's name, is
+// never filled: the applicant types it.
+func (s *Server) applyVerify(w http.ResponseWriter, r *http.Request, typed string) {
 	l := i18n.FromContext(r.Context())
+	a := member.Application{SIREN: typed}
 	a.Normalize()
-	a.Password = ""
-	if a.SIREN == "" || !taxonomy.ValidSIREN(a.SIREN) {
+	if !taxonomy.ValidSIREN(a.SIREN) {
 		key := "member.siren_checksum"
-		if a.SIREN == "" {
-			key = "form.required"
-		} else if len(a.SIREN) != 9 {
+		if len(a.SIREN) != 9 || strings.Trim(a.SIREN, "0123456789") != "" {
 			key = "member.siren_format"
 		}
-		s.applyPage(w, r, http.StatusUnprocessableEntity, withErrors(l, s.applyForm(l, a), map[string]string{"siren": key}))
+		s.applyPageWith(w, r, http.StatusUnprocessableEntity, s.applyForm(l, member.Application{}), typed, l.T(key))
 		return
 	}
 	e, err := registers.Lookup(r.Context(), s.db, a.SIREN, registers.Reader{})
@@ -82,7 +88,7 @@ func (s *Server) applyVerify(w http.ResponseWriter, r *http.Request, a member.Ap
 	}
 	var notice []string
 	if !e.Found {
-		s.applyPage(w, r, http.StatusOK, s.applyForm(l, a), l.T("apply.register_absent"))
+		s.applyPageWith(w, r, http.StatusOK, s.applyForm(l, a), typed, "", l.T("apply.register_absent"))
 		return
 	}
 	notice = append(notice, l.T("apply.register_found"))
@@ -98,9 +104,7 @@ func (s *Server) applyVerify(w http.ResponseWriter, r *http.Request, a member.Ap
 	if _, ok := s.tax.Departement(e.Departement); ok {
 		a.Departement = e.Departement
 	}
-	if k := e.Kind(); k != "" && a.Kind != string(member.KindPublic) {
-		a.Kind = k
-	}
+	a.Kind = e.Kind()
 	if e.Category != "" {
 		notice = append(notice, l.T("apply.register_category", "Category", e.Category))
 	} else {
@@ -115,10 +119,14 @@ func (s *Server) applyVerify(w http.ResponseWriter, r *http.Request, a member.Ap
 	if !e.Active {
 		notice = append(notice, l.T("apply.register_ceased"))
 	}
-	s.applyPage(w, r, http.StatusOK, s.applyForm(l, a), notice...)
+	s.applyPageWith(w, r, http.StatusOK, s.applyForm(l, a), typed, "", notice...)
 }
 
 func (s *Server) applyShow(w http.ResponseWriter, r *http.Request) {
+	if siren := r.URL.Query().Get("verifier"); siren != "" {
+		s.applyVerify(w, r, siren)
+		return
+	}
 	s.applyPage(w, r, http.StatusOK, s.applyForm(i18n.FromContext(r.Context()), member.Application{}))
 }
 
@@ -130,10 +138,6 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		Departement: r.PostFormValue("departement"), Website: r.PostFormValue("website"),
 		Description: r.PostFormValue("description"), Name: r.PostFormValue("name"),
 		Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Locale: l.Lang(),
-	}
-	if r.PostFormValue("verify") != "" {
-		s.applyVerify(w, r, a)
-		return
 	}
 	_, err := s.members.Apply(r.Context(), a)
 	a.Password = "" // never sent back

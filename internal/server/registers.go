@@ -122,7 +122,7 @@ func buyerYearCharts(l *i18n.Localizer, b buyersScope, years []registers.YearSha
 
 func buyerListChart(l *i18n.Localizer, b buyersScope, year int, list []registers.BuyerShares) components.Chart {
 	c := chartFrame(l, chartBuyerList, l.T("buyers.list_title", "Year", year, "Scope", b.label), l.T("buyers.list_desc", "Year", year, "Scope", b.label),
-		l.T("observatory.account"), b.csv(chartBuyerList, url.Values{"annee": {strconv.Itoa(year)}}))
+		l.T("buyers.buyer_column"), b.csv(chartBuyerList, url.Values{"annee": {strconv.Itoa(year)}}))
 	c.Horizontal, c.Max = true, 100
 	var splits []registers.Split
 	for _, x := range list {
@@ -226,8 +226,17 @@ func (s *Server) publicBuyers(w http.ResponseWriter, r *http.Request) {
 	}
 	v := indicatorpage.Report{Page: s.page(r, "buyers.title"), Title: l.T("buyers.title"), Lead: l.T("buyers.lead"), TestID: "public-buyers", Filter: &filter}
 	contracts, amounts := buyerYearCharts(l, b, years)
-	v.Sections = append(v.Sections,
-		indicatorpage.Section{ID: "marches", Title: contracts.Title, Lead: l.T("buyers.method"), Chart: &contracts, Format: percentAxis(l)},
+	first := indicatorpage.Section{ID: "marches", Title: contracts.Title, Lead: l.T("buyers.method"), Chart: &contracts, Format: percentAxis(l)}
+	all := registers.Split{}
+	for _, y := range years {
+		for k, n := range y.Contracts {
+			all[k] += n
+		}
+	}
+	if share := all.Share(""); share > 0.5 {
+		first.Alert, first.AlertKind = l.T("buyers.mostly_unknown", "Share", l.Percent(share)), "warning"
+	}
+	v.Sections = append(v.Sections, first,
 		indicatorpage.Section{ID: "montants", Title: amounts.Title, Chart: &amounts, Format: percentAxis(l)})
 	if b.scope.Buyer == "" && year > 0 {
 		list, err := registers.Buyers(r.Context(), s.db, b.scope, year, 20)

@@ -33,15 +33,12 @@ func TestApplyChecksTheRegister(t *testing.T) {
 	u := registerstest.Load(t, app.DB)
 	c := app.Client()
 	verify := func(siren string) (string, string, string, string) {
-		v := applicant(siren, "", "x@example.fr")
-		v.Set("verify", "1")
-		v.Set("legal_name", "")
-		resp, doc := postForm(t, c, app.URL+"/adhesion", v)
+		resp, doc := get(t, c, app.URL+"/adhesion?verifier="+url.QueryEscape(siren))
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("verify %s: %d", siren, resp.StatusCode)
 		}
-		if doc.Find("#f-password").AttrOr("value", "") != "" || doc.Find("#f-email").AttrOr("value", "") != "x@example.fr" {
-			t.Errorf("verify %s: typed fields not kept, or the password sent back", siren)
+		if doc.Find("#f-siren").AttrOr("value", "") != siren || doc.Find("#f-verifier").AttrOr("value", "") != siren {
+			t.Errorf("verify %s: the SIREN is not carried to the form", siren)
 		}
 		return doc.Find("#f-legal_name").AttrOr("value", "?"), doc.Find("#f-kind option[selected]").AttrOr("value", ""),
 			doc.Find("#f-naf_code option[selected]").AttrOr("value", ""), doc.Find(`[data-testid="register-notice"]`).Text()
@@ -62,8 +59,8 @@ func TestApplyChecksTheRegister(t *testing.T) {
 	if _, _, _, notice := verify("552100554"); !strings.Contains(notice, "pas dans le répertoire") {
 		t.Errorf("unknown SIREN: notice %q", notice)
 	}
-	if resp, doc := postForm(t, c, app.URL+"/adhesion", url.Values{"siren": {"123456789"}, "verify": {"1"}}); resp.StatusCode != http.StatusUnprocessableEntity ||
-		doc.Find(`[data-testid="error-siren"]`).Length() != 1 {
+	if resp, doc := get(t, c, app.URL+"/adhesion?verifier=123456789"); resp.StatusCode != http.StatusUnprocessableEntity ||
+		doc.Find(`[data-testid="error-verifier"]`).Length() != 1 || doc.Find("#f-verifier").AttrOr("value", "") != "123456789" {
 		t.Errorf("a bad SIREN: %d", resp.StatusCode)
 	}
 

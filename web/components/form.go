@@ -17,10 +17,6 @@ type Field struct {
 	MaxLength    int
 	Options      []Option
 	Accept       string // the kinds of file a file field takes (".csv,text/csv")
-	// Action is a second submit button beside the control (name=Action,
-	// value 1): a step of the form that works without JavaScript, such as
-	// "check this SIREN".
-	Action, ActionLabel string
 }
 
 // Option is one choice of a select.
