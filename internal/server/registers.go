@@ -80,10 +80,7 @@ func categorySeries(l *i18n.Localizer, splits []registers.Split) []components.Se
 		for _, sp := range splits {
 			shares, present = append(shares, sp.Share(cat)), append(present, sp.Total() > 0)
 		}
-		name := "category.unknown"
-		if cat != "" {
-			name = "category." + cat
-		}
+		name := map[string]string{"PME": "category.pme", "ETI": "category.eti", "GE": "category.ge", "": "category.unknown"}[cat]
 		out = append(out, percentSeries(l, l.T(name), shares, present))
 	}
 	return out
