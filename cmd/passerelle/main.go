@@ -63,6 +63,9 @@ commands:
   seed      load the demo data (refused when PASSERELLE_ENV=production);
             seed --scale N generates N fictitious organisations with offers and references
   bench     measure search at scale (BENCH_DATABASE_URL or passerelle_bench; generates the data if missing)
+  bench-registers
+            import registers of national size in the published layouts (5 M units, 10 M establishments,
+            1.5 M contracts by default): rows/s, peak memory, unchanged and 1 % changed re-imports
   eval      measure the matching on real public contracts against three baselines
             (-history, -directory, -queries, -json, -fit; EVAL_DATABASE_URL or passerelle_eval, made afresh)
   soak      run the platform 5 minutes under mixed traffic, report latency, errors and memory (SOAK_DATABASE_URL or passerelle_soak)
@@ -90,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDev(ctx, cfg, log, stdout)
 	case "bench":
 		return runBench(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
+	case "bench-registers":
+		return runBenchRegisters(ctx, cfg, args[1:], getenv("BENCH_DATABASE_URL"), stdout, stderr)
 	case "bench-start": // run by `bench` in a fresh process: one index start, measured
 		return bench.MeasureStart(ctx, getenv("BENCH_START_DATABASE_URL"), slices.Contains(args[1:], "-scratch"), stdout)
 	case "eval":

@@ -301,7 +301,7 @@ func contracts(w io.Writer, o Options, p pools) error {
 		}
 		r := record{ID: fmt.Sprintf("%d%08d", year, i), Buyer: map[string]string{"id": SIRET(b, 0), "nom": fmt.Sprintf("COMMUNE %d", b)},
 			Nature: "Marché", Object: p.objects[src], CPV: p.cpv[src], Procedure: "Procédure adaptée",
-			Place: place{Code: p.deps[o.pick(i, "dep", len(p.deps))], Type: "Code département", Name: "Département"},
+			Place:    place{Code: p.deps[o.pick(i, "dep", len(p.deps))], Type: "Code département", Name: "Département"},
 			Duration: 1 + o.pick(i, "dur", 48), Notified: day, Published: day, Amount: amount, PriceForm: "Ferme", Modifications: []any{}}
 		for k := range 1 + o.pick(i, "nw", 3)/2 {
 			u := o.pick(i, fmt.Sprint("w", k), max(1, o.Units))
