@@ -91,6 +91,7 @@ type Award struct {
 	Departement string
 	Damaged     bool // accents broken upstream (U+FFFD)
 	Imported    bool
+	Proposed    bool // newly found by the daily job, not answered yet
 }
 
 // Get returns the profile of organisation id. Members and staff read the
@@ -273,7 +274,8 @@ func (s *Service) Awards(ctx context.Context, actor member.Actor) ([]Award, erro
 			coalesce(nullif(c.buyer_name, ''), (SELECT u.name FROM sirene_units u WHERE u.siren = left(c.buyer_id, 9) AND NOT u.individual), ''),
 			c.object, c.cpv_code, coalesce(round(c.amount_eur), 0)::bigint, coalesce(extract(year FROM c.notified_on), 0)::int,
 			c.departement, c.damaged,
-			EXISTS (SELECT 1 FROM org_references r WHERE r.organisation_id = o.id AND r.source = 'decp' AND r.source_uid = c.buyer_id || c.id)
+			EXISTS (SELECT 1 FROM org_references r WHERE r.organisation_id = o.id AND r.source = 'decp' AND r.source_uid = c.buyer_id || c.id),
+			EXISTS (SELECT 1 FROM contract_proposals p WHERE p.organisation_id = o.id AND p.buyer_id = c.buyer_id AND p.id = c.id AND p.dismissed_at IS NULL)
 		FROM organisations o JOIN decp_contracts c ON (c.buyer_id, c.id) IN (SELECT w.buyer_id, w.id FROM decp_winners w WHERE w.siren = o.siren)
 		WHERE o.id = $1
 		ORDER BY c.notified_on DESC NULLS LAST, c.buyer_id, c.id`, actor.OrgID)
@@ -282,7 +284,7 @@ func (s *Service) Awards(ctx context.Context, actor member.Actor) ([]Award, erro
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Award, error) {
 		var a Award
-		err := r.Scan(&a.UID, &a.BuyerSIRET, &a.Buyer, &a.Object, &a.CPV, &a.AmountEUR, &a.Year, &a.Departement, &a.Damaged, &a.Imported)
+		err := r.Scan(&a.UID, &a.BuyerSIRET, &a.Buyer, &a.Object, &a.CPV, &a.AmountEUR, &a.Year, &a.Departement, &a.Damaged, &a.Imported, &a.Proposed)
 		return a, err
 	})
 	if err != nil {
@@ -322,9 +324,28 @@ func (s *Service) ImportAwards(ctx context.Context, actor member.Actor, uids []s
 			}
 			n += int(tag.RowsAffected())
 		}
-		return nil
+		// The SME answered the proposals: what it ticked became references,
+		// the rest are not proposed again.
+		_, err := tx.Exec(ctx, `UPDATE contract_proposals SET dismissed_at = now() WHERE organisation_id = $1 AND dismissed_at IS NULL`, actor.OrgID)
+		return err
 	})
 	return n, err
+}
+
+// Proposals counts the public contracts newly found for the SME (by the
+// registers' daily job) that it has not answered yet.
+func (s *Service) Proposals(ctx context.Context, actor member.Actor) (int, error) {
+	if err := mayEdit(actor); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM contract_proposals p WHERE p.organisation_id = $1 AND p.dismissed_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM org_references r WHERE r.organisation_id = p.organisation_id AND r.source = 'decp' AND r.source_uid = p.buyer_id || p.id)`,
+		actor.OrgID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("profile: proposals: %w", err)
+	}
+	return n, nil
 }
 
 func one(tag interface{ RowsAffected() int64 }, err error) error {

@@ -220,3 +220,42 @@ func TestValidationAndPermissions(t *testing.T) {
 		t.Errorf("suspended SME's profile: %v", err)
 	}
 }
+
+// The registers' daily job proposes the contracts an SME won that are not
+// among its references; nothing is added without it; once it answers
+// (imports some), the others are not proposed again.
+func TestContractProposals(t *testing.T) {
+	siren, n := winner(t)
+	f := setup(t, siren)
+	ctx := context.Background()
+	if got, _ := f.svc.Proposals(ctx, f.sme); got != 0 {
+		t.Fatalf("%d proposals before the job", got)
+	}
+	if _, err := registers.Propose(ctx, f.pool); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Proposals(ctx, f.sme); got != n {
+		t.Errorf("%d proposals, the SME won %d contracts", got, n)
+	}
+	p, _ := f.svc.Get(ctx, f.sme, f.sme.OrgID)
+	if len(p.References) != 0 {
+		t.Fatalf("references added without consent: %d", len(p.References))
+	}
+	awards, _ := f.svc.Awards(ctx, f.sme)
+	if !awards[0].Proposed {
+		t.Error("a proposal is not marked on the import page")
+	}
+	if _, err := f.svc.ImportAwards(ctx, f.sme, []string{awards[0].UID}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Proposals(ctx, f.sme); got != 0 {
+		t.Errorf("%d proposals left after the SME answered", got)
+	}
+	registers.Propose(ctx, f.pool)
+	if got, _ := f.svc.Proposals(ctx, f.sme); got != 0 {
+		t.Errorf("the job proposed again %d contracts the SME declined", got)
+	}
+	if _, err := f.svc.Proposals(ctx, f.buyer); err != profile.ErrForbidden {
+		t.Errorf("a buyer reads an SME's proposals: %v", err)
+	}
+}

@@ -129,12 +129,19 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 		form := s.refForm(l, profile.ReferenceInput{})
 		f.ref = &form
 	}
+	importLabel := l.T("profile.import_link")
+	if n, err := s.profiles.Proposals(r.Context(), actorFrom(r.Context())); err != nil {
+		s.failure(w, r, err)
+		return
+	} else if n > 0 {
+		importLabel = l.T("profile.import_proposed", "N", n)
+	}
 	v := profilepage.Edit{Page: s.page(r, "profile.edit_title"), Title: l.T("profile.edit_title"), Lead: l.T("profile.edit_lead"),
 		ViewURL: fmt.Sprintf("/entreprises/%d", p.ID), ViewText: l.T("profile.view"), Profile: *f.profile,
 		Sections: []profilepage.Section{
 			{Title: l.T("profile.certifications"), Empty: l.T("profile.certifications_empty"), Items: s.certItems(l, p.Certifications, true), Form: f.cert},
 			{Title: l.T("profile.references"), Empty: l.T("profile.references_empty"), Items: s.refItems(l, p.References, true), Form: f.ref,
-				Link: &components.Option{Value: "/espace/profil/import", Label: l.T("profile.import_link")}},
+				Link: &components.Option{Value: "/espace/profil/import", Label: importLabel}},
 		}}
 	s.render(w, r, status, profilepage.EditView(v))
 }
@@ -258,6 +265,8 @@ func (s *Server) importShow(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case aw.Imported:
 			a.Note = l.T("profile.imported")
+		case aw.Proposed:
+			a.Note = l.T("profile.proposed")
 		case aw.Damaged:
 			a.Note = l.T("profile.damaged")
 		}
