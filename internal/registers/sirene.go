@@ -166,7 +166,8 @@ func merge(ctx context.Context, tx pgx.Tx, table, stage, key string, cols []stri
 	return written, tag.RowsAffected(), nil
 }
 
-func readUnits(t *table, w *copyWriter, rep *Report) error {
+// each calls fn for every record of t, counted read.
+func (t *table) each(rep *Report, fn func()) error {
 	for {
 		err := t.next()
 		if err == io.EOF {
@@ -176,10 +177,26 @@ func readUnits(t *table, w *copyWriter, rep *Report) error {
 			return err
 		}
 		rep.Read++
+		fn()
+	}
+}
+
+// stageRow writes a staged row: its line, its fields and their digest.
+func stageRow(w *copyWriter, n int64, fields []string) {
+	w.field(strconv.FormatInt(n, 10))
+	for _, f := range fields {
+		w.field(f)
+	}
+	w.field(strconv.FormatInt(digest(fields...), 10))
+	w.end()
+}
+
+func readUnits(t *table, w *copyWriter, rep *Report) error {
+	return t.each(rep, func() {
 		siren := t.get("siren")
 		if len(siren) != 9 || !taxonomy.ValidSIREN(siren) {
 			rep.reject(RejectSIREN)
-			continue
+			return
 		}
 		diffusion := t.get("statutDiffusionUniteLegale")
 		if diffusion != "P" {
@@ -213,31 +230,17 @@ func readUnits(t *table, w *copyWriter, rep *Report) error {
 			band = ""
 		}
 		active := boolText(t.get("etatAdministratifUniteLegale") != "C")
-		fields := []string{siren, diffusion, boolText(individual), name, category, year, band,
-			t.get("activitePrincipaleUniteLegale"), legal, active, t.get("nicSiegeUniteLegale")}
-		w.field(strconv.FormatInt(rep.Read, 10))
-		for _, f := range fields {
-			w.field(f)
-		}
-		w.field(strconv.FormatInt(digest(fields...), 10))
-		w.end()
-	}
+		stageRow(w, rep.Read, []string{siren, diffusion, boolText(individual), name, category, year, band,
+			t.get("activitePrincipaleUniteLegale"), legal, active, t.get("nicSiegeUniteLegale")})
+	})
 }
 
 func readEstablishments(t *table, w *copyWriter, rep *Report) error {
-	for {
-		err := t.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rep.Read++
+	return t.each(rep, func() {
 		siret, siren := t.get("siret"), t.get("siren")
 		if len(siret) != 14 || !strings.HasPrefix(siret, siren) || !taxonomy.ValidSIRET(siret) {
 			rep.reject(RejectSIRET)
-			continue
+			return
 		}
 		diffusion := t.get("statutDiffusionEtablissement")
 		if diffusion != "P" {
@@ -254,17 +257,11 @@ func readEstablishments(t *table, w *copyWriter, rep *Report) error {
 			band = ""
 		}
 		commune := t.get("codeCommuneEtablissement")
-		fields := []string{siret, siren, diffusion, boolText(t.get("etablissementSiege") == "true"),
+		stageRow(w, rep.Read, []string{siret, siren, diffusion, boolText(t.get("etablissementSiege") == "true"),
 			t.get("activitePrincipaleEtablissement"), band, strings.Join(street, " "), t.get("codePostalEtablissement"),
 			commune, t.get("libelleCommuneEtablissement"), departementOfCommune(commune),
-			boolText(t.get("etatAdministratifEtablissement") != "F")}
-		w.field(strconv.FormatInt(rep.Read, 10))
-		for _, f := range fields {
-			w.field(f)
-		}
-		w.field(strconv.FormatInt(digest(fields...), 10))
-		w.end()
-	}
+			boolText(t.get("etatAdministratifEtablissement") != "F")})
+	})
 }
 
 func boolText(b bool) string {
