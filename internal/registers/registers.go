@@ -37,16 +37,16 @@ import (
 // print, and what the staff page and /metrics show.
 type Report struct {
 	Register       string           `json:"register"`
-	Read           int64            `json:"read"`                     // records read (lines or JSON records)
-	Units          int64            `json:"units,omitempty"`          // SIRENE: legal units kept
-	Establishments int64            `json:"establishments,omitempty"` // SIRENE: establishments kept
-	Contracts      int64            `json:"contracts,omitempty"`      // DECP: contracts kept (one per buyer and id)
-	Written        int64            `json:"written"`                  // rows inserted or changed
-	Unchanged      int64            `json:"unchanged"`                // rows already as in the file
-	Removed        int64            `json:"removed"`                  // rows no longer in the register
-	Rejected       map[string]int64 `json:"rejected"`                 // skipped lines, per reason
-	Duplicates     int64            `json:"duplicates"`               // records of a key seen earlier
-	Damaged        int64            `json:"damaged,omitempty"`        // DECP: records holding U+FFFD, kept as published
+	Read           int64            `json:"read"`           // records read (lines or JSON records)
+	Units          int64            `json:"units"`          // SIRENE: legal units kept
+	Establishments int64            `json:"establishments"` // SIRENE: establishments kept
+	Contracts      int64            `json:"contracts"`      // DECP: contracts kept (one per buyer and id)
+	Written        int64            `json:"written"`        // rows inserted or changed
+	Unchanged      int64            `json:"unchanged"`      // rows already as in the file
+	Removed        int64            `json:"removed"`        // rows no longer in the register
+	Rejected       map[string]int64 `json:"rejected"`       // skipped lines, per reason
+	Duplicates     int64            `json:"duplicates"`     // records of a key seen earlier
+	Damaged        int64            `json:"damaged"`        // DECP: records holding U+FFFD, kept as published
 	Seconds        float64          `json:"seconds"`
 }
 
@@ -81,12 +81,26 @@ func (r Report) Reasons() []string {
 	return out
 }
 
-// JSON is the report on one line.
+// JSON is the report on one line, with the counts of its register only
+// (units and establishments, or contracts and damaged records).
 func (r Report) JSON() string {
 	if r.Rejected == nil {
 		r.Rejected = map[string]int64{}
 	}
 	b, _ := json.Marshal(r)
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return string(b)
+	}
+	switch r.Register {
+	case "sirene":
+		delete(m, "contracts")
+		delete(m, "damaged")
+	case "decp":
+		delete(m, "units")
+		delete(m, "establishments")
+	}
+	b, _ = json.Marshal(m)
 	return string(b)
 }
 
