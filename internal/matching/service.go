@@ -143,18 +143,16 @@ func (s *Service) LoadAffinity(ctx context.Context) (*Affinity, error) {
 		return s.affinity, nil
 	}
 	// Every supplier's public contracts feed it, member or not: the DECP
-	// register's contracts by the winner's activity in SIRENE, plus the
-	// references members typed themselves. Without a DECP register (the
-	// evaluation's database), every reference counts.
+	// register's contracts by the winner's activity in SIRENE (counted by
+	// each import: decp_affinity), plus the references members typed
+	// themselves. Without a DECP register (the evaluation's database),
+	// every reference counts.
 	rows, err := s.db.Query(ctx, `WITH register AS (SELECT EXISTS (SELECT 1 FROM decp_contracts) AS loaded)
 		SELECT g.naf_code, left(r.cpv_code, 3), count(*) FROM org_references r
 		JOIN organisations g ON g.id = r.organisation_id, register
 		WHERE g.naf_code <> '' AND (r.source <> 'decp' OR NOT register.loaded) GROUP BY 1, 2
 		UNION ALL
-		SELECT u.naf_code, left(c.cpv_code, 3), count(*) FROM decp_winners w
-		JOIN decp_contracts c ON c.buyer_id = w.buyer_id AND c.id = w.id
-		JOIN sirene_units u ON u.siren = w.siren
-		WHERE w.siren <> '' AND c.cpv_code <> '' AND u.naf_code ~ '^[0-9]{2}\.[0-9]{2}[A-Z]$' GROUP BY 1, 2`)
+		SELECT naf_code, cpv_group, contracts FROM decp_affinity`)
 	if err != nil {
 		return nil, fmt.Errorf("matching: affinity: %w", err)
 	}

@@ -17,8 +17,9 @@ import (
 // foreign company, an id that is not a SIREN).
 var Categories = []string{"PME", "ETI", "GE", ""}
 
-// refreshShares recomputes the observatory's figures from the registers,
-// in the import's transaction. Readers keep the previous figures until it
+// refreshShares recomputes what is derived from the registers — the
+// observatory's figures and the matcher's trade affinity — in the
+// import's transaction. Readers keep the previous figures until it
 // commits (rows are deleted, not truncated).
 func refreshShares(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `DELETE FROM public_buyer_shares;
@@ -31,6 +32,20 @@ func refreshShares(ctx context.Context, tx pgx.Tx) error {
 		LEFT JOIN sirene_units u ON u.siren = w.siren AND w.siren <> ''
 		WHERE coalesce(c.notified_on, c.published_on) IS NOT NULL AND c.buyer_id ~ '^[0-9]{9}'
 		GROUP BY 1, 2, 3, 4;
+		DELETE FROM public_shares_by_place;
+		INSERT INTO public_shares_by_place (year, departement, category, contracts, amount_eur)
+		SELECT year, departement, category, sum(contracts), sum(amount_eur) FROM public_buyer_shares GROUP BY 1, 2, 3;
+		DELETE FROM public_buyer_years;
+		INSERT INTO public_buyer_years (buyer_siren, year, contracts, split)
+		SELECT buyer_siren, year, sum(n), jsonb_object_agg(category, jsonb_build_array(n, amount))
+		FROM (SELECT buyer_siren, year, category, sum(contracts) AS n, sum(amount_eur) AS amount
+			FROM public_buyer_shares GROUP BY 1, 2, 3) c GROUP BY 1, 2;
+		DELETE FROM decp_affinity;
+		INSERT INTO decp_affinity (naf_code, cpv_group, contracts)
+		SELECT u.naf_code, left(c.cpv_code, 3), count(*) FROM decp_winners w
+		JOIN decp_contracts c ON c.buyer_id = w.buyer_id AND c.id = w.id
+		JOIN sirene_units u ON u.siren = w.siren
+		WHERE w.siren <> '' AND c.cpv_code <> '' AND u.naf_code ~ '^[0-9]{2}\.[0-9]{2}[A-Z]$' GROUP BY 1, 2;
 		DELETE FROM public_buyers;
 		INSERT INTO public_buyers (siren, name, contracts)
 		SELECT b.siren, coalesce(b.name, (SELECT u.name FROM sirene_units u WHERE u.siren = b.siren AND NOT u.individual AND u.name <> ''), b.siren), b.n
@@ -88,10 +103,15 @@ func (sc Scope) where(args *[]any) string {
 	return "true"
 }
 
-// Shares gives the scope's figures year by year, oldest first.
+// Shares gives the scope's figures year by year, oldest first: a buyer's
+// from its rows, the country's or a région's from the summary by place.
 func Shares(ctx context.Context, db *pgxpool.Pool, sc Scope) ([]YearShares, error) {
 	var args []any
-	rows, err := db.Query(ctx, `SELECT year, category, sum(contracts), sum(amount_eur) FROM public_buyer_shares
+	table := "public_shares_by_place"
+	if sc.Buyer != "" {
+		table = "public_buyer_shares"
+	}
+	rows, err := db.Query(ctx, `SELECT year, category, sum(contracts), sum(amount_eur) FROM `+table+`
 		WHERE `+sc.where(&args)+` GROUP BY year, category ORDER BY year`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("registers: shares: %w", err)
@@ -121,8 +141,13 @@ type BuyerShares struct {
 	Amounts     Split
 }
 
-// Buyers lists the buyers of a scope for a year, most contracts first.
+// Buyers lists the buyers of a scope for a year, most contracts first:
+// the country's from the buyers' yearly rows (an index read), a région's
+// from the rows of its places.
 func Buyers(ctx context.Context, db *pgxpool.Pool, sc Scope, year, limit int) ([]BuyerShares, error) {
+	if sc.Buyer == "" && sc.Departements == nil {
+		return topBuyers(ctx, db, year, limit)
+	}
 	args := []any{year, limit}
 	cond := sc.where(&args)
 	rows, err := db.Query(ctx, `WITH top AS (
@@ -159,6 +184,31 @@ func Buyers(ctx context.Context, db *pgxpool.Pool, sc Scope, year, limit int) ([
 	out := make([]BuyerShares, 0, len(order))
 	for _, s := range order {
 		out = append(out, *by[s])
+	}
+	sortBuyers(out)
+	return out, nil
+}
+
+func topBuyers(ctx context.Context, db *pgxpool.Pool, year, limit int) ([]BuyerShares, error) {
+	rows, err := db.Query(ctx, `SELECT y.buyer_siren, coalesce(b.name, y.buyer_siren), y.split FROM public_buyer_years y
+		LEFT JOIN public_buyers b ON b.siren = y.buyer_siren
+		WHERE y.year = $1 ORDER BY y.contracts DESC, y.buyer_siren LIMIT $2`, year, limit)
+	if err != nil {
+		return nil, fmt.Errorf("registers: buyers: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BuyerShares, error) {
+		b := BuyerShares{Contracts: Split{}, Amounts: Split{}}
+		var split map[string][2]float64
+		if err := r.Scan(&b.SIREN, &b.Name, &split); err != nil {
+			return b, err
+		}
+		for cat, v := range split {
+			b.Contracts[cat], b.Amounts[cat] = v[0], v[1]
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registers: buyers: %w", err)
 	}
 	sortBuyers(out)
 	return out, nil

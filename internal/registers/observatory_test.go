@@ -72,6 +72,13 @@ func TestObservatoryShares(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Name != "Ville de Test" || !near(list[0].Contracts.Total(), 3) {
 		t.Errorf("buyers: %+v %v", list, err)
 	}
+	top, err := registers.Buyers(ctx, db, registers.Scope{}, 2020, 10)
+	if err != nil || len(top) != 2 || !near(top[0].Contracts.Total(), 1) || !near(top[0].Amounts.Total()+top[1].Amounts.Total(), 900) {
+		t.Errorf("national buyers of 2020: %+v %v", top, err)
+	}
+	if top, _ := registers.Buyers(ctx, db, registers.Scope{}, 2019, 10); len(top) != 1 || !near(top[0].Contracts.Share("PME"), 0.5) || !near(top[0].Amounts["GE"], 1500) {
+		t.Errorf("national buyers of 2019: %+v", top)
+	}
 	if name, err := registers.Buyer(ctx, db, "216901231"); name != "Ville de Test" || err != nil {
 		t.Errorf("buyer %q %v", name, err)
 	}
