@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"passerelle/internal/config"
+	"passerelle/internal/postgres"
 	"passerelle/internal/registers"
 	"passerelle/internal/registers/registersgen"
 )
@@ -36,6 +37,7 @@ func runBenchRegisters(ctx context.Context, cfg config.Config, args []string, be
 	fs.IntVar(&o.Establishments, "establishments", 10_000_000, "establishments of the generated StockEtablissement")
 	fs.IntVar(&o.Contracts, "contracts", 1_500_000, "contracts of the generated DECP")
 	fs.IntVar(&o.Buyers, "buyers", 20_000, "public buyers among the units")
+	fresh := fs.Bool("fresh", true, "empty the registers of the benchmark database first, so the first import is one")
 	dir := fs.String("dir", filepath.Join(cfg.DataDir, "registers-bench"), "where the files are written (about 4 GB at the default size)")
 	out := fs.String("out", filepath.Join(".artifacts", "bench-registers.md"), "where to write the Markdown report too")
 	if err := fs.Parse(args); err != nil {
@@ -50,6 +52,18 @@ func runBenchRegisters(ctx context.Context, cfg config.Config, args []string, be
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
+	}
+	if *fresh {
+		pool, err := postgres.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		_, err = pool.Exec(ctx, `TRUNCATE sirene_units, sirene_establishments, decp_contracts, decp_winners, public_buyer_shares,
+			public_shares_by_place, public_buyer_years, public_buyers, decp_affinity`)
+		pool.Close()
+		if err != nil {
+			return err
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -506,5 +506,8 @@ func mergeDECP(ctx context.Context, tx pgx.Tx, rep *Report) error {
 		return err
 	}
 	rep.Removed = tag.RowsAffected()
+	if rep.Written == 0 && rep.Removed == 0 {
+		return nil // nothing changed: what is derived from the registers stands
+	}
 	return refreshShares(ctx, tx)
 }

@@ -87,6 +87,9 @@ func ImportSirene(ctx context.Context, db *pgxpool.Pool, units, establishments S
 				rep.Removed += rm
 			}
 			rep.Unchanged = rep.Units + rep.Establishments - rep.Written
+			if rep.Written == 0 && rep.Removed == 0 {
+				return nil // nothing changed: what is derived from the registers stands
+			}
 			return refreshShares(ctx, tx)
 		})
 		return rep, err

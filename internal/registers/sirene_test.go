@@ -100,12 +100,18 @@ func TestSireneImport(t *testing.T) {
 		dup[k] = v
 	}
 	dup["activitePrincipaleEtablissement"] = "62.01Z"
+	badSiret := map[string]string{}
+	for k, v := range estabs[0] {
+		badSiret[k] = v
+	}
+	badSiret["siret"] = badSiret["siret"][:13] + string('0'+(badSiret["siret"][13]-'0'+1)%10) // the Luhn digit broken
 	rep, err = importSirene(t, db, stockFile(t, uh, append(append([]map[string]string{}, units...), bad)),
-		stockFile(t, eh, append(append([]map[string]string{}, estabs[:4]...), dup)))
+		stockFile(t, eh, append(append([]map[string]string{}, estabs[:4]...), dup, badSiret)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Written != 2 || rep.Removed != 1 || rep.Duplicates != 1 || rep.Rejected[registers.RejectSIREN] != 1 || rep.Unchanged != 7 {
+	if rep.Written != 2 || rep.Removed != 1 || rep.Duplicates != 1 || rep.Rejected[registers.RejectSIREN] != 1 ||
+		rep.Rejected[registers.RejectSIRET] != 1 || rep.Unchanged != 7 {
 		t.Errorf("report %s", rep.JSON())
 	}
 	if got := read()[units[0]["siren"]].Category; got != "ETI" {
