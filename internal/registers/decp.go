@@ -142,8 +142,13 @@ func ImportDECP(ctx context.Context, db *pgxpool.Pool, src Source, p Progress) (
 	return record(ctx, db, "decp", src.Name, func() (Report, error) {
 		rep := Report{}
 		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-			for _, q := range []string{`SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockDECP) + `)`, `SET LOCAL work_mem = '128MB'`,
-				`SET LOCAL statement_timeout = 0`,
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockDECP); err != nil {
+				return err
+			}
+			if err := bulkSettings(ctx, tx); err != nil {
+				return err
+			}
+			for _, q := range []string{
 				`CREATE TEMP TABLE dc_all ON COMMIT DROP AS SELECT 0::bigint AS n, * FROM decp_contracts WITH NO DATA`,
 				`CREATE TEMP TABLE dw_all (n bigint, rank smallint, id_type text, winner_id text, siren text, name text) ON COMMIT DROP`,
 			} {

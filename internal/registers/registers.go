@@ -337,6 +337,15 @@ const (
 	lockDECP   = 7231_0002
 )
 
+// bulkSettings tunes the import's transaction: memory for its sorts and
+// hashes, no statement timeout, and no nested loops — every statement
+// joins millions of rows, and a plan made on stale statistics (a table
+// just emptied) must not probe one side row by row.
+func bulkSettings(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'; SET LOCAL statement_timeout = 0; SET LOCAL enable_nestloop = off`)
+	return err
+}
+
 // record writes the run's row before it starts and its result after, each
 // outside the import's transaction (a failed run is recorded too).
 func record(ctx context.Context, db *pgxpool.Pool, register, source string, run func() (Report, error)) (Report, error) {

@@ -56,10 +56,7 @@ func ImportSirene(ctx context.Context, db *pgxpool.Pool, units, establishments S
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockSirene); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			if err := bulkSettings(ctx, tx); err != nil {
 				return err
 			}
 			n, err := stage(ctx, tx, "sirene_units", "su", unitCols, units, p, &rep, readUnits)
@@ -146,7 +143,8 @@ func stage(ctx context.Context, tx pgx.Tx, table, name string, cols []string, sr
 }
 
 // merge writes the staged rows whose digest differs from the register's
-// and removes the register's rows the stage lacks.
+// and removes the register's rows the stage lacks. The changed rows are
+// set apart first, so no statement reads the table it writes.
 func merge(ctx context.Context, tx pgx.Tx, table, stage, key string, cols []string) (written, removed int64, err error) {
 	var set []string
 	for _, c := range cols {
@@ -155,8 +153,11 @@ func merge(ctx context.Context, tx pgx.Tx, table, stage, key string, cols []stri
 		}
 	}
 	list := strings.Join(cols, ", ")
-	tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (%[3]s) SELECT %[3]s FROM %[2]s s
-		WHERE NOT EXISTS (SELECT 1 FROM %[1]s t WHERE t.%[4]s = s.%[4]s AND t.digest = s.digest)
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %[2]s_changed ON COMMIT DROP AS SELECT s.* FROM %[2]s s
+		WHERE NOT EXISTS (SELECT 1 FROM %[1]s t WHERE t.%[3]s = s.%[3]s AND t.digest = s.digest)`, table, stage, key)); err != nil {
+		return 0, 0, fmt.Errorf("registers: changes to %s: %w", table, err)
+	}
+	tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (%[3]s) SELECT %[3]s FROM %[2]s_changed
 		ON CONFLICT (%[4]s) DO UPDATE SET %[5]s`, table, stage, list, key, strings.Join(set, ", ")))
 	if err != nil {
 		return 0, 0, fmt.Errorf("registers: merge %s: %w", table, err)
