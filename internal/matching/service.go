@@ -1,10 +1,12 @@
 package matching
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -123,13 +125,30 @@ func (a *Affinity) Share(naf, prefix string, minus int) float64 {
 	return float64(c) / float64(t+3)
 }
 
-// Affine lists the activities whose share in a division is at least min.
-func (a *Affinity) Affine(division string, min float64) []string {
-	var out []string
+// Affine lists the activities whose share in a division is at least minShare,
+// most affine first, at most limit of them: where a division holds a
+// large part of all contracts (works, 45), most activities pass it, and
+// the candidates they bring would be any SME of the département.
+func (a *Affinity) Affine(division string, minShare float64, limit int) []string {
+	type affine struct {
+		naf   string
+		share float64
+	}
+	var list []affine
 	for naf := range a.totals {
-		if a.Share(naf, division, 0) >= min {
-			out = append(out, naf)
+		if sh := a.Share(naf, division, 0); sh >= minShare {
+			list = append(list, affine{naf, sh})
 		}
+	}
+	slices.SortFunc(list, func(x, y affine) int {
+		if c := cmp.Compare(y.share, x.share); c != 0 {
+			return c
+		}
+		return strings.Compare(x.naf, y.naf)
+	})
+	var out []string
+	for _, x := range list[:min(len(list), limit)] {
+		out = append(out, x.naf)
 	}
 	return out
 }
@@ -318,7 +337,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		if r.Departement == "" {
 			return nil
 		}
-		nafs := aff.Affine(divisions[0], 0.15)
+		nafs := aff.Affine(divisions[0], 0.15, 30)
 		if len(nafs) == 0 {
 			return nil
 		}
