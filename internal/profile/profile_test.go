@@ -3,6 +3,7 @@ package profile_test
 import (
 	"context"
 	"errors"
+	"github.com/jackc/pgx/v5"
 	"slices"
 	"strings"
 	"testing"
@@ -122,7 +123,7 @@ func TestImportAwardsFromDECP(t *testing.T) {
 	}
 	// References feed the directory: their CPV division is a facet.
 	var facets []string
-	_ = f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID).Scan(&facets)
+	mustScan(t, f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID), &facets)
 	if !slices.Contains(facets, "cpv:"+awards[0].CPV[:2]) {
 		t.Errorf("facets %v lack cpv:%s", facets, awards[0].CPV[:2])
 	}
@@ -137,7 +138,7 @@ func TestCertificationsExpire(t *testing.T) {
 	}
 	certified := func() bool {
 		var facets []string
-		_ = f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID).Scan(&facets)
+		mustScan(t, f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID), &facets)
 		return slices.Contains(facets, search.KeyCert)
 	}
 	if certified() {
@@ -228,34 +229,50 @@ func TestContractProposals(t *testing.T) {
 	siren, n := winner(t)
 	f := setup(t, siren)
 	ctx := context.Background()
-	if got, _ := f.svc.Proposals(ctx, f.sme); got != 0 {
-		t.Fatalf("%d proposals before the job", got)
+	if got, err := f.svc.Proposals(ctx, f.sme); err != nil || got != 0 {
+		t.Fatalf("%d proposals before the job (%v)", got, err)
 	}
 	if _, err := registers.Propose(ctx, f.pool); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.svc.Proposals(ctx, f.sme); got != n {
-		t.Errorf("%d proposals, the SME won %d contracts", got, n)
+	if got, err := f.svc.Proposals(ctx, f.sme); err != nil || got != n {
+		t.Errorf("%d proposals, the SME won %d contracts (%v)", got, n, err)
 	}
-	p, _ := f.svc.Get(ctx, f.sme, f.sme.OrgID)
+	p, err := f.svc.Get(ctx, f.sme, f.sme.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(p.References) != 0 {
 		t.Fatalf("references added without consent: %d", len(p.References))
 	}
-	awards, _ := f.svc.Awards(ctx, f.sme)
+	awards, err := f.svc.Awards(ctx, f.sme)
+	if err != nil || len(awards) == 0 {
+		t.Fatalf("awards: %d, %v", len(awards), err)
+	}
 	if !awards[0].Proposed {
 		t.Error("a proposal is not marked on the import page")
 	}
 	if _, err := f.svc.ImportAwards(ctx, f.sme, []string{awards[0].UID}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.svc.Proposals(ctx, f.sme); got != 0 {
-		t.Errorf("%d proposals left after the SME answered", got)
+	if got, err := f.svc.Proposals(ctx, f.sme); err != nil || got != 0 {
+		t.Errorf("%d proposals left after the SME answered (%v)", got, err)
 	}
-	registers.Propose(ctx, f.pool)
-	if got, _ := f.svc.Proposals(ctx, f.sme); got != 0 {
-		t.Errorf("the job proposed again %d contracts the SME declined", got)
+	if _, err := registers.Propose(ctx, f.pool); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.svc.Proposals(ctx, f.sme); err != nil || got != 0 {
+		t.Errorf("the job proposed again %d contracts the SME declined (%v)", got, err)
 	}
 	if _, err := f.svc.Proposals(ctx, f.buyer); err != profile.ErrForbidden {
 		t.Errorf("a buyer reads an SME's proposals: %v", err)
+	}
+}
+
+// mustScan reads one row, failing the test on a query error.
+func mustScan(t testing.TB, row pgx.Row, dest ...any) {
+	t.Helper()
+	if err := row.Scan(dest...); err != nil {
+		t.Fatalf("query: %v", err)
 	}
 }

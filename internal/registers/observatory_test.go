@@ -61,12 +61,15 @@ func TestObservatoryShares(t *testing.T) {
 	if all[1].Year != 2020 || !near(all[1].Contracts.Share("GE"), 1) {
 		t.Errorf("2020: %+v", all[1])
 	}
-	national, _ := registers.Shares(ctx, db, registers.Scope{})
+	national, err := registers.Shares(ctx, db, registers.Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(national) != 2 || !near(national[1].Contracts["PME"], 1) || !near(national[1].Contracts.Total(), 2) {
 		t.Errorf("national: %+v", national)
 	}
-	if r, _ := registers.Shares(ctx, db, registers.Scope{Departements: []string{"75"}}); len(r) != 0 {
-		t.Errorf("a région without contracts: %+v", r)
+	if r, err := registers.Shares(ctx, db, registers.Scope{Departements: []string{"75"}}); err != nil || len(r) != 0 {
+		t.Errorf("a région without contracts: %+v %v", r, err)
 	}
 	list, err := registers.Buyers(ctx, db, registers.Scope{Departements: []string{"69"}}, 2019, 10)
 	if err != nil || len(list) != 1 || list[0].Name != "Ville de Test" || !near(list[0].Contracts.Total(), 3) {
@@ -76,7 +79,7 @@ func TestObservatoryShares(t *testing.T) {
 	if err != nil || len(top) != 2 || !near(top[0].Contracts.Total(), 1) || !near(top[0].Amounts.Total()+top[1].Amounts.Total(), 900) {
 		t.Errorf("national buyers of 2020: %+v %v", top, err)
 	}
-	if top, _ := registers.Buyers(ctx, db, registers.Scope{}, 2019, 10); len(top) != 1 || !near(top[0].Contracts.Share("PME"), 0.5) || !near(top[0].Amounts["GE"], 1500) {
+	if top, err := registers.Buyers(ctx, db, registers.Scope{}, 2019, 10); err != nil || len(top) != 1 || !near(top[0].Contracts.Share("PME"), 0.5) || !near(top[0].Amounts["GE"], 1500) {
 		t.Errorf("national buyers of 2019: %+v", top)
 	}
 	if name, err := registers.Buyer(ctx, db, "216901231"); name != "Ville de Test" || err != nil {
@@ -92,7 +95,9 @@ func TestObservatoryShares(t *testing.T) {
 	if _, err := importSirene(t, db, registerstest.File(t, registers.UnitHeader(), units), registerstest.File(t, registers.EstablishmentHeader(), ests)); err != nil {
 		t.Fatal(err)
 	}
-	all, _ = registers.Shares(ctx, db, registers.Scope{Buyer: "216901231"})
+	if all, err = registers.Shares(ctx, db, registers.Scope{Buyer: "216901231"}); err != nil {
+		t.Fatal(err)
+	}
 	if !near(all[0].Contracts["ETI"], 1.5) || all[0].Contracts["PME"] != 0 {
 		t.Errorf("after the SIRENE change: %+v", all[0])
 	}

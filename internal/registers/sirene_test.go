@@ -54,13 +54,21 @@ func TestSireneImport(t *testing.T) {
 	}
 	read := func() map[string]unit {
 		out := map[string]unit{}
-		rows, _ := db.Query(context.Background(), `SELECT siren, diffusion, name, category, headcount_band, individual, active FROM sirene_units`)
+		rows, err := db.Query(context.Background(), `SELECT siren, diffusion, name, category, headcount_band, individual, active FROM sirene_units`)
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer rows.Close()
 		for rows.Next() {
 			var s string
 			var u unit
-			rows.Scan(&s, &u.Diffusion, &u.Name, &u.Category, &u.Band, &u.Individual, &u.Active)
+			if err := rows.Scan(&s, &u.Diffusion, &u.Name, &u.Category, &u.Band, &u.Individual, &u.Active); err != nil {
+				t.Fatal(err)
+			}
 			out[s] = u
+		}
+		if rows.Err() != nil {
+			t.Fatal(rows.Err())
 		}
 		return out
 	}
@@ -73,7 +81,7 @@ func TestSireneImport(t *testing.T) {
 		}
 	}
 	var addr, dep string
-	db.QueryRow(context.Background(), `SELECT address, departement FROM sirene_establishments WHERE siret = $1`, estabs[3]["siret"]).Scan(&addr, &dep)
+	mustScan(t, db.QueryRow(context.Background(), `SELECT address, departement FROM sirene_establishments WHERE siret = $1`, estabs[3]["siret"]), &addr, &dep)
 	if addr != "" || dep == "" {
 		t.Errorf("a partially diffusible establishment: address %q (withheld by INSEE), département %q", addr, dep)
 	}

@@ -28,13 +28,16 @@ func Rows(t testing.TB) (units, establishments []map[string]string, u Units) {
 	t.Helper()
 	var real []map[string]string
 	seen := map[string]bool{}
-	refdata.Each(refdata.SIRENE, func(r map[string]string) error {
+	err := refdata.Each(refdata.SIRENE, func(r map[string]string) error {
 		if len(real) < 5 && !seen[r["siren"]] && taxonomy.ValidSIRET(r["siret"]) && r["activite_principale"] != "" {
 			seen[r["siren"]] = true
 			real = append(real, r)
 		}
 		return nil
 	})
+	if err != nil || len(real) < 5 {
+		t.Fatalf("registerstest: %d usable rows in the SIRENE extract (%v)", len(real), err)
+	}
 	kinds := []map[string]string{
 		{"denominationUniteLegale": "ALPHA TRAVAUX", "categorieEntreprise": "PME", "trancheEffectifsUniteLegale": "12", "categorieJuridiqueUniteLegale": "5710"},
 		{"denominationUniteLegale": "GROUPE OMEGA", "categorieEntreprise": "GE", "trancheEffectifsUniteLegale": "53", "categorieJuridiqueUniteLegale": "5599"},
