@@ -514,5 +514,5 @@ func mergeDECP(ctx context.Context, tx pgx.Tx, rep *Report) error {
 	if rep.Written == 0 && rep.Removed == 0 {
 		return nil // nothing changed: what is derived from the registers stands
 	}
-	return refreshShares(ctx, tx)
+	return refreshDerived(ctx, tx)
 }

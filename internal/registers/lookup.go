@@ -40,29 +40,45 @@ type Reader struct{ Private bool }
 
 // Lookup reads one SIREN from the register (its unit and head office).
 func Lookup(ctx context.Context, db *pgxpool.Pool, siren string, r Reader) (Entry, error) {
-	e := Entry{SIREN: siren}
-	var year *int16
-	err := db.QueryRow(ctx, `SELECT u.diffusion = 'P', u.individual, u.name, u.category, u.category_year, u.headcount_band, u.naf_code, u.legal_form, u.active,
-			coalesce(e.address, ''), coalesce(e.postcode, ''), coalesce(e.city, ''), coalesce(e.departement, '')
+	found, err := lookupAll(ctx, db, []string{siren}, r)
+	if e, ok := found[siren]; ok || err != nil {
+		return e, err
+	}
+	return Entry{SIREN: siren}, nil
+}
+
+// lookupAll reads several SIRENs in one query; those the register does
+// not hold are absent from the map.
+func lookupAll(ctx context.Context, db *pgxpool.Pool, sirens []string, r Reader) (map[string]Entry, error) {
+	rows, err := db.Query(ctx, `SELECT u.siren, u.diffusion = 'P', u.individual, u.name, u.category, u.category_year, u.headcount_band, u.naf_code,
+			u.legal_form, u.active, coalesce(e.address, ''), coalesce(e.postcode, ''), coalesce(e.city, ''), coalesce(e.departement, '')
 		FROM sirene_units u
 		LEFT JOIN LATERAL (SELECT * FROM sirene_establishments e WHERE e.siren = u.siren
 			ORDER BY e.siret = u.siren || u.head_nic DESC, e.head DESC, e.active DESC, e.siret LIMIT 1) e ON true
-		WHERE u.siren = $1`, siren).Scan(&e.Withheld, &e.Individual, &e.Name, &e.Category, &year, &e.HeadcountBand, &e.NAFCode, &e.LegalForm, &e.Active,
-		&e.Address, &e.Postcode, &e.City, &e.Departement)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return e, nil
-	}
+		WHERE u.siren = ANY($1)`, sirens)
 	if err != nil {
-		return e, fmt.Errorf("registers: lookup %s: %w", siren, err)
+		return nil, fmt.Errorf("registers: lookup: %w", err)
 	}
-	e.Found = true
-	if year != nil {
-		e.CategoryYear = int(*year)
+	out := map[string]Entry{}
+	var e Entry
+	var year *int16
+	_, err = pgx.ForEachRow(rows, []any{&e.SIREN, &e.Withheld, &e.Individual, &e.Name, &e.Category, &year, &e.HeadcountBand, &e.NAFCode,
+		&e.LegalForm, &e.Active, &e.Address, &e.Postcode, &e.City, &e.Departement}, func() error {
+		x := e
+		x.Found, x.CategoryYear = true, 0
+		if year != nil {
+			x.CategoryYear = int(*year)
+		}
+		if x.Withheld || (x.Individual && !r.Private) {
+			x.Name, x.Address = "", ""
+		}
+		out[x.SIREN] = x
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registers: lookup: %w", err)
 	}
-	if e.Withheld || (e.Individual && !r.Private) {
-		e.Name, e.Address = "", ""
-	}
-	return e, nil
+	return out, nil
 }
 
 // Kind is the applicant kind the register suggests: a public body (legal
@@ -91,37 +107,42 @@ type Declared struct {
 // Check is what staff read beside an application: the register's entry
 // (names of persons included) and where it disagrees with the applicant.
 type Check struct {
-	Entry       Entry
-	SizeFlag    bool // declared PME (or ETI) while INSEE classes it larger
-	NAFDiffers  bool
-	DepDiffers  bool
-	Ceased      bool
-	Absent      bool
-	CategoryGap bool // INSEE computed no category
+	Entry      Entry
+	SizeFlag   bool // declared PME (or ETI) while INSEE classes it larger
+	NAFDiffers bool
+	DepDiffers bool
+	Ceased     bool
+	Absent     bool
 }
 
 // ErrForbidden is a reader the register's rules do not allow.
 var ErrForbidden = errors.New("registers: forbidden")
 
-// Compare reads the applicant's SIREN in the register, for staff only
-// (they see the names of persons).
-func Compare(ctx context.Context, db *pgxpool.Pool, actor member.Actor, d Declared) (Check, error) {
+// Compare reads the applicants' SIRENs in the register in one query, for
+// staff only (they see the names of persons): a check per SIREN.
+func Compare(ctx context.Context, db *pgxpool.Pool, actor member.Actor, declared []Declared) (map[string]Check, error) {
 	if !actor.IsStaff() {
-		return Check{}, ErrForbidden
+		return nil, ErrForbidden
 	}
-	e, err := Lookup(ctx, db, d.SIREN, Reader{Private: true})
+	sirens := make([]string, len(declared))
+	for i, d := range declared {
+		sirens[i] = d.SIREN
+	}
+	found, err := lookupAll(ctx, db, sirens, Reader{Private: true})
 	if err != nil {
-		return Check{}, err
-	}
-	c := Check{Entry: e, Absent: !e.Found}
-	if !e.Found {
-		return c, nil
+		return nil, err
 	}
 	rank := map[string]int{"pme": 1, "eti": 2, "ge": 3, "PME": 1, "ETI": 2, "GE": 3}
-	c.SizeFlag = rank[d.Kind] > 0 && rank[e.Category] > rank[d.Kind]
-	c.NAFDiffers = e.NAFCode != "" && e.NAFCode != d.NAFCode
-	c.DepDiffers = e.Departement != "" && e.Departement != d.Departement
-	c.Ceased = !e.Active
-	c.CategoryGap = e.Category == ""
-	return c, nil
+	out := map[string]Check{}
+	for _, d := range declared {
+		e, ok := found[d.SIREN]
+		if !ok {
+			out[d.SIREN] = Check{Entry: Entry{SIREN: d.SIREN}, Absent: true}
+			continue
+		}
+		out[d.SIREN] = Check{Entry: e, SizeFlag: rank[d.Kind] > 0 && rank[e.Category] > rank[d.Kind],
+			NAFDiffers: e.NAFCode != "" && e.NAFCode != d.NAFCode, DepDiffers: e.Departement != "" && e.Departement != d.Departement,
+			Ceased: !e.Active}
+	}
+	return out, nil
 }

@@ -8,8 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"passerelle/internal/member"
 )
 
 // Categories of the observatory, in the order they are shown; "" is a
@@ -17,11 +15,11 @@ import (
 // foreign company, an id that is not a SIREN).
 var Categories = []string{"PME", "ETI", "GE", ""}
 
-// refreshShares recomputes what is derived from the registers — the
+// refreshDerived recomputes what is derived from the registers — the
 // observatory's figures and the matcher's trade affinity — in the
 // import's transaction. Readers keep the previous figures until it
 // commits (rows are deleted, not truncated).
-func refreshShares(ctx context.Context, tx pgx.Tx) error {
+func refreshDerived(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `DELETE FROM public_buyer_shares;
 		INSERT INTO public_buyer_shares (buyer_siren, year, departement, category, contracts, amount_eur)
 		SELECT left(c.buyer_id, 9), extract(year FROM coalesce(c.notified_on, c.published_on))::int, c.departement,
@@ -235,17 +233,4 @@ func Buyer(ctx context.Context, db *pgxpool.Pool, siren string) (string, error) 
 		return "", fmt.Errorf("registers: buyer: %w", err)
 	}
 	return name, nil
-}
-
-// OwnBuyer gives the SIREN of the actor's organisation when it is a
-// public buyer member (its DECP figures go beside its declarations).
-func OwnBuyer(ctx context.Context, db *pgxpool.Pool, actor member.Actor) (string, bool, error) {
-	if !actor.IsBuyer() || actor.Kind != member.KindPublic {
-		return "", false, nil
-	}
-	var siren string
-	if err := db.QueryRow(ctx, `SELECT siren FROM organisations WHERE id = $1`, actor.OrgID).Scan(&siren); err != nil {
-		return "", false, fmt.Errorf("registers: own buyer: %w", err)
-	}
-	return siren, true, nil
 }

@@ -35,6 +35,23 @@ var unitCols = []string{"n", "siren", "diffusion", "individual", "name", "catego
 var establishmentCols = []string{"n", "siret", "siren", "diffusion", "head", "naf_code", "headcount_band", "address",
 	"postcode", "commune_code", "city", "departement", "active", "digest"}
 
+// stock is one of INSEE's stock files as the import reads it: the table
+// it fills, its temporary table, its key, the staged columns (n first:
+// the line), the columns it reads and how a line becomes a row.
+type stock struct {
+	table, stage, key  string
+	cols               []string
+	required, optional []string
+	read               func(t *table, w *copyWriter, rep *Report) error
+}
+
+var (
+	unitStock = stock{table: "sirene_units", stage: "su", key: "siren", cols: unitCols,
+		required: unitRequired, optional: unitOptional, read: readUnits}
+	establishmentStock = stock{table: "sirene_establishments", stage: "se", key: "siret", cols: establishmentCols,
+		required: establishmentRequired, optional: establishmentOptional, read: readEstablishments}
+)
+
 // Rejection reasons (the report's keys).
 const (
 	RejectSIREN = "siren invalide"
@@ -59,24 +76,19 @@ func ImportSirene(ctx context.Context, db *pgxpool.Pool, units, establishments S
 			if err := bulkSettings(ctx, tx); err != nil {
 				return err
 			}
-			n, err := stage(ctx, tx, "sirene_units", "su", unitCols, units, p, &rep, readUnits)
-			if err != nil {
-				return err
-			}
-			rep.Units = n
-			n, err = stage(ctx, tx, "sirene_establishments", "se", establishmentCols, establishments, p, &rep, readEstablishments)
-			if err != nil {
-				return err
-			}
-			rep.Establishments = n
-			for _, m := range []struct{ table, stage, key string }{
-				{"sirene_units", "su", "siren"}, {"sirene_establishments", "se", "siret"},
-			} {
-				cols := unitCols[1:]
-				if m.stage == "se" {
-					cols = establishmentCols[1:]
+			for _, f := range []struct {
+				stock
+				src  Source
+				kept *int64
+			}{{unitStock, units, &rep.Units}, {establishmentStock, establishments, &rep.Establishments}} {
+				n, err := stage(ctx, tx, f.stock, f.src, p, &rep)
+				if err != nil {
+					return err
 				}
-				w, rm, err := merge(ctx, tx, m.table, m.stage, m.key, cols)
+				*f.kept = n
+			}
+			for _, f := range []stock{unitStock, establishmentStock} {
+				w, rm, err := merge(ctx, tx, f.table, f.stage, f.key, f.cols[1:])
 				if err != nil {
 					return err
 				}
@@ -87,56 +99,44 @@ func ImportSirene(ctx context.Context, db *pgxpool.Pool, units, establishments S
 			if rep.Written == 0 && rep.Removed == 0 {
 				return nil // nothing changed: what is derived from the registers stands
 			}
-			return refreshShares(ctx, tx)
+			return refreshDerived(ctx, tx)
 		})
 		return rep, err
 	})
 }
 
-// stage creates the temporary table name like table, copies the rows the
-// reader gives into it, keeps the last of each key, and returns how many
+// stage creates the stock's temporary table, copies the rows the reader
+// gives into it, keeps the last of each key, and returns how many
 // distinct keys it holds.
-func stage(ctx context.Context, tx pgx.Tx, table, name string, cols []string, src Source, p Progress, rep *Report,
-	read func(t *table, w *copyWriter, rep *Report) error) (int64, error) {
-	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s_all ON COMMIT DROP AS SELECT 0::bigint AS n, * FROM %s WITH NO DATA`, name, table)); err != nil {
+func stage(ctx context.Context, tx pgx.Tx, f stock, src Source, p Progress, rep *Report) (int64, error) {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s_all ON COMMIT DROP AS SELECT 0::bigint AS n, * FROM %s WITH NO DATA`, f.stage, f.table)); err != nil {
 		return 0, err
 	}
-	want := ".csv"
-	rc, size, err := src.open(ctx, want)
+	rc, size, err := src.open(ctx, ".csv")
 	if err != nil {
 		return 0, err
 	}
 	defer rc.Close()
 	p.Start(src.Name, size)
 	defer p.Done()
-	copied, err := copyRows(ctx, tx, name+"_all", cols, func(w *copyWriter) error {
-		var required, optional []string
-		if table == "sirene_units" {
-			required, optional = unitRequired, unitOptional
-		} else {
-			required, optional = establishmentRequired, establishmentOptional
-		}
-		t, err := newTable(src.Name, counting{r: rc, p: p}, p, required, optional)
+	copied, err := copyRows(ctx, tx, f.stage+"_all", f.cols, func(w *copyWriter) error {
+		t, err := newTable(src.Name, counting{r: rc, p: p}, p, f.required, f.optional)
 		if err != nil {
 			return err
 		}
-		return read(t, w, rep)
+		return f.read(t, w, rep)
 	})
 	if err != nil {
 		return 0, err
 	}
-	key := "siren"
-	if table == "sirene_establishments" {
-		key = "siret"
-	}
 	tag, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %[1]s ON COMMIT DROP AS
-		SELECT DISTINCT ON (%[2]s) * FROM %[1]s_all ORDER BY %[2]s, n DESC`, name, key))
+		SELECT DISTINCT ON (%[2]s) * FROM %[1]s_all ORDER BY %[2]s, n DESC`, f.stage, f.key))
 	if err != nil {
 		return 0, err
 	}
 	kept := tag.RowsAffected()
 	rep.Duplicates += copied - kept
-	if _, err := tx.Exec(ctx, fmt.Sprintf(`DROP TABLE %[1]s_all; ANALYZE %[1]s`, name)); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`DROP TABLE %[1]s_all; ANALYZE %[1]s`, f.stage)); err != nil {
 		return 0, err
 	}
 	return kept, nil

@@ -65,6 +65,15 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, status int, r
 		s.serverError(w, r, err)
 		return
 	}
+	var declared []registers.Declared
+	for _, ap := range apps {
+		declared = append(declared, registers.Declared{SIREN: ap.SIREN, Kind: string(ap.Kind), NAFCode: ap.NAFCode, Departement: ap.Departement})
+	}
+	checks, err := registers.Compare(r.Context(), s.db, a, declared)
+	if err != nil {
+		s.failure(w, r, err)
+		return
+	}
 	v := staff.List{Page: s.page(r, "staff.queue_title"), Title: l.T("staff.queue_title"), Lead: l.T("staff.queue_lead"),
 		Total: l.T("staff.queue_total", "Count", total), Empty: l.T("staff.queue_empty"), Pager: pager(l, r, page, total, member.PageSize)}
 	for _, ap := range apps {
@@ -76,10 +85,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, status int, r
 				decision(l, ap.ID, "approuver", re, false, false),
 				decision(l, ap.ID, "refuser", re, true, true),
 			}}
-		if err := s.registerCheck(r, l, ap.Organisation, &row); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
+		registerCheck(l, ap.Organisation, checks[ap.SIREN], &row)
 		v.Rows = append(v.Rows, row)
 	}
 	s.render(w, r, status, staff.ListView(v))
@@ -163,14 +169,10 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 
 // registerCheck adds to an application's row what the SIRENE register says
 // beside what was declared, and the flags staff should see first.
-func (s *Server) registerCheck(r *http.Request, l *i18n.Localizer, o member.Organisation, row *staff.Row) error {
-	c, err := registers.Compare(r.Context(), s.db, actorFrom(r.Context()), registers.Declared{SIREN: o.SIREN, Kind: string(o.Kind), NAFCode: o.NAFCode, Departement: o.Departement})
-	if err != nil {
-		return err
-	}
+func registerCheck(l *i18n.Localizer, o member.Organisation, c registers.Check, row *staff.Row) {
 	if c.Absent {
 		row.Flags = append(row.Flags, l.T("register.flag_absent"))
-		return nil
+		return
 	}
 	e := c.Entry
 	compare := func(differs bool, declared, register string) string {
@@ -207,5 +209,4 @@ func (s *Server) registerCheck(r *http.Request, l *i18n.Localizer, o member.Orga
 	if c.Ceased {
 		row.Flags = append(row.Flags, l.T("register.flag_ceased"))
 	}
-	return nil
 }

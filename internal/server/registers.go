@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"passerelle/internal/i18n"
+	"passerelle/internal/member"
 	"passerelle/internal/registers"
 	"passerelle/internal/taxonomy"
 	"passerelle/web/components"
@@ -130,11 +131,11 @@ func buyerListChart(l *i18n.Localizer, b buyersScope, year int, list []registers
 	return c
 }
 
-// mineChart puts a public member buyer's declared PME share beside the one
+// mineChart puts a public member buyer's declared PME share (its current
+// declarations, as the purchasing observatory reads them) beside the one
 // measured on its DECP contracts, year by year.
 func (s *Server) mineChart(r *http.Request, l *i18n.Localizer, siren string) (*components.Chart, error) {
-	a := actorFrom(r.Context())
-	history, err := s.indicators.History(r.Context(), a, a.OrgID)
+	o, err := s.indicators.Observatory(r.Context(), actorFrom(r.Context()))
 	if err != nil {
 		return nil, err
 	}
@@ -143,29 +144,29 @@ func (s *Server) mineChart(r *http.Request, l *i18n.Localizer, siren string) (*c
 		return nil, err
 	}
 	declared := map[int]float64{}
-	version := map[int]int{}
-	for _, d := range history {
-		if d.Version >= version[d.Year] {
-			declared[d.Year], version[d.Year] = d.PMEShare(), d.Version
+	for _, acc := range o.Accounts {
+		if acc.Own {
+			for y, d := range acc.ByYear {
+				declared[y] = d.PMEShare()
+			}
 		}
 	}
 	byYear := map[int]registers.YearShares{}
-	years := map[int]bool{}
+	var years []int
 	for _, m := range measured {
-		byYear[m.Year], years[m.Year] = m, true
+		byYear[m.Year] = m
+		years = append(years, m.Year)
 	}
 	for y := range declared {
-		years[y] = true
+		if _, ok := byYear[y]; !ok {
+			years = append(years, y)
+		}
 	}
-	var list []int
-	for y := range years {
-		list = append(list, y)
-	}
-	slices.Sort(list)
+	slices.Sort(years)
 	c := chartFrame(l, chartBuyerMine, l.T("buyers.mine_title"), l.T("buyers.mine_desc"), l.T("buyers.year"), "/acheteurs-publics/"+chartBuyerMine+".csv")
 	var dv, mv []float64
 	var dp, mp []bool
-	for _, y := range list {
+	for _, y := range years {
 		c.Categories = append(c.Categories, strconv.Itoa(y))
 		d, ok := declared[y]
 		dv, dp = append(dv, d), append(dp, ok)
@@ -175,6 +176,20 @@ func (s *Server) mineChart(r *http.Request, l *i18n.Localizer, siren string) (*c
 	c.Series = []components.Series{percentSeries(l, l.T("buyers.declared"), dv, dp), percentSeries(l, l.T("buyers.measured"), mv, mp)}
 	c.Max = 100
 	return &c, nil
+}
+
+// ownBuyer gives the SIREN of the reader's organisation when it is a
+// public buyer member: its DECP figures go beside its declarations.
+func (s *Server) ownBuyer(r *http.Request) (string, bool, error) {
+	a := actorFrom(r.Context())
+	if !a.IsBuyer() || a.Kind != member.KindPublic {
+		return "", false, nil
+	}
+	o, err := s.members.Organisation(r.Context(), a, a.OrgID)
+	if err != nil {
+		return "", false, err
+	}
+	return o.SIREN, true, nil
 }
 
 // buyersYear is the list's year: asked, or the latest with contracts.
@@ -248,7 +263,7 @@ func (s *Server) publicBuyers(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Sections = append(v.Sections, sec)
 	}
-	if siren, ok, err := registers.OwnBuyer(r.Context(), s.db, actorFrom(r.Context())); err != nil {
+	if siren, ok, err := s.ownBuyer(r); err != nil {
 		s.failure(w, r, err)
 		return
 	} else if ok {
@@ -300,7 +315,7 @@ func (s *Server) publicBuyersCSV(w http.ResponseWriter, r *http.Request) {
 		}
 		c = buyerListChart(l, b, year, list)
 	case chartBuyerMine:
-		siren, ok, err := registers.OwnBuyer(r.Context(), s.db, actorFrom(r.Context()))
+		siren, ok, err := s.ownBuyer(r)
 		if err != nil {
 			s.failure(w, r, err)
 			return
