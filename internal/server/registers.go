@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -57,7 +58,7 @@ func (s *Server) readBuyersScope(r *http.Request, l *i18n.Localizer) (buyersScop
 			return b, nil
 		}
 		name, err := registers.Buyer(r.Context(), s.db, siren)
-		if err == registers.ErrUnknownBuyer {
+		if errors.Is(err, registers.ErrUnknownBuyer) {
 			b.errKey = "buyers.unknown_buyer"
 			return b, nil
 		}
@@ -287,12 +288,12 @@ func (s *Server) publicBuyersCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := s.readBuyersScope(r, l)
-	if err != nil || b.errKey != "" {
-		if err == nil {
-			s.renderError(w, r, http.StatusNotFound)
-			return
-		}
+	if err != nil {
 		s.failure(w, r, err)
+		return
+	}
+	if b.errKey != "" { // a SIREN that names no public buyer: no such file
+		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
 	years, err := registers.Shares(r.Context(), s.db, b.scope)
