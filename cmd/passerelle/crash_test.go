@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"passerelle/internal/config"
@@ -310,7 +309,7 @@ func TestTwoServerProcessesShareOneDatabase(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var sent, attempts int
-		mustScan(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL), coalesce(sum(attempts), 0)
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL), coalesce(sum(attempts), 0)
 			FROM emails WHERE kind = 'offer_published'`), &sent, &attempts)
 		if sent == 1 {
 			if attempts != 1 {
@@ -326,11 +325,11 @@ func TestTwoServerProcessesShareOneDatabase(t *testing.T) {
 	var runs int
 	deadline = time.Now().Add(15 * time.Second)
 	for runs == 0 && time.Now().Before(deadline) {
-		mustScan(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`), &runs)
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`), &runs)
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second)
-	mustScan(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`), &runs)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`), &runs)
 	if runs != 1 {
 		t.Errorf("the daily prune job ran %d times for two servers, want 1", runs)
 	}
@@ -381,7 +380,7 @@ func TestTwoServerProcessesMatchAndInviteOnce(t *testing.T) {
 		added = append(added, id)
 	}
 	var listed int
-	mustScan(t, pool.QueryRow(ctx, `SELECT count(DISTINCT organisation_id) FROM match_changes WHERE organisation_id = ANY($1)`, added), &listed)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(DISTINCT organisation_id) FROM match_changes WHERE organisation_id = ANY($1)`, added), &listed)
 	if listed != n {
 		t.Fatalf("%d of the %d SMEs with a new reference are in the change list", listed, n)
 	}
@@ -401,7 +400,7 @@ func TestTwoServerProcessesMatchAndInviteOnce(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var left, matched int
-		mustScan(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM match_changes),
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM match_changes),
 			(SELECT count(*) FROM request_matches WHERE request_id = $1 AND matched AND organisation_id = ANY($2))`, request, added), &left, &matched)
 		if left == 0 && matched == n {
 			break
@@ -424,7 +423,7 @@ func TestTwoServerProcessesMatchAndInviteOnce(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		var pending int
-		mustScan(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')`,
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')`,
 			purchase.InviteArgs{}.Kind()), &pending)
 		if pending == 0 {
 			break
@@ -442,7 +441,7 @@ func TestTwoServerProcessesMatchAndInviteOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var workers int
-	mustScan(t, pool.QueryRow(ctx, `SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind = ANY($1)`,
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind = ANY($1)`,
 		[]string{purchase.InviteArgs{}.Kind(), purchase.RecomputeArgs{}.Kind()}), &workers)
 	t.Logf("the jobs were worked by %d server processes; %d SMEs invited", workers, invited)
 	cfg, err := config.Load(func(string) string { return "" })
@@ -452,14 +451,5 @@ func TestTwoServerProcessesMatchAndInviteOnce(t *testing.T) {
 	if batch := cfg.Invitations.DailyBatch; invited != batch || events != invited || twice != 0 {
 		t.Fatalf("one day's batch over two servers: %d SMEs invited, %d invitation events, %d SMEs invited twice; want %d, %d, 0",
 			invited, events, twice, batch, batch)
-	}
-}
-
-// mustScan reads one row, failing the test on a query error (a broken
-// query must not read as zero rows and pass).
-func mustScan(t *testing.T, row pgx.Row, dest ...any) {
-	t.Helper()
-	if err := row.Scan(dest...); err != nil {
-		t.Fatalf("query: %v", err)
 	}
 }

@@ -190,7 +190,7 @@ func evaluate(ctx context.Context, cfg config.Config, url string, tax *taxonomy.
 		return evaluation.Report{}, err
 	}
 	svc := matching.NewService(pool, tax)
-	svc.Exhaustive = true
+	svc.EvalExhaustive = true
 	ranks, err := evaluation.Rank(ctx, svc, queries, *o.Weights, 0, o.Progress)
 	if err != nil {
 		return evaluation.Report{}, err
@@ -222,7 +222,7 @@ func fitWeights(ctx context.Context, cfg config.Config, url string, tax *taxonom
 	}
 	start := matching.DefaultWeights()
 	svc := matching.NewService(pool, tax)
-	svc.Exhaustive = true
+	svc.EvalExhaustive = true
 	ranks, err := evaluation.Rank(ctx, svc, queries, start, 600, stderr)
 	if err != nil {
 		return matching.Weights{}, 0, err

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/demo"
 	"passerelle/internal/indicator"
@@ -42,18 +41,17 @@ func TestDemoSMEStartsWithAFilledProfile(t *testing.T) {
 		t.Errorf("profile not filled: description %q, places %v, facets %v", description, places, facets)
 	}
 	var refs, fromDECP int
-	_ = pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE source = 'decp') FROM org_references WHERE organisation_id = $1`, org).Scan(&refs, &fromDECP)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE source = 'decp') FROM org_references WHERE organisation_id = $1`, org), &refs, &fromDECP)
 	if refs < 2 || fromDECP != refs {
 		t.Errorf("%d references, %d imported from DECP", refs, fromDECP)
 	}
-	rows, _ := pool.Query(ctx, `SELECT DISTINCT status::text FROM offers WHERE organisation_id = $1 ORDER BY 1`, org)
-	statuses, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	statuses := pgtest.Rows[string](t, pool, `SELECT DISTINCT status::text FROM offers WHERE organisation_id = $1 ORDER BY 1`, org)
 	if want := []string{"archived", "draft", "published", "rejected", "submitted"}; !slices.Equal(statuses, want) {
 		t.Errorf("offers in statuses %v, want %v", statuses, want)
 	}
 	var listed, wrongFacets int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE listed), count(*) FILTER (WHERE facets = '{}') FROM offers WHERE organisation_id = $1`, org).
-		Scan(&listed, &wrongFacets)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE listed), count(*) FILTER (WHERE facets = '{}') FROM offers WHERE organisation_id = $1`, org),
+		&listed, &wrongFacets)
 	if listed != 2 || wrongFacets != 0 {
 		t.Errorf("%d offers listed (want 2), %d without facets", listed, wrongFacets)
 	}
@@ -71,23 +69,20 @@ func TestDemoRequestsFillEveryHome(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var statuses []string
-	rows, _ := pool.Query(ctx, `SELECT status::text FROM purchase_requests ORDER BY id`)
-	statuses, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+	statuses := pgtest.Rows[string](t, pool, `SELECT status::text FROM purchase_requests ORDER BY id`)
 	// Four requests of today, then six of earlier years, closed and won
 	// through the platform (the observatory's contribution).
 	if want := []string{"open", "open", "submitted", "draft", "closed", "closed", "closed", "closed", "closed", "closed"}; !slices.Equal(statuses, want) {
 		t.Fatalf("requests %v, want %v", statuses, want)
 	}
-	rows, _ = pool.Query(ctx, `SELECT m.state FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
+	states := pgtest.Rows[string](t, pool, `SELECT m.state FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
 		WHERE u.email = $1 ORDER BY m.request_id`, demo.SMEEmail)
-	states, _ := pgx.CollectRows(rows, pgx.RowTo[string])
 	if want := []string{"discussion", "suggested"}; !slices.Equal(states, want) {
 		t.Fatalf("demo SME's states %v, want %v", states, want)
 	}
 	var answers, messages int
-	_ = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM request_matches WHERE state IN ('interested', 'discussion')),
-		(SELECT count(*) FROM request_messages)`).Scan(&answers, &messages)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM request_matches WHERE state IN ('interested', 'discussion')),
+		(SELECT count(*) FROM request_messages)`), &answers, &messages)
 	if answers != 2 || messages != 2 {
 		t.Fatalf("%d answers, %d messages; want 2 and 2", answers, messages)
 	}

@@ -143,7 +143,7 @@ func Prepare(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, o Op
 			q.Warm = q.Warm || other > 0
 		}
 		if loo {
-			q.Request.Exclude = republished
+			q.Request.EvalExclude = republished
 		}
 		out = append(out, q)
 	}

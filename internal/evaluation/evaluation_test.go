@@ -89,13 +89,11 @@ func TestEvidenceAgreesWithTheContractsAndLeavesTheQueryOut(t *testing.T) {
 	ctx := context.Background()
 	pool, tax, hist, queries := loaded(t, 400)
 	svc := matching.NewService(pool, tax)
-	svc.Exhaustive = true
+	svc.EvalExhaustive = true
 	sirenOf := map[int64]string{}
-	rows, _ := pool.Query(ctx, `SELECT id, siren FROM organisations`)
-	for rows.Next() {
-		var id int64
+	for _, id := range pgtest.Rows[int64](t, pool, `SELECT id FROM organisations`) {
 		var s string
-		_ = rows.Scan(&id, &s)
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT siren FROM organisations WHERE id = $1`, id), &s)
 		sirenOf[id] = s
 	}
 	var warm, cold int
@@ -186,7 +184,7 @@ func TestPlatformEvidenceAgreesWithTheExhaustiveRead(t *testing.T) {
 	ctx := context.Background()
 	pool, tax, _, queries := loaded(t, 400)
 	full := matching.NewService(pool, tax)
-	full.Exhaustive = true
+	full.EvalExhaustive = true
 	platform := full.Platform(matching.DefaultWeights())
 	compared := 0
 	for _, q := range queries[:120] {

@@ -3,6 +3,7 @@ package journey
 import (
 	"context"
 	"fmt"
+	"passerelle/internal/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func demoNeed(t *testing.T, b *browsertest.Browser, skip int) need {
 			continue
 		}
 		var used bool
-		_ = b.App.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM purchase_requests WHERE title = $1)`, a.Object).Scan(&used)
+		pgtest.Scan(t, b.App.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM purchase_requests WHERE title = $1)`, a.Object), &used)
 		if used {
 			continue
 		}
@@ -215,7 +216,7 @@ func TestRequestToContractWon(t *testing.T) {
 		t.Fatalf("the SME's line is at %q", st)
 	}
 	var amount int64
-	_ = b.App.DB.QueryRow(context.Background(), `SELECT contract_amount FROM request_matches WHERE request_id = $1 AND organisation_id = $2`, id, n.smeOrg).Scan(&amount)
+	pgtest.Scan(t, b.App.DB.QueryRow(context.Background(), `SELECT contract_amount FROM request_matches WHERE request_id = $1 AND organisation_id = $2`, id, n.smeOrg), &amount)
 	if amount != 85000 {
 		t.Fatalf("stored amount %d", amount)
 	}
@@ -323,8 +324,8 @@ func TestMatchesToInterest(t *testing.T) {
 		t.Fatalf("after answering: %q", st)
 	}
 	var answered bool
-	_ = b.App.DB.QueryRow(ctx, `SELECT answered_at IS NOT NULL AND message <> '' FROM request_matches WHERE request_id = $1 AND organisation_id = $2`,
-		id, smeOrg).Scan(&answered)
+	pgtest.Scan(t, b.App.DB.QueryRow(ctx, `SELECT answered_at IS NOT NULL AND message <> '' FROM request_matches WHERE request_id = $1 AND organisation_id = $2`,
+		id, smeOrg), &answered)
 	if !answered {
 		t.Fatal("the answer is not stored")
 	}

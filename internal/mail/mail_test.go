@@ -52,7 +52,7 @@ func TestSentMailKeepsNoSecretAndIsPurged(t *testing.T) {
 			t.Fatalf("the recipient did not get the link: %+v", sender.got)
 		}
 		var body, unsubscribe string
-		_ = pool.QueryRow(ctx, `SELECT body, unsubscribe_url FROM emails WHERE id = $1`, id).Scan(&body, &unsubscribe)
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT body, unsubscribe_url FROM emails WHERE id = $1`, id), &body, &unsubscribe)
 		if stored := strings.Contains(body+unsubscribe, token); stored != keep {
 			t.Errorf("keep secrets %t: the outbox holds the link: %t (%q)", keep, stored, body)
 		}
@@ -72,13 +72,7 @@ func TestSentMailKeepsNoSecretAndIsPurged(t *testing.T) {
 	if err := (&mail.PurgeWorker{DB: pool, Retention: 30 * 24 * time.Hour}).Work(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	var left []int64
-	rows, _ := pool.Query(ctx, `SELECT id FROM emails WHERE id = ANY($1) ORDER BY id`, []int64{old, recent, unsent})
-	for rows.Next() {
-		var id int64
-		_ = rows.Scan(&id)
-		left = append(left, id)
-	}
+	left := pgtest.Rows[int64](t, pool, `SELECT id FROM emails WHERE id = ANY($1) ORDER BY id`, []int64{old, recent, unsent})
 	if len(left) != 2 || left[0] != recent || left[1] != unsent {
 		t.Errorf("after the purge %v are left, want [%d %d]", left, recent, unsent)
 	}
@@ -128,7 +122,7 @@ func TestUnsentMailIsSentAgainAfterAnOutage(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var sent bool
-		_ = pool.QueryRow(ctx, `SELECT sent_at IS NOT NULL FROM emails WHERE id = $1`, stranded).Scan(&sent)
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT sent_at IS NOT NULL FROM emails WHERE id = $1`, stranded), &sent)
 		if sent {
 			break
 		}

@@ -34,9 +34,9 @@ type Request struct {
 	Text        string // title and description
 	BuyerSIREN  string // the buyer's SIREN: its past contracts are those of any of its establishments
 	BuyerName   string
-	// Exclude are reference uids to leave out: the evaluation's query
+	// EvalExclude, for the evaluation only, are reference uids to leave out: its query
 	// contract and its re-publications (leave-one-out).
-	Exclude []string
+	EvalExclude []string
 }
 
 // Evidence is what the platform knows of one SME for one request.

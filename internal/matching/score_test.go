@@ -1,6 +1,10 @@
 package matching_test
 
 import (
+	"encoding/json"
+	"maps"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"passerelle/internal/matching"
@@ -105,10 +109,11 @@ func TestReasons(t *testing.T) {
 }
 
 // The score grows with each kind of evidence, so more evidence never
-// ranks an SME lower.
+// ranks an SME lower: with every weight positive, each piece raises it;
+// with the fitted weights, each piece raises it unless the fit gave every
+// feature it feeds a zero weight, and then it leaves it equal.
 func TestScoreGrowsWithEvidence(t *testing.T) {
 	req := matching.Request{CPV: []string{"72212000"}, Departement: "69", Region: "84"}
-	w := matching.DefaultWeights()
 	base := matching.Evidence{OrgID: 1, References: 1}
 	more := []func(e *matching.Evidence){
 		func(e *matching.Evidence) { e.RefsAt[matching.LevelExact] = 1 },
@@ -120,14 +125,36 @@ func TestScoreGrowsWithEvidence(t *testing.T) {
 		func(e *matching.Evidence) { e.Departement = "69" },
 		func(e *matching.Evidence) { e.Departement, e.AffinityGroup = "69", 0.3 },
 	}
-	s0 := matching.Score(matching.FeaturesOf(base, req, 2019), w)
-	for i, add := range more {
-		e := base
-		add(&e)
-		if s := matching.Score(matching.FeaturesOf(e, req, 2019), w); s < s0 {
-			t.Errorf("evidence %d lowers the score: %.3f < %.3f", i, s, s0)
+	var ones matching.Weights
+	for i := range ones {
+		ones[i] = 1
+	}
+	f0 := matching.FeaturesOf(base, req, 2019)
+	for name, w := range map[string]matching.Weights{"all positive": ones, "fitted": matching.DefaultWeights()} {
+		s0 := matching.Score(f0, w)
+		for i, add := range more {
+			e := base
+			add(&e)
+			f := matching.FeaturesOf(e, req, 2019)
+			weighed := false // a feature it raises has a weight
+			for j := range f {
+				if f[j] < f0[j] {
+					t.Errorf("evidence %d lowers feature %s", i, matching.FeatureNames[j])
+				}
+				weighed = weighed || (f[j] > f0[j] && w[j] > 0)
+			}
+			s := matching.Score(f, w)
+			switch {
+			case weighed && s <= s0:
+				t.Errorf("%s weights: evidence %d does not raise the score: %.3f <= %.3f", name, i, s, s0)
+			case !weighed && s != s0:
+				t.Errorf("%s weights: evidence %d, with no weight, moves the score: %.3f, %.3f", name, i, s, s0)
+			case name == "all positive" && !weighed:
+				t.Errorf("evidence %d feeds no feature", i)
+			}
 		}
 	}
+	w := matching.DefaultWeights()
 	for i, x := range w {
 		if x < 0 {
 			t.Errorf("weight %s is negative: %v", matching.FeatureNames[i], x)
@@ -138,13 +165,64 @@ func TestScoreGrowsWithEvidence(t *testing.T) {
 	}
 }
 
+// The same evidence, in any order, ranks the same way: ties broken by
+// organisation, not by the order the database returned the rows in.
 func TestRankIsReproducible(t *testing.T) {
 	req := matching.Request{CPV: []string{"72212000"}}
-	ev := []matching.Evidence{{OrgID: 3}, {OrgID: 1}, {OrgID: 2, SameBuyer: 1}}
 	var w matching.Weights
 	w[matching.FSameBuyer] = 1
-	got := matching.Rank(ev, req, w, 0)
-	if got[0].OrgID != 2 || got[1].OrgID != 1 || got[2].OrgID != 3 {
-		t.Fatalf("order %d %d %d, want 2 1 3", got[0].OrgID, got[1].OrgID, got[2].OrgID)
+	var ev []matching.Evidence
+	for id := int64(1); id <= 40; id++ {
+		ev = append(ev, matching.Evidence{OrgID: id, SameBuyer: int(id % 3)}) // three scores, many ties
+	}
+	order := func(list []matching.Evidence) []int64 {
+		var ids []int64
+		for _, m := range matching.Rank(slices.Clone(list), req, w, 0) {
+			ids = append(ids, m.OrgID)
+		}
+		return ids
+	}
+	want := order(ev)
+	if len(want) != 40 || want[0] != 2 || want[1] != 5 || want[39] != 39 {
+		t.Fatalf("order %v: want the best first (2, 5, …), ties by organisation, 39 last", want)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		rng.Shuffle(len(ev), func(a, b int) { ev[a], ev[b] = ev[b], ev[a] })
+		if got := order(ev); !slices.Equal(got, want) {
+			t.Fatalf("shuffle %d ranks %v, want %v", i, got, want)
+		}
+	}
+}
+
+// weights.json names every feature and only features; a file that does
+// not is refused, whichever way it differs.
+func TestWeightsFileNamesEveryFeature(t *testing.T) {
+	w := matching.DefaultWeights() // panics on a difference
+	if w == (matching.Weights{}) {
+		t.Fatal("weights.json weighs nothing")
+	}
+	full := map[string]float64{}
+	for _, name := range matching.FeatureNames {
+		full[name] = 1
+	}
+	file := func(m map[string]float64) []byte {
+		b, err := json.Marshal(matching.WeightsFile{Weights: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := matching.ParseWeights(file(full)); err != nil {
+		t.Fatalf("every feature named: %v", err)
+	}
+	missing := maps.Clone(full)
+	delete(missing, "text")
+	extra := maps.Clone(full)
+	extra["txet"] = 1
+	for name, m := range map[string]map[string]float64{"a feature missing": missing, "an unknown feature": extra} {
+		if _, err := matching.ParseWeights(file(m)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

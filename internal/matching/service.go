@@ -29,21 +29,43 @@ type WeightsFile struct {
 }
 
 // DefaultWeights are the weights of weights.json (refitted by
-// `passerelle eval -fit`).
+// `passerelle eval -fit`). A file that does not name every feature, or
+// names one that does not exist, stops the program at start: a feature
+// silently weighed 0 would change the ranking without a word.
 func DefaultWeights() Weights {
-	var f WeightsFile
-	if err := json.Unmarshal(weightsFile, &f); err != nil {
+	w, err := ParseWeights(weightsFile)
+	if err != nil {
 		panic("matching: weights.json: " + err.Error())
 	}
-	return array(f.Weights)
+	return w
 }
 
-func array(m WeightsMap) Weights {
-	var w Weights
-	for i, name := range FeatureNames {
-		w[i] = m[name]
+// ParseWeights reads a weights file; every feature must have a weight, and
+// every weight a feature.
+func ParseWeights(data []byte) (Weights, error) {
+	var f WeightsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return Weights{}, err
 	}
-	return w
+	var w Weights
+	var missing, unknown []string
+	for i, name := range FeatureNames {
+		x, ok := f.Weights[name]
+		if !ok {
+			missing = append(missing, name)
+		}
+		w[i] = x
+	}
+	for name := range f.Weights {
+		if !slices.Contains(FeatureNames[:], name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(missing) > 0 || len(unknown) > 0 {
+		slices.Sort(unknown)
+		return Weights{}, fmt.Errorf("features without a weight %v, weights of no feature %v", missing, unknown)
+	}
+	return w, nil
 }
 
 // WeightsMap is weights by feature name.
@@ -71,13 +93,13 @@ type Service struct {
 	// AffinityCandidates is how many SMEs of affine activities in the
 	// request's département are brought at most.
 	AffinityCandidates int
-	// Exhaustive reads every past contract of the request's divisions,
+	// EvalExhaustive is for the evaluation only: it reads every past contract of the request's divisions,
 	// row by row, and ranks every reference by words. The evaluation sets
 	// it, so that its baselines see every SME with a contract in the
 	// division; the platform's ranking leaves it off: at national scale a
 	// division holds a quarter of a million references, and the features
 	// counted only there (ExhaustiveOnly) weigh nothing in the score.
-	Exhaustive bool
+	EvalExhaustive bool
 	// ReferenceCandidates is how many SMEs the past contracts in the
 	// request's CPV groups bring at most (those they weigh most for);
 	// WordCandidates how many SMEs holding all the request's words;
@@ -238,7 +260,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
 	var worded []int64
 	g, gctx := errgroup.WithContext(ctx)
-	if s.Exhaustive {
+	if s.EvalExhaustive {
 		g.Go(func() error { return s.divisionReferences(gctx, r, get) })
 	} else {
 		g.Go(func() error { return s.classReferences(gctx, r, get) })
@@ -255,7 +277,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			SELECT r.organisation_id, r.cpv_code, CASE WHEN numnode(q.q) = 0 THEN 0 ELSE ts_rank(fr_tsvector(r.object), q.q) END::float8
 			FROM org_references r, q
 			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2)`,
-			r.BuyerSIREN, nonNil(r.Exclude), r.Text)
+			r.BuyerSIREN, nonNil(r.EvalExclude), r.Text)
 		if err != nil {
 			return fmt.Errorf("matching: same buyer: %w", err)
 		}
@@ -322,7 +344,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		if strings.TrimSpace(r.Text) == "" {
 			return nil
 		}
-		if s.Exhaustive {
+		if s.EvalExhaustive {
 			return s.rankedWords(gctx, r, divisions, func(org int64, rank float64) { get(org).Text = rank })
 		}
 		list, err := s.allWords(gctx, r, divisions)
@@ -366,8 +388,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		ids = append(ids, id)
 	}
 	excluded := map[int64]bool{}
-	if len(r.Exclude) > 0 {
-		rows, err := s.db.Query(ctx, `SELECT organisation_id FROM org_references WHERE source_uid = ANY($1)`, r.Exclude)
+	if len(r.EvalExclude) > 0 {
+		rows, err := s.db.Query(ctx, `SELECT organisation_id FROM org_references WHERE source_uid = ANY($1)`, r.EvalExclude)
 		if err != nil {
 			return nil, fmt.Errorf("matching: left out: %w", err)
 		}
@@ -410,7 +432,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			out = append(out, *e)
 		}
 	}
-	if s.Exhaustive {
+	if s.EvalExhaustive {
 		all := make([]*Evidence, len(out))
 		for i := range out {
 			all[i] = &out[i]
@@ -431,7 +453,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 func (s *Service) divisionReferences(ctx context.Context, r Request, get func(int64) *Evidence) error {
 	var p params
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0)
-		FROM org_references r WHERE `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.Exclude))+`)`, p...)
+		FROM org_references r WHERE `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.EvalExclude))+`)`, p...)
 	if err != nil {
 		return fmt.Errorf("matching: references: %w", err)
 	}
@@ -493,7 +515,7 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 				count(*) FILTER (WHERE ` + atLeast(5) + `) AS n_category,
 				count(*) FILTER (WHERE ` + atLeast(6) + `) AS n_exact,
 				coalesce(max(r.year) FILTER (WHERE ` + atLeast(4) + `), 0) AS latest
-			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.Exclude)) + `)
+			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)
 			GROUP BY 1) x
 		ORDER BY ` + p.add(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + p.add(w[FRefsClass]) + ` * ln(1 + n_class)
 			+ ` + p.add(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + p.add(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
@@ -535,7 +557,7 @@ func (s *Service) localReferences(ctx context.Context, r Request, get func(int64
 	}
 	var p params
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
-		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.Exclude))+`)`, p...)
+		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.EvalExclude))+`)`, p...)
 	if err != nil {
 		return fmt.Errorf("matching: local references: %w", err)
 	}
@@ -566,7 +588,7 @@ func (s *Service) rankedWords(ctx context.Context, r Request, divisions []string
 		SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
 		FROM org_references r, q
 		WHERE fr_tsvector(r.object) @@ q.q AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4)
-		GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, nonNil(r.Exclude), s.TextCandidates, divisions)
+		GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3`, r.Text, nonNil(r.EvalExclude), s.TextCandidates, divisions)
 	if err != nil {
 		return fmt.Errorf("matching: words: %w", err)
 	}
@@ -585,7 +607,7 @@ func (s *Service) allWords(ctx context.Context, r Request, divisions []string) (
 			SELECT r.organisation_id FROM org_references r
 			WHERE fr_tsvector(r.object) @@ `+wordsQuery("$1", "&")+`
 			  AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) LIMIT $3) r`,
-		r.Text, nonNil(r.Exclude), s.WordCandidates, divisions)
+		r.Text, nonNil(r.EvalExclude), s.WordCandidates, divisions)
 	if err != nil {
 		return nil, fmt.Errorf("matching: words: %w", err)
 	}
@@ -614,7 +636,7 @@ func (s *Service) textOfBest(ctx context.Context, r Request, divisions []string,
 		SELECT r.organisation_id, max(ts_rank(fr_tsvector(r.object), q.q))::float8
 		FROM org_references r, q
 		WHERE r.organisation_id = ANY($3) AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) AND fr_tsvector(r.object) @@ q.q
-		GROUP BY 1`, r.Text, nonNil(r.Exclude), ids, divisions)
+		GROUP BY 1`, r.Text, nonNil(r.EvalExclude), ids, divisions)
 	if err != nil {
 		return fmt.Errorf("matching: words: %w", err)
 	}
@@ -644,8 +666,8 @@ func (s *Service) details(ctx context.Context, r Request, list []*Evidence) erro
 	in := p.add(ids)
 	// Its past contracts, counted from the index alone unless some are left out.
 	count := `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)`
-	if len(r.Exclude) > 0 {
-		count = `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY(` + p.add(r.Exclude) + `))`
+	if len(r.EvalExclude) > 0 {
+		count = `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY(` + p.add(r.EvalExclude) + `))`
 	}
 	rows, err := s.db.Query(ctx, `SELECT g.id, g.legal_name, g.departement, g.places, `+count+` FROM organisations g WHERE g.id = ANY(`+in+`)`, p...)
 	if err != nil {
@@ -765,7 +787,7 @@ func (s *Service) rank(ctx context.Context, r Request, year, limit int) ([]Match
 	}
 	ranked := Rank(ev, r, s.Weights, year)
 	ranked = ranked[:min(limit, len(ranked))]
-	if !s.Exhaustive { // the evidence has them already
+	if !s.EvalExhaustive { // the evidence has them already
 		shown := make([]*Evidence, len(ranked))
 		for i := range ranked {
 			shown[i] = &ranked[i].Evidence

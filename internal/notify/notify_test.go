@@ -72,7 +72,9 @@ func (f fixture) sent(t *testing.T) map[string]sent {
 	for _, m := range list {
 		out[m.to] = m
 	}
-	_, _ = f.pool.Exec(context.Background(), `DELETE FROM emails`)
+	if _, err := f.pool.Exec(context.Background(), `DELETE FROM emails`); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 

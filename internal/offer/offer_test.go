@@ -164,7 +164,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("approved offer %s", st)
 	}
 	var audits int
-	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action IN ('offer.approved', 'offer.sent_back')`).Scan(&audits)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action IN ('offer.approved', 'offer.sent_back')`), &audits)
 	if audits != 2 {
 		t.Errorf("%d audit entries, want 2", audits)
 	}
@@ -239,18 +239,22 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-// A failed write leaves nothing behind.
+// A write that fails inside its transaction leaves nothing behind: the
+// offer row is written first, then the directory entry of its SME, which
+// the database refuses here; the offer must go with it.
 func TestNothingHalfSaved(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	in := valid()
-	in.CPVCodes = []string{"72212000", "99999999"}
-	if _, err := f.svc.Create(ctx, f.sme, in, true); err == nil {
-		t.Fatal("accepted an unknown CPV code")
+	if _, err := f.pool.Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+		CREATE TRIGGER refuse BEFORE UPDATE OF search_extra ON organisations FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
 	}
-	var n int
-	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM offers`).Scan(&n)
-	if n != 0 {
+	_, err := f.svc.Create(ctx, f.sme, valid(), true)
+	if err == nil || !strings.Contains(err.Error(), "refused by the test") {
+		t.Fatalf("create with the directory refused: %v, want the database's refusal", err)
+	}
+	if n := pgtest.Count(t, f.pool, `SELECT count(*) FROM offers`); n != 0 {
 		t.Fatalf("%d offers stored after a refused create", n)
 	}
 }

@@ -3,7 +3,6 @@ package profile_test
 import (
 	"context"
 	"errors"
-	"github.com/jackc/pgx/v5"
 	"slices"
 	"strings"
 	"testing"
@@ -123,7 +122,7 @@ func TestImportAwardsFromDECP(t *testing.T) {
 	}
 	// References feed the directory: their CPV division is a facet.
 	var facets []string
-	mustScan(t, f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID), &facets)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID), &facets)
 	if !slices.Contains(facets, "cpv:"+awards[0].CPV[:2]) {
 		t.Errorf("facets %v lack cpv:%s", facets, awards[0].CPV[:2])
 	}
@@ -138,7 +137,7 @@ func TestCertificationsExpire(t *testing.T) {
 	}
 	certified := func() bool {
 		var facets []string
-		mustScan(t, f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID), &facets)
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, f.sme.OrgID), &facets)
 		return slices.Contains(facets, search.KeyCert)
 	}
 	if certified() {
@@ -266,13 +265,5 @@ func TestContractProposals(t *testing.T) {
 	}
 	if _, err := f.svc.Proposals(ctx, f.buyer); err != profile.ErrForbidden {
 		t.Errorf("a buyer reads an SME's proposals: %v", err)
-	}
-}
-
-// mustScan reads one row, failing the test on a query error.
-func mustScan(t testing.TB, row pgx.Row, dest ...any) {
-	t.Helper()
-	if err := row.Scan(dest...); err != nil {
-		t.Fatalf("query: %v", err)
 	}
 }

@@ -33,20 +33,12 @@ type Conversation struct {
 // request id with SME org: a member of either organisation once the buyer
 // accepted the SME, or staff once a member reported it. Anyone else gets
 // ErrNotFound.
-func (s *Service) conversationAccess(ctx context.Context, q querier, actor member.Actor, id, org int64, lock bool) (Request, Match, bool, error) {
-	sql := `SELECT ` + columns + from + `WHERE r.id = $1`
-	if lock {
-		sql += ` FOR SHARE OF r`
-	}
-	list, err := collect(q.Query(ctx, sql, id))
+func (s *Service) conversationAccess(ctx context.Context, q dbtx, actor member.Actor, id, org int64, lock bool) (Request, Match, bool, error) {
+	r, err := s.matches.requestLocked(ctx, q, id, lock)
 	if err != nil {
-		return Request{}, Match{}, false, err
+		return r, Match{}, false, err
 	}
-	if len(list) == 0 {
-		return Request{}, Match{}, false, ErrNotFound
-	}
-	r := list[0]
-	m, err := s.match(ctx, q, id, org)
+	m, err := s.matches.match(ctx, q, id, org)
 	if err != nil {
 		return r, m, false, err
 	}

@@ -244,7 +244,7 @@ func TestNothingHalfSaved(t *testing.T) {
 		t.Fatalf("bad input: %v", err)
 	}
 	var n int
-	_ = f.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM purchase_requests) + (SELECT count(*) FROM audit_entries WHERE action = 'request.submitted')`).Scan(&n)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM purchase_requests) + (SELECT count(*) FROM audit_entries WHERE action = 'request.submitted')`), &n)
 	if n != 0 {
 		t.Fatalf("%d rows written by a refused request", n)
 	}
@@ -339,7 +339,7 @@ func TestRequestLifecycle(t *testing.T) {
 	if err := f.svc.Respond(ctx, f.buyer, id, f.sme.OrgID, purchase.Reply{Action: "won", Amount: "1000", Date: "2027-01-10"}); !errors.Is(err, purchase.ErrInvalidState) {
 		t.Fatalf("won before shortlist or discussion: %v", err)
 	}
-	for _, step := range []string{"shortlist", "accept"} {
+	for _, step := range []purchase.Action{purchase.ActShortlist, purchase.ActAccept} {
 		if err := f.svc.Respond(ctx, f.buyer, id, f.sme.OrgID, purchase.Reply{Action: step}); err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
@@ -375,7 +375,7 @@ func TestRequestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var amount int64
-	_ = f.pool.QueryRow(ctx, `SELECT contract_amount FROM request_matches WHERE request_id = $1 AND organisation_id = $2`, id, f.sme.OrgID).Scan(&amount)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT contract_amount FROM request_matches WHERE request_id = $1 AND organisation_id = $2`, id, f.sme.OrgID), &amount)
 	if amount != 85000 {
 		t.Fatalf("contract amount %d", amount)
 	}
@@ -394,19 +394,13 @@ func TestRequestLifecycle(t *testing.T) {
 		t.Fatalf("answer to a closed request: %v", err)
 	}
 	// Every step is kept with its time, and audited.
-	var events []string
-	rows, _ := f.pool.Query(ctx, `SELECT kind FROM request_events WHERE request_id = $1 ORDER BY id`, id)
-	for rows.Next() {
-		var k string
-		_ = rows.Scan(&k)
-		events = append(events, k)
-	}
+	events := pgtest.Rows[string](t, f.pool, `SELECT kind FROM request_events WHERE request_id = $1 ORDER BY id`, id)
 	want := []string{"opened", "invited", "viewed", "interested", "shortlisted", "discussion", "message", "message", "won", "closed_awarded"}
 	if !slices.Equal(events, want) {
 		t.Fatalf("events %v, want %v", events, want)
 	}
 	var audits int
-	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action LIKE 'request.%' OR action LIKE 'match.%'`).Scan(&audits)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action LIKE 'request.%' OR action LIKE 'match.%'`), &audits)
 	if audits != 9 { // submitted ×2, sent back, approved, interested, shortlisted, accepted, won, closed
 		t.Fatalf("%d audit entries, want 9", audits)
 	}
@@ -778,7 +772,7 @@ func TestFollowUp(t *testing.T) {
 	}
 	h, _ = f.svc.Home(ctx, f.buyer)
 	var st, outcome string
-	_ = f.pool.QueryRow(ctx, `SELECT status::text, outcome FROM purchase_requests WHERE id = $1`, id).Scan(&st, &outcome)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT status::text, outcome FROM purchase_requests WHERE id = $1`, id), &st, &outcome)
 	if len(h.FollowUps) != 0 || st != "closed" || outcome != "awarded" {
 		t.Fatalf("after the answer: tasks %d, %s %s", len(h.FollowUps), st, outcome)
 	}
@@ -844,9 +838,7 @@ func TestInvitationsAreThrottled(t *testing.T) {
 	f.svc.Invitations.FirstBatch, f.svc.Invitations.DailyBatch, f.svc.Invitations.Enough = 10, 8, 3
 	f.svc.Invitations.MinScore, f.svc.Invitations.PerWeek = 10-0.3*23.5, 2 // the first 24 score enough
 	invited := func() []int64 {
-		rows, _ := f.pool.Query(ctx, `SELECT organisation_id FROM request_matches WHERE invited_at IS NOT NULL ORDER BY rank`)
-		ids, _ := pgx.CollectRows(rows, pgx.RowTo[int64])
-		return ids
+		return pgtest.Rows[int64](t, f.pool, `SELECT organisation_id FROM request_matches WHERE invited_at IS NOT NULL ORDER BY rank`)
 	}
 	id := f.open(t, input())
 	if got := invited(); !slices.Equal(got, orgs[:10]) {
@@ -888,7 +880,7 @@ func TestInvitationsAreThrottled(t *testing.T) {
 	second := f.open(t, input())
 	for _, org := range orgs[:3] {
 		a := member.Actor{OrgID: org, Role: member.RoleOwner, Kind: member.KindPME}
-		_ = f.pool.QueryRow(ctx, `SELECT id FROM users WHERE organisation_id = $1`, org).Scan(&a.UserID)
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT id FROM users WHERE organisation_id = $1`, org), &a.UserID)
 		if err := f.svc.ExpressInterest(ctx, a, second, purchase.Interest{Message: "Oui", Answers: []string{"Oui"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -898,14 +890,14 @@ func TestInvitationsAreThrottled(t *testing.T) {
 		t.Fatalf("%d invited although 3 SMEs are interested", n)
 	}
 	var weekly int
-	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at IS NOT NULL`, second).Scan(&weekly)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at IS NOT NULL`, second), &weekly)
 	if weekly != 10 {
 		t.Fatalf("%d invited to the second request, want 10 (each SME's second this week)", weekly)
 	}
 	third := f.open(t, input())
 	var over int
-	_ = f.pool.QueryRow(ctx, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at IS NOT NULL AND organisation_id = ANY($2)`,
-		third, orgs[:10]).Scan(&over)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM request_matches WHERE request_id = $1 AND invited_at IS NOT NULL AND organisation_id = ANY($2)`,
+		third, orgs[:10]), &over)
 	if over != 0 {
 		t.Fatalf("%d SMEs invited a third time in a week", over)
 	}
@@ -928,8 +920,8 @@ func TestMatchesFollowChangesOnce(t *testing.T) {
 	id := f.open(t, input())
 	matched := func(org int64) bool {
 		var ok bool
-		_ = f.pool.QueryRow(ctx, `SELECT coalesce((SELECT matched FROM request_matches WHERE request_id = $1 AND organisation_id = $2), false)`,
-			id, org).Scan(&ok)
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT coalesce((SELECT matched FROM request_matches WHERE request_id = $1 AND organisation_id = $2), false)`,
+			id, org), &ok)
 		return ok
 	}
 	if matched(f.farSME.OrgID) {

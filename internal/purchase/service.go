@@ -66,6 +66,7 @@ type Service struct {
 	index   Indexer
 	notify  Notifier
 	matcher Matcher
+	matches matchStore
 	// Now is the clock (tests move it).
 	Now func() time.Time
 	// LinkTTL is how long one-click links in mails stay valid.
@@ -272,12 +273,7 @@ func (s *Service) close(ctx context.Context, tx pgx.Tx, actor member.Actor, r Re
 		r.ID, outcome, s.Now()); err != nil {
 		return err
 	}
-	lost, err := tx.Query(ctx, `UPDATE request_matches SET state = 'lost', updated_at = $2
-		WHERE request_id = $1 AND state IN ('interested', 'shortlisted', 'discussion') RETURNING organisation_id`, r.ID, s.Now())
-	if err != nil {
-		return err
-	}
-	orgs, err := pgx.CollectRows(lost, pgx.RowTo[int64])
+	orgs, err := s.matches.closeMatches(ctx, tx, r.ID, From(RoleSystem, ActClose), s.Now())
 	if err != nil {
 		return err
 	}

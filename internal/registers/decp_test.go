@@ -224,7 +224,7 @@ func TestSchema2024(t *testing.T) {
 	}
 	var schema int
 	var name string
-	mustScan(t, db.QueryRow(context.Background(), `SELECT min(schema), min(buyer_name) FROM decp_contracts WHERE kind = 'Marché'`), &schema, &name)
+	pgtest.Scan(t, db.QueryRow(context.Background(), `SELECT min(schema), min(buyer_name) FROM decp_contracts WHERE kind = 'Marché'`), &schema, &name)
 	if schema != 2024 || name != "" || rep.Written == 0 {
 		t.Errorf("schema %d, buyer name %q, report %s", schema, name, rep.JSON())
 	}
@@ -265,7 +265,7 @@ func TestDuplicatesKeepTheLatest(t *testing.T) {
 		t.Errorf("contract C read as %+v", c)
 	}
 	var dep, siren string
-	mustScan(t, db.QueryRow(context.Background(), `SELECT departement, (SELECT siren FROM decp_winners w WHERE w.id = c.id) FROM decp_contracts c WHERE id = 'C'`), &dep, &siren)
+	pgtest.Scan(t, db.QueryRow(context.Background(), `SELECT departement, (SELECT siren FROM decp_winners w WHERE w.id = c.id) FROM decp_contracts c WHERE id = 'C'`), &dep, &siren)
 	if dep != "2A" || siren != "423999085" {
 		t.Errorf("département %q, SIREN %q", dep, siren)
 	}
@@ -324,7 +324,7 @@ func TestBadDECPFilesWriteNothing(t *testing.T) {
 	}
 	// Every run is recorded, failed ones with their error.
 	var failed, ok int
-	mustScan(t, db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE NOT ok AND error <> ''), count(*) FILTER (WHERE ok) FROM register_imports`), &failed, &ok)
+	pgtest.Scan(t, db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE NOT ok AND error <> ''), count(*) FILTER (WHERE ok) FROM register_imports`), &failed, &ok)
 	if failed != 9 || ok != 2 {
 		t.Errorf("%d failed and %d good runs recorded", failed, ok)
 	}

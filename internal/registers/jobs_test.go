@@ -64,7 +64,7 @@ func TestDailyImportJobs(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var sirene, decp, failed int
-		mustScan(t, db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE register = 'sirene' AND ok), count(*) FILTER (WHERE register = 'decp' AND ok),
+		pgtest.Scan(t, db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE register = 'sirene' AND ok), count(*) FILTER (WHERE register = 'decp' AND ok),
 			count(*) FILTER (WHERE NOT ok) FROM register_imports`), &sirene, &decp, &failed)
 		if failed > 0 {
 			runs, _ := registers.Latest(ctx, db)
@@ -72,7 +72,7 @@ func TestDailyImportJobs(t *testing.T) {
 		}
 		if sirene >= 1 && decp >= 1 {
 			time.Sleep(time.Second) // a second run would have started by now
-			mustScan(t, db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE register = 'sirene'), count(*) FILTER (WHERE register = 'decp') FROM register_imports`), &sirene, &decp)
+			pgtest.Scan(t, db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE register = 'sirene'), count(*) FILTER (WHERE register = 'decp') FROM register_imports`), &sirene, &decp)
 			if sirene != 1 || decp != 1 {
 				t.Errorf("two servers ran %d SIRENE and %d DECP imports, want one each", sirene, decp)
 			}

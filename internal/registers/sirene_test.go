@@ -81,7 +81,7 @@ func TestSireneImport(t *testing.T) {
 		}
 	}
 	var addr, dep string
-	mustScan(t, db.QueryRow(context.Background(), `SELECT address, departement FROM sirene_establishments WHERE siret = $1`, estabs[3]["siret"]), &addr, &dep)
+	pgtest.Scan(t, db.QueryRow(context.Background(), `SELECT address, departement FROM sirene_establishments WHERE siret = $1`, estabs[3]["siret"]), &addr, &dep)
 	if addr != "" || dep == "" {
 		t.Errorf("a partially diffusible establishment: address %q (withheld by INSEE), département %q", addr, dep)
 	}

@@ -29,17 +29,16 @@ func TestGeneratedDataMatchesWhatServicesWrite(t *testing.T) {
 		t.Fatalf("generated %+v", st)
 	}
 	var bad, listedWrong, rebuild int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM organisations WHERE legal_name = '' OR description = ''`).Scan(&bad)
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM offers o JOIN organisations g ON g.id = o.organisation_id
-		WHERE o.listed <> (o.status = 'published' AND g.status = 'member')`).Scan(&listedWrong)
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM search_changes WHERE list = 'all'`).Scan(&rebuild)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM organisations WHERE legal_name = '' OR description = ''`), &bad)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM offers o JOIN organisations g ON g.id = o.organisation_id
+		WHERE o.listed <> (o.status = 'published' AND g.status = 'member')`), &listedWrong)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM search_changes WHERE list = 'all'`), &rebuild)
 	if bad != 0 || listedWrong != 0 || rebuild != 1 {
 		t.Fatalf("empty texts %d, wrong listed %d, rebuild entries %d", bad, listedWrong, rebuild)
 	}
 	var invalid int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM organisations WHERE NOT siren ~ '^[0-9]{9}$'`).Scan(&invalid)
-	rows, _ := pool.Query(ctx, `SELECT siren FROM organisations`)
-	sirens, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM organisations WHERE NOT siren ~ '^[0-9]{9}$'`), &invalid)
+	sirens := pgtest.Rows[string](t, pool, `SELECT siren FROM organisations`)
 	for _, s := range sirens {
 		if !taxonomy.ValidSIREN(s) {
 			invalid++
@@ -49,8 +48,7 @@ func TestGeneratedDataMatchesWhatServicesWrite(t *testing.T) {
 		t.Errorf("%d invalid SIRENs", invalid)
 	}
 
-	rows, _ = pool.Query(ctx, `SELECT id FROM organisations WHERE kind IN ('pme', 'eti') ORDER BY id LIMIT 40`)
-	ids, _ := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids := pgtest.Rows[int64](t, pool, `SELECT id FROM organisations WHERE kind IN ('pme', 'eti') ORDER BY id LIMIT 40`)
 	x := search.NewIndexer(tax)
 	type snapshot struct {
 		facets []string
@@ -66,14 +64,11 @@ func TestGeneratedDataMatchesWhatServicesWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.offers = map[int64][]string{}
-		rows, _ := q.Query(ctx, `SELECT id, facets FROM offers WHERE organisation_id = $1`, id)
-		for rows.Next() {
-			var oid int64
+		for _, oid := range pgtest.Rows[int64](t, q, `SELECT id FROM offers WHERE organisation_id = $1`, id) {
 			var f []string
-			_ = rows.Scan(&oid, &f)
+			pgtest.Scan(t, q.QueryRow(ctx, `SELECT facets FROM offers WHERE id = $1`, oid), &f)
 			s.offers[oid] = f
 		}
-		rows.Close()
 		return s
 	}
 	for _, id := range ids {

@@ -27,7 +27,7 @@ func TestCertExpiryJob(t *testing.T) {
 	}
 	facets := func() []string {
 		var f []string
-		_ = pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, org).Scan(&f)
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT facets FROM organisations WHERE id = $1`, org), &f)
 		return f
 	}
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return x.Refresh(ctx, tx, org) }); err != nil {
@@ -60,9 +60,7 @@ func TestPruneChangesJob(t *testing.T) {
 	if err := (&search.PruneChangesWorker{DB: pool}).Work(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	var ids []int64
-	rows, _ := pool.Query(ctx, `SELECT id FROM search_changes ORDER BY seq`)
-	ids, _ = pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids := pgtest.Rows[int64](t, pool, `SELECT id FROM search_changes ORDER BY seq`)
 	if !slices.Equal(ids, []int64{2}) {
 		t.Errorf("left %v, want [2]", ids)
 	}

@@ -97,7 +97,7 @@ func enumKeys() map[string]string {
 		add("match states", "match.state."+string(st))
 	}
 	for _, a := range purchase.ReplyActions {
-		add("buyer replies", "match.reply."+a, "requests.flash_reply."+a)
+		add("buyer replies", "match.reply."+string(a), "requests.flash_reply."+string(a))
 	}
 	for _, p := range []string{purchase.LinkInterest, purchase.LinkNotInterested, purchase.LinkFollowUp} {
 		add("link purposes", "link.done."+p)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"passerelle/internal/postgres/pgtest"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestOfferFormKeepsInput(t *testing.T) {
 		t.Error("typed HTML rendered as markup")
 	}
 	var n int
-	_ = app.DB.QueryRow(context.Background(), `SELECT count(*) FROM offers WHERE title = $1`, typed.Get("title")).Scan(&n) // the demo SME has offers of its own
+	n = pgtest.Count(t, app.DB, `SELECT count(*) FROM offers WHERE title = $1`, typed.Get("title")) // the demo SME has offers of its own
 	if n != 0 {
 		t.Fatal("a CPV search stored an offer")
 	}
@@ -84,7 +85,7 @@ func TestOfferFormKeepsInput(t *testing.T) {
 	if v, _ := doc.Find(`#f-keywords`).Attr("value"); v != "SIG, cartographie" {
 		t.Errorf("keywords lost: %q", v)
 	}
-	_ = app.DB.QueryRow(context.Background(), `SELECT count(*) FROM offers WHERE title = $1`, typed.Get("title")).Scan(&n) // the demo SME has offers of its own
+	n = pgtest.Count(t, app.DB, `SELECT count(*) FROM offers WHERE title = $1`, typed.Get("title")) // the demo SME has offers of its own
 	if n != 0 {
 		t.Fatal("an invalid offer was stored")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -195,11 +196,11 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 		switch {
 		case !p.Takes:
 			v.Notice = l.T("request.takes_no_answer")
-		case purpose == purchase.LinkNotInterested && (state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateInterested):
+		case purpose == purchase.LinkNotInterested && slices.Contains(p.Actions, purchase.ActNotInterested):
 			f := declineForm(l, action, st.decline, st.declineErrs)
 			f.Fields = append([]components.Field{hidden}, f.Fields...)
 			v.Form = &f
-		case purpose == purchase.LinkInterest && (state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateNotInterested):
+		case purpose == purchase.LinkInterest && slices.Contains(p.Actions, purchase.ActInterest):
 			f := interestForm(l, action, p, st.interest, st.interestErrs)
 			f.Fields = append([]components.Field{hidden}, f.Fields...)
 			v.Form = &f

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"passerelle/internal/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func TestImportThroughThePages(t *testing.T) {
 	}
 	count := func() int {
 		var n int
-		_ = a.DB.QueryRow(ctx, `SELECT count(*) FROM declarations`).Scan(&n)
+		pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT count(*) FROM declarations`), &n)
 		return n
 	}
 	before := count()
@@ -299,7 +300,7 @@ func TestBarometerClosedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var before int
-	_ = a.DB.QueryRow(ctx, `SELECT count(*) FROM barometer_answers`).Scan(&before)
+	pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT count(*) FROM barometer_answers`), &before)
 	resp, _ := postForm(t, a.sme, a.URL+"/barometre", url.Values{"account": {fmt.Sprint(account)}, "relationship": {"7"}, "payment": {"7"},
 		"clarity": {"7"}, "innovation": {"7"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/barometre" {
@@ -307,7 +308,7 @@ func TestBarometerClosedMeanwhile(t *testing.T) {
 	}
 	_, doc := get(t, a.sme, a.URL+"/barometre")
 	var after int
-	_ = a.DB.QueryRow(ctx, `SELECT count(*) FROM barometer_answers`).Scan(&after)
+	pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT count(*) FROM barometer_answers`), &after)
 	if after != before || doc.Find("[data-testid=barometer-form]").Length() != 0 {
 		t.Errorf("%d answers stored, form shown %d", after-before, doc.Find("[data-testid=barometer-form]").Length())
 	}

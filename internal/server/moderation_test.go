@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"passerelle/internal/postgres/pgtest"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestModerationQueueRefusesAChangedVersion(t *testing.T) {
 		t.Fatalf("decision: %d", resp.StatusCode)
 	}
 	var status string
-	_ = app.DB.QueryRow(ctx, `SELECT status::text FROM offers WHERE id = $1`, id).Scan(&status)
+	pgtest.Scan(t, app.DB.QueryRow(ctx, `SELECT status::text FROM offers WHERE id = $1`, id), &status)
 	if status != "submitted" {
 		t.Fatalf("a version nobody read was decided: %s", status)
 	}
@@ -76,7 +77,7 @@ func TestModerationQueueRefusesAChangedVersion(t *testing.T) {
 	if resp, _ := postForm(t, staff, app.URL+publish, url.Values{"version": {current}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("decision on the version read: %d", resp.StatusCode)
 	}
-	_ = app.DB.QueryRow(ctx, `SELECT status::text FROM offers WHERE id = $1`, id).Scan(&status)
+	pgtest.Scan(t, app.DB.QueryRow(ctx, `SELECT status::text FROM offers WHERE id = $1`, id), &status)
 	if status != "published" {
 		t.Errorf("after deciding on the version read: %s", status)
 	}
@@ -126,8 +127,8 @@ func TestOneClickUnsubscribe(t *testing.T) {
 		t.Fatalf("one-click unsubscribe: %d", resp.StatusCode)
 	}
 	var off int
-	_ = app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts n JOIN users u ON u.id = n.user_id
-		WHERE u.email = 'pme@passerelle.test' AND n.category = 'moderation'`).Scan(&off)
+	pgtest.Scan(t, app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts n JOIN users u ON u.id = n.user_id
+		WHERE u.email = 'pme@passerelle.test' AND n.category = 'moderation'`), &off)
 	if off != 1 {
 		t.Fatalf("not unsubscribed: %d rows", off)
 	}
@@ -143,7 +144,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	if resp, _ := postForm(t, sme, app.URL+"/compte/notifications", url.Values{"categories": every}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("preferences: %d", resp.StatusCode)
 	}
-	_ = app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts`).Scan(&off)
+	pgtest.Scan(t, app.DB.QueryRow(ctx, `SELECT count(*) FROM notification_optouts`), &off)
 	if off != 0 {
 		t.Errorf("turned back on, still %d opt-outs", off)
 	}

@@ -156,11 +156,8 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 			Label: l.T("match.open_conversation"), TestID: "open-conversation"})
 	}
 	unanswered := p.Match == nil || p.Match.AnsweredAt == nil
-	canInterest := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateNotInterested ||
-		(state == purchase.StateShortlisted && unanswered)
-	canDecline := state == purchase.StateSuggested || state == purchase.StateViewed || state == purchase.StateInterested
 	switch {
-	case !p.Takes && (canInterest || canDecline):
+	case p.TooLate:
 		v.Notice = l.T("request.takes_no_answer")
 		return
 	case state == purchase.StateNotInterested:
@@ -170,10 +167,10 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 	case state == purchase.StateShortlisted:
 		v.Notice = l.T("match.shortlisted_first")
 	}
-	if canInterest {
+	if slices.Contains(p.Actions, purchase.ActInterest) {
 		v.Forms = append(v.Forms, interestForm(l, fmt.Sprintf("/demandes/%d/interet", p.ID), p, st.interest, st.interestErrs))
 	}
-	if canDecline {
+	if slices.Contains(p.Actions, purchase.ActNotInterested) {
 		v.Forms = append(v.Forms, declineForm(l, fmt.Sprintf("/demandes/%d/pas-interesse", p.ID), st.decline, st.declineErrs))
 	}
 }
@@ -279,7 +276,7 @@ func counterfactualField(l *i18n.Localizer, value string) components.Field {
 		Hint: l.T("request.counterfactual_hint"), Options: options(l, "request.counterfactual.", purchase.Counterfactuals, "form.select")}
 }
 
-// replyForms are the buyer's steps possible from the answer's state.
+// replyForms turn the buyer's allowed steps on an answer into forms.
 func (s *Server) replyForms(l *i18n.Localizer, base string, m purchase.Match, st pageState) []components.Form {
 	org := strconv.FormatInt(m.OrgID, 10)
 	var typed purchase.Reply
@@ -292,46 +289,25 @@ func (s *Server) replyForms(l *i18n.Localizer, base string, m purchase.Match, st
 		suffixed[k+"-"+org] = v
 	}
 	var forms []components.Form
-	add := func(action string, danger bool, fields ...components.Field) {
-		f := components.Form{Action: base + "/reponses/" + org + "/" + action, Submit: l.T("match.reply." + action), Danger: danger,
-			TestID: "reply-" + action, Fields: fields}
+	for _, action := range purchase.ReplyActions {
+		if !slices.Contains(m.Actions, action) {
+			continue
+		}
+		f := components.Form{Action: base + "/reponses/" + org + "/" + string(action), Submit: l.T("match.reply." + string(action)),
+			TestID: "reply-" + string(action), Danger: action == purchase.ActDecline || action == purchase.ActLost}
+		switch action {
+		case purchase.ActDecline:
+			f.Fields = []components.Field{{Name: "reason-" + org, Label: l.T("match.reply_reason"), Hint: l.T("match.reply_reason_hint"),
+				Type: "textarea", Value: typed.Reason, Required: true, MaxLength: purchase.MaxReason}}
+		case purchase.ActWon:
+			f.Fields = []components.Field{
+				{Name: "amount-" + org, Label: l.T("match.amount"), Hint: l.T("match.amount_hint"), Type: "text", Value: typed.Amount, Required: true},
+				{Name: "date-" + org, Label: l.T("match.contract_date"), Type: "date", Value: typed.Date, Required: true}}
+		}
 		if typed.Action == action {
 			f = withErrors(l, f, suffixed)
 		}
 		forms = append(forms, f)
-	}
-	can := func(action string) bool {
-		switch action {
-		case "shortlist":
-			return m.State == purchase.StateInterested
-		case "accept":
-			return slices.Contains([]purchase.State{purchase.StateInterested, purchase.StateShortlisted}, m.State)
-		case "decline":
-			return slices.Contains([]purchase.State{purchase.StateInterested, purchase.StateShortlisted, purchase.StateDiscussion}, m.State)
-		case "won":
-			return slices.Contains([]purchase.State{purchase.StateShortlisted, purchase.StateDiscussion, purchase.StateLost}, m.State)
-		case "lost":
-			return m.State == purchase.StateDiscussion
-		}
-		return false
-	}
-	for _, action := range purchase.ReplyActions {
-		if !can(action) {
-			continue
-		}
-		switch action {
-		case "decline":
-			add(action, true, components.Field{Name: "reason-" + org, Label: l.T("match.reply_reason"), Hint: l.T("match.reply_reason_hint"),
-				Type: "textarea", Value: typed.Reason, Required: true, MaxLength: purchase.MaxReason})
-		case "won":
-			add(action, false,
-				components.Field{Name: "amount-" + org, Label: l.T("match.amount"), Hint: l.T("match.amount_hint"), Type: "text", Value: typed.Amount, Required: true},
-				components.Field{Name: "date-" + org, Label: l.T("match.contract_date"), Type: "date", Value: typed.Date, Required: true})
-		case "lost":
-			add(action, true)
-		default:
-			add(action, false)
-		}
 	}
 	return forms
 }
@@ -434,7 +410,8 @@ func (s *Server) matchesSide(r *http.Request, l *i18n.Localizer, a member.Actor,
 			x.Links = append(x.Links, requestpage.Link{URL: fmt.Sprintf("/offres/%d", *m.BestOfferID), Label: l.T("match.best_offer", "Title", *m.BestOfferTitle)})
 		}
 		org := strconv.FormatInt(m.OrgID, 10)
-		if p.Mine && (m.State == purchase.StateSuggested || m.State == purchase.StateViewed) && p.Status == purchase.StatusOpen {
+		// An answered match is shortlisted from the answers above.
+		if p.Mine && !m.State.Answered() && slices.Contains(m.Actions, purchase.ActShortlist) {
 			x.Forms = append(x.Forms, components.Form{Action: base + "/reponses/" + org + "/shortlist", Submit: l.T("match.reply.shortlist"), TestID: "reply-shortlist"})
 		}
 		fb := fmt.Sprintf("/demandes/%d/correspondances/%s/avis", p.ID, org)

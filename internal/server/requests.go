@@ -251,14 +251,14 @@ func (s *Server) requestRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	suffix := "-" + strconv.FormatInt(org, 10)
-	rp := purchase.Reply{Action: chi.URLParam(r, "action"), Reason: r.PostFormValue("reason" + suffix),
+	rp := purchase.Reply{Action: purchase.Action(chi.URLParam(r, "action")), Reason: r.PostFormValue("reason" + suffix),
 		Amount: r.PostFormValue("amount" + suffix), Date: r.PostFormValue("date" + suffix)}
 	err = s.requests.Respond(r.Context(), actorFrom(r.Context()), id, org, rp)
 	if errs, ok := fieldErrors(err); ok {
 		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{replyOrg: org, reply: rp, replyErrs: errs})
 		return
 	}
-	s.afterStep(w, r, err, "requests.flash_reply."+rp.Action, fmt.Sprintf("/espace/demandes/%d#answer-%d", id, org))
+	s.afterStep(w, r, err, "requests.flash_reply."+string(rp.Action), fmt.Sprintf("/espace/demandes/%d#answer-%d", id, org))
 }
 
 // requestExport is the shortlist as a CSV file a French spreadsheet opens.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"passerelle/internal/postgres/pgtest"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,7 +303,7 @@ func TestOneClickNotInterested(t *testing.T) {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
 	var id int64
-	_ = a.DB.QueryRow(context.Background(), `SELECT max(id) FROM purchase_requests`).Scan(&id)
+	pgtest.Scan(t, a.DB.QueryRow(context.Background(), `SELECT max(id) FROM purchase_requests`), &id)
 	publish := fmt.Sprintf("/equipe/moderation/request/%d/publier", id)
 	_, queue := get(t, a.staff, a.URL+"/equipe/moderation")
 	version, _ := queue.Find(fmt.Sprintf(`form[action="%s"] input[name=version]`, publish)).Attr("value")
@@ -382,7 +383,7 @@ func TestFollowUpFromTheMailLink(t *testing.T) {
 		t.Fatalf("asked again: %d, %v", again, err)
 	}
 	var buyerID, buyerOrg int64
-	_ = a.DB.QueryRow(ctx, `SELECT id, organisation_id FROM users WHERE email = 'acheteur@passerelle.test'`).Scan(&buyerID, &buyerOrg)
+	pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT id, organisation_id FROM users WHERE email = 'acheteur@passerelle.test'`), &buyerID, &buyerOrg)
 	_, doc = get(t, a.buyer, a.URL+"/espace")
 	if n, _ := doc.Find("[data-testid=home-tasks]").Attr("data-count"); n != "2" { // the question and the draft
 		t.Fatalf("buyer's tasks: %s", n)
@@ -414,8 +415,8 @@ func TestFollowUpFromTheMailLink(t *testing.T) {
 		t.Fatalf("answer: %d", resp.StatusCode)
 	}
 	var status, outcome, follow, counterfactual string
-	_ = a.DB.QueryRow(ctx, `SELECT status::text, outcome, follow_up, counterfactual FROM purchase_requests WHERE id = $1`, a.first).
-		Scan(&status, &outcome, &follow, &counterfactual)
+	pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT status::text, outcome, follow_up, counterfactual FROM purchase_requests WHERE id = $1`, a.first),
+		&status, &outcome, &follow, &counterfactual)
 	if status != "closed" || outcome != "awarded" || follow != "passerelle" || counterfactual != "no" {
 		t.Fatalf("after the answer: %s %s %s %s", status, outcome, follow, counterfactual)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"passerelle/internal/postgres/pgtest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -186,7 +187,7 @@ func TestExpiredSessionsArePruned(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var expired, live int
-		_ = app.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE token = 'expired'), count(*) FILTER (WHERE token = 'live') FROM sessions`).Scan(&expired, &live)
+		pgtest.Scan(t, app.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE token = 'expired'), count(*) FILTER (WHERE token = 'live') FROM sessions`), &expired, &live)
 		if expired == 0 && live == 1 {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"passerelle/internal/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func TestTwoServersShareOneDatabase(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second)
-	_ = one.DB.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`).Scan(&runs)
+	pgtest.Scan(t, one.DB.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'search.prune_changes'`), &runs)
 	if runs != 1 {
 		t.Errorf("the daily prune job ran %d times for two servers, want 1", runs)
 	}

@@ -2,7 +2,6 @@ package registersgen_test
 
 import (
 	"context"
-	"github.com/jackc/pgx/v5"
 	"testing"
 
 	"passerelle/internal/postgres/pgtest"
@@ -44,16 +43,8 @@ func TestGeneratedRegistersImport(t *testing.T) {
 		t.Errorf("5 %% changed: %s %s", s.JSON(), d.JSON())
 	}
 	var pme float64
-	mustScan(t, db.QueryRow(ctx, `SELECT sum(contracts) FILTER (WHERE category = 'PME') / sum(contracts) FROM public_buyer_shares`), &pme)
+	pgtest.Scan(t, db.QueryRow(ctx, `SELECT sum(contracts) FILTER (WHERE category = 'PME') / sum(contracts) FROM public_buyer_shares`), &pme)
 	if pme < 0.5 || pme > 0.95 {
 		t.Errorf("PME share of the generated contracts %.2f", pme)
-	}
-}
-
-// mustScan reads one row, failing the test on a query error.
-func mustScan(t testing.TB, row pgx.Row, dest ...any) {
-	t.Helper()
-	if err := row.Scan(dest...); err != nil {
-		t.Fatalf("query: %v", err)
 	}
 }
