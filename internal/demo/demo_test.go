@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-
 	"passerelle/internal/demo"
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
