@@ -21,6 +21,7 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/refdata"
 	"passerelle/internal/registers"
+	"passerelle/internal/profile"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
@@ -284,19 +285,13 @@ func fillSME(ctx context.Context, tx pgx.Tx, tax *taxonomy.Taxonomy, orgID int64
 		VALUES ($1, 'ISO 9001', 'AFNOR Certification', current_date + 700)`, orgID); err != nil {
 		return err
 	}
-	for _, a := range usable {
-		var amount, year any
-		if a.AmountEUR > 0 {
-			amount = a.AmountEUR
-		}
-		if a.Year > 0 {
-			year = a.Year
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year, departement, source, source_uid)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'decp', $8) ON CONFLICT DO NOTHING`,
-			orgID, validate.Clip(a.Buyer, 200), validate.Clip(a.Object, 1000), a.CPV, amount, year, a.Departement, a.UID); err != nil {
-			return err
-		}
+	refs := make([]profile.NewReference, len(usable))
+	for i, a := range usable {
+		refs[i] = profile.NewReference{OrgID: orgID, Client: a.Buyer, Object: a.Object, CPV: a.CPV, AmountEUR: a.AmountEUR, Year: a.Year,
+			Departement: a.Departement, SourceUID: a.UID}
+	}
+	if _, err := profile.AddReferences(ctx, tx, refs); err != nil {
+		return err
 	}
 	index := search.NewIndexer(tax)
 	for i, status := range demoStatuses {

@@ -1,9 +1,11 @@
 // Package importer loads public data into the platform: a directory of
 // suppliers (SIRENE establishments) as member SMEs, and awarded public
 // contracts (DECP) as references of their winners, each winner becoming
-// an SME when it is not one yet. `passerelle import` and `passerelle
-// eval` both go through it, so the evaluation measures the matching on
-// data loaded the way the platform loads it.
+// an SME when it is not one yet. `passerelle eval` loads its contracts
+// through it; it writes references with profile.AddReferences, as the
+// platform does, so the evaluation measures the matching on references
+// stored the way the platform stores them. (The national registers'
+// import, `passerelle import`, is internal/registers.)
 package importer
 
 import (
@@ -17,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/profile"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/validate"
@@ -222,44 +225,36 @@ func Load(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, supplie
 				progress(done, total)
 			}
 		}
-		batch := &pgx.Batch{}
+		var refs []profile.NewReference
+		flush := func() error {
+			n, err := profile.AddReferences(ctx, tx, refs)
+			st.References += n
+			refs = refs[:0]
+			if progress != nil {
+				progress(done, total)
+			}
+			return err
+		}
 		for _, c := range contracts {
-			var amount, year any
-			if c.AmountEUR > 0 {
-				amount = c.AmountEUR
-			}
-			if c.Year > 0 {
-				year = c.Year
-			}
-			client := validate.Clip(validate.Line(c.BuyerName), 200)
+			client := validate.Line(c.BuyerName)
 			if client == "" {
 				client = c.BuyerSIRET
 			}
-			object := validate.Clip(c.Object, 1000)
-			if object == "" {
-				object = "—"
-			}
 			for _, w := range c.Winners {
-				batch.Queue(`INSERT INTO org_references (organisation_id, client, client_siret, object, cpv_code, amount_eur, year, departement, source, source_uid)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'decp', $9) ON CONFLICT DO NOTHING`,
-					ids[w], client, c.BuyerSIRET, object, c.CPV, amount, year, c.Departement, c.UID)
+				refs = append(refs, profile.NewReference{OrgID: ids[w], Client: client, ClientSIRET: c.BuyerSIRET, Object: c.Object, CPV: c.CPV,
+					AmountEUR: c.AmountEUR, Year: c.Year, Departement: c.Departement, SourceUID: c.UID})
 			}
 			done++
-			if batch.Len() >= 500 {
-				if n, err := sendBatch(ctx, tx, batch); err != nil {
-					return err
-				} else {
-					st.References += n
-				}
-				batch = &pgx.Batch{}
-				if progress != nil {
-					progress(done, total)
+			if len(refs) >= 5000 {
+				if err := flush(); err != nil {
+					return fmt.Errorf("importer: references: %w", err)
 				}
 			}
 		}
-		n, err := sendBatch(ctx, tx, batch)
-		st.References += n
-		return err
+		if err := flush(); err != nil {
+			return fmt.Errorf("importer: references: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return st, err
@@ -275,21 +270,4 @@ func Load(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, supplie
 		}
 	}
 	return st, nil
-}
-
-func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) (int, error) {
-	if b.Len() == 0 {
-		return 0, nil
-	}
-	res := tx.SendBatch(ctx, b)
-	n := 0
-	for range b.Len() {
-		tag, err := res.Exec()
-		if err != nil {
-			res.Close()
-			return n, fmt.Errorf("importer: reference: %w", err)
-		}
-		n += int(tag.RowsAffected())
-	}
-	return n, res.Close()
 }

@@ -230,27 +230,26 @@ func (s *Service) AddReference(ctx context.Context, actor member.Actor, in Refer
 	if _, ok := s.tax.CPV(in.CPV); !ok {
 		e.Add("ref_cpv", "offer.cpv_unknown")
 	}
-	var amount, year any
+	ref := NewReference{OrgID: actor.OrgID, Client: in.Client, Object: in.Object, CPV: in.CPV}
 	if a := strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "€", "").Replace(in.Amount); a != "" {
 		n, err := strconv.ParseInt(a, 10, 64)
 		if err != nil || n < 0 {
 			e.Add("ref_amount", "form.number_invalid")
 		}
-		amount = n
+		ref.AmountEUR = n
 	}
 	if y := strings.TrimSpace(in.Year); y != "" {
 		n, err := strconv.Atoi(y)
 		if err != nil || n < 1990 || n > s.now().Year() {
 			e.Add("ref_year", "form.year_invalid")
 		}
-		year = n
+		ref.Year = n
 	}
 	if e.Any() {
 		return &ValidationError{Fields: e}
 	}
 	return s.write(ctx, actor, "add reference", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year)
-			VALUES ($1, $2, $3, $4, $5, $6)`, actor.OrgID, in.Client, in.Object, in.CPV, amount, year)
+		_, err := AddReferences(ctx, tx, []NewReference{ref})
 		return err
 	})
 }
@@ -302,6 +301,7 @@ func (s *Service) ImportAwards(ctx context.Context, actor member.Actor, uids []s
 	}
 	n := 0
 	err = s.write(ctx, actor, "import awards", func(tx pgx.Tx) error {
+		var refs []NewReference
 		for _, a := range found {
 			if !slices.Contains(uids, a.UID) || a.Imported {
 				continue
@@ -309,24 +309,16 @@ func (s *Service) ImportAwards(ctx context.Context, actor member.Actor, uids []s
 			if _, ok := s.tax.CPV(a.CPV); !ok {
 				continue // a code not in CPV 2008 cannot be matched on
 			}
-			var amount, year any
-			if a.AmountEUR > 0 {
-				amount = a.AmountEUR
-			}
-			if a.Year > 0 {
-				year = a.Year
-			}
-			tag, err := tx.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, amount_eur, year, departement, source, source_uid, client_siret)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 'decp', $8, $9) ON CONFLICT DO NOTHING`,
-				actor.OrgID, orDash(validate.Clip(a.Buyer, 200)), orDash(validate.Clip(a.Object, 1000)), a.CPV, amount, year, a.Departement, a.UID, a.BuyerSIRET)
-			if err != nil {
-				return err
-			}
-			n += int(tag.RowsAffected())
+			refs = append(refs, NewReference{OrgID: actor.OrgID, Client: a.Buyer, ClientSIRET: a.BuyerSIRET, Object: a.Object, CPV: a.CPV,
+				AmountEUR: a.AmountEUR, Year: a.Year, Departement: a.Departement, SourceUID: a.UID})
+		}
+		var err error
+		if n, err = AddReferences(ctx, tx, refs); err != nil {
+			return err
 		}
 		// The SME answered the proposals: what it ticked became references,
 		// the rest are not proposed again.
-		_, err := tx.Exec(ctx, `UPDATE contract_proposals SET dismissed_at = now() WHERE organisation_id = $1 AND dismissed_at IS NULL`, actor.OrgID)
+		_, err = tx.Exec(ctx, `UPDATE contract_proposals SET dismissed_at = now() WHERE organisation_id = $1 AND dismissed_at IS NULL`, actor.OrgID)
 		return err
 	})
 	return n, err
@@ -359,9 +351,3 @@ func one(tag interface{ RowsAffected() int64 }, err error) error {
 }
 
 // orDash stands for a field the public data left empty.
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
