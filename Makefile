@@ -38,7 +38,7 @@ fmt-check: check-go ## Fail when gofmt would change a file
 tidy-check: check-go ## Fail when go.mod/go.sum are not tidy (go mod tidy would change them)
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; $(GO) mod tidy -diff; exit 1; }
 
-AXE_DIR := internal/browsertest/axe
+AXE_DIR := internal/tools/browsertest/axe
 
 axe: ## Install axe-core from npm (lock file) for the browser tests' accessibility check
 	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js and npm (apt-get install -y nodejs npm); the browser tests inject axe-core from npm"; exit 1; }

@@ -6,10 +6,10 @@ import (
 	"io"
 	"slices"
 
-	"passerelle/internal/evaluation"
 	"passerelle/internal/matching"
-	"passerelle/internal/postgres"
+	"passerelle/internal/platform/postgres"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/tools/evaluation"
 )
 
 // benchMatching times the ranking of requests at the benchmark
@@ -20,7 +20,7 @@ func benchMatching(ctx context.Context, url string, n int, out io.Writer, stderr
 	if err != nil {
 		return err
 	}
-	contracts, err := readContracts("internal/refdata/data/decp_history.csv")
+	contracts, err := readContracts("internal/platform/refdata/data/decp_history.csv")
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"passerelle/internal/config"
-	"passerelle/internal/postgres"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/postgres"
 	"passerelle/internal/registers"
 	"passerelle/internal/registers/registersgen"
 )

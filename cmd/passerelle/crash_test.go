@@ -18,13 +18,13 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/config"
-	"passerelle/internal/demo"
-	"passerelle/internal/jobs"
-	"passerelle/internal/postgres"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/postgres"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/purchase"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/tools/demo"
 )
 
 // TestMain lets the crash test run this very binary as a server process

@@ -12,23 +12,23 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/config"
-	"passerelle/internal/evaluation"
-	"passerelle/internal/importer"
 	"passerelle/internal/matching"
-	"passerelle/internal/pgcluster"
-	"passerelle/internal/postgres"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/pgcluster"
+	"passerelle/internal/platform/postgres"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/tools/evaluation"
+	"passerelle/internal/tools/importer"
 )
 
 // runEval measures the matching service on real public contracts (see
-// internal/evaluation). It finds or starts PostgreSQL as `make run` does
+// internal/tools/evaluation). It finds or starts PostgreSQL as `make run` does
 // and works in a database of its own, created afresh each run.
 func runEval(ctx context.Context, cfg config.Config, args []string, evalURL string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	history := fs.String("history", "internal/refdata/data/decp_history.csv", "awarded contracts loaded as references (DECP columns)")
-	directory := fs.String("directory", "internal/refdata/data/sirene_etablissements_decp_suppliers.csv", "suppliers loaded as SMEs (SIRENE columns)")
+	history := fs.String("history", "internal/platform/refdata/data/decp_history.csv", "awarded contracts loaded as references (DECP columns)")
+	directory := fs.String("directory", "internal/platform/refdata/data/sirene_etablissements_decp_suppliers.csv", "suppliers loaded as SMEs (SIRENE columns)")
 	queries := fs.String("queries", "", "contracts to rank for (DECP columns); none: leave-one-out on the history")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object, last")
 	fit := fs.Bool("fit", false, "fit the weights on the older 70 % of the history (leave-one-out), measure them on the newer 30 %, write them to -weights")

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"passerelle/internal/config"
-	"passerelle/internal/postgres"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/postgres"
 	"passerelle/internal/registers"
 )
 

@@ -28,21 +28,21 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/bench"
-	"passerelle/internal/config"
-	"passerelle/internal/demo"
-	"passerelle/internal/i18n"
 	"passerelle/internal/indicator"
-	"passerelle/internal/jobs"
-	"passerelle/internal/mail"
-	"passerelle/internal/metrics"
-	"passerelle/internal/pgcluster"
-	"passerelle/internal/postgres"
-	"passerelle/internal/scale"
-	"passerelle/internal/searchindex"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/metrics"
+	"passerelle/internal/platform/pgcluster"
+	"passerelle/internal/platform/postgres"
+	"passerelle/internal/search/searchindex"
 	"passerelle/internal/server"
-	"passerelle/internal/soak"
 	"passerelle/internal/taxonomy"
+	"passerelle/internal/tools/bench"
+	"passerelle/internal/tools/demo"
+	"passerelle/internal/tools/scale"
+	"passerelle/internal/tools/soak"
 )
 
 func main() {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"passerelle/internal/postgres"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres"
+	"passerelle/internal/platform/postgres/pgtest"
 )
 
 func TestRunRejectsBadConfigurationClearly(t *testing.T) {

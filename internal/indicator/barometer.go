@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/member"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/validate"
 )
 
 // Criteria are what an SME rates, 0 to 10, in the barometer.

@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 // Column is one column of the declarations file: its name in the header

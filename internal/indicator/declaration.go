@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/member"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/validate"
 )
 
 // Figures are what a large account declares for one year.

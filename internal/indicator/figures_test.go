@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"passerelle/internal/i18n"
-	"passerelle/internal/mail"
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/notify"
 )
 
 // request inserts an open request of buyer published at pub, with a

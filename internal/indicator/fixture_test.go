@@ -11,10 +11,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/jobs"
 	"passerelle/internal/member"
-	"passerelle/internal/postgres/pgtest"
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/taxonomy"
 )
 

@@ -13,11 +13,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/jobs"
 	"passerelle/internal/member"
-	"passerelle/internal/postgres"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/postgres"
+	"passerelle/internal/platform/validate"
 )
 
 // An import's statuses: checking (a job reads the file) → checked (staff

@@ -20,7 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"passerelle/internal/audit"
+	"passerelle/internal/platform/audit"
 )
 
 // MinAnswers is how many SMEs must have rated a large account in a

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"passerelle/internal/member"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/validate"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/notify"
 )
 
 // Barometer is the mails that tell SMEs a barometer campaign opened;

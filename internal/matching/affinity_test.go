@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"passerelle/internal/matching"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/registers"
 	"passerelle/internal/registers/registerstest"
 	"passerelle/internal/taxonomy"

@@ -8,9 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/notify"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/validate"
 )
 
 // actorSelect reads a user with its organisation's kind and status, and

@@ -7,7 +7,7 @@ package member
 
 import (
 	"errors"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/validate"
 	"time"
 )
 

@@ -16,13 +16,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/i18n"
-	"passerelle/internal/jobs"
-	"passerelle/internal/mail"
 	"passerelle/internal/member"
-	"passerelle/internal/notify"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )

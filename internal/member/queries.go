@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/mail"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/validate"
 )
 
 // PageSize is the number of rows on one page of a staff list.

@@ -14,10 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 // Service holds the members' rules.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/moderation"
+	"passerelle/internal/platform/moderation"
 )
 
 // Moderated declares offers as content staff review before publication

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 // Status is where an offer stands: draft → submitted → published →

@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
-	"passerelle/internal/moderation"
 	"passerelle/internal/offer"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/moderation"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )

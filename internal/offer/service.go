@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
-	"passerelle/internal/moderation"
+	"passerelle/internal/platform/moderation"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )

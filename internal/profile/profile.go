@@ -18,9 +18,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 // Named errors.

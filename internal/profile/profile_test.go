@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/member"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/profile"
-	"passerelle/internal/refdata"
 	"passerelle/internal/registers"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"

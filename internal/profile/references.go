@@ -5,7 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/validate"
 )
 
 // NewReference is a past contract to store as an SME's reference.

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/member"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/validate"
 )
 
 // Query is a search of open requests: French words and facet keys

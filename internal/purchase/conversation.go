@@ -7,9 +7,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/member"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/validate"
 )
 
 // Message is one message of a conversation.

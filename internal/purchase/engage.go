@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/audit"
 )
 
 // Match is where one SME stands with one request.

@@ -5,8 +5,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/audit"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/audit"
 )
 
 // FollowUp records the buyer's answer to "what happened?" after the

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/jobs"
+	"passerelle/internal/platform/jobs"
 )
 
 // Register adds the requests' background work to reg: the daily digest

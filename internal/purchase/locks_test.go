@@ -10,8 +10,8 @@ import (
 
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/purchase"
-	"passerelle/internal/refdata"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )

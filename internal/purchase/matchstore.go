@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/notify"
 )
 
 // The SQL of matches (request_matches and what they read), one named

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/moderation"
+	"passerelle/internal/platform/moderation"
 )
 
 // Moderated declares purchase requests as content staff review before they

@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"time"
 
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 // Status is where a request stands: draft → submitted → open → closed, or

@@ -9,10 +9,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/config"
 	"passerelle/internal/member"
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/notify"
 	"passerelle/internal/taxonomy"
 )
 

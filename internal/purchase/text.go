@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/validate"
 )
 
 func cleanText(s string) string { return validate.Clean(s) }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/postgres/pgtest"
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/registers"
 )
 

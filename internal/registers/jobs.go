@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/jobs"
+	"passerelle/internal/platform/jobs"
 )
 
 // Config names where the daily imports read the registers; an empty

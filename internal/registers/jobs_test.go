@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"passerelle/internal/jobs"
-	"passerelle/internal/postgres/pgtest"
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/registers"
 	"passerelle/internal/registers/registerstest"
 )

@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/registers"
 	"passerelle/internal/registers/registerstest"
 )

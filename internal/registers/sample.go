@@ -5,7 +5,7 @@ import (
 	"encoding/csv"
 	"sort"
 
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/refdata"
 )
 
 // The columns INSEE's stock files start with, in their published order

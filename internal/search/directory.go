@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/searchindex"
+	"passerelle/internal/search/searchindex"
 )
 
 // SMEHit is one SME of the directory.

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/jobs"
+	"passerelle/internal/platform/jobs"
 )
 
 // CertExpiryArgs is the daily job that takes the "certified" facet off the

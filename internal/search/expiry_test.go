@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/search"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 // Indexer keeps what search reads (facet keys, the extra searchable text

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/searchindex"
+	"passerelle/internal/search/searchindex"
 )
 
 // OfferHit is one offer of the catalogue.

@@ -20,8 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"passerelle/internal/postgres"
-	"passerelle/internal/searchindex"
+	"passerelle/internal/platform/postgres"
+	"passerelle/internal/search/searchindex"
 	"passerelle/internal/taxonomy"
 )
 

@@ -12,12 +12,12 @@ import (
 
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
-	"passerelle/internal/postgres/pgtest"
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/search"
-	"passerelle/internal/searchindex"
+	"passerelle/internal/search/searchindex"
 	"passerelle/internal/taxonomy"
-	"passerelle/internal/validate"
 )
 
 var tax = taxonomy.MustLoad()

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/components"
 	memberpages "passerelle/web/pages/member"
 )
@@ -62,7 +62,7 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 
 // memberBlocks are what an SME or a buyer has to do now about requests.
 func (s *Server) memberBlocks(r *http.Request, l *i18n.Localizer, a member.Actor) ([]components.Block, error) {
-	h, err := s.requests.Home(r.Context(), a)
+	h, err := s.purchases.Home(r.Context(), a)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Server) staffBlocks(r *http.Request, l *i18n.Localizer, a member.Actor)
 		}
 	}
 	reported := components.Block{Title: l.T("home.reported"), Empty: l.T("home.reported_empty"), TestID: "home-reported"}
-	list, err := s.requests.Reported(r.Context(), a)
+	list, err := s.purchases.Reported(r.Context(), a)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package server
 import (
 	"net/http"
 
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/i18n"
 	"passerelle/internal/registers"
 	"passerelle/internal/taxonomy"
 	"passerelle/web/components"

@@ -3,8 +3,8 @@ package server
 import (
 	"net/http"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )

@@ -10,9 +10,9 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/httprate"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/validate"
 	"passerelle/web/components"
 	memberpages "passerelle/web/pages/member"
 )

@@ -8,9 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/member"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 // Access levels of the routes.

@@ -12,14 +12,14 @@ import (
 	"strings"
 	"testing"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/i18n"
 	"passerelle/internal/indicator"
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
-	"passerelle/internal/moderation"
-	"passerelle/internal/notify"
 	"passerelle/internal/offer"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/moderation"
+	"passerelle/internal/platform/notify"
 	"passerelle/internal/purchase"
 	"passerelle/internal/taxonomy"
 )

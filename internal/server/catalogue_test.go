@@ -4,15 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 func signInAs(t *testing.T, app *servertest.App, email string) *http.Client {

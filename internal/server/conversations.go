@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/i18n"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
 	requestpage "passerelle/web/pages/purchase"
@@ -36,7 +36,7 @@ func (s *Server) conversationShow(w http.ResponseWriter, r *http.Request) {
 func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, id, org int64, status int, body string, errs map[string]string) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
-	c, err := s.requests.Conversation(r.Context(), a, id, org)
+	c, err := s.purchases.Conversation(r.Context(), a, id, org)
 	if err != nil {
 		s.failure(w, r, err)
 		return
@@ -81,7 +81,7 @@ func (s *Server) conversationPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := r.PostFormValue("body")
-	err := s.requests.Post(r.Context(), actorFrom(r.Context()), id, org, body)
+	err := s.purchases.Post(r.Context(), actorFrom(r.Context()), id, org, body)
 	if errs, ok := fieldErrors(err); ok {
 		s.conversationPage(w, r, id, org, http.StatusUnprocessableEntity, body, errs)
 		return
@@ -101,7 +101,7 @@ func (s *Server) conversationReport(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/demandes/%d/echanges/%d", id, org), http.StatusSeeOther)
 		return
 	}
-	s.afterStep(w, r, s.requests.Report(r.Context(), actorFrom(r.Context()), id, org), "conversation.flash_reported",
+	s.afterStep(w, r, s.purchases.Report(r.Context(), actorFrom(r.Context()), id, org), "conversation.flash_reported",
 		fmt.Sprintf("/demandes/%d/echanges/%d", id, org))
 }
 
@@ -124,14 +124,14 @@ func (s *Server) linkActor(r *http.Request, id int64, token string) (member.Acto
 		purposes = []string{purchase.LinkFollowUp}
 	}
 	for _, p := range purposes {
-		l, err := s.requests.VerifyLink(r.Context(), token, p, id)
+		l, err := s.purchases.VerifyLink(r.Context(), token, p, id)
 		if errors.Is(err, purchase.ErrLinkInvalid) {
 			continue
 		}
 		if err != nil {
 			return member.Actor{}, "", err
 		}
-		a, err := s.requests.LinkActor(r.Context(), l, s.members.ActorByID)
+		a, err := s.purchases.LinkActor(r.Context(), l, s.members.ActorByID)
 		return a, p, err
 	}
 	return member.Actor{}, "", purchase.ErrLinkInvalid
@@ -161,7 +161,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 		s.failure(w, r, err)
 		return
 	}
-	p, err := s.requests.Get(r.Context(), a, id)
+	p, err := s.purchases.Get(r.Context(), a, id)
 	if err != nil {
 		s.failure(w, r, err)
 		return
@@ -227,18 +227,18 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	var st pageState
 	switch purpose {
 	case purchase.LinkFollowUp:
-		err = s.requests.FollowUp(r.Context(), a, id, r.PostFormValue("reponse"), r.PostFormValue("counterfactual"))
+		err = s.purchases.FollowUp(r.Context(), a, id, r.PostFormValue("reponse"), r.PostFormValue("counterfactual"))
 		if errs, ok := fieldErrors(err); ok {
 			errs["reponse"] = errs["answer"]
 			st.toolErrs = errs
 		}
 	case purchase.LinkNotInterested:
 		st.decline = purchase.Decline{Reason: r.PostFormValue("reason"), Text: r.PostFormValue("text")}
-		err = s.requests.NotInterested(r.Context(), a, id, st.decline)
+		err = s.purchases.NotInterested(r.Context(), a, id, st.decline)
 		st.declineErrs, _ = fieldErrors(err)
 	default:
 		st.interest = interestInput(r)
-		err = s.requests.ExpressInterest(r.Context(), a, id, st.interest)
+		err = s.purchases.ExpressInterest(r.Context(), a, id, st.interest)
 		st.interestErrs, _ = fieldErrors(err)
 	}
 	if _, invalid := fieldErrors(err); invalid {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/indicator"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/validate"
 	"passerelle/web/components"
 )
 

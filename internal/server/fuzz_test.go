@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"testing"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 // fuzzPages are the GET pages whose query parameters reach the database or

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"passerelle/internal/postgres"
+	"passerelle/internal/platform/postgres"
 )
 
 // healthz answers 200 while the process is alive (liveness).

@@ -13,10 +13,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
-	"passerelle/internal/spreadsheet"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/spreadsheet"
 	"passerelle/web/components"
 	indicatorpage "passerelle/web/pages/indicator"
 )

@@ -9,15 +9,15 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 // indicatorsApp is the application with the demo data and a client per role.

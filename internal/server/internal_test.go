@@ -15,10 +15,10 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"passerelle/internal/config"
-	"passerelle/internal/i18n"
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/i18n"
 	"passerelle/internal/taxonomy"
 )
 

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/i18n"
 )
 
 // setLanguage remembers the visitor's language for a year and returns to

@@ -3,8 +3,8 @@ package server
 import (
 	"net/http"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/pages/staff"
 )
 

@@ -8,9 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
-	"passerelle/internal/present"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/present"
 	"passerelle/internal/registers"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/registers"
 	"passerelle/internal/server/servertest"
 )

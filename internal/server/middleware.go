@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/i18n"
 )
 
 // validRequestID reports whether a client-sent id may be kept.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/i18n"
-	"passerelle/internal/moderation"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/moderation"
 	"passerelle/web/components"
 	"passerelle/web/pages/staff"
 )

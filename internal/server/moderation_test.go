@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"strings"
 	"testing"
 
-	"passerelle/internal/demo"
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/notify"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 // The staff queue shows an offer in full, and a decision taken on a

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/http"
 
-	"passerelle/internal/i18n"
-	"passerelle/internal/notify"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/notify"
 	"passerelle/web/components"
 	memberpages "passerelle/web/pages/member"
 )

@@ -11,10 +11,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
-	"passerelle/internal/validate"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/validate"
 	"passerelle/web/components"
 	offerpage "passerelle/web/pages/offer"
 )

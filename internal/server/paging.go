@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/components"
 )
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/http"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/components"
 	memberpages "passerelle/web/pages/member"
 )

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
-	"passerelle/internal/present"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/present"
 	"passerelle/internal/profile"
 	"passerelle/internal/taxonomy"
 	"passerelle/web/components"

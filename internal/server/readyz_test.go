@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"passerelle/internal/config"
-	"passerelle/internal/pgcluster"
-	"passerelle/internal/postgres"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/pgcluster"
+	"passerelle/internal/platform/postgres"
 	"passerelle/internal/server"
 )
 

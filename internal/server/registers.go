@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"passerelle/internal/i18n"
 	"passerelle/internal/member"
+	"passerelle/internal/platform/i18n"
 	"passerelle/internal/registers"
 	"passerelle/internal/taxonomy"
 	"passerelle/web/components"

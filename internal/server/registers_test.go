@@ -10,9 +10,9 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/registers/registerstest"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 func applicant(siren, kind, email string) url.Values {

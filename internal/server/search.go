@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/validate"
 	"passerelle/internal/search"
-	"passerelle/internal/validate"
 	"passerelle/web/components"
 	searchpage "passerelle/web/pages/search"
 )

@@ -18,23 +18,23 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"passerelle/internal/audit"
-	"passerelle/internal/config"
-	"passerelle/internal/i18n"
 	"passerelle/internal/indicator"
-	"passerelle/internal/jobs"
-	"passerelle/internal/mail"
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
-	"passerelle/internal/metrics"
-	"passerelle/internal/moderation"
-	"passerelle/internal/notify"
 	"passerelle/internal/offer"
+	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/config"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/metrics"
+	"passerelle/internal/platform/moderation"
+	"passerelle/internal/platform/notify"
 	"passerelle/internal/profile"
 	"passerelle/internal/purchase"
 	"passerelle/internal/registers"
 	"passerelle/internal/search"
-	"passerelle/internal/searchindex"
+	"passerelle/internal/search/searchindex"
 	"passerelle/internal/taxonomy"
 )
 
@@ -71,7 +71,7 @@ type Server struct {
 	catalog  *i18n.Catalog
 	members  *member.Service
 	offerSvc *offer.Service
-	requests *purchase.Service
+	purchases *purchase.Service
 	profiles *profile.Service
 	search   *search.Service
 	audit    *audit.Log
@@ -119,10 +119,10 @@ func New(d Deps) http.Handler {
 	s.audit = audit.NewLog(d.DB)
 	s.moderation = moderation.NewService(d.DB, s.notify)
 	s.moderation.Register(s.offerSvc.Moderation())
-	s.requests = purchase.NewService(d.DB, s.tax, index, s.notify)
-	s.requests.UseMatcher(matching.ForRequests{Service: matching.NewService(d.DB, s.tax), Limit: MatchLimit})
-	s.requests.Invitations = d.Config.Invitations
-	s.moderation.Register(s.requests.Moderation())
+	s.purchases = purchase.NewService(d.DB, s.tax, index, s.notify)
+	s.purchases.UseMatcher(matching.ForRequests{Service: matching.NewService(d.DB, s.tax), Limit: MatchLimit})
+	s.purchases.Invitations = d.Config.Invitations
+	s.moderation.Register(s.purchases.Moderation())
 	var queue indicator.Enqueuer
 	if d.Jobs != nil {
 		queue = d.Jobs

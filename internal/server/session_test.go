@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,9 +13,9 @@ import (
 
 	"github.com/alexedwards/scs/v2/memstore"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/server"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 // brokenStore keeps sessions in memory until it is broken, then fails

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
 
-	"passerelle/internal/demo"
 	"passerelle/internal/server/servertest"
+	"passerelle/internal/tools/demo"
 )
 
 // Two servers on one database, as behind a load balancer: an offer

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/refdata"
 )
 
 //go:embed data/*.csv

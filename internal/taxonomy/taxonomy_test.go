@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/taxonomy"
 )
 

@@ -1,7 +1,7 @@
 import csv, math, re, collections, unicodedata
 csv.field_size_limit(10**9)
 import os
-D=os.path.join(os.path.dirname(os.path.abspath(__file__)),'../../../internal/refdata/data/')
+D=os.path.join(os.path.dirname(os.path.abspath(__file__)),'../../../internal/platform/refdata/data/')
 def contracts(path):
     out=[];seen=set()
     with open(path,encoding='utf-8',errors='replace') as f:

@@ -18,7 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/registers"
 	"passerelle/internal/taxonomy"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"passerelle/internal/postgres/pgtest"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/registers"
 	"passerelle/internal/registers/registersgen"
 )

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"passerelle/internal/refdata"
+	"passerelle/internal/platform/refdata"
 	"passerelle/internal/registers"
 	"passerelle/internal/taxonomy"
 )

@@ -14,7 +14,7 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
-	"passerelle/internal/i18n"
+	"passerelle/internal/platform/i18n"
 	"passerelle/web/layouts"
 )
 

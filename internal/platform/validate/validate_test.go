@@ -1,0 +1,55 @@
+package validate_test
+
+import (
+	"testing"
+
+	"passerelle/internal/platform/validate"
+)
+
+func TestLine(t *testing.T) {
+	tests := map[string]string{
+		"Terrassements des Alpes":                "Terrassements des Alpes",
+		"  Atelier\tNumérique \n du Val  ":       "Atelier Numérique du Val",
+		"Paul\u202eetimép\u202c":                 "Pauletimép", // a bidi override that reverses what follows
+		"Ca\u200bpteurs con\u200dnectés\u00ad":   "Capteurs connectés",
+		"\ufeffAZURIAL SAS":                      "AZURIAL SAS",
+		"Nom\x00avec\x07contrôle":                "Nomaveccontrôle",
+		"Société d'économie mixte — « Énergie »": "Société d'économie mixte — « Énergie »",
+	}
+	for in, want := range tests {
+		if got := validate.Line(in); got != want {
+			t.Errorf("Line(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Addresses the mail path cannot deliver (SMTP without SMTPUTF8) are
+// refused when typed.
+func TestEmail(t *testing.T) {
+	tests := map[string]bool{
+		"pme@passerelle.test":            true,
+		"paul.pemiste+devis@exemple.fr":  true,
+		"achats@sous-domaine.gouv.fr":    true,
+		"o'brien@exemple.fr":             true,
+		"josé@exemple.fr":                false,
+		"paul@exemplé.fr":                false,
+		`"paul pemiste"@exemple.fr`:      false,
+		"paul@[127.0.0.1]":               false,
+		"paul@localhost":                 false,
+		"paul@exemple.f":                 false,
+		"paul@exemple.123":               false,
+		"paul@-exemple.fr":               false,
+		"paul..pemiste@exemple.fr":       false,
+		".paul@exemple.fr":               false,
+		"Paul <paul@exemple.fr>":         false,
+		"paul@exemple.fr\r\nBcc: x@y.fr": false,
+		"":                               false,
+	}
+	for addr, ok := range tests {
+		e := validate.Errors{}
+		e.Email("email", addr)
+		if e.Any() == ok {
+			t.Errorf("%q accepted = %t, want %t", addr, !e.Any(), ok)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/matching"
+	"passerelle/internal/member"
+	"passerelle/internal/platform/moderation"
+	"passerelle/internal/platform/refdata"
+	"passerelle/internal/platform/validate"
+	"passerelle/internal/purchase"
+	"passerelle/internal/search"
+	"passerelle/internal/taxonomy"
+)
+
+// seedRequests gives the demo buyer purchase requests in each state, made
+// through the purchase service as a buyer, staff and SMEs would: one open
+// to all with two answers (the demo SME's accepted, with a conversation),
+// one anonymous for matched SMEs only that waits for the demo SME's
+// answer, one waiting for staff's review, one draft. Their texts are real
+// public contracts in the demo SME's trade. Done once: a buyer that
+// already has requests is left as it is.
+func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, awards []refdata.Award) error {
+	actor := func(email string) (member.Actor, error) {
+		var a member.Actor
+		err := db.QueryRow(ctx, `SELECT u.id, u.organisation_id, g.legal_name, u.name, u.email, u.role::text, g.kind::text, u.locale
+			FROM users u JOIN organisations g ON g.id = u.organisation_id WHERE u.email = $1`, email).
+			Scan(&a.UserID, &a.OrgID, &a.OrgName, &a.Name, &a.Email, &a.Role, &a.Kind, &a.Locale)
+		if err != nil {
+			return member.Actor{}, fmt.Errorf("demo: user %s: %w", email, err)
+		}
+		return a, nil
+	}
+	buyer, err := actor("acheteur@passerelle.test")
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM purchase_requests WHERE organisation_id = $1`, buyer.OrgID).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	sme, err := actor(SMEEmail)
+	if err != nil {
+		return err
+	}
+	staff, err := actor("equipe@passerelle.test")
+	if err != nil {
+		return err
+	}
+	other, err := actor(SME2Email)
+	if err != nil {
+		return err
+	}
+	// The demo SME's trade: the CPV code and département of its first
+	// published offer.
+	var cpv, dept string
+	var offerID int64
+	if err := db.QueryRow(ctx, `SELECT o.id, o.cpv_codes[1], g.departement FROM offers o JOIN organisations g ON g.id = o.organisation_id
+		WHERE o.organisation_id = $1 AND o.status = 'published' ORDER BY o.id LIMIT 1`, sme.OrgID).Scan(&offerID, &cpv, &dept); err != nil {
+		return fmt.Errorf("demo: the demo SME's offer: %w", err)
+	}
+	// Needs: real contracts of other buyers in the same CPV class, else
+	// group, else division.
+	var objects []string
+	for _, n := range []int{5, 4, 3, 2} {
+		for _, a := range awards {
+			if len(objects) < 4 && strings.HasPrefix(a.CPV, cpv[:n]) && !a.Damaged && len(a.Object) > 15 && len(a.Object) <= 150 &&
+				!containsString(objects, a.Object) {
+				objects = append(objects, a.Object)
+			}
+		}
+	}
+	for len(objects) < 4 {
+		c, _ := tax.CPV(cpv)
+		objects = append(objects, fmt.Sprintf("%s (lot %d)", c.LabelFR, len(objects)+1))
+	}
+	svc := purchase.NewService(db, tax, search.NewIndexer(tax), nil)
+	svc.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: 100})
+	deadline := func(days int) string { return time.Now().AddDate(0, 0, days).Format(time.DateOnly) }
+	in := func(title string, days int) purchase.Input {
+		return purchase.Input{Title: validate.Clip(title, purchase.MaxTitle),
+			Description: "Besoin : " + title + ".\nPrestations attendues : diagnostic, mise en œuvre, suivi pendant un an. " +
+				"Merci de préciser vos références récentes auprès d'acheteurs publics et vos délais d'intervention.",
+			CPVCodes: []string{cpv}, BudgetBand: "40k_100k", Deadline: deadline(days), Departements: []string{dept}, Visibility: "all",
+			Questions: []string{"Sous quel délai pouvez-vous intervenir ?", "Quelles références comparables avez-vous ?"}}
+	}
+	open := func(i purchase.Input) (int64, error) {
+		id, err := svc.Create(ctx, buyer, i, true)
+		if err != nil {
+			return 0, fmt.Errorf("demo: request: %w", err)
+		}
+		return id, moderation.Decide(ctx, db, nil, svc.Moderation(), staff, id, moderation.AnyVersion, moderation.Publish, "")
+	}
+	first, err := open(in(objects[0], 30))
+	if err != nil {
+		return err
+	}
+	answer := purchase.Interest{Message: "Nous réalisons ce type de prestation pour des collectivités de la région depuis plusieurs années.",
+		Answers: []string{"Sous deux semaines après la commande.", "Voir nos références publiques importées dans notre profil."},
+		OfferID: fmt.Sprint(offerID)}
+	if err := svc.ExpressInterest(ctx, sme, first, answer); err != nil {
+		return fmt.Errorf("demo: interest: %w", err)
+	}
+	answer.OfferID = ""
+	answer.Message = "Entreprise locale, nous pouvons intervenir rapidement."
+	if err := svc.ExpressInterest(ctx, other, first, answer); err != nil {
+		return fmt.Errorf("demo: interest: %w", err)
+	}
+	if err := svc.Respond(ctx, buyer, first, sme.OrgID, purchase.Reply{Action: "accept"}); err != nil {
+		return fmt.Errorf("demo: accept: %w", err)
+	}
+	for _, m := range []struct {
+		who  member.Actor
+		body string
+	}{
+		{buyer, "Bonjour, votre réponse nous intéresse. Pourriez-vous nous présenter votre méthode lors d'un rendez-vous la semaine prochaine ?"},
+		{sme, "Bonjour, avec plaisir. Nous sommes disponibles mardi ou jeudi matin."},
+	} {
+		if err := svc.Post(ctx, m.who, first, sme.OrgID, m.body); err != nil {
+			return fmt.Errorf("demo: message: %w", err)
+		}
+	}
+	secret := in(objects[1], 20)
+	secret.Anonymous, secret.Visibility = true, "matched"
+	if _, err := open(secret); err != nil {
+		return err
+	}
+	if _, err := svc.Create(ctx, buyer, in(objects[2], 45), true); err != nil {
+		return fmt.Errorf("demo: request: %w", err)
+	}
+	if _, err := svc.Create(ctx, buyer, in(objects[3], 60), false); err != nil {
+		return fmt.Errorf("demo: request: %w", err)
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
