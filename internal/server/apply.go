@@ -21,16 +21,13 @@ func (s *Server) applyForm(l *i18n.Localizer, a member.Application) components.F
 	}
 	naf := []components.Option{{Value: "", Label: l.T("form.select")}}
 	for _, n := range s.tax.NAFSubclasses() {
-		naf = append(naf, components.Option{Value: n.Code, Label: n.Code + " — " + n.Label})
+		naf = append(naf, components.Option{Value: n.Code, Label: s.labels(l).NAF(n.Code)})
 	}
 	bands := []components.Option{{Value: "", Label: l.T("form.select")}}
 	for _, b := range s.tax.HeadcountBands() {
 		bands = append(bands, components.Option{Value: b.Code, Label: l.T("apply.headcount", "Range", b.Label)})
 	}
-	depts := []components.Option{{Value: "", Label: l.T("form.select")}}
-	for _, d := range s.tax.Departements() {
-		depts = append(depts, components.Option{Value: d.Code, Label: d.Code + " — " + d.Name})
-	}
+	depts := append([]components.Option{{Value: "", Label: l.T("form.select")}}, s.labels(l).DepartementOptions()...)
 	return components.Form{
 		Action: "/adhesion", Submit: l.T("apply.submit"), TestID: "apply-form",
 		Fields: []components.Field{

@@ -241,10 +241,10 @@ func TestReasonTextsNameWhatTheyCite(t *testing.T) {
 		{Code: matching.ReasonBasedDepartement, Values: []any{"Departement", "69"}},
 	})
 	for lang, want := range map[string][]string{
-		"fr": {"3", "le même groupe", "722 (", "2018", "Rhône (69)"},
-		"en": {"3", "722 (", "2018", "Rhône (69)"},
+		"fr": {"3", "le même groupe", "722 · Services de programmation", "2018", "69 · Rhône"},
+		"en": {"3", "722 · ", "2018", "69 · Rhône"},
 	} {
-		got := strings.Join(s.reasonTexts(s.catalog.Localizer(lang), raw), " | ")
+		got := strings.Join(s.labels(s.catalog.Localizer(lang)).Reasons(raw), " | ")
 		for _, w := range want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: %q lacks %q", lang, got, w)

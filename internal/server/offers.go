@@ -73,7 +73,7 @@ func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.In
 	for i := 1; i <= 9; i++ {
 		trls = append(trls, components.Option{Value: strconv.Itoa(i), Label: l.T("offer.trl." + strconv.Itoa(i))})
 	}
-	regions, depts := s.placeOptions()
+	regions, depts := s.labels(l).RegionOptions(), s.labels(l).DepartementOptions()
 	f := offerpage.Form{Page: s.page(r, titleKey), Title: l.T(titleKey), Lead: l.T("offers.form_lead"), Action: action,
 		Summary: l.T("form.summary"), SaveLabel: l.T("offers.save_draft"), SubmitLabel: l.T("offers.save_submit"),
 		Before: []components.Field{
@@ -327,13 +327,3 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, offerpage.DetailView(v))
 }
 
-// placeOptions are the choices of the places-served fields.
-func (s *Server) placeOptions() (regions, departements []components.Option) {
-	for _, reg := range s.tax.Regions() {
-		regions = append(regions, components.Option{Value: reg.Code, Label: reg.Name})
-	}
-	for _, d := range s.tax.Departements() {
-		departements = append(departements, components.Option{Value: d.Code, Label: d.Code + " · " + d.Name})
-	}
-	return regions, departements
-}

@@ -147,7 +147,7 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (s *Server) profileForm(l *i18n.Localizer, in profile.Input) components.Form {
-	regions, depts := s.placeOptions()
+	regions, depts := s.labels(l).RegionOptions(), s.labels(l).DepartementOptions()
 	return components.Form{Action: "/espace/profil", Submit: l.T("profile.save"), TestID: "profile-form", Fields: []components.Field{
 		{Name: "description", Label: l.T("profile.description"), Type: "textarea", Value: in.Description, MaxLength: 2000},
 		{Name: "website", Label: l.T("profile.website"), Type: "url", Value: in.Website, Hint: l.T("apply.website_hint")},

@@ -77,7 +77,7 @@ func (s *Server) requestForm(r *http.Request, action, titleKey string, in purcha
 	l := i18n.FromContext(r.Context())
 	f := s.offerForm(r, action, titleKey, offer.Input{CPVCodes: in.CPVCodes}, cpvQuery, searched, nil)
 	f.Lead, f.SaveLabel, f.SubmitLabel = l.T("requests.form_lead"), l.T("offers.save_draft"), l.T("requests.save_submit")
-	regions, depts := s.placeOptions()
+	regions, depts := s.labels(l).RegionOptions(), s.labels(l).DepartementOptions()
 	f.Before = []components.Field{
 		{Name: "title", Label: l.T("request.title"), Type: "text", Value: in.Title, Required: true, MaxLength: purchase.MaxTitle},
 		{Name: "description", Label: l.T("request.description"), Hint: l.T("request.description_hint"), Type: "textarea", Value: in.Description,

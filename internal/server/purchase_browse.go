@@ -213,7 +213,7 @@ func (s *Server) requestsForYou(w http.ResponseWriter, r *http.Request) {
 			hit.Badges = append(hit.Badges, l.T("match.state."+string(*h.State)))
 		}
 		hit.Facts = append(hit.Facts, l.T("requests.deadline_on", "Date", l.Date(h.Deadline)), lab.Places(h.Places))
-		hit.Facts = append(hit.Facts, s.reasonTexts(l, matches[i].Reasons)...)
+		hit.Facts = append(hit.Facts, s.labels(l).Reasons(matches[i].Reasons)...)
 		v.Hits = append(v.Hits, hit)
 	}
 	s.render(w, r, http.StatusOK, searchpage.Page(v))

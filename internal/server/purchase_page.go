@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"passerelle/internal/indicator"
-	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/purchase"
@@ -146,7 +145,7 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 	lc := s.lifecycle(l, state, visited)
 	v.Lifecycle = &lc
 	if p.Match != nil && p.Match.Matched {
-		v.ReasonsTitle, v.Reasons = l.T("match.why_you"), s.reasonTexts(l, p.Match.Reasons)
+		v.ReasonsTitle, v.Reasons = l.T("match.why_you"), s.labels(l).Reasons(p.Match.Reasons)
 	}
 	if p.Match != nil && p.Match.State == purchase.StateDeclined && p.Match.BuyerReason != "" {
 		v.Reason = l.T("match.buyer_reason", "Reason", p.Match.BuyerReason)
@@ -352,39 +351,6 @@ func (s *Server) requestNotInterested(w http.ResponseWriter, r *http.Request) {
 	s.afterStep(w, r, err, "match.flash_not_interested", fmt.Sprintf("/demandes/%d", id))
 }
 
-// reasonTexts renders a match's stored reasons in the reader's language.
-func (s *Server) reasonTexts(l *i18n.Localizer, raw []byte) []string {
-	var out []string
-	for _, r := range matching.ParseReasons(raw) {
-		var kv []any
-		for k, v := range r.Values {
-			switch k {
-			case "Level":
-				v = l.T("match.level." + fmt.Sprint(v))
-			case "Prefix":
-				code := fmt.Sprint(v)
-				if c, ok := s.tax.CPV((code + "00000000")[:8]); ok {
-					v = code + " (" + c.Label(l.Lang()) + ")"
-				}
-			case "Departement":
-				if d, ok := s.tax.Departement(fmt.Sprint(v)); ok {
-					v = d.Name + " (" + d.Code + ")"
-				}
-			case "NAF":
-				if n, ok := s.tax.NAF(fmt.Sprint(v)); ok {
-					v = fmt.Sprint(v) + " (" + n.Label + ")"
-				}
-			case "Count", "Percent":
-				if f, ok := v.(float64); ok {
-					v = l.Int(int64(f))
-				}
-			}
-			kv = append(kv, k, v)
-		}
-		out = append(out, l.T("match.reason."+r.Code, kv...))
-	}
-	return out
-}
 
 // matchesSide lists the request's matches, best first, with their reasons,
 // for its buyer (who shortlists from there and says whether each is
@@ -399,7 +365,7 @@ func (s *Server) matchesSide(r *http.Request, l *i18n.Localizer, a member.Actor,
 	for _, m := range list {
 		x := requestpage.Answer{Anchor: fmt.Sprintf("match-%d", m.OrgID), TestID: "match", OrgName: m.OrgName,
 			OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State), Lifecycle: s.lifecycle(l, m.State, m.Visited),
-			Reasons: s.reasonTexts(l, m.Reasons)}
+			Reasons: s.labels(l).Reasons(m.Reasons)}
 		if m.Rank != nil {
 			x.Facts = append(x.Facts, components.Fact{Label: l.T("match.rank"), Value: l.Int(int64(*m.Rank))})
 		}

@@ -54,11 +54,7 @@ func (s *Server) facetLabel(l *i18n.Localizer, key string) string {
 	dim, val, _ := strings.Cut(key, ":")
 	switch dim {
 	case search.DimCPV:
-		code := (val + "00000000")[:8]
-		if c, ok := s.tax.CPV(code); ok {
-			return val + " · " + c.Label(l.Lang())
-		}
-		return val
+		return s.labels(l).CPVPrefix(val)
 	case search.DimReg, search.DimDep: // a place's facet key is the place itself
 		return s.labels(l).Place(key)
 	case search.DimTRL:
@@ -201,17 +197,18 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		{Value: search.SortName, Label: l.T("search.sort.name")}, {Value: search.SortRecent, Label: l.T("search.sort.joined")}}
 	v.Total, v.Count = totalText(l, "directory.total", res.Counts), res.Counts.Total
 	v.Empty = l.T("directory.empty")
+	lab := s.labels(l)
 	for _, h := range res.Hits {
 		hit := searchpage.Hit{Title: h.Name, URL: fmt.Sprintf("/entreprises/%d", h.ID), TestID: "sme-hit",
 			Subtitle: "SIREN " + h.SIREN + " · " + l.T("kind."+h.Kind), Text: validate.Shorten(h.Description, 280)}
 		if slices.Contains(h.Facets, search.KeyCert) {
 			hit.Badges = append(hit.Badges, l.T("search.certified"))
 		}
-		if d, ok := s.tax.Departement(h.Departement); ok {
-			hit.Facts = append(hit.Facts, d.Code+" · "+d.Name)
+		if _, ok := s.tax.Departement(h.Departement); ok {
+			hit.Facts = append(hit.Facts, lab.Departement(h.Departement))
 		}
-		if n, ok := s.tax.NAF(h.NAFCode); ok {
-			hit.Facts = append(hit.Facts, n.Code+" · "+n.Label)
+		if _, ok := s.tax.NAF(h.NAFCode); ok {
+			hit.Facts = append(hit.Facts, lab.NAF(h.NAFCode))
 		}
 		hit.Facts = append(hit.Facts, l.T("directory.offers", "N", l.Int(int64(h.Offers))))
 		v.Hits = append(v.Hits, hit)

@@ -5,8 +5,10 @@
 package present
 
 import (
+	"fmt"
 	"strings"
 
+	"passerelle/internal/matching"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/taxonomy"
 	"passerelle/web/components"
@@ -41,6 +43,53 @@ func (p Labels) CPVs(codes []string) []string {
 	return out
 }
 
+// CPVPrefix names a CPV code prefix (a division, group, class or
+// category) by the code it stands for: "722 · Services de programmation
+// et de conseil en logiciels". An unknown prefix stays as is.
+func (p Labels) CPVPrefix(prefix string) string {
+	if len(prefix) <= 8 {
+		if c, ok := p.tax.CPV((prefix + "00000000")[:8]); ok {
+			return prefix + " · " + c.Label(p.l.Lang())
+		}
+	}
+	return prefix
+}
+
+// Departement names a département by its code and name: "69 · Rhône".
+func (p Labels) Departement(code string) string {
+	if d, ok := p.tax.Departement(code); ok {
+		return d.Code + " · " + d.Name
+	}
+	return code
+}
+
+// NAF names an activity by its code and label: "62.01Z · Programmation
+// informatique".
+func (p Labels) NAF(code string) string {
+	if n, ok := p.tax.NAF(code); ok {
+		return n.Code + " · " + n.Label
+	}
+	return code
+}
+
+// DepartementOptions are the départements as choices, by code.
+func (p Labels) DepartementOptions() []components.Option {
+	var out []components.Option
+	for _, d := range p.tax.Departements() {
+		out = append(out, components.Option{Value: d.Code, Label: p.Departement(d.Code)})
+	}
+	return out
+}
+
+// RegionOptions are the regions as choices, by name.
+func (p Labels) RegionOptions() []components.Option {
+	var out []components.Option
+	for _, r := range p.tax.Regions() {
+		out = append(out, components.Option{Value: r.Code, Label: r.Name})
+	}
+	return out
+}
+
 // CPVOption is a code as a choice of the CPV picker.
 func (p Labels) CPVOption(c taxonomy.CPV) components.Option {
 	return components.Option{Value: c.Code, Label: c.Full + " · " + c.Label(p.l.Lang())}
@@ -56,8 +105,8 @@ func (p Labels) Place(place string) string {
 			return r.Name
 		}
 	case taxonomy.PlaceDep:
-		if d, ok := p.tax.Departement(code); ok {
-			return d.Code + " · " + d.Name
+		if _, ok := p.tax.Departement(code); ok {
+			return p.Departement(code)
 		}
 	}
 	return place
@@ -94,15 +143,15 @@ type Org struct {
 // OrgFacts lists an organisation's facts with their labels.
 func (p Labels) OrgFacts(o Org) []components.Fact {
 	facts := []components.Fact{{Label: "SIREN", Value: o.SIREN}, {Label: p.l.T("profile.kind"), Value: p.l.T("kind." + o.Kind)}}
-	if n, ok := p.tax.NAF(o.NAFCode); ok {
-		facts = append(facts, components.Fact{Label: p.l.T("profile.naf"), Value: n.Code + " · " + n.Label})
+	if _, ok := p.tax.NAF(o.NAFCode); ok {
+		facts = append(facts, components.Fact{Label: p.l.T("profile.naf"), Value: p.NAF(o.NAFCode)})
 	}
 	if b, ok := p.tax.HeadcountBand(o.HeadcountBand); ok {
 		facts = append(facts, components.Fact{Label: p.l.T("profile.headcount"), Value: p.l.T("apply.headcount", "Range", b.Label)})
 	}
 	if d, ok := p.tax.Departement(o.Departement); ok {
 		reg, _ := p.tax.RegionOf(d.Code)
-		facts = append(facts, components.Fact{Label: p.l.T("profile.head_office"), Value: d.Code + " · " + d.Name + " (" + reg.Name + ")"})
+		facts = append(facts, components.Fact{Label: p.l.T("profile.head_office"), Value: p.Departement(d.Code) + " (" + reg.Name + ")"})
 	}
 	if len(o.Places) > 0 {
 		facts = append(facts, components.Fact{Label: p.l.T("offer.places"), Value: p.Places(o.Places)})
@@ -118,6 +167,34 @@ func (p Labels) OrgLines(o Org) []string {
 	var out []string
 	for _, f := range p.OrgFacts(o) {
 		out = append(out, p.l.T("fact.line", "Label", f.Label, "Value", f.Value))
+	}
+	return out
+}
+
+// Reasons renders a match's stored reasons (typed codes with values) in
+// the reader's language, each value named as everywhere else.
+func (p Labels) Reasons(raw []byte) []string {
+	var out []string
+	for _, r := range matching.ParseReasons(raw) {
+		var kv []any
+		for k, v := range r.Values {
+			switch k {
+			case "Level":
+				v = p.l.T("match.level." + fmt.Sprint(v))
+			case "Prefix":
+				v = p.CPVPrefix(fmt.Sprint(v))
+			case "Departement":
+				v = p.Departement(fmt.Sprint(v))
+			case "NAF":
+				v = p.NAF(fmt.Sprint(v))
+			case "Count", "Percent":
+				if f, ok := v.(float64); ok {
+					v = p.l.Int(int64(f))
+				}
+			}
+			kv = append(kv, k, v)
+		}
+		out = append(out, p.l.T("match.reason."+r.Code, kv...))
 	}
 	return out
 }
