@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/member"
+	"passerelle/internal/platform/moderation"
 )
 
 // Month is the platform's funnel for one month. Matches are counted by
@@ -50,6 +51,13 @@ type Platform struct {
 	MedianDecision *time.Duration
 	Decisions      int
 	Months         []Month // the last twelve, oldest first, empty ones included
+	// Waiting is what waits for staff's review, by kind of content.
+	Waiting []moderation.Waiting
+}
+
+// Queue tells what waits for review (the moderation service).
+type Queue interface {
+	Summary(ctx context.Context, m moderation.Moderator) ([]moderation.Waiting, error)
 }
 
 // Platform computes the staff's figures over the twelve months to now.
@@ -135,6 +143,11 @@ func (s *Service) Platform(ctx context.Context, actor member.Actor) (Platform, e
 		return nil
 	}); err != nil {
 		return p, wrap("platform answers", err)
+	}
+	if s.Queue != nil {
+		if p.Waiting, err = s.Queue.Summary(ctx, actor); err != nil {
+			return p, wrap("platform waiting", err)
+		}
 	}
 	return p, nil
 }

@@ -60,6 +60,8 @@ type Service struct {
 	MaxImport int64
 	// Notify sends the barometer's invitations; nil: none.
 	Notify Notifier
+	// Queue tells staff's figures what waits for review; nil: nothing.
+	Queue Queue
 	// Views counts offer views; the process that serves pages flushes it
 	// periodically (Views.Run) and once when it stops.
 	Views *Views

@@ -57,6 +57,40 @@ type Observatory struct {
 	AllAccounts  bool // staff: Accounts holds every account
 }
 
+// ContributionTotal sums the contribution over every year (Year is 0).
+func (o Observatory) ContributionTotal() Contribution {
+	var t Contribution
+	for _, c := range o.Contribution {
+		t.Contracts, t.Amount = t.Contracts+c.Contracts, t.Amount+c.Amount
+		t.PMEContracts, t.PMEAmount = t.PMEContracts+c.PMEContracts, t.PMEAmount+c.PMEAmount
+		t.Answered, t.WouldNot = t.Answered+c.Answered, t.WouldNot+c.WouldNot
+	}
+	return t
+}
+
+// WouldNotShare is the share of the contracts whose buyer answered that
+// say it would not have consulted the SME without Passerelle.
+func (c Contribution) WouldNotShare() (float64, bool) { return ratio(c.WouldNot, c.Answered) }
+
+// Report is the observatory's page: the declarations and the platform's
+// contribution, and the results of one barometer campaign.
+type Report struct {
+	Observatory
+	Campaign Campaign // zero: no campaign yet
+	Scores   []Score
+}
+
+// Report reads the observatory and the results of campaign campaignID
+// (0: the latest) for actor.
+func (s *Service) Report(ctx context.Context, actor member.Actor, campaignID int64) (Report, error) {
+	o, err := s.Observatory(ctx, actor)
+	if err != nil {
+		return Report{}, err
+	}
+	c, scores, err := s.Results(ctx, actor, campaignID)
+	return Report{Observatory: o, Campaign: c, Scores: scores}, err
+}
+
 // Year is the aggregate of one year, and whether it was declared at all.
 func (o Observatory) Year(y int) (YearAggregate, bool) {
 	for _, a := range o.Aggregate {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
 )
@@ -161,6 +162,20 @@ type Page struct {
 	// would have some, but the request takes no more answers.
 	Actions []Action
 	TooLate bool
+	// Matches are, for the buyer and staff, the SMEs the matcher ranks
+	// first (MatchesShown), with the buyer's possible steps on each.
+	Matches []Match
+	// Reputation is, for an SME, the buyer's declared payment figures and
+	// barometer scores; nil while the buyer is hidden.
+	Reputation *indicator.Reputation
+}
+
+// MatchesShown is how many ranked SMEs a request's page lists.
+const MatchesShown = 20
+
+// Reputations reads a large account's reputation (the indicator service).
+type Reputations interface {
+	Reputation(ctx context.Context, actor member.Actor, accountID int64) (indicator.Reputation, error)
 }
 
 // Offer is one of the SME's published offers.
@@ -182,11 +197,17 @@ func (s *Service) Get(ctx context.Context, actor member.Actor, id int64) (Page, 
 	switch {
 	case actor.IsBuyer() && actor.OrgID == p.OrgID, actor.IsStaff():
 		p.Mine = !actor.IsStaff()
-		p.Answers, err = s.matches.answers(ctx, s.db, id, actor.OrgID, actor.UserID)
+		if p.Answers, err = s.matches.answers(ctx, s.db, id, actor.OrgID, actor.UserID); err != nil {
+			return p, wrap("get", id, err)
+		}
+		if p.Matches, err = s.matches.ranked(ctx, s.db, id, MatchesShown); err != nil {
+			return p, wrap("get", id, err)
+		}
 		if p.Mine {
 			s.allow(p.Answers, p.Request, RoleBuyer)
+			s.allow(p.Matches, p.Request, RoleBuyer)
 		}
-		return p, wrap("get", id, err)
+		return p, nil
 	case actor.IsSME():
 		return p, wrap("get", id, s.smePage(ctx, actor, &p))
 	}
@@ -220,8 +241,17 @@ func (s *Service) smePage(ctx context.Context, actor member.Actor, p *Page) erro
 	if p.Anonymous && (p.Match == nil || !p.Match.State.Reveals()) {
 		p.BuyerHidden, p.OrgName = true, ""
 	}
-	p.Offers, err = s.matches.listedOffers(ctx, s.db, actor.OrgID)
-	return err
+	if p.Offers, err = s.matches.listedOffers(ctx, s.db, actor.OrgID); err != nil {
+		return err
+	}
+	if !p.BuyerHidden && s.reputations != nil {
+		rep, err := s.reputations.Reputation(ctx, actor, p.OrgID)
+		if err != nil {
+			return err
+		}
+		p.Reputation = &rep
+	}
+	return nil
 }
 
 // allow fills each match's Actions: what role may do on it now.
@@ -446,27 +476,6 @@ func (s *Service) Respond(ctx context.Context, actor member.Actor, id, org int64
 			"Reason", rp.Reason, "URL", fmt.Sprintf("%s/demandes/%d", s.notify.BaseURL(), id))
 	})
 	return wrap("respond", id, err)
-}
-
-// Matches lists the SMEs matched to a request, best ranked first, for its
-// buyer (with the steps it may take on each) and for staff (who see every
-// match with its explanation).
-func (s *Service) Matches(ctx context.Context, actor member.Actor, id int64, limit int) ([]Match, error) {
-	r, err := s.matches.request(ctx, s.db, id)
-	if err == nil && !actor.IsStaff() && !(actor.IsBuyer() && actor.OrgID == r.OrgID) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, wrap("matches of", id, err)
-	}
-	list, err := s.matches.ranked(ctx, s.db, id, limit)
-	if err != nil {
-		return nil, wrap("matches of", id, err)
-	}
-	if actor.IsBuyer() {
-		s.allow(list, r, RoleBuyer)
-	}
-	return list, nil
 }
 
 // ForYou lists the open requests an SME is matched to, best score first,

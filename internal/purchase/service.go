@@ -67,6 +67,8 @@ type Service struct {
 	notify  Notifier
 	matcher Matcher
 	matches matchStore
+	// reputations gives an SME the buyer's reputation; nil: none shown.
+	reputations Reputations
 	// Now is the clock (tests move it).
 	Now func() time.Time
 	// LinkTTL is how long one-click links in mails stay valid.
@@ -82,6 +84,9 @@ func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, index Indexer, notify 
 		Now: time.Now, LinkTTL: 14 * 24 * time.Hour, keys: &linkKey{},
 		Invitations: config.Invitations{FirstBatch: 10, DailyBatch: 10, Enough: 5, MinScore: 1, PerWeek: 5}}
 }
+
+// UseReputations gives the pages of SMEs the buyers' reputation.
+func (s *Service) UseReputations(r Reputations) { s.reputations = r }
 
 // UseMatcher replaces the rule that picks the SMEs a request is suggested to.
 func (s *Service) UseMatcher(m Matcher) { s.matcher = m }

@@ -326,4 +326,3 @@ func (s *Server) offerShow(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, offerpage.DetailView(v))
 }
-

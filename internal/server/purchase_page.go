@@ -90,16 +90,10 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 	}
 	switch {
 	case a.IsSME():
-		if err := s.reputation(r, l, a, &v, p); err != nil {
-			s.failure(w, r, err)
-			return
-		}
+		reputation(l, &v, p)
 		s.smeSide(l, &v, p, st)
 	case p.Mine || a.IsStaff():
-		if err := s.matchesSide(r, l, a, &v, p); err != nil {
-			s.failure(w, r, err)
-			return
-		}
+		s.matchesSide(l, a, &v, p)
 		s.buyerSide(l, a, &v, p, st)
 	}
 	s.render(w, r, status, requestpage.DetailView(v))
@@ -108,15 +102,16 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 // reputation is what the SME reads of the buyer as it answers: its
 // latest declared payment figures and barometer scores. An anonymous
 // buyer's would name it, so they wait until it accepts the SME.
-func (s *Server) reputation(r *http.Request, l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page) error {
+func reputation(l *i18n.Localizer, v *requestpage.Detail, p purchase.Page) {
 	v.ReputationTitle = l.T("reputation.title")
 	if p.BuyerHidden {
 		v.ReputationNote = l.T("reputation.hidden")
-		return nil
+		return
 	}
-	rep, err := s.indicators.Reputation(r.Context(), a, p.OrgID)
-	if err != nil {
-		return err
+	rep := p.Reputation
+	if rep == nil {
+		v.ReputationNote = l.T("reputation.none")
+		return
 	}
 	if rep.PaymentYear != 0 {
 		v.Reputation = append(v.Reputation,
@@ -132,7 +127,6 @@ func (s *Server) reputation(r *http.Request, l *i18n.Localizer, a member.Actor, 
 	if rep.Empty() {
 		v.ReputationNote = l.T("reputation.none")
 	}
-	return nil
 }
 
 // smeSide is what the SME reads and may do: its line, and the two answers
@@ -351,18 +345,13 @@ func (s *Server) requestNotInterested(w http.ResponseWriter, r *http.Request) {
 	s.afterStep(w, r, err, "match.flash_not_interested", fmt.Sprintf("/demandes/%d", id))
 }
 
-
 // matchesSide lists the request's matches, best first, with their reasons,
 // for its buyer (who shortlists from there and says whether each is
 // relevant) and for staff (who also see the score).
-func (s *Server) matchesSide(r *http.Request, l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page) error {
-	list, err := s.purchases.Matches(r.Context(), a, p.ID, 20)
-	if err != nil {
-		return err
-	}
+func (s *Server) matchesSide(l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page) {
 	v.MatchesTitle, v.MatchesLead, v.MatchesEmpty = l.T("match.title"), l.T("match.lead"), l.T("match.empty")
 	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
-	for _, m := range list {
+	for _, m := range p.Matches {
 		x := requestpage.Answer{Anchor: fmt.Sprintf("match-%d", m.OrgID), TestID: "match", OrgName: m.OrgName,
 			OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State), Lifecycle: s.lifecycle(l, m.State, m.Visited),
 			Reasons: s.labels(l).Reasons(m.Reasons)}
@@ -389,7 +378,6 @@ func (s *Server) matchesSide(r *http.Request, l *i18n.Localizer, a member.Actor,
 					{Name: "reason-" + org, Label: l.T("match.feedback_reason"), Type: "text", MaxLength: purchase.MaxFeedbackReason}}})
 		v.Matches = append(v.Matches, x)
 	}
-	return nil
 }
 
 // matchFeedback records whether a match is relevant.

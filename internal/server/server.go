@@ -64,18 +64,18 @@ type Deps struct {
 
 // Server holds the dependencies the handlers share.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	db       *pgxpool.Pool
-	tax      *taxonomy.Taxonomy
-	catalog  *i18n.Catalog
-	members  *member.Service
-	offerSvc *offer.Service
+	cfg       config.Config
+	log       *slog.Logger
+	db        *pgxpool.Pool
+	tax       *taxonomy.Taxonomy
+	catalog   *i18n.Catalog
+	members   *member.Service
+	offerSvc  *offer.Service
 	purchases *purchase.Service
-	profiles *profile.Service
-	search   *search.Service
-	audit    *audit.Log
-	notify   *notify.Service
+	profiles  *profile.Service
+	search    *search.Service
+	audit     *audit.Log
+	notify    *notify.Service
 	// moderation is the staff's one review queue; each domain registers
 	// its kind of content in New.
 	moderation *moderation.Service
@@ -129,6 +129,8 @@ func New(d Deps) http.Handler {
 	}
 	s.indicators = indicator.NewService(d.DB, queue)
 	s.indicators.Notify = s.notify
+	s.indicators.Queue = s.moderation
+	s.purchases.UseReputations(s.indicators)
 	if d.Views != nil {
 		s.indicators.Views = d.Views
 	}
