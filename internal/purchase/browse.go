@@ -98,44 +98,19 @@ func (s *Service) Browse(ctx context.Context, actor member.Actor, q Query) (Resu
 		}
 		stored = append(stored, f)
 	}
-	today := s.today()
-	args := []any{actor.OrgID, today, nonNil(stored), q.Text, window}
-	where := `r.status = 'open' AND r.deadline >= $2 AND r.facets @> $3
-		AND (r.visibility = 'all' OR EXISTS (SELECT 1 FROM request_matches v WHERE v.request_id = r.id AND v.organisation_id = $1 AND v.matched))
-		AND ($4 = '' OR r.search @@ fr_tsquery($4))
-		AND ($5 = 0 OR r.deadline <= $2::date + $5::int)`
+	f := browseFilter{org: actor.OrgID, today: s.today(), facets: stored, text: q.Text, window: window}
 	var res Results
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM purchase_requests r WHERE `+where, args...).Scan(&res.Total); err != nil {
+	var err error
+	if res.Total, err = s.store.browseCount(ctx, s.db, f); err != nil {
 		return res, fmt.Errorf("purchase: browse: %w", err)
 	}
 	res.Pages = max(1, (res.Total+PageSize-1)/PageSize)
 	page := min(max(q.Page, 1), res.Pages)
-	order := `r.deadline, r.id`
-	if q.Text != "" && q.Sort != SortDeadline {
-		order = `ts_rank(r.search, fr_tsquery($4)) DESC, r.deadline, r.id`
-	}
-	rows, err := s.db.Query(ctx, `SELECT r.id, r.title, r.description, CASE WHEN r.anonymous AND NOT coalesce(m.state IN ('discussion', 'won', 'lost'), false)
-			THEN '' ELSE g.legal_name END, r.cpv_codes, r.budget_band, r.deadline, r.places, r.innovative, m.state
-		FROM purchase_requests r JOIN organisations g ON g.id = r.organisation_id
-		LEFT JOIN request_matches m ON m.request_id = r.id AND m.organisation_id = $1
-		WHERE `+where+` ORDER BY `+order+` LIMIT `+strconv.Itoa(PageSize)+` OFFSET `+strconv.Itoa((page-1)*PageSize), args...)
-	if err != nil {
+	if res.Hits, err = s.store.browsePage(ctx, s.db, f, q.Text != "" && q.Sort != SortDeadline, page); err != nil {
 		return res, fmt.Errorf("purchase: browse: %w", err)
 	}
-	res.Hits, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Hit])
-	if err != nil {
-		return res, fmt.Errorf("purchase: browse: %w", err)
-	}
-	// Facet counts over every hit (not just this page); deadline windows
-	// are counted from the dates.
-	rows, err = s.db.Query(ctx, `SELECT f, count(*) FROM purchase_requests r, unnest(r.facets || CASE
-			WHEN r.deadline <= $2::date + 7 THEN ARRAY['deadline:7', 'deadline:30']
-			WHEN r.deadline <= $2::date + 30 THEN ARRAY['deadline:30'] ELSE '{}'::text[] END) f
-		WHERE `+where+` GROUP BY f`, args...)
-	if err != nil {
-		return res, fmt.Errorf("purchase: browse facets: %w", err)
-	}
-	counts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FacetCount])
+	// Facet counts over every hit, not just this page.
+	counts, err := s.store.browseFacets(ctx, s.db, f)
 	if err != nil {
 		return res, fmt.Errorf("purchase: browse facets: %w", err)
 	}
@@ -183,16 +158,14 @@ func (s *Service) SaveSearch(ctx context.Context, actor member.Actor, q Query) e
 		return &ValidationError{Fields: map[string]string{"q": "request.search_empty"}}
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM saved_searches WHERE user_id = $1`, actor.UserID).Scan(&n); err != nil {
+		n, err := s.store.savedSearchCount(ctx, tx, actor.UserID)
+		if err != nil {
 			return err
 		}
 		if n >= MaxSavedSearches {
 			return &ValidationError{Fields: map[string]string{"q": "request.search_too_many"}}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO saved_searches (user_id, query, facets, created_at, seen_until) VALUES ($1, $2, $3, $4, $4)`,
-			actor.UserID, text, facets, s.Now())
-		return err
+		return s.store.insertSavedSearch(ctx, tx, actor.UserID, text, facets, s.Now())
 	})
 }
 
@@ -201,11 +174,11 @@ func (s *Service) SavedSearches(ctx context.Context, actor member.Actor) ([]Save
 	if !actor.IsSME() {
 		return nil, ErrForbidden
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, query, facets, created_at FROM saved_searches WHERE user_id = $1 ORDER BY id`, actor.UserID)
+	list, err := s.store.savedSearches(ctx, s.db, actor.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("purchase: saved searches: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[SavedSearch])
+	return list, nil
 }
 
 // DeleteSearch removes one of the actor's saved searches.
@@ -213,12 +186,8 @@ func (s *Service) DeleteSearch(ctx context.Context, actor member.Actor, id int64
 	if !actor.IsSME() {
 		return ErrForbidden
 	}
-	tag, err := s.db.Exec(ctx, `DELETE FROM saved_searches WHERE id = $1 AND user_id = $2`, id, actor.UserID)
-	if err != nil {
-		return fmt.Errorf("purchase: delete search %d: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+	if err := s.store.deleteSavedSearch(ctx, s.db, id, actor.UserID); err != nil {
+		return wrap("delete search", id, err)
 	}
 	return nil
 }

@@ -34,11 +34,11 @@ type Conversation struct {
 // accepted the SME, or staff once a member reported it. Anyone else gets
 // ErrNotFound.
 func (s *Service) conversationAccess(ctx context.Context, q dbtx, actor member.Actor, id, org int64, lock bool) (Request, Match, bool, error) {
-	r, err := s.matches.requestLocked(ctx, q, id, lock)
+	r, err := s.store.requestLocked(ctx, q, id, lock)
 	if err != nil {
 		return r, Match{}, false, err
 	}
-	m, err := s.matches.match(ctx, q, id, org)
+	m, err := s.store.match(ctx, q, id, org)
 	if err != nil {
 		return r, m, false, err
 	}
@@ -59,19 +59,12 @@ func (s *Service) Conversation(ctx context.Context, actor member.Actor, id, org 
 	if err != nil {
 		return Conversation{}, wrap("conversation", id, err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, author_org_id, author_name, body, created_at FROM request_messages
-		WHERE request_id = $1 AND organisation_id = $2 ORDER BY id`, id, org)
-	if err != nil {
-		return Conversation{}, fmt.Errorf("purchase: conversation %d/%d: %w", id, org, err)
-	}
-	msgs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Message])
+	msgs, err := s.store.messages(ctx, s.db, id, org)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("purchase: conversation %d/%d: %w", id, org, err)
 	}
 	if write && len(msgs) > 0 {
-		if _, err := s.db.Exec(ctx, `INSERT INTO conversation_reads (user_id, request_id, organisation_id, read_until) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (user_id, request_id, organisation_id) DO UPDATE SET read_until = greatest(conversation_reads.read_until, $4)`,
-			actor.UserID, id, org, msgs[len(msgs)-1].ID); err != nil {
+		if err := s.store.markRead(ctx, s.db, actor.UserID, id, org, msgs[len(msgs)-1].ID); err != nil {
 			return Conversation{}, fmt.Errorf("purchase: read %d/%d: %w", id, org, err)
 		}
 	}
@@ -94,14 +87,11 @@ func (s *Service) Post(ctx context.Context, actor member.Actor, id, org int64, b
 		if !write {
 			return ErrForbidden
 		}
-		var msgID int64
-		if err := tx.QueryRow(ctx, `INSERT INTO request_messages (request_id, organisation_id, author_org_id, author_id, author_name, body, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, id, org, actor.OrgID, actor.UserID, actor.Name, body, s.Now()).Scan(&msgID); err != nil {
+		msgID, err := s.store.insertMessage(ctx, tx, id, org, actor.OrgID, actor.UserID, actor.Name, body, s.Now())
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conversation_reads (user_id, request_id, organisation_id, read_until) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (user_id, request_id, organisation_id) DO UPDATE SET read_until = greatest(conversation_reads.read_until, $4)`,
-			actor.UserID, id, org, msgID); err != nil {
+		if err := s.store.markRead(ctx, tx, actor.UserID, id, org, msgID); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, org, "message", actor.UserID); err != nil {
@@ -131,8 +121,7 @@ func (s *Service) Report(ctx context.Context, actor member.Actor, id, org int64)
 		if !write {
 			return ErrForbidden
 		}
-		if _, err := tx.Exec(ctx, `UPDATE request_matches SET reported_at = coalesce(reported_at, $3) WHERE request_id = $1 AND organisation_id = $2`,
-			id, org, s.Now()); err != nil {
+		if err := s.store.markReported(ctx, tx, id, org, s.Now()); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, actor.AuditEntry(ActionReported, org, r.Title, ""))
@@ -145,9 +134,9 @@ func (s *Service) Reported(ctx context.Context, actor member.Actor) ([]Match, er
 	if !actor.IsStaff() {
 		return nil, ErrForbidden
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+matchColumns+matchFrom+`WHERE m.reported_at IS NOT NULL ORDER BY m.reported_at DESC LIMIT 100`)
+	list, err := s.store.reported(ctx, s.db, 100)
 	if err != nil {
 		return nil, fmt.Errorf("purchase: reported: %w", err)
 	}
-	return pgx.CollectRows(rows, scanMatch)
+	return list, nil
 }

@@ -81,19 +81,19 @@ func (s *Service) suggest(ctx context.Context, tx pgx.Tx, r Request) error {
 			sg.offers[i] = &x.OfferID
 		}
 	}
-	return s.matches.storeRanking(ctx, tx, r.ID, sg, s.Now())
+	return s.store.storeRanking(ctx, tx, r.ID, sg, s.Now())
 }
 
 // invite mails up to n SMEs matched to the request that were not invited
 // yet, best ranked first: those still to answer, scored at least the
 // minimum, and not invited to more than the weekly number of requests.
 func (s *Service) invite(ctx context.Context, tx pgx.Tx, r Request, n int) (int, error) {
-	orgs, err := s.matches.toInvite(ctx, tx, r.ID, s.Invitations.MinScore, s.Now().Add(-7*24*time.Hour), s.Invitations.PerWeek, n)
+	orgs, err := s.store.toInvite(ctx, tx, r.ID, s.Invitations.MinScore, s.Now().Add(-7*24*time.Hour), s.Invitations.PerWeek, n)
 	if err != nil {
 		return 0, err
 	}
 	for _, org := range orgs {
-		if err := s.matches.markInvited(ctx, tx, r.ID, org, s.Now()); err != nil {
+		if err := s.store.markInvited(ctx, tx, r.ID, org, s.Now()); err != nil {
 			return 0, err
 		}
 		if err := s.mailSME(ctx, tx, r, org, "request_announced"); err != nil {
@@ -189,7 +189,7 @@ type Offer struct {
 // else gets ErrNotFound.
 func (s *Service) Get(ctx context.Context, actor member.Actor, id int64) (Page, error) {
 	var p Page
-	req, err := s.matches.request(ctx, s.db, id)
+	req, err := s.store.request(ctx, s.db, id)
 	if err != nil {
 		return p, wrap("get", id, err)
 	}
@@ -197,10 +197,10 @@ func (s *Service) Get(ctx context.Context, actor member.Actor, id int64) (Page, 
 	switch {
 	case actor.IsBuyer() && actor.OrgID == p.OrgID, actor.IsStaff():
 		p.Mine = !actor.IsStaff()
-		if p.Answers, err = s.matches.answers(ctx, s.db, id, actor.OrgID, actor.UserID); err != nil {
+		if p.Answers, err = s.store.answers(ctx, s.db, id, actor.OrgID, actor.UserID); err != nil {
 			return p, wrap("get", id, err)
 		}
-		if p.Matches, err = s.matches.ranked(ctx, s.db, id, MatchesShown); err != nil {
+		if p.Matches, err = s.store.ranked(ctx, s.db, id, MatchesShown); err != nil {
 			return p, wrap("get", id, err)
 		}
 		if p.Mine {
@@ -216,7 +216,7 @@ func (s *Service) Get(ctx context.Context, actor member.Actor, id int64) (Page, 
 
 // smePage fills what an SME reads of a request it may see.
 func (s *Service) smePage(ctx context.Context, actor member.Actor, p *Page) error {
-	ok, err := s.matches.visible(ctx, s.db, p.ID, actor.OrgID)
+	ok, err := s.store.visible(ctx, s.db, p.ID, actor.OrgID)
 	if err != nil || !ok {
 		return cmp.Or(err, ErrNotFound)
 	}
@@ -226,7 +226,7 @@ func (s *Service) smePage(ctx context.Context, actor member.Actor, p *Page) erro
 		}
 	}
 	sit := Situation{State: StateSuggested, Status: p.Status, Takes: p.Takes}
-	m, err := s.matches.match(ctx, s.db, p.ID, actor.OrgID)
+	m, err := s.store.match(ctx, s.db, p.ID, actor.OrgID)
 	switch {
 	case err == nil:
 		p.Match, sit = &m, m.Situation(p.Request, s.Now())
@@ -241,7 +241,7 @@ func (s *Service) smePage(ctx context.Context, actor member.Actor, p *Page) erro
 	if p.Anonymous && (p.Match == nil || !p.Match.State.Reveals()) {
 		p.BuyerHidden, p.OrgName = true, ""
 	}
-	if p.Offers, err = s.matches.listedOffers(ctx, s.db, actor.OrgID); err != nil {
+	if p.Offers, err = s.store.listedOffers(ctx, s.db, actor.OrgID); err != nil {
 		return err
 	}
 	if !p.BuyerHidden && s.reputations != nil {
@@ -264,7 +264,7 @@ func (s *Service) allow(list []Match, r Request, role Role) {
 // viewed marks a request seen by the SME (the first time only).
 func (s *Service) viewed(ctx context.Context, actor member.Actor, id int64) error {
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		first, err := s.matches.markViewed(ctx, tx, id, actor.OrgID, s.Now())
+		first, err := s.store.markViewed(ctx, tx, id, actor.OrgID, s.Now())
 		if err != nil || !first {
 			return err
 		}
@@ -279,14 +279,14 @@ func (s *Service) smeStep(ctx context.Context, tx pgx.Tx, actor member.Actor, id
 	if !actor.IsSME() {
 		return Request{}, "", ErrForbidden
 	}
-	r, err := s.matches.lockVisible(ctx, tx, id, actor.OrgID)
+	r, err := s.store.lockVisible(ctx, tx, id, actor.OrgID)
 	if err != nil {
 		return r, "", err
 	}
-	if err := s.matches.ensureMatch(ctx, tx, id, actor.OrgID, s.Now()); err != nil {
+	if err := s.store.ensureMatch(ctx, tx, id, actor.OrgID, s.Now()); err != nil {
 		return r, "", err
 	}
-	x, err := s.matches.lockMatch(ctx, tx, id, actor.OrgID)
+	x, err := s.store.lockMatch(ctx, tx, id, actor.OrgID)
 	if err != nil {
 		return r, "", err
 	}
@@ -313,7 +313,7 @@ func (s *Service) ExpressInterest(ctx context.Context, actor member.Actor, id in
 		if err != nil {
 			return err
 		}
-		if err := s.matches.setInterest(ctx, tx, id, actor.OrgID, to, in, offer, s.Now()); err != nil {
+		if err := s.store.setInterest(ctx, tx, id, actor.OrgID, to, in, offer, s.Now()); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, actor.OrgID, string(StateInterested), actor.UserID); err != nil {
@@ -322,7 +322,7 @@ func (s *Service) ExpressInterest(ctx context.Context, actor member.Actor, id in
 		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionInterested, r.OrgID, r.Title, "")); err != nil {
 			return err
 		}
-		n, err := s.matches.interestedCount(ctx, tx, id)
+		n, err := s.store.interestedCount(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -345,7 +345,7 @@ func (s *Service) chosenOffer(ctx context.Context, tx pgx.Tx, actor member.Actor
 	if err != nil {
 		return nil, &ValidationError{Fields: map[string]string{"offer": "form.choose"}}
 	}
-	ok, err := s.matches.ownsListedOffer(ctx, tx, n, actor.OrgID)
+	ok, err := s.store.ownsListedOffer(ctx, tx, n, actor.OrgID)
 	if err != nil || !ok {
 		return nil, cmp.Or(err, error(&ValidationError{Fields: map[string]string{"offer": "form.choose"}}))
 	}
@@ -366,7 +366,7 @@ func (s *Service) NotInterested(ctx context.Context, actor member.Actor, id int6
 		if err != nil {
 			return err
 		}
-		if err := s.matches.setNotInterested(ctx, tx, id, actor.OrgID, d, s.Now()); err != nil {
+		if err := s.store.setNotInterested(ctx, tx, id, actor.OrgID, d, s.Now()); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, actor.OrgID, string(StateNotInterested), actor.UserID); err != nil {
@@ -440,7 +440,7 @@ func (s *Service) Respond(ctx context.Context, actor member.Actor, id, org int64
 		if err != nil {
 			return err
 		}
-		x, err := s.matches.lockMatch(ctx, tx, id, org)
+		x, err := s.store.lockMatch(ctx, tx, id, org)
 		if err == nil && !x.state.Answered() && !(x.matched && rp.Action == ActShortlist) {
 			err = ErrNotFound // the buyer sees the SMEs that answered, and its matches
 		}
@@ -456,7 +456,7 @@ func (s *Service) Respond(ctx context.Context, actor member.Actor, id, org int64
 		if to == StateWon {
 			amountArg, dateArg = amount, date
 		}
-		if err := s.matches.setReply(ctx, tx, id, org, to, rp.Reason, amountArg, dateArg, s.Now()); err != nil {
+		if err := s.store.setReply(ctx, tx, id, org, to, rp.Reason, amountArg, dateArg, s.Now()); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, org, string(to), actor.UserID); err != nil {
@@ -484,7 +484,7 @@ func (s *Service) ForYou(ctx context.Context, actor member.Actor, page int) ([]H
 	if !actor.IsSME() {
 		return nil, nil, 0, ErrForbidden
 	}
-	hits, matches, total, err := s.matches.forYou(ctx, s.db, actor.OrgID, s.today(), page)
+	hits, matches, total, err := s.store.forYou(ctx, s.db, actor.OrgID, s.today(), page)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("purchase: for you: %w", err)
 	}
@@ -502,13 +502,13 @@ func (s *Service) Feedback(ctx context.Context, actor member.Actor, id, org int6
 	if len([]rune(reason)) > MaxFeedbackReason {
 		return &ValidationError{Fields: map[string]string{"reason": "form.too_long"}}
 	}
-	buyer, matched, err := s.matches.feedbackTarget(ctx, s.db, id, org)
+	buyer, matched, err := s.store.feedbackTarget(ctx, s.db, id, org)
 	allowed := actor.IsStaff() || (actor.IsBuyer() && actor.OrgID == buyer) || (actor.IsSME() && actor.OrgID == org)
 	if err == nil && (!allowed || !matched) {
 		err = ErrNotFound
 	}
 	if err == nil {
-		err = s.matches.saveFeedback(ctx, s.db, id, org, actor.UserID, relevant, reason, s.Now())
+		err = s.store.saveFeedback(ctx, s.db, id, org, actor.UserID, relevant, reason, s.Now())
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("purchase: feedback %d/%d: %w", id, org, err)

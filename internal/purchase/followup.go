@@ -39,8 +39,7 @@ func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, an
 		if r.Status != StatusOpen && r.Status != StatusClosed {
 			return ErrInvalidState
 		}
-		if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET follow_up = $2, counterfactual = $4, updated_at = $3 WHERE id = $1`,
-			id, answer, s.Now(), cf); err != nil {
+		if err := s.store.setFollowUp(ctx, tx, id, answer, cf, s.Now()); err != nil {
 			return err
 		}
 		if err := s.event(ctx, tx, id, 0, "follow_up_"+answer, actor.UserID); err != nil {

@@ -2,14 +2,13 @@ package purchase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"passerelle/internal/platform/jobs"
 )
@@ -19,33 +18,43 @@ import (
 // Each runs every hour and does only what is due, so a server that was
 // down catches up, and two servers do each mail once.
 func Register(reg *jobs.Registry, s *Service) {
-	jobs.Add(reg, &digestWorker{s: s})
-	jobs.Add(reg, &remindWorker{s: s})
-	jobs.Add(reg, &followUpWorker{s: s})
-	jobs.Add(reg, &inviteWorker{s: s})
-	jobs.Add(reg, &recomputeWorker{s: s})
-	reg.Every(time.Minute, func() river.JobArgs { return RecomputeArgs{} })
-	reg.Every(time.Hour, func() river.JobArgs { return InviteArgs{} })
-	reg.Every(time.Hour, func() river.JobArgs { return DigestArgs{} })
-	reg.Every(time.Hour, func() river.JobArgs { return RemindArgs{} })
-	reg.Every(time.Hour, func() river.JobArgs { return FollowUpArgs{} })
+	jobs.Periodic[RecomputeArgs](reg, time.Minute, jobs.Count(s.ApplyMatchChanges))
+	jobs.Periodic[InviteArgs](reg, time.Hour, jobs.Count(s.SendInvitations))
+	jobs.Periodic[DigestArgs](reg, time.Hour, jobs.Count(s.SendDigests))
+	jobs.Periodic[RemindArgs](reg, time.Hour, jobs.Count(s.SendReminders))
+	jobs.Periodic[FollowUpArgs](reg, time.Hour, jobs.Count(s.AskFollowUps))
 }
 
-// DigestArgs is the job that mails the daily digests.
-type DigestArgs struct{}
+// The jobs, by kind.
+type (
+	// DigestArgs is the job that mails the daily digests.
+	DigestArgs struct{}
+	// RemindArgs is the job that reminds SMEs of a fitting request.
+	RemindArgs struct{}
+	// FollowUpArgs is the job that asks buyers what happened after a deadline.
+	FollowUpArgs struct{}
+	// InviteArgs is the job that invites the next batch of matched SMEs.
+	InviteArgs struct{}
+	// RecomputeArgs is the job that recomputes the matches of the open
+	// requests in the CPV divisions of SMEs whose offers or references
+	// changed.
+	RecomputeArgs struct{}
+)
 
 // Kind names the job.
 func (DigestArgs) Kind() string { return "purchase.digest" }
 
-type digestWorker struct {
-	river.WorkerDefaults[DigestArgs]
-	s *Service
-}
+// Kind names the job.
+func (RemindArgs) Kind() string { return "purchase.remind" }
 
-func (w *digestWorker) Work(ctx context.Context, _ *river.Job[DigestArgs]) error {
-	_, err := w.s.SendDigests(ctx)
-	return err
-}
+// Kind names the job.
+func (FollowUpArgs) Kind() string { return "purchase.follow_up" }
+
+// Kind names the job.
+func (InviteArgs) Kind() string { return "purchase.invite" }
+
+// Kind names the job.
+func (RecomputeArgs) Kind() string { return "purchase.recompute_matches" }
 
 // DigestLimit is how many requests a digest lists at most.
 const DigestLimit = 20
@@ -59,16 +68,7 @@ func (s *Service) SendDigests(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	today := s.today()
-	rows, err := s.db.Query(ctx, `SELECT DISTINCT s.user_id FROM saved_searches s JOIN users u ON u.id = s.user_id
-			JOIN organisations g ON g.id = u.organisation_id
-		WHERE g.status = 'member' AND g.kind IN ('pme', 'eti')
-		  AND NOT EXISTS (SELECT 1 FROM digests_sent d WHERE d.user_id = s.user_id AND d.day = $1)
-		  AND NOT EXISTS (SELECT 1 FROM notification_optouts n WHERE n.user_id = s.user_id AND n.category = $2)
-		ORDER BY 1`, today, Requests.Name)
-	if err != nil {
-		return 0, fmt.Errorf("purchase: digest users: %w", err)
-	}
-	users, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	users, err := s.store.digestUsers(ctx, s.db, today)
 	if err != nil {
 		return 0, fmt.Errorf("purchase: digest users: %w", err)
 	}
@@ -91,40 +91,22 @@ func (s *Service) SendDigests(ctx context.Context) (int, error) {
 func (s *Service) digest(ctx context.Context, userID int64, today time.Time) (bool, error) {
 	sent := false
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO digests_sent (user_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, today)
-		if err != nil || tag.RowsAffected() == 0 {
+		first, err := s.store.markDigest(ctx, tx, userID, today)
+		if err != nil || !first {
 			return err
 		}
-		var org int64
-		var r recipient
-		if err := tx.QueryRow(ctx, `SELECT organisation_id, id, email, name, locale, mail_token FROM users WHERE id = $1`, userID).
-			Scan(&org, &r.id, &r.Email, &r.Name, &r.Locale, &r.Token); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT DISTINCT ON (r.deadline, r.id) r.id, r.title, r.deadline
-			FROM saved_searches s JOIN purchase_requests r ON r.published_at > s.seen_until AND r.published_at <= $3
-			WHERE s.user_id = $1 AND r.status = 'open' AND r.deadline >= $4 AND r.facets @> s.facets
-			  AND (s.query = '' OR r.search @@ fr_tsquery(s.query))
-			  AND (r.visibility = 'all' OR EXISTS (SELECT 1 FROM request_matches v WHERE v.request_id = r.id AND v.organisation_id = $2 AND v.matched))
-			  AND NOT EXISTS (SELECT 1 FROM request_matches a WHERE a.request_id = r.id AND a.organisation_id = $2 AND a.state NOT IN ('suggested', 'viewed'))
-			ORDER BY r.deadline, r.id LIMIT $5`, userID, org, s.Now(), today, DigestLimit+1)
+		org, r, err := s.store.recipient(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		type item struct {
-			ID       int64
-			Title    string
-			Deadline time.Time
-		}
-		items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[item])
+		items, err := s.store.digestItems(ctx, tx, userID, org, s.Now(), today, DigestLimit+1)
 		if err != nil {
 			return err
 		}
 		if len(items) == 0 {
 			// Nothing new: no mail, and the day stays free for a request
 			// published later today.
-			_, err := tx.Exec(ctx, `DELETE FROM digests_sent WHERE user_id = $1 AND day = $2`, userID, today)
-			return err
+			return s.store.unmarkDigest(ctx, tx, userID, today)
 		}
 		more := len(items) > DigestLimit
 		items = items[:min(len(items), DigestLimit)]
@@ -140,7 +122,7 @@ func (s *Service) digest(ctx context.Context, userID int64, today time.Time) (bo
 			"URL", all); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE saved_searches SET seen_until = $2 WHERE user_id = $1`, userID, s.Now()); err != nil {
+		if err := s.store.markSeen(ctx, tx, userID, s.Now()); err != nil {
 			return err
 		}
 		sent = true
@@ -150,22 +132,6 @@ func (s *Service) digest(ctx context.Context, userID int64, today time.Time) (bo
 		return false, fmt.Errorf("purchase: digest of %d: %w", userID, err)
 	}
 	return sent, nil
-}
-
-// RemindArgs is the job that reminds SMEs of a fitting request.
-type RemindArgs struct{}
-
-// Kind names the job.
-func (RemindArgs) Kind() string { return "purchase.remind" }
-
-type remindWorker struct {
-	river.WorkerDefaults[RemindArgs]
-	s *Service
-}
-
-func (w *remindWorker) Work(ctx context.Context, _ *river.Job[RemindArgs]) error {
-	_, err := w.s.SendReminders(ctx)
-	return err
 }
 
 // Reminder bounds: at most MaxReminders per SME and request, at least
@@ -180,56 +146,28 @@ const (
 // answered it. It returns how many SMEs it reminded.
 func (s *Service) SendReminders(ctx context.Context) (int, error) {
 	n := 0
-	for {
-		done := false
-		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			var reqID, org int64
-			err := tx.QueryRow(ctx, `SELECT m.request_id, m.organisation_id FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
-				WHERE m.matched AND m.invited_at IS NOT NULL AND m.state IN ('suggested', 'viewed') AND m.reminders < $1 AND r.status = 'open'
-				  AND r.deadline >= $2::date + 2 AND coalesce(m.last_mailed_at, m.created_at) <= $3
-				ORDER BY m.request_id, m.organisation_id LIMIT 1 FOR UPDATE OF m SKIP LOCKED`,
-				MaxReminders, s.today(), s.Now().Add(-ReminderGap)).Scan(&reqID, &org)
-			if err == pgx.ErrNoRows {
-				done = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1`, reqID))
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE request_matches SET reminders = reminders + 1, last_mailed_at = $3
-				WHERE request_id = $1 AND organisation_id = $2`, reqID, org, s.Now()); err != nil {
-				return err
-			}
-			n++
-			return s.mailSME(ctx, tx, list[0], org, "request_reminder")
-		})
+	err := jobs.Batches(ctx, s.db, func(tx pgx.Tx) (bool, error) {
+		reqID, org, err := s.store.nextReminder(ctx, tx, MaxReminders, s.today(), s.Now().Add(-ReminderGap))
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
 		if err != nil {
-			return n, fmt.Errorf("purchase: reminders: %w", err)
+			return false, err
 		}
-		if done {
-			return n, nil
+		r, err := s.store.request(ctx, tx, reqID)
+		if err != nil {
+			return false, err
 		}
+		if err := s.store.markReminded(ctx, tx, reqID, org, s.Now()); err != nil {
+			return false, err
+		}
+		n++
+		return true, s.mailSME(ctx, tx, r, org, "request_reminder")
+	})
+	if err != nil {
+		return n, fmt.Errorf("purchase: reminders: %w", err)
 	}
-}
-
-// FollowUpArgs is the job that asks buyers what happened after a deadline.
-type FollowUpArgs struct{}
-
-// Kind names the job.
-func (FollowUpArgs) Kind() string { return "purchase.follow_up" }
-
-type followUpWorker struct {
-	river.WorkerDefaults[FollowUpArgs]
-	s *Service
-}
-
-func (w *followUpWorker) Work(ctx context.Context, _ *river.Job[FollowUpArgs]) error {
-	_, err := w.s.AskFollowUps(ctx)
-	return err
+	return n, nil
 }
 
 // FollowUpDelay is how long after its deadline a buyer is asked what
@@ -241,69 +179,50 @@ const FollowUpDelay = 7
 // it returns how many it asked.
 func (s *Service) AskFollowUps(ctx context.Context) (int, error) {
 	n := 0
-	for {
-		done := false
-		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.follow_up_asked_at IS NULL
-				AND r.deadline <= $1::date - $2::int ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`, s.today(), FollowUpDelay))
-			if err != nil {
-				return err
-			}
-			if len(list) == 0 {
-				done = true
-				return nil
-			}
-			r := list[0]
-			if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET follow_up_asked_at = $2 WHERE id = $1`, r.ID, s.Now()); err != nil {
-				return err
-			}
-			n++
-			if s.notify == nil {
-				return nil
-			}
-			users, err := recipients(ctx, tx, r.OrgID, Answers)
-			if err != nil {
-				return err
-			}
-			for _, u := range users {
-				kv := []any{"Title", r.Title, "URL", fmt.Sprintf("%s/espace/demandes/%d", s.notify.BaseURL(), r.ID)}
-				tok, err := s.SignLink(ctx, Link{Purpose: LinkFollowUp, Request: r.ID, Org: r.OrgID, User: u.id, Expires: s.Now().AddDate(0, 0, 30)})
-				if err != nil {
-					return err
-				}
-				for _, a := range FollowUps {
-					kv = append(kv, "URL_"+a, fmt.Sprintf("%s/demandes/%d/lien?%s", s.notify.BaseURL(), r.ID,
-						url.Values{"jeton": {tok}, "reponse": {a}}.Encode()))
-				}
-				if err := s.notify.Send(ctx, tx, u.Recipient, Answers, "request_follow_up", kv...); err != nil {
-					return err
-				}
-			}
-			return s.event(ctx, tx, r.ID, 0, "follow_up_asked", 0)
-		})
-		if err != nil {
-			return n, fmt.Errorf("purchase: follow-ups: %w", err)
+	err := jobs.Batches(ctx, s.db, func(tx pgx.Tx) (bool, error) {
+		r, err := s.store.nextFollowUp(ctx, tx, s.today(), FollowUpDelay)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
 		}
-		if done {
-			return n, nil
+		if err != nil {
+			return false, err
+		}
+		if err := s.store.markFollowUpAsked(ctx, tx, r.ID, s.Now()); err != nil {
+			return false, err
+		}
+		n++
+		return true, s.askFollowUp(ctx, tx, r)
+	})
+	if err != nil {
+		return n, fmt.Errorf("purchase: follow-ups: %w", err)
+	}
+	return n, nil
+}
+
+// askFollowUp mails each user of the request's buyer the question, with
+// one signed link per answer.
+func (s *Service) askFollowUp(ctx context.Context, tx pgx.Tx, r Request) error {
+	if s.notify != nil {
+		users, err := recipients(ctx, tx, r.OrgID, Answers)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			kv := []any{"Title", r.Title, "URL", fmt.Sprintf("%s/espace/demandes/%d", s.notify.BaseURL(), r.ID)}
+			tok, err := s.SignLink(ctx, Link{Purpose: LinkFollowUp, Request: r.ID, Org: r.OrgID, User: u.id, Expires: s.Now().AddDate(0, 0, 30)})
+			if err != nil {
+				return err
+			}
+			for _, a := range FollowUps {
+				kv = append(kv, "URL_"+a, fmt.Sprintf("%s/demandes/%d/lien?%s", s.notify.BaseURL(), r.ID,
+					url.Values{"jeton": {tok}, "reponse": {a}}.Encode()))
+			}
+			if err := s.notify.Send(ctx, tx, u.Recipient, Answers, "request_follow_up", kv...); err != nil {
+				return err
+			}
 		}
 	}
-}
-
-// InviteArgs is the job that invites the next batch of matched SMEs.
-type InviteArgs struct{}
-
-// Kind names the job.
-func (InviteArgs) Kind() string { return "purchase.invite" }
-
-type inviteWorker struct {
-	river.WorkerDefaults[InviteArgs]
-	s *Service
-}
-
-func (w *inviteWorker) Work(ctx context.Context, _ *river.Job[InviteArgs]) error {
-	_, err := w.s.SendInvitations(ctx)
-	return err
+	return s.event(ctx, tx, r.ID, 0, "follow_up_asked", 0)
 }
 
 // SendInvitations invites, for each open request that still wants
@@ -313,53 +232,23 @@ func (w *inviteWorker) Work(ctx context.Context, _ *river.Job[InviteArgs]) error
 func (s *Service) SendInvitations(ctx context.Context) (int, error) {
 	total := 0
 	var after int64
-	for {
-		done := false
-		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $1 AND r.id > $2
-				AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id
-					AND m.state IN ('interested', 'shortlisted', 'discussion', 'won', 'lost', 'declined')) < $3
-				AND coalesce((SELECT max(m.invited_at) FROM request_matches m WHERE m.request_id = r.id), r.published_at) <= $4
-				AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
-					AND m.state IN ('suggested', 'viewed') AND m.score >= $5)
-				ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`,
-				s.today(), after, s.Invitations.Enough, s.Now().Add(-24*time.Hour), s.Invitations.MinScore))
-			if err != nil {
-				return err
-			}
-			if len(list) == 0 {
-				done = true
-				return nil
-			}
-			after = list[0].ID
-			n, err := s.invite(ctx, tx, list[0], s.Invitations.DailyBatch)
-			total += n
-			return err
-		})
+	err := jobs.Batches(ctx, s.db, func(tx pgx.Tx) (bool, error) {
+		r, err := s.store.nextToInvite(ctx, tx, after, s.today(), s.Invitations.Enough, s.Now().Add(-24*time.Hour), s.Invitations.MinScore)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
 		if err != nil {
-			return total, fmt.Errorf("purchase: invitations: %w", err)
+			return false, err
 		}
-		if done {
-			return total, nil
-		}
+		after = r.ID
+		n, err := s.invite(ctx, tx, r, s.Invitations.DailyBatch)
+		total += n
+		return true, err
+	})
+	if err != nil {
+		return total, fmt.Errorf("purchase: invitations: %w", err)
 	}
-}
-
-// RecomputeArgs is the job that recomputes the matches of the open
-// requests in the CPV divisions of SMEs whose offers or references changed.
-type RecomputeArgs struct{}
-
-// Kind names the job.
-func (RecomputeArgs) Kind() string { return "purchase.recompute_matches" }
-
-type recomputeWorker struct {
-	river.WorkerDefaults[RecomputeArgs]
-	s *Service
-}
-
-func (w *recomputeWorker) Work(ctx context.Context, _ *river.Job[RecomputeArgs]) error {
-	_, err := w.s.ApplyMatchChanges(ctx)
-	return err
+	return total, nil
 }
 
 // RecomputeLimit bounds how many open requests one SME's change recomputes
@@ -373,45 +262,25 @@ const RecomputeLimit = 200
 // many requests it recomputed.
 func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
 	total := 0
-	for {
-		done := false
-		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `DELETE FROM match_changes WHERE id IN (SELECT id FROM match_changes
-				ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING organisation_id`)
-			if err != nil {
-				return err
-			}
-			changed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-			if err != nil {
-				return err
-			}
-			slices.Sort(changed)
-			orgs := slices.Compact(changed)
-			if len(orgs) == 0 {
-				done = true
-				return nil
-			}
-			list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $2 AND r.facets && (
-					SELECT coalesce(array_agg(DISTINCT 'cpv:' || left(c, 2)), '{}') FROM (
-						SELECT unnest(cpv_codes) AS c FROM offers WHERE organisation_id = ANY($1)
-						UNION SELECT cpv_code FROM org_references WHERE organisation_id = ANY($1)) x)
-				ORDER BY r.published_at DESC, r.id LIMIT $3 FOR NO KEY UPDATE OF r`, orgs, s.today(), RecomputeLimit))
-			if err != nil {
-				return err
-			}
-			for _, r := range list {
-				if err := s.suggest(ctx, tx, r); err != nil {
-					return err
-				}
-				total++
-			}
-			return nil
-		})
+	err := jobs.Batches(ctx, s.db, func(tx pgx.Tx) (bool, error) {
+		orgs, err := s.store.takeMatchChanges(ctx, tx, 100)
+		if err != nil || len(orgs) == 0 {
+			return false, err
+		}
+		list, err := s.store.openInDivisionsOf(ctx, tx, orgs, s.today(), RecomputeLimit)
 		if err != nil {
-			return total, fmt.Errorf("purchase: recompute matches: %w", err)
+			return false, err
 		}
-		if done {
-			return total, nil
+		for _, r := range list {
+			if err := s.suggest(ctx, tx, r); err != nil {
+				return false, err
+			}
+			total++
 		}
+		return true, nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("purchase: recompute matches: %w", err)
 	}
+	return total, nil
 }

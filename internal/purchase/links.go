@@ -43,9 +43,11 @@ func (k *linkKey) get(ctx context.Context, db *pgxpool.Pool) ([]byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.secret == nil {
-		if err := db.QueryRow(ctx, `SELECT secret FROM link_keys WHERE name = 'mail_links'`).Scan(&k.secret); err != nil {
+		secret, err := store{}.linkSecret(ctx, db)
+		if err != nil {
 			return nil, fmt.Errorf("purchase: link key: %w", err)
 		}
+		k.secret = secret
 	}
 	return k.secret, nil
 }

@@ -21,28 +21,9 @@ type moderated struct{ s *Service }
 
 func (moderated) Kind() moderation.Kind { return Moderated }
 
-// version changes whenever a request is written (updated_at, in µs).
-const version = `(extract(epoch FROM r.updated_at) * 1000000)::bigint`
-
 // Waiting returns the requests waiting for review, oldest first, each in full.
 func (m moderated) Waiting(ctx context.Context, q moderation.Querier, limit int) ([]moderation.Item, int, error) {
-	var total int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM purchase_requests WHERE status = 'submitted'`).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := q.Query(ctx, `SELECT `+columns+`, `+version+from+`WHERE r.status = 'submitted' ORDER BY r.submitted_at, r.id LIMIT $1`, limit)
-	if err != nil {
-		return nil, 0, err
-	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (moderation.Item, error) {
-		var r Request
-		var v int64
-		err := row.Scan(&r.ID, &r.OrgID, &r.OrgName, &r.OrgKind, &r.Title, &r.Description, &r.CPVCodes, &r.BudgetBand, &r.Deadline,
-			&r.Places, &r.Innovative, &r.Visibility, &r.Questions, &r.Anonymous, &r.Status, &r.StatusReason, &r.Outcome, &r.FollowUp,
-			&r.CreatedAt, &r.UpdatedAt, &r.SubmittedAt, &r.PublishedAt, &v)
-		return item(r, v), err
-	})
-	return items, total, err
+	return store{}.submitted(ctx, q, limit)
 }
 
 // item shows the whole request to the reviewer: every field SMEs will read.
@@ -77,16 +58,15 @@ func item(r Request, v int64) moderation.Item {
 // same transaction.
 func (m moderated) Decide(ctx context.Context, tx pgx.Tx, id, v int64, publish bool, reason string) (moderation.Decided, error) {
 	var d moderation.Decided
-	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 FOR NO KEY UPDATE OF r`, id))
+	r, err := m.s.store.lockRequest(ctx, tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return d, moderation.ErrNotFound
+	}
 	if err != nil {
 		return d, err
 	}
-	if len(list) == 0 {
-		return d, moderation.ErrNotFound
-	}
-	r := list[0]
-	var current int64
-	if err := tx.QueryRow(ctx, `SELECT `+version+` FROM purchase_requests r WHERE r.id = $1`, id).Scan(&current); err != nil {
+	current, err := m.s.store.version(ctx, tx, id)
+	if err != nil {
 		return d, err
 	}
 	switch {
@@ -97,15 +77,12 @@ func (m moderated) Decide(ctx context.Context, tx pgx.Tx, id, v int64, publish b
 	}
 	d.OrgID, d.Title, d.Path = r.OrgID, r.Title, fmt.Sprintf("/espace/demandes/%d", id)
 	if !publish {
-		_, err := tx.Exec(ctx, `UPDATE purchase_requests SET status = 'rejected', status_reason = $2, updated_at = $3 WHERE id = $1`,
-			id, reason, m.s.Now())
-		return d, err
+		return d, m.s.store.markSentBack(ctx, tx, id, reason, m.s.Now())
 	}
 	if !r.Deadline.After(m.s.today()) {
 		return d, errors.Join(moderation.ErrNotWaiting, fmt.Errorf("purchase: deadline of %d passed while it waited", id))
 	}
-	if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET status = 'open', status_reason = '', published_at = $2, updated_at = $2
-		WHERE id = $1`, id, m.s.Now()); err != nil {
+	if err := m.s.store.markOpen(ctx, tx, id, m.s.Now()); err != nil {
 		return d, err
 	}
 	r.Status = StatusOpen

@@ -66,7 +66,7 @@ type Service struct {
 	index   Indexer
 	notify  Notifier
 	matcher Matcher
-	matches matchStore
+	store   store
 	// reputations gives an SME the buyer's reputation; nil: none shown.
 	reputations Reputations
 	// Now is the clock (tests move it).
@@ -91,19 +91,6 @@ func (s *Service) UseReputations(r Reputations) { s.reputations = r }
 // UseMatcher replaces the rule that picks the SMEs a request is suggested to.
 func (s *Service) UseMatcher(m Matcher) { s.matcher = m }
 
-const columns = `r.id, r.organisation_id, g.legal_name, g.kind::text, r.title, r.description, r.cpv_codes, r.budget_band,
-	r.deadline, r.places, r.innovative, r.visibility, r.questions, r.anonymous, r.status::text, r.status_reason, r.outcome,
-	r.follow_up, r.created_at, r.updated_at, r.submitted_at, r.published_at`
-
-const from = ` FROM purchase_requests r JOIN organisations g ON g.id = r.organisation_id `
-
-func collect(rows pgx.Rows, err error) ([]Request, error) {
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Request])
-}
-
 func (s *Service) today() time.Time { return day(s.Now()) }
 
 func (s *Service) validate(actor member.Actor, in *Input) error {
@@ -116,16 +103,14 @@ func (s *Service) validate(actor member.Actor, in *Input) error {
 
 // event keeps a step of the loop with its time, for the indicators.
 func (s *Service) event(ctx context.Context, tx pgx.Tx, reqID, orgID int64, kind string, userID int64) error {
-	var org, user any
-	if orgID != 0 {
-		org = orgID
-	}
-	if userID != 0 {
-		user = userID
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO request_events (request_id, organisation_id, kind, user_id, at) VALUES ($1, $2, $3, $4, $5)`,
-		reqID, org, kind, user, s.Now())
-	return err
+	return s.store.insertEvent(ctx, tx, reqID, orgID, kind, userID, s.Now())
+}
+
+// stored is what a request's input is written as.
+func (s *Service) stored(in Input, status Status) stored {
+	places := in.Places(s.tax)
+	return stored{Input: in, CPVText: s.index.CPVText(in.CPVCodes), Places: places,
+		Facets: Facets(s.tax, in.CPVCodes, places, in.BudgetBand), Status: status}
 }
 
 // Create saves a new request of the actor's large account, as a draft or
@@ -143,15 +128,8 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 	}
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		places := in.Places(s.tax)
-		err := tx.QueryRow(ctx, `INSERT INTO purchase_requests (organisation_id, author_id, title, description, cpv_codes, cpv_text,
-				budget_band, deadline, places, innovative, visibility, questions, anonymous, facets, status, submitted_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-				CASE WHEN $15 = 'submitted'::request_status THEN $16::timestamptz END, $16, $16)
-			RETURNING id`, actor.OrgID, actor.UserID, in.Title, in.Description, in.CPVCodes, s.index.CPVText(in.CPVCodes),
-			in.BudgetBand, in.Deadline, places, in.Innovative, in.Visibility, nonNil(in.Questions), in.Anonymous,
-			Facets(s.tax, in.CPVCodes, places, in.BudgetBand), status, s.Now()).Scan(&id)
-		if err != nil {
+		var err error
+		if id, err = s.store.insertRequest(ctx, tx, actor.OrgID, actor.UserID, s.stored(in, status), s.Now()); err != nil {
 			return err
 		}
 		if submit {
@@ -165,27 +143,17 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 	return id, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // own loads a request of the actor's organisation, locked for update;
 // another organisation's request is ErrNotFound, as if it did not exist.
 func own(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64) (Request, error) {
 	if !actor.IsBuyer() {
 		return Request{}, ErrForbidden
 	}
-	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 FOR NO KEY UPDATE OF r`, id))
-	if err != nil {
-		return Request{}, err
+	r, err := store{}.lockRequest(ctx, tx, id)
+	if err == nil && r.OrgID != actor.OrgID {
+		err = ErrNotFound
 	}
-	if len(list) == 0 || list[0].OrgID != actor.OrgID {
-		return Request{}, ErrNotFound
-	}
-	return list[0], nil
+	return r, err
 }
 
 // Update saves changes to a draft, a submitted or a sent-back request. An
@@ -212,15 +180,7 @@ func (s *Service) Update(ctx context.Context, actor member.Actor, id int64, in I
 		case r.Status == StatusRejected:
 			status = StatusDraft
 		}
-		places := in.Places(s.tax)
-		_, err = tx.Exec(ctx, `UPDATE purchase_requests SET title = $2, description = $3, cpv_codes = $4, cpv_text = $5,
-				budget_band = $6, deadline = $7, places = $8, innovative = $9, visibility = $10, questions = $11, anonymous = $12,
-				facets = $13, status = $14, updated_at = $15,
-				submitted_at = CASE WHEN $14 = 'submitted'::request_status AND status <> 'submitted' THEN $15 ELSE submitted_at END
-			WHERE id = $1`, id, in.Title, in.Description, in.CPVCodes, s.index.CPVText(in.CPVCodes), in.BudgetBand, in.Deadline,
-			places, in.Innovative, in.Visibility, nonNil(in.Questions), in.Anonymous, Facets(s.tax, in.CPVCodes, places, in.BudgetBand),
-			status, s.Now())
-		if err != nil {
+		if err := s.store.updateRequest(ctx, tx, id, s.stored(in, status), s.Now()); err != nil {
 			return err
 		}
 		if submit && r.Status != StatusSubmitted {
@@ -245,8 +205,7 @@ func (s *Service) Submit(ctx context.Context, actor member.Actor, id int64) erro
 		if !r.Deadline.After(s.today()) {
 			return &ValidationError{Fields: map[string]string{"deadline": "request.deadline_past"}}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET status = 'submitted', submitted_at = $2, updated_at = $2 WHERE id = $1`,
-			id, s.Now()); err != nil {
+		if err := s.store.markSubmitted(ctx, tx, id, s.Now()); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, actor.AuditEntry(ActionSubmitted, actor.OrgID, r.Title, ""))
@@ -274,11 +233,10 @@ func (s *Service) Close(ctx context.Context, actor member.Actor, id int64, outco
 }
 
 func (s *Service) close(ctx context.Context, tx pgx.Tx, actor member.Actor, r Request, outcome string) error {
-	if _, err := tx.Exec(ctx, `UPDATE purchase_requests SET status = 'closed', outcome = $2, closed_at = $3, updated_at = $3 WHERE id = $1`,
-		r.ID, outcome, s.Now()); err != nil {
+	if err := s.store.markClosed(ctx, tx, r.ID, outcome, s.Now()); err != nil {
 		return err
 	}
-	orgs, err := s.matches.closeMatches(ctx, tx, r.ID, From(RoleSystem, ActClose), s.Now())
+	orgs, err := s.store.closeMatches(ctx, tx, r.ID, From(RoleSystem, ActClose), s.Now())
 	if err != nil {
 		return err
 	}
@@ -318,19 +276,7 @@ func (s *Service) Mine(ctx context.Context, actor member.Actor, page int) ([]Sum
 	if !actor.IsBuyer() {
 		return nil, 0, ErrForbidden
 	}
-	var total int
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM purchase_requests WHERE organisation_id = $1`, actor.OrgID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("purchase: mine: %w", err)
-	}
-	rows, err := s.db.Query(ctx, `SELECT `+columns+`,
-			(SELECT count(*) FROM request_matches m WHERE m.request_id = r.id AND m.state NOT IN ('suggested', 'viewed', 'not_interested')),
-			(SELECT count(*) FROM request_matches m WHERE m.request_id = r.id AND m.state = 'interested')`+from+`
-		WHERE r.organisation_id = $1 ORDER BY r.updated_at DESC, r.id DESC LIMIT $2 OFFSET $3`,
-		actor.OrgID, PageSize, (max(page, 1)-1)*PageSize)
-	if err != nil {
-		return nil, 0, fmt.Errorf("purchase: mine: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanSummary)
+	list, total, err := s.store.mine(ctx, s.db, actor.OrgID, page)
 	if err != nil {
 		return nil, 0, fmt.Errorf("purchase: mine: %w", err)
 	}
@@ -344,32 +290,17 @@ type Summary struct {
 	New     int // answers waiting for the buyer's reply
 }
 
-func scanSummary(row pgx.CollectableRow) (Summary, error) {
-	var x Summary
-	r := &x.Request
-	err := row.Scan(&r.ID, &r.OrgID, &r.OrgName, &r.OrgKind, &r.Title, &r.Description, &r.CPVCodes, &r.BudgetBand, &r.Deadline,
-		&r.Places, &r.Innovative, &r.Visibility, &r.Questions, &r.Anonymous, &r.Status, &r.StatusReason, &r.Outcome, &r.FollowUp,
-		&r.CreatedAt, &r.UpdatedAt, &r.SubmittedAt, &r.PublishedAt, &x.Answers, &x.New)
-	return x, err
-}
-
 // Editable returns a request of the actor's large account that may still
 // be edited (ErrInvalidState once open).
 func (s *Service) Editable(ctx context.Context, actor member.Actor, id int64) (Request, error) {
 	if !actor.IsBuyer() {
 		return Request{}, ErrForbidden
 	}
-	list, err := collect(s.db.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 AND r.organisation_id = $2`, id, actor.OrgID))
-	if err != nil {
-		return Request{}, fmt.Errorf("purchase: editable %d: %w", id, err)
+	r, err := s.store.orgRequest(ctx, s.db, id, actor.OrgID)
+	if err == nil && (r.Status == StatusOpen || r.Status == StatusClosed) {
+		err = ErrInvalidState
 	}
-	if len(list) == 0 {
-		return Request{}, ErrNotFound
-	}
-	if list[0].Status == StatusOpen || list[0].Status == StatusClosed {
-		return Request{}, ErrInvalidState
-	}
-	return list[0], nil
+	return r, wrap("editable", id, err)
 }
 
 // Takes reports whether the request takes answers on day today: open, and

@@ -6,6 +6,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -81,4 +82,52 @@ func InsertOnly(pool *pgxpool.Pool, log *slog.Logger) (Client, error) {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
 	return c, nil
+}
+
+// Func is the worker of a job whose arguments carry nothing, as most
+// periodic jobs: it runs Do. Limit, when set, replaces the queue's
+// default timeout (a minute) for the long ones.
+type Func[A river.JobArgs] struct {
+	river.WorkerDefaults[A]
+	Do    func(ctx context.Context) error
+	Limit time.Duration
+}
+
+// Work runs Do.
+func (w *Func[A]) Work(ctx context.Context, _ *river.Job[A]) error { return w.Do(ctx) }
+
+// Timeout is Limit (0: the queue's default).
+func (w *Func[A]) Timeout(*river.Job[A]) time.Duration { return w.Limit }
+
+// Periodic registers do as the worker of the jobs of kind A and schedules
+// one every interval (and once when the client starts).
+func Periodic[A river.JobArgs](r *Registry, interval time.Duration, do func(ctx context.Context) error) {
+	Add(r, &Func[A]{Do: do})
+	r.Every(interval, func() river.JobArgs { var a A; return a })
+}
+
+// Count adapts a method that returns how much it did to Do.
+func Count(fn func(ctx context.Context) (int, error)) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := fn(ctx)
+		return err
+	}
+}
+
+// Batches runs step in a transaction of its own, again and again, until it
+// reports there is nothing left: each batch commits or fails alone, and no
+// lock is held from one batch to the next (two servers share the work
+// with SKIP LOCKED). It stops at the first error.
+func Batches(ctx context.Context, db *pgxpool.Pool, step func(tx pgx.Tx) (more bool, err error)) error {
+	for {
+		var more bool
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			var err error
+			more, err = step(tx)
+			return err
+		})
+		if err != nil || !more {
+			return err
+		}
+	}
 }

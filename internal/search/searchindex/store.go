@@ -222,6 +222,7 @@ func (s *Syncer) LoadSnapshot(ctx context.Context) error {
 		return ErrStaleSnapshot
 	}
 	s.rebuild.Store(false)
+	s.fromSnapshot.Store(true) // before ready: whoever sees it ready sees where it came from
 	s.ready.Store(true)
 	debug.FreeOSMemory()
 	s.log.Info("search index loaded from a snapshot", "offers", built[Offers].Len(), "smes", built[SMEs].Len(), "bytes", size,

@@ -87,7 +87,6 @@ func (s *Syncer) Run(ctx context.Context) error {
 	for !s.Ready() { // a caller may have built it already
 		loadErr := s.LoadSnapshot(ctx)
 		if loadErr == nil {
-			s.fromSnapshot.Store(true)
 			break
 		}
 		if ctx.Err() != nil {

@@ -6,24 +6,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"passerelle/internal/platform/notify"
 )
 
-// The SQL of matches (request_matches and what they read), one named
-// method per statement; the rules that decide when to run them are in
-// engage.go and lifecycle.go.
-
-// dbtx is the pool or a transaction.
-type dbtx interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// matchStore reads and writes matches.
-type matchStore struct{}
+// The SQL of matches (request_matches and what they read); the rules that
+// decide when to run it are in engage.go and lifecycle.go.
 
 const matchColumns = `m.request_id, m.organisation_id, g.legal_name, g.siren, g.departement, m.matched, m.state, m.message, m.answers,
 	m.offer_id, o.title, m.sme_reason, m.sme_reason_text, m.buyer_reason, m.contract_amount, m.contract_date, m.answered_at,
@@ -56,7 +44,7 @@ type suggestion struct {
 
 // storeRanking upserts a request's ranking; an SME no longer suggested
 // that has not answered is no longer matched (it keeps what it did).
-func (matchStore) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg suggestion, now time.Time) error {
+func (store) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg suggestion, now time.Time) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, best_offer_id,
 			computed_at, created_at, updated_at)
 		SELECT $1, o, true, sc, rk, rs::jsonb, bo, $6, $6, $6
@@ -74,7 +62,7 @@ func (matchStore) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg sug
 // toInvite locks up to n matched SMEs still to answer and not invited,
 // scored at least minScore and invited to fewer than perWeek requests
 // since since, best ranked first.
-func (matchStore) toInvite(ctx context.Context, tx pgx.Tx, req int64, minScore float64, since time.Time, perWeek, n int) ([]int64, error) {
+func (store) toInvite(ctx context.Context, tx pgx.Tx, req int64, minScore float64, since time.Time, perWeek, n int) ([]int64, error) {
 	rows, err := tx.Query(ctx, `SELECT m.organisation_id FROM request_matches m
 		WHERE m.request_id = $1 AND m.matched AND m.invited_at IS NULL AND m.state IN ('suggested', 'viewed') AND m.score >= $2
 		  AND (SELECT count(*) FROM request_matches w WHERE w.organisation_id = m.organisation_id AND w.invited_at > $3) < $4
@@ -85,7 +73,7 @@ func (matchStore) toInvite(ctx context.Context, tx pgx.Tx, req int64, minScore f
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-func (matchStore) markInvited(ctx context.Context, tx pgx.Tx, req, org int64, now time.Time) error {
+func (store) markInvited(ctx context.Context, tx pgx.Tx, req, org int64, now time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE request_matches SET invited_at = $3, last_mailed_at = $3 WHERE request_id = $1 AND organisation_id = $2`,
 		req, org, now)
 	return err
@@ -116,13 +104,13 @@ const visibleSQL = `r.status IN ('open', 'closed') AND (EXISTS (SELECT 1 FROM re
 	AND (v.matched OR v.state <> 'suggested')) OR (r.status = 'open' AND r.visibility = 'all'))`
 
 // request reads one request; ErrNotFound when there is none.
-func (st matchStore) request(ctx context.Context, q dbtx, id int64) (Request, error) {
+func (st store) request(ctx context.Context, q dbtx, id int64) (Request, error) {
 	return st.requestLocked(ctx, q, id, false)
 }
 
 // requestLocked reads one request, with a shared lock when lock is set
 // (it cannot change meanwhile); ErrNotFound when there is none.
-func (matchStore) requestLocked(ctx context.Context, q dbtx, id int64, lock bool) (Request, error) {
+func (store) requestLocked(ctx context.Context, q dbtx, id int64, lock bool) (Request, error) {
 	sql := `SELECT ` + columns + from + `WHERE r.id = $1`
 	if lock {
 		sql += ` FOR SHARE OF r`
@@ -138,7 +126,7 @@ func (matchStore) requestLocked(ctx context.Context, q dbtx, id int64, lock bool
 }
 
 // visible tells whether SME org may see request id.
-func (matchStore) visible(ctx context.Context, q dbtx, id, org int64) (bool, error) {
+func (store) visible(ctx context.Context, q dbtx, id, org int64) (bool, error) {
 	var ok bool
 	err := q.QueryRow(ctx, `SELECT `+visibleSQL+` FROM purchase_requests r WHERE r.id = $1`, id, org).Scan(&ok)
 	return ok, err
@@ -146,7 +134,7 @@ func (matchStore) visible(ctx context.Context, q dbtx, id, org int64) (bool, err
 
 // lockVisible reads request id for SME org's answer with a shared lock (it
 // cannot close meanwhile); ErrNotFound when the SME may not see it.
-func (matchStore) lockVisible(ctx context.Context, tx pgx.Tx, id, org int64) (Request, error) {
+func (store) lockVisible(ctx context.Context, tx pgx.Tx, id, org int64) (Request, error) {
 	list, err := collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id = $1 AND `+visibleSQL+` FOR SHARE OF r`, id, org))
 	if err != nil {
 		return Request{}, err
@@ -158,7 +146,7 @@ func (matchStore) lockVisible(ctx context.Context, tx pgx.Tx, id, org int64) (Re
 }
 
 // match reads SME org's match with request req; ErrNotFound when none.
-func (matchStore) match(ctx context.Context, q dbtx, req, org int64) (Match, error) {
+func (store) match(ctx context.Context, q dbtx, req, org int64) (Match, error) {
 	rows, err := q.Query(ctx, `SELECT `+matchColumns+matchFrom+`WHERE m.request_id = $1 AND m.organisation_id = $2`, req, org)
 	if err != nil {
 		return Match{}, err
@@ -174,7 +162,7 @@ func (matchStore) match(ctx context.Context, q dbtx, req, org int64) (Match, err
 }
 
 // listedOffers are an SME's published offers, by title.
-func (matchStore) listedOffers(ctx context.Context, q dbtx, org int64) ([]Offer, error) {
+func (store) listedOffers(ctx context.Context, q dbtx, org int64) ([]Offer, error) {
 	rows, err := q.Query(ctx, `SELECT id, title FROM offers WHERE organisation_id = $1 AND listed ORDER BY title`, org)
 	if err != nil {
 		return nil, err
@@ -183,14 +171,14 @@ func (matchStore) listedOffers(ctx context.Context, q dbtx, org int64) ([]Offer,
 }
 
 // ownsListedOffer tells whether offer is one of org's published offers.
-func (matchStore) ownsListedOffer(ctx context.Context, q dbtx, offer, org int64) (bool, error) {
+func (store) ownsListedOffer(ctx context.Context, q dbtx, offer, org int64) (bool, error) {
 	var ok bool
 	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM offers WHERE id = $1 AND organisation_id = $2 AND listed)`, offer, org).Scan(&ok)
 	return ok, err
 }
 
 // markViewed records the SME's first look; first tells whether it was.
-func (matchStore) markViewed(ctx context.Context, tx pgx.Tx, id, org int64, now time.Time) (first bool, err error) {
+func (store) markViewed(ctx context.Context, tx pgx.Tx, id, org int64, now time.Time) (first bool, err error) {
 	err = tx.QueryRow(ctx, `INSERT INTO request_matches (request_id, organisation_id, state, viewed_at, created_at, updated_at)
 		VALUES ($1, $2, 'viewed', $3, $3, $3)
 		ON CONFLICT (request_id, organisation_id) DO UPDATE
@@ -203,7 +191,7 @@ func (matchStore) markViewed(ctx context.Context, tx pgx.Tx, id, org int64, now 
 
 // answers lists the SMEs that answered request id (or declined), with the
 // messages the reader has not read.
-func (matchStore) answers(ctx context.Context, q dbtx, id, readerOrg, readerUser int64) ([]Match, error) {
+func (store) answers(ctx context.Context, q dbtx, id, readerOrg, readerUser int64) ([]Match, error) {
 	rows, err := q.Query(ctx, `SELECT `+matchColumns+`,
 			(SELECT count(*) FROM request_messages x WHERE x.request_id = m.request_id AND x.organisation_id = m.organisation_id
 				AND x.author_org_id <> $2 AND x.id > coalesce((SELECT c.read_until FROM conversation_reads c WHERE c.user_id = $3
@@ -229,7 +217,7 @@ type situation struct {
 
 // ensureMatch creates SME org's match with req as viewed when it never
 // opened it (an answer from a mail).
-func (matchStore) ensureMatch(ctx context.Context, tx pgx.Tx, req, org int64, now time.Time) error {
+func (store) ensureMatch(ctx context.Context, tx pgx.Tx, req, org int64, now time.Time) error {
 	_, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, state, viewed_at, created_at, updated_at)
 		VALUES ($1, $2, 'viewed', $3, $3, $3) ON CONFLICT DO NOTHING`, req, org, now)
 	return err
@@ -237,7 +225,7 @@ func (matchStore) ensureMatch(ctx context.Context, tx pgx.Tx, req, org int64, no
 
 // lockMatch locks a match row and reads its situation; ErrNotFound when
 // there is none.
-func (matchStore) lockMatch(ctx context.Context, tx pgx.Tx, req, org int64) (situation, error) {
+func (store) lockMatch(ctx context.Context, tx pgx.Tx, req, org int64) (situation, error) {
 	var x situation
 	err := tx.QueryRow(ctx, `SELECT state, answered_at IS NOT NULL AND state <> 'not_interested', matched FROM request_matches
 		WHERE request_id = $1 AND organisation_id = $2 FOR UPDATE`, req, org).Scan(&x.state, &x.answered, &x.matched)
@@ -248,7 +236,7 @@ func (matchStore) lockMatch(ctx context.Context, tx pgx.Tx, req, org int64) (sit
 }
 
 // setInterest stores an SME's interest.
-func (matchStore) setInterest(ctx context.Context, tx pgx.Tx, req, org int64, to State, in Interest, offer any, now time.Time) error {
+func (store) setInterest(ctx context.Context, tx pgx.Tx, req, org int64, to State, in Interest, offer any, now time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE request_matches SET state = $3, message = $4, answers = $5, offer_id = $6, sme_reason = '',
 			sme_reason_text = '', answered_at = $7, updated_at = $7
 		WHERE request_id = $1 AND organisation_id = $2`, req, org, to, in.Message, nonNil(in.Answers), offer, now)
@@ -257,7 +245,7 @@ func (matchStore) setInterest(ctx context.Context, tx pgx.Tx, req, org int64, to
 
 // interestedCount is the number of SMEs that said they were interested
 // in request id, ever.
-func (matchStore) interestedCount(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
+func (store) interestedCount(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 	var n int
 	err := tx.QueryRow(ctx, `SELECT count(DISTINCT organisation_id) FROM request_events WHERE request_id = $1 AND kind = 'interested'`,
 		id).Scan(&n)
@@ -265,7 +253,7 @@ func (matchStore) interestedCount(ctx context.Context, tx pgx.Tx, id int64) (int
 }
 
 // setNotInterested stores an SME's "not interested" and its reason.
-func (matchStore) setNotInterested(ctx context.Context, tx pgx.Tx, req, org int64, d Decline, now time.Time) error {
+func (store) setNotInterested(ctx context.Context, tx pgx.Tx, req, org int64, d Decline, now time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE request_matches SET state = 'not_interested', sme_reason = $3, sme_reason_text = $4,
 			answered_at = $5, updated_at = $5 WHERE request_id = $1 AND organisation_id = $2`, req, org, d.Reason, d.Text, now)
 	return err
@@ -273,7 +261,7 @@ func (matchStore) setNotInterested(ctx context.Context, tx pgx.Tx, req, org int6
 
 // setReply stores a buyer's step: the new state, the reason of a decline,
 // the contract of a win (amount and date nil otherwise).
-func (matchStore) setReply(ctx context.Context, tx pgx.Tx, req, org int64, to State, reason string, amount, date any, now time.Time) error {
+func (store) setReply(ctx context.Context, tx pgx.Tx, req, org int64, to State, reason string, amount, date any, now time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE request_matches SET state = $3, updated_at = $4,
 			buyer_reason = CASE WHEN $3 = 'declined' THEN $5 ELSE buyer_reason END,
 			contract_amount = coalesce($6, contract_amount), contract_date = coalesce($7, contract_date)
@@ -283,7 +271,7 @@ func (matchStore) setReply(ctx context.Context, tx pgx.Tx, req, org int64, to St
 
 // closeMatches moves a closing request's matches in states from to lost,
 // and returns their SMEs.
-func (matchStore) closeMatches(ctx context.Context, tx pgx.Tx, req int64, from []State, now time.Time) ([]int64, error) {
+func (store) closeMatches(ctx context.Context, tx pgx.Tx, req int64, from []State, now time.Time) ([]int64, error) {
 	rows, err := tx.Query(ctx, `UPDATE request_matches SET state = 'lost', updated_at = $2
 		WHERE request_id = $1 AND state = ANY($3) RETURNING organisation_id`, req, now, from)
 	if err != nil {
@@ -293,7 +281,7 @@ func (matchStore) closeMatches(ctx context.Context, tx pgx.Tx, req int64, from [
 }
 
 // owner is the large account that wrote request id; ErrNotFound when none.
-func (matchStore) owner(ctx context.Context, q dbtx, id int64) (int64, error) {
+func (store) owner(ctx context.Context, q dbtx, id int64) (int64, error) {
 	var org int64
 	err := q.QueryRow(ctx, `SELECT organisation_id FROM purchase_requests WHERE id = $1`, id).Scan(&org)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -303,7 +291,7 @@ func (matchStore) owner(ctx context.Context, q dbtx, id int64) (int64, error) {
 }
 
 // ranked lists a request's matched SMEs, best ranked first.
-func (matchStore) ranked(ctx context.Context, q dbtx, id int64, limit int) ([]Match, error) {
+func (store) ranked(ctx context.Context, q dbtx, id int64, limit int) ([]Match, error) {
 	rows, err := q.Query(ctx, `SELECT `+matchColumns+matchFrom+`WHERE m.request_id = $1 AND m.matched ORDER BY m.rank, m.organisation_id LIMIT $2`,
 		id, limit)
 	if err != nil {
@@ -314,7 +302,7 @@ func (matchStore) ranked(ctx context.Context, q dbtx, id int64, limit int) ([]Ma
 
 // forYou lists a page of the open requests SME org is matched to, best
 // score first, with the total.
-func (matchStore) forYou(ctx context.Context, q dbtx, org int64, today time.Time, page int) ([]Hit, []Match, int, error) {
+func (store) forYou(ctx context.Context, q dbtx, org int64, today time.Time, page int) ([]Hit, []Match, int, error) {
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
 		WHERE m.organisation_id = $1 AND m.matched AND r.status = 'open' AND r.deadline >= $2`, org, today).Scan(&total); err != nil {
@@ -346,7 +334,7 @@ func (matchStore) forYou(ctx context.Context, q dbtx, org int64, today time.Time
 
 // feedbackTarget reads who wrote a match's request and whether it is
 // matched; ErrNotFound when there is no such match.
-func (matchStore) feedbackTarget(ctx context.Context, q dbtx, req, org int64) (buyer int64, matched bool, err error) {
+func (store) feedbackTarget(ctx context.Context, q dbtx, req, org int64) (buyer int64, matched bool, err error) {
 	err = q.QueryRow(ctx, `SELECT r.organisation_id, m.matched FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
 		WHERE m.request_id = $1 AND m.organisation_id = $2`, req, org).Scan(&buyer, &matched)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -356,7 +344,7 @@ func (matchStore) feedbackTarget(ctx context.Context, q dbtx, req, org int64) (b
 }
 
 // saveFeedback keeps one feedback per user and match (the last).
-func (matchStore) saveFeedback(ctx context.Context, q dbtx, req, org, user int64, relevant bool, reason string, now time.Time) error {
+func (store) saveFeedback(ctx context.Context, q dbtx, req, org, user int64, relevant bool, reason string, now time.Time) error {
 	_, err := q.Exec(ctx, `INSERT INTO match_feedback (request_id, organisation_id, user_id, relevant, reason, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id, organisation_id, user_id)
 		DO UPDATE SET relevant = excluded.relevant, reason = excluded.reason, created_at = excluded.created_at`,

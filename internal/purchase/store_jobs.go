@@ -1,0 +1,147 @@
+package purchase
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The SQL of the background jobs: digests, reminders, follow-ups,
+// invitations and the recompute of matches.
+
+// digestUsers are the member SME users with saved searches who had no
+// digest on day today and take the requests' mails.
+func (store) digestUsers(ctx context.Context, q dbtx, today time.Time) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT s.user_id FROM saved_searches s JOIN users u ON u.id = s.user_id
+			JOIN organisations g ON g.id = u.organisation_id
+		WHERE g.status = 'member' AND g.kind IN ('pme', 'eti')
+		  AND NOT EXISTS (SELECT 1 FROM digests_sent d WHERE d.user_id = s.user_id AND d.day = $1)
+		  AND NOT EXISTS (SELECT 1 FROM notification_optouts n WHERE n.user_id = s.user_id AND n.category = $2)
+		ORDER BY 1`, today, Requests.Name)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// markDigest takes the day's digest of user; first tells whether this
+// transaction took it (another server may have).
+func (store) markDigest(ctx context.Context, tx pgx.Tx, user int64, today time.Time) (first bool, err error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO digests_sent (user_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, today)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+func (store) unmarkDigest(ctx context.Context, tx pgx.Tx, user int64, today time.Time) error {
+	_, err := tx.Exec(ctx, `DELETE FROM digests_sent WHERE user_id = $1 AND day = $2`, user, today)
+	return err
+}
+
+// recipient reads a user as a mail recipient, with its organisation.
+func (store) recipient(ctx context.Context, q dbtx, user int64) (int64, recipient, error) {
+	var org int64
+	var r recipient
+	err := q.QueryRow(ctx, `SELECT organisation_id, id, email, name, locale, mail_token FROM users WHERE id = $1`, user).
+		Scan(&org, &r.id, &r.Email, &r.Name, &r.Locale, &r.Token)
+	return org, r, err
+}
+
+// digestItem is a request in a digest.
+type digestItem struct {
+	ID       int64
+	Title    string
+	Deadline time.Time
+}
+
+// digestItems lists the open requests published since user's searches
+// were last seen that they find, that SME org may see and has not
+// answered, nearest deadline first.
+func (store) digestItems(ctx context.Context, q dbtx, user, org int64, now, today time.Time, limit int) ([]digestItem, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT ON (r.deadline, r.id) r.id, r.title, r.deadline
+		FROM saved_searches s JOIN purchase_requests r ON r.published_at > s.seen_until AND r.published_at <= $3
+		WHERE s.user_id = $1 AND r.status = 'open' AND r.deadline >= $4 AND r.facets @> s.facets
+		  AND (s.query = '' OR r.search @@ fr_tsquery(s.query))
+		  AND (r.visibility = 'all' OR EXISTS (SELECT 1 FROM request_matches v WHERE v.request_id = r.id AND v.organisation_id = $2 AND v.matched))
+		  AND NOT EXISTS (SELECT 1 FROM request_matches a WHERE a.request_id = r.id AND a.organisation_id = $2 AND a.state NOT IN ('suggested', 'viewed'))
+		ORDER BY r.deadline, r.id LIMIT $5`, user, org, now, today, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[digestItem])
+}
+
+func (store) markSeen(ctx context.Context, tx pgx.Tx, user int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE saved_searches SET seen_until = $2 WHERE user_id = $1`, user, now)
+	return err
+}
+
+// nextReminder locks the next match due a reminder (skipping those another
+// server holds); ErrNotFound when none is due.
+func (store) nextReminder(ctx context.Context, tx pgx.Tx, max int, today, mailedBefore time.Time) (req, org int64, err error) {
+	err = tx.QueryRow(ctx, `SELECT m.request_id, m.organisation_id FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
+		WHERE m.matched AND m.invited_at IS NOT NULL AND m.state IN ('suggested', 'viewed') AND m.reminders < $1 AND r.status = 'open'
+		  AND r.deadline >= $2::date + 2 AND coalesce(m.last_mailed_at, m.created_at) <= $3
+		ORDER BY m.request_id, m.organisation_id LIMIT 1 FOR UPDATE OF m SKIP LOCKED`, max, today, mailedBefore).Scan(&req, &org)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return req, org, err
+}
+
+func (store) markReminded(ctx context.Context, tx pgx.Tx, req, org int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE request_matches SET reminders = reminders + 1, last_mailed_at = $3
+		WHERE request_id = $1 AND organisation_id = $2`, req, org, now)
+	return err
+}
+
+// nextFollowUp locks the next open request whose deadline passed days ago
+// and whose buyer was not asked what happened; ErrNotFound when none.
+func (store) nextFollowUp(ctx context.Context, tx pgx.Tx, today time.Time, days int) (Request, error) {
+	return first(collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.follow_up_asked_at IS NULL
+		AND r.deadline <= $1::date - $2::int ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`, today, days)))
+}
+
+func (store) markFollowUpAsked(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE purchase_requests SET follow_up_asked_at = $2 WHERE id = $1`, id, now)
+	return err
+}
+
+// nextToInvite locks the next open request after after that still wants
+// answers (fewer than enough), whose last batch went out before lastBefore
+// and that has matched SMEs scored minScore or more not invited yet;
+// ErrNotFound when none.
+func (store) nextToInvite(ctx context.Context, tx pgx.Tx, after int64, today time.Time, enough int, lastBefore time.Time,
+	minScore float64) (Request, error) {
+	return first(collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $1 AND r.id > $2
+		AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id
+			AND m.state IN ('interested', 'shortlisted', 'discussion', 'won', 'lost', 'declined')) < $3
+		AND coalesce((SELECT max(m.invited_at) FROM request_matches m WHERE m.request_id = r.id), r.published_at) <= $4
+		AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
+			AND m.state IN ('suggested', 'viewed') AND m.score >= $5)
+		ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`, today, after, enough, lastBefore, minScore)))
+}
+
+// takeMatchChanges removes up to n entries of the change list (skipping
+// those another server holds) and returns their SMEs, each once.
+func (store) takeMatchChanges(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
+	rows, err := tx.Query(ctx, `DELETE FROM match_changes WHERE id IN (SELECT id FROM match_changes
+		ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING organisation_id`, n)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	slices.Sort(changed)
+	return slices.Compact(changed), err
+}
+
+// openInDivisionsOf locks the open requests in the CPV divisions of the
+// SMEs' offers and references, the latest published first, up to limit.
+func (store) openInDivisionsOf(ctx context.Context, tx pgx.Tx, orgs []int64, today time.Time, limit int) ([]Request, error) {
+	return collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $2 AND r.facets && (
+			SELECT coalesce(array_agg(DISTINCT 'cpv:' || left(c, 2)), '{}') FROM (
+				SELECT unnest(cpv_codes) AS c FROM offers WHERE organisation_id = ANY($1)
+				UNION SELECT cpv_code FROM org_references WHERE organisation_id = ANY($1)) x)
+		ORDER BY r.published_at DESC, r.id LIMIT $3 FOR NO KEY UPDATE OF r`, orgs, today, limit))
+}
