@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
@@ -71,16 +70,15 @@ func (s *Service) OpenCampaign(ctx context.Context, actor member.Actor, yearText
 	}
 	var id int64
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var open int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM barometer_campaigns WHERE closed_at IS NULL`).Scan(&open); err != nil {
+		open, err := s.store.openCampaigns(ctx, tx)
+		if err != nil {
 			return err
 		}
 		if open > 0 {
 			return &validate.Error{Fields: validate.Errors{"year": "indicator.err.campaign_open"}}
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO barometer_campaigns (year, opened_by, opened_at) VALUES ($1, $2, $3) RETURNING id`,
-			year, actor.UserID, s.Now()).Scan(&id)
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+		id, err = s.store.insertCampaign(ctx, tx, year, actor.UserID, s.Now())
+		if errors.Is(err, errYearTaken) {
 			return &validate.Error{Fields: validate.Errors{"year": "indicator.err.campaign_year"}}
 		}
 		if err != nil {
@@ -102,12 +100,7 @@ func (s *Service) CloseCampaign(ctx context.Context, actor member.Actor, id int6
 		return ErrForbidden
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var year int
-		err := tx.QueryRow(ctx, `UPDATE barometer_campaigns SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL RETURNING year`,
-			id, s.Now()).Scan(&year)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrInvalidState
-		}
+		year, err := s.store.closeCampaign(ctx, tx, id, s.Now())
 		if err != nil {
 			return err
 		}
@@ -121,13 +114,7 @@ func (s *Service) Campaigns(ctx context.Context, actor member.Actor) ([]Campaign
 	if !actor.SignedIn() {
 		return nil, ErrForbidden
 	}
-	rows, _ := s.db.Query(ctx, `SELECT c.id, c.year, c.opened_at, c.closed_at, (SELECT count(*) FROM barometer_answers a WHERE a.campaign_id = c.id)
-		FROM barometer_campaigns c ORDER BY c.year DESC`)
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Campaign, error) {
-		var c Campaign
-		err := row.Scan(&c.ID, &c.Year, &c.OpenedAt, &c.ClosedAt, &c.Answers)
-		return c, err
-	})
+	list, err := s.store.campaigns(ctx, s.db)
 	return list, wrap("campaigns", err)
 }
 
@@ -158,28 +145,18 @@ func (s *Service) Questionnaire(ctx context.Context, actor member.Actor) (Questi
 		return Questionnaire{}, ErrForbidden
 	}
 	var q Questionnaire
-	var c Campaign
-	err := s.db.QueryRow(ctx, `SELECT id, year, opened_at FROM barometer_campaigns WHERE closed_at IS NULL`).Scan(&c.ID, &c.Year, &c.OpenedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+	c, err := s.store.openCampaign(ctx, s.db, false)
+	if errors.Is(err, ErrNotFound) {
 		return q, nil
 	}
 	if err != nil {
 		return q, wrap("questionnaire", err)
 	}
 	q.Campaign = &c
-	rows, _ := s.db.Query(ctx, `SELECT id, legal_name FROM organisations WHERE status = 'member' AND kind IN ('ge', 'public') ORDER BY legal_name, id`)
-	if q.Accounts, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Account]); err != nil {
+	if q.Accounts, err = s.store.accounts(ctx, s.db); err != nil {
 		return q, wrap("questionnaire accounts", err)
 	}
-	rows, _ = s.db.Query(ctx, `SELECT o.id, o.legal_name, a.relationship, a.payment, a.clarity, a.innovation, a.comment, a.updated_at
-		FROM barometer_answers a JOIN organisations o ON o.id = a.account_id
-		WHERE a.campaign_id = $1 AND a.sme_id = $2 ORDER BY o.legal_name`, c.ID, actor.OrgID)
-	q.Answers, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Answered, error) {
-		var a Answered
-		err := row.Scan(&a.ID, &a.Name, &a.Scores[0], &a.Scores[1], &a.Scores[2], &a.Scores[3], &a.Comment, &a.UpdatedAt)
-		a.AccountID = a.ID
-		return a, err
-	})
+	q.Answers, err = s.store.answered(ctx, s.db, c.ID, actor.OrgID)
 	return q, wrap("questionnaire answers", err)
 }
 
@@ -219,31 +196,21 @@ func (s *Service) Answer(ctx context.Context, actor member.Actor, in RatingInput
 		return &validate.Error{Fields: errs}
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var campaign int64
-		err := tx.QueryRow(ctx, `SELECT id FROM barometer_campaigns WHERE closed_at IS NULL FOR SHARE`).Scan(&campaign)
-		if errors.Is(err, pgx.ErrNoRows) {
+		c, err := s.store.openCampaign(ctx, tx, true)
+		if errors.Is(err, ErrNotFound) {
 			return ErrInvalidState
 		}
 		if err != nil {
 			return err
 		}
-		var name string
-		err = tx.QueryRow(ctx, `SELECT legal_name FROM organisations WHERE id = $1 AND status = 'member' AND kind IN ('ge', 'public')`,
-			r.AccountID).Scan(&name)
-		if errors.Is(err, pgx.ErrNoRows) {
+		name, err := s.store.accountName(ctx, tx, r.AccountID)
+		if errors.Is(err, ErrNotFound) {
 			return &validate.Error{Fields: validate.Errors{"account": "form.choose"}}
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO barometer_answers (campaign_id, account_id, sme_id, relationship, payment, clarity, innovation,
-				comment, user_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-			ON CONFLICT (campaign_id, account_id, sme_id) DO UPDATE SET relationship = excluded.relationship, payment = excluded.payment,
-				clarity = excluded.clarity, innovation = excluded.innovation, comment = excluded.comment, user_id = excluded.user_id,
-				updated_at = excluded.updated_at`,
-			campaign, r.AccountID, actor.OrgID, r.Scores[0], r.Scores[1], r.Scores[2], r.Scores[3], r.Comment, actor.UserID, s.Now())
-		if err != nil {
+		if err := s.store.saveAnswer(ctx, tx, c.ID, actor.OrgID, actor.UserID, r, s.Now()); err != nil {
 			return err
 		}
 		// The log says who answered about whom, not what: staff audit
@@ -260,19 +227,14 @@ func (s *Service) Results(ctx context.Context, actor member.Actor, campaignID in
 	if !actor.SignedIn() {
 		return Campaign{}, nil, ErrForbidden
 	}
-	var c Campaign
-	err := s.db.QueryRow(ctx, `SELECT id, year, opened_at, closed_at FROM barometer_campaigns WHERE $1 = 0 OR id = $1
-		ORDER BY year DESC LIMIT 1`, campaignID).Scan(&c.ID, &c.Year, &c.OpenedAt, &c.ClosedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if campaignID == 0 {
-			return Campaign{}, nil, nil
-		}
-		return Campaign{}, nil, ErrNotFound
+	c, err := s.store.campaign(ctx, s.db, campaignID)
+	if errors.Is(err, ErrNotFound) && campaignID == 0 {
+		return Campaign{}, nil, nil
 	}
 	if err != nil {
 		return c, nil, wrap("results", err)
 	}
-	list, err := s.scores(ctx, `a.campaign_id = $1`, c.ID)
+	list, err := s.store.scoresIn(ctx, s.db, c.ID)
 	if err != nil {
 		return c, nil, wrap("results", err)
 	}
@@ -281,32 +243,9 @@ func (s *Service) Results(ctx context.Context, actor member.Actor, campaignID in
 		if !actor.IsStaff() || !list[i].Enough {
 			continue
 		}
-		rows, _ := s.db.Query(ctx, `SELECT comment FROM barometer_answers WHERE campaign_id = $1 AND account_id = $2 AND comment <> ''
-			ORDER BY comment`, c.ID, list[i].OrgID)
-		if list[i].Comments, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		if list[i].Comments, err = s.store.comments(ctx, s.db, c.ID, list[i].OrgID); err != nil {
 			return c, nil, wrap("results comments", err)
 		}
 	}
 	return c, list, nil
-}
-
-// scores aggregates answers by account and campaign; the means of
-// accounts with too few answers are left at zero and Enough false.
-func (s *Service) scores(ctx context.Context, where string, args ...any) ([]Score, error) {
-	rows, _ := s.db.Query(ctx, `SELECT o.id, o.legal_name, c.year, count(*),
-			avg(a.relationship)::float8, avg(a.payment)::float8, avg(a.clarity)::float8, avg(a.innovation)::float8
-		FROM barometer_answers a JOIN organisations o ON o.id = a.account_id JOIN barometer_campaigns c ON c.id = a.campaign_id
-		WHERE `+where+` GROUP BY o.id, o.legal_name, c.year ORDER BY o.legal_name, o.id, c.year DESC`, args...)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Score, error) {
-		var sc Score
-		var m [4]float64
-		if err := row.Scan(&sc.OrgID, &sc.Name, &sc.Year, &sc.Answers, &m[0], &m[1], &m[2], &m[3]); err != nil {
-			return sc, err
-		}
-		if sc.Answers >= MinAnswers {
-			sc.Enough, sc.Means = true, m
-			sc.Overall = (m[0] + m[1] + m[2] + m[3]) / 4
-		}
-		return sc, nil
-	})
 }

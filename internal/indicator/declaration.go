@@ -2,7 +2,6 @@ package indicator
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -178,16 +177,11 @@ func (s *Service) Declare(ctx context.Context, actor member.Actor, orgID int64, 
 	}
 	var version int
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var name string
-		if err := tx.QueryRow(ctx, `SELECT legal_name FROM organisations WHERE id = $1 AND status = 'member' AND kind IN ('ge', 'public') FOR NO KEY UPDATE`,
-			orgID).Scan(&name); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return ErrForbidden
-			}
+		name, err := s.store.lockAccount(ctx, tx, orgID)
+		if err != nil {
 			return err
 		}
 		var changed bool
-		var err error
 		if version, changed, err = s.insert(ctx, tx, orgID, year, f, actor); err != nil || !changed {
 			return err
 		}
@@ -204,41 +198,14 @@ func (s *Service) Declare(ctx context.Context, actor member.Actor, orgID int64, 
 // one holds the same figures; the caller holds the organisation's row
 // lock. (Imports write theirs in bulk: insertChunk.)
 func (s *Service) insert(ctx context.Context, tx pgx.Tx, orgID int64, year int, f Figures, actor member.Actor) (int, bool, error) {
-	cur, found, err := current(ctx, tx, orgID, year)
+	cur, found, err := s.store.current(ctx, tx, orgID, year)
 	if err != nil {
 		return 0, false, err
 	}
 	if found && cur.Figures == f {
 		return cur.Version, false, nil
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO declarations (organisation_id, year, version, total_purchases, pme_purchases, eti_purchases,
-			payment_days, on_time_share, source, author_id, author_name, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'form', $9, $10, $11)`,
-		orgID, year, cur.Version+1, f.Total, f.PME, f.ETI, f.PaymentDays, f.OnTime, actor.UserID, actor.Name, s.Now())
-	return cur.Version + 1, true, err
-}
-
-// current is the version of (org, year) that counts; found is false when
-// none was declared (Version is then 0).
-func current(ctx context.Context, tx pgx.Tx, orgID int64, year int) (Declaration, bool, error) {
-	var d Declaration
-	err := tx.QueryRow(ctx, `SELECT version, total_purchases, pme_purchases, eti_purchases, payment_days::float8, on_time_share::float8
-		FROM declarations WHERE organisation_id = $1 AND year = $2 ORDER BY version DESC LIMIT 1`, orgID, year).
-		Scan(&d.Version, &d.Total, &d.PME, &d.ETI, &d.PaymentDays, &d.OnTime)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Declaration{}, false, nil
-	}
-	return d, err == nil, err
-}
-
-const declarationColumns = `d.id, d.organisation_id, o.legal_name, o.siren, d.year, d.version, d.total_purchases, d.pme_purchases,
-	d.eti_purchases, d.payment_days::float8, d.on_time_share::float8, d.source, d.author_name, d.created_at`
-
-func scanDeclaration(row pgx.CollectableRow) (Declaration, error) {
-	var d Declaration
-	err := row.Scan(&d.ID, &d.OrgID, &d.OrgName, &d.SIREN, &d.Year, &d.Version, &d.Total, &d.PME, &d.ETI,
-		&d.PaymentDays, &d.OnTime, &d.Source, &d.AuthorName, &d.CreatedAt)
-	return d, err
+	return cur.Version + 1, true, s.store.insertDeclaration(ctx, tx, orgID, year, cur.Version+1, f, actor.UserID, actor.Name, s.Now())
 }
 
 // History is every version of every year orgID declared, the latest year
@@ -247,9 +214,7 @@ func (s *Service) History(ctx context.Context, actor member.Actor, orgID int64) 
 	if !actor.IsStaff() && !(actor.IsBuyer() && actor.OrgID == orgID) {
 		return nil, ErrForbidden
 	}
-	rows, _ := s.db.Query(ctx, `SELECT `+declarationColumns+` FROM declarations d JOIN organisations o ON o.id = d.organisation_id
-		WHERE d.organisation_id = $1 ORDER BY d.year DESC, d.version DESC`, orgID)
-	list, err := pgx.CollectRows(rows, scanDeclaration)
+	list, err := s.store.history(ctx, s.db, orgID)
 	return list, wrap("history", err)
 }
 
@@ -259,9 +224,7 @@ func (s *Service) Current(ctx context.Context, actor member.Actor, year int) ([]
 	if !actor.IsStaff() {
 		return nil, ErrForbidden
 	}
-	rows, _ := s.db.Query(ctx, `SELECT `+declarationColumns+` FROM current_declarations d JOIN organisations o ON o.id = d.organisation_id
-		WHERE $1 = 0 OR d.year = $1 ORDER BY d.year DESC, o.legal_name`, year)
-	list, err := pgx.CollectRows(rows, scanDeclaration)
+	list, err := s.store.counting(ctx, s.db, year)
 	return list, wrap("current", err)
 }
 
@@ -270,7 +233,6 @@ func (s *Service) Years(ctx context.Context, actor member.Actor) ([]int, error) 
 	if !actor.IsStaff() {
 		return nil, ErrForbidden
 	}
-	rows, _ := s.db.Query(ctx, `SELECT DISTINCT year::int FROM declarations ORDER BY 1 DESC`)
-	years, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	years, err := s.store.years(ctx, s.db)
 	return years, wrap("years", err)
 }

@@ -2,10 +2,7 @@ package indicator
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/moderation"
@@ -70,14 +67,8 @@ func (s *Service) Platform(ctx context.Context, actor member.Actor) (Platform, e
 	end := first.AddDate(1, 0, 0)
 	var p Platform
 	var median *float64
-	err := s.db.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM organisations WHERE status = 'applied'),
-			(SELECT min(created_at) FROM organisations WHERE status = 'applied'),
-			(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - created_at))
-				FROM organisations WHERE decided_at >= $1 AND decided_at < $2 AND status <> 'applied'),
-			(SELECT count(*) FROM organisations WHERE decided_at >= $1 AND decided_at < $2 AND status <> 'applied')`,
-		now.AddDate(-1, 0, 0), now).Scan(&p.ApplicationsWaiting, &p.OldestApplication, &median, &p.Decisions)
-	if err != nil {
+	var err error
+	if p.ApplicationsWaiting, p.OldestApplication, median, p.Decisions, err = s.store.applications(ctx, s.db, now.AddDate(-1, 0, 0), now); err != nil {
 		return p, wrap("platform", err)
 	}
 	p.MedianDecision = seconds(median)
@@ -88,59 +79,27 @@ func (s *Service) Platform(ctx context.Context, actor member.Actor) (Platform, e
 	for i := range p.Months {
 		months[p.Months[i].Month] = &p.Months[i]
 	}
-	at := func(t time.Time) *Month { return months[time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)] }
-
-	// Matches by the month they were suggested, and how far each went. The
-	// SMEs' steps are gathered once and hash-joined (a lookup per match
-	// took 20 s at 10 M matches, this 2.6 s; docs/INDICATORS.md).
-	rows, _ := s.db.Query(ctx, `WITH ev AS (
-			SELECT request_id, organisation_id, bool_or(kind = 'interested') AS interested, bool_or(kind = 'shortlisted') AS shortlisted
-			FROM request_events WHERE kind IN ('interested', 'shortlisted') AND organisation_id IS NOT NULL GROUP BY 1, 2)
-		SELECT date_trunc('month', x.created_at AT TIME ZONE 'UTC'), count(*),
-			count(*) FILTER (WHERE x.viewed_at IS NOT NULL OR ev.interested OR ev.shortlisted OR x.state = 'won'),
-			count(*) FILTER (WHERE ev.interested), count(*) FILTER (WHERE ev.shortlisted OR x.state = 'won'), count(*) FILTER (WHERE x.state = 'won')
-		FROM request_matches x
-		LEFT JOIN ev ON ev.request_id = x.request_id AND ev.organisation_id = x.organisation_id
-		WHERE x.matched AND x.created_at >= $1 AND x.created_at < $2 GROUP BY 1`, first, end)
-	var t time.Time
-	var c [5]int
-	if _, err := pgx.ForEachRow(rows, []any{&t, &c[0], &c[1], &c[2], &c[3], &c[4]}, func() error {
-		if m := at(t); m != nil {
-			m.Suggested, m.Viewed, m.Interested, m.Shortlisted, m.Won = c[0], c[1], c[2], c[3], c[4]
+	at := func(t time.Time) *Month {
+		if m := months[time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)]; m != nil {
+			return m
 		}
-		return nil
+		return &Month{} // outside the twelve months: dropped
+	}
+	if err := s.store.matchesByMonth(ctx, s.db, first, end, func(t time.Time, c [5]int) {
+		m := at(t)
+		m.Suggested, m.Viewed, m.Interested, m.Shortlisted, m.Won = c[0], c[1], c[2], c[3], c[4]
 	}); err != nil {
 		return p, wrap("platform matches", err)
 	}
-
-	// Requests by the month they opened: answered at all, and how soon.
-	rows, _ = s.db.Query(ctx, `SELECT date_trunc('month', r.published_at AT TIME ZONE 'UTC'), count(*), count(fa.first),
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM fa.first - r.published_at)) FILTER (WHERE fa.first IS NOT NULL)
-		FROM purchase_requests r
-		LEFT JOIN LATERAL (SELECT min(e.at) AS first FROM request_events e WHERE e.request_id = r.id AND e.kind = 'interested') fa ON true
-		WHERE r.published_at >= $1 AND r.published_at < $2 GROUP BY 1`, first, end)
-	var published, answered int
-	if _, err := pgx.ForEachRow(rows, []any{&t, &published, &answered, &median}, func() error {
-		if m := at(t); m != nil {
-			m.Published, m.Answered, m.FirstAnswer = published, answered, seconds(median)
-		}
-		return nil
+	if err := s.store.requestsByMonth(ctx, s.db, first, end, func(t time.Time, published, answered int, median *float64) {
+		m := at(t)
+		m.Published, m.Answered, m.FirstAnswer = published, answered, seconds(median)
 	}); err != nil {
 		return p, wrap("platform requests", err)
 	}
-
-	// Answers by the month they were given, and whether the buyer replied.
-	rows, _ = s.db.Query(ctx, `SELECT date_trunc('month', e.at AT TIME ZONE 'UTC'), count(*),
-			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM request_events r WHERE r.request_id = e.request_id
-				AND r.organisation_id = e.organisation_id AND r.at >= e.at
-				AND r.kind IN ('shortlisted', 'discussion', 'declined', 'won', 'lost')))
-		FROM request_events e WHERE e.kind = 'interested' AND e.at >= $1 AND e.at < $2 GROUP BY 1`, first, end)
-	var answers, replied int
-	if _, err := pgx.ForEachRow(rows, []any{&t, &answers, &replied}, func() error {
-		if m := at(t); m != nil {
-			m.Answers, m.Replied = answers, replied
-		}
-		return nil
+	if err := s.store.answersByMonth(ctx, s.db, first, end, func(t time.Time, answers, replied int) {
+		m := at(t)
+		m.Answers, m.Replied = answers, replied
 	}); err != nil {
 		return p, wrap("platform answers", err)
 	}
@@ -179,18 +138,7 @@ func (s *Service) SMEFigures(ctx context.Context, actor member.Actor) (SMEFigure
 	// This process's views not yet written are written first (a failure
 	// keeps them for the next flush: the figures are then a little behind).
 	_ = s.Views.Flush(ctx)
-	var f SMEFigures
-	err := s.db.QueryRow(ctx, `SELECT
-			(SELECT coalesce(sum(v.views), 0) FROM offer_views v JOIN offers o ON o.id = v.offer_id
-				WHERE o.organisation_id = $1 AND v.day > $2::date - 30),
-			(SELECT coalesce(sum(v.views), 0) FROM offer_views v JOIN offers o ON o.id = v.offer_id WHERE o.organisation_id = $1),
-			(SELECT count(*) FROM request_matches WHERE organisation_id = $1 AND matched),
-			(SELECT count(DISTINCT request_id) FROM request_events WHERE organisation_id = $1 AND kind = 'interested'),
-			(SELECT count(DISTINCT request_id) FROM request_events WHERE organisation_id = $1
-				AND kind IN ('shortlisted', 'discussion', 'declined', 'won', 'lost')),
-			(SELECT count(*) FROM request_matches WHERE organisation_id = $1 AND state = 'won'),
-			(SELECT coalesce(sum(contract_amount), 0) FROM request_matches WHERE organisation_id = $1 AND state = 'won')`,
-		actor.OrgID, s.Now()).Scan(&f.OfferViews, &f.AllViews, &f.Matches, &f.Answers, &f.Replies, &f.Won, &f.WonAmount)
+	f, err := s.store.smeFigures(ctx, s.db, actor.OrgID, s.Now())
 	return f, wrap("sme figures", err)
 }
 
@@ -223,12 +171,11 @@ func (s *Service) Reputation(ctx context.Context, actor member.Actor, accountID 
 		return Reputation{}, ErrForbidden
 	}
 	var r Reputation
-	err := s.db.QueryRow(ctx, `SELECT year, payment_days::float8, on_time_share::float8 FROM current_declarations
-		WHERE organisation_id = $1 ORDER BY year DESC LIMIT 1`, accountID).Scan(&r.PaymentYear, &r.PaymentDays, &r.OnTime)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	var err error
+	if r.PaymentYear, r.PaymentDays, r.OnTime, err = s.store.payment(ctx, s.db, accountID); err != nil {
 		return r, wrap("reputation", err)
 	}
-	scores, err := s.scores(ctx, `a.account_id = $1`, accountID)
+	scores, err := s.store.scoresOf(ctx, s.db, accountID)
 	if err != nil {
 		return r, wrap("reputation scores", err)
 	}

@@ -2,6 +2,7 @@ package indicator
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,6 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/jobs"
-	"passerelle/internal/platform/postgres"
 	"passerelle/internal/platform/validate"
 )
 
@@ -100,12 +100,12 @@ func (s *Service) Upload(ctx context.Context, actor member.Actor, fileName strin
 	}
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO declaration_imports (author_id, author_name, file_name, size, content, total_lines, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`, actor.UserID, actor.Name, validate.Clip(fileName, 200),
-			len(data), data, bytes.Count(data, []byte("\n"))+1, s.Now()).Scan(&id); err != nil {
+		var err error
+		if id, err = s.store.insertImport(ctx, tx, actor.UserID, actor.Name, validate.Clip(fileName, 200), data,
+			bytes.Count(data, []byte("\n"))+1, s.Now()); err != nil {
 			return err
 		}
-		_, err := s.jobs.InsertTx(ctx, tx, CheckImportArgs{ID: id}, nil)
+		_, err = s.jobs.InsertTx(ctx, tx, CheckImportArgs{ID: id}, nil)
 		return err
 	})
 	return id, wrap("upload", err)
@@ -116,7 +116,7 @@ func (s *Service) GetImport(ctx context.Context, actor member.Actor, id int64) (
 	if !actor.IsStaff() {
 		return Import{}, ErrForbidden
 	}
-	list, err := s.imports(ctx, `WHERE id = $1`, id)
+	list, err := s.store.imports(ctx, s.db, id, 1)
 	if err != nil {
 		return Import{}, wrap("import", err)
 	}
@@ -131,30 +131,8 @@ func (s *Service) Imports(ctx context.Context, actor member.Actor) ([]Import, er
 	if !actor.IsStaff() {
 		return nil, ErrForbidden
 	}
-	list, err := s.imports(ctx, `ORDER BY id DESC LIMIT 20`)
+	list, err := s.store.imports(ctx, s.db, 0, 20)
 	return list, wrap("imports", err)
-}
-
-func (s *Service) imports(ctx context.Context, where string, args ...any) ([]Import, error) {
-	rows, _ := s.db.Query(ctx, `SELECT id, file_name, size, status, author_name, total_lines, done_lines, valid_lines, error_count,
-		errors, preview, failure, created_at, updated_at FROM declaration_imports `+where, args...)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Import, error) {
-		var i Import
-		var errs, preview []byte
-		if err := row.Scan(&i.ID, &i.FileName, &i.Size, &i.Status, &i.AuthorName, &i.Total, &i.Done, &i.Valid, &i.ErrorCount,
-			&errs, &preview, &i.Failure, &i.CreatedAt, &i.UpdatedAt); err != nil {
-			return i, err
-		}
-		if err := json.Unmarshal(errs, &i.Errors); err != nil {
-			return i, err
-		}
-		if len(preview) > 0 && preview[0] == '{' {
-			if err := json.Unmarshal(preview, &i.Preview); err != nil {
-				return i, err
-			}
-		}
-		return i, nil
-	})
 }
 
 // ConfirmImport writes a checked file without errors, in the background,
@@ -164,27 +142,17 @@ func (s *Service) ConfirmImport(ctx context.Context, actor member.Actor, id int6
 		return ErrForbidden
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var i Import
-		var preview []byte
-		err := tx.QueryRow(ctx, `SELECT status, error_count, preview FROM declaration_imports WHERE id = $1 FOR UPDATE`, id).
-			Scan(&i.Status, &i.ErrorCount, &preview)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+		i, err := s.store.lockImport(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if i.Status == ImportImporting || i.Status == ImportImported {
 			return nil // a double submit
 		}
-		if len(preview) > 0 && preview[0] == '{' {
-			_ = json.Unmarshal(preview, &i.Preview)
-		}
 		if !i.Importable() {
 			return ErrInvalidState
 		}
-		if _, err := tx.Exec(ctx, `UPDATE declaration_imports SET status = 'importing', done_lines = 0, total_lines = valid_lines,
-			updated_at = $2 WHERE id = $1`, id, s.Now()); err != nil {
+		if err := s.store.markImporting(ctx, tx, id, s.Now()); err != nil {
 			return err
 		}
 		_, err = s.jobs.InsertTx(ctx, tx, ApplyImportArgs{ID: id, UserID: actor.UserID, UserName: actor.Name}, nil)
@@ -199,34 +167,17 @@ type account struct {
 	Name string
 }
 
-// accounts finds the member large accounts among sirens.
-func accounts(ctx context.Context, q postgres.DB, sirens []string) (map[string]account, error) {
-	rows, _ := q.Query(ctx, `SELECT siren, id, legal_name FROM organisations
-		WHERE siren = ANY($1) AND status = 'member' AND kind IN ('ge', 'public') ORDER BY id`, sirens)
-	found := map[string]account{}
-	var siren string
-	var a account
-	_, err := pgx.ForEachRow(rows, []any{&siren, &a.ID, &a.Name}, func() error {
-		found[siren] = a
-		return nil
-	})
-	return found, err
-}
-
 // check reads an uploaded file, checks every line (alone, against the
 // others, against the members and their declarations) and stores the
 // errors and the preview. It does nothing to a file already checked.
 func (s *Service) check(ctx context.Context, id int64) error {
-	var data []byte
-	err := s.db.QueryRow(ctx, `SELECT content FROM declaration_imports WHERE id = $1 AND status = 'checking'`, id).Scan(&data)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
+	data, _, found, err := s.store.importContent(ctx, s.db, id, ImportChecking)
+	if err != nil || !found {
 		return err
 	}
 	progress := func(n int) {
-		_, _ = s.db.Exec(ctx, `UPDATE declaration_imports SET done_lines = $2, updated_at = $3 WHERE id = $1`, id, n, s.Now())
+		// Progress only: a failed write leaves the bar behind, not the check.
+		_ = s.store.progress(ctx, s.db, id, n, s.Now())
 	}
 	lines, errs := parseFile(data, s.Now().Year(), progress)
 	total := bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
@@ -236,7 +187,7 @@ func (s *Service) check(ctx context.Context, id int64) error {
 		for _, l := range lines {
 			sirens = append(sirens, l.SIREN)
 		}
-		found, err := accounts(ctx, s.db, sirens)
+		found, err := s.store.accountsBySIREN(ctx, s.db, sirens)
 		if err != nil {
 			return err
 		}
@@ -257,10 +208,7 @@ func (s *Service) check(ctx context.Context, id int64) error {
 	kept := errs[:min(len(errs), MaxErrorsKept)]
 	errJSON, _ := json.Marshal(nonNil(kept))
 	previewJSON, _ := json.Marshal(p)
-	_, err = s.db.Exec(ctx, `UPDATE declaration_imports SET status = 'checked', total_lines = $2, done_lines = $2, valid_lines = $3,
-		error_count = $4, errors = $5, preview = $6, updated_at = $7 WHERE id = $1 AND status = 'checking'`,
-		id, total, len(lines), len(errs), errJSON, previewJSON, s.Now())
-	return err
+	return s.store.markChecked(ctx, s.db, id, total, len(lines), len(errs), errJSON, previewJSON, s.Now())
 }
 
 func nonNil(e []LineError) []LineError {
@@ -272,34 +220,19 @@ func nonNil(e []LineError) []LineError {
 
 // preview classifies the valid lines against the declarations that count.
 func (s *Service) preview(ctx context.Context, lines []line, found map[string]account) (Preview, error) {
-	var orgs []int64
-	var years []int32
-	for _, l := range lines {
-		orgs = append(orgs, found[l.SIREN].ID)
-		years = append(years, int32(l.Year))
+	keys := make([]orgYear, len(lines))
+	for i, l := range lines {
+		keys[i] = orgYear{found[l.SIREN].ID, l.Year}
 	}
-	rows, _ := s.db.Query(ctx, `SELECT d.organisation_id, d.year, d.total_purchases, d.pme_purchases, d.eti_purchases,
-			d.payment_days::float8, d.on_time_share::float8
-		FROM current_declarations d JOIN unnest($1::bigint[], $2::int[]) AS i(org, year) ON i.org = d.organisation_id AND i.year = d.year`,
-		orgs, years)
-	type key struct {
-		org  int64
-		year int
-	}
-	cur := map[key]Figures{}
-	var k key
-	var f Figures
-	if _, err := pgx.ForEachRow(rows, []any{&k.org, &k.year, &f.Total, &f.PME, &f.ETI, &f.PaymentDays, &f.OnTime}, func() error {
-		cur[k] = f
-		return nil
-	}); err != nil {
+	cur, err := s.store.countingFigures(ctx, s.db, keys)
+	if err != nil {
 		return Preview{}, err
 	}
 	p := Preview{Lines: []PreviewLine{}}
 	for _, l := range lines {
 		a := found[l.SIREN]
 		kind := "new"
-		if old, ok := cur[key{a.ID, l.Year}]; ok {
+		if old, ok := cur[orgYear{a.ID, l.Year}]; ok {
 			kind = "correction"
 			if old == l.Figures {
 				kind = "unchanged"
@@ -330,22 +263,12 @@ func sortErrors(errs []LineError) {
 // progress told outside it. The members or declarations may have changed
 // since the check: then nothing is written and the import fails with why.
 func (s *Service) apply(ctx context.Context, args ApplyImportArgs) error {
-	var data []byte
-	var fileName string
-	err := s.db.QueryRow(ctx, `SELECT content, file_name FROM declaration_imports WHERE id = $1 AND status = 'importing'`, args.ID).
-		Scan(&data, &fileName)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // done already
-	}
-	if err != nil {
-		return err
+	data, fileName, found, err := s.store.importContent(ctx, s.db, args.ID, ImportImporting)
+	if err != nil || !found {
+		return err // not found: done already
 	}
 	lines, errs := parseFile(data, s.Now().Year(), nil)
-	fail := func(why string) error {
-		_, err := s.db.Exec(ctx, `UPDATE declaration_imports SET status = 'failed', failure = $2, updated_at = $3 WHERE id = $1`,
-			args.ID, why, s.Now())
-		return err
-	}
+	fail := func(why string) error { return s.store.markFailed(ctx, s.db, args.ID, why, s.Now()) }
 	if len(errs) > 0 {
 		return fail("indicator.import.failed_changed")
 	}
@@ -353,18 +276,14 @@ func (s *Service) apply(ctx context.Context, args ApplyImportArgs) error {
 	written := 0
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// One import at a time, whichever server runs it.
-		var got bool
-		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('declaration_imports'), $1::int)`, args.ID).Scan(&got); err != nil || !got {
-			if err == nil {
-				err = errBusy
-			}
-			return err
+		if got, err := s.store.tryLockImport(ctx, tx, args.ID); err != nil || !got {
+			return cmp.Or(err, errBusy)
 		}
 		sirens := make([]string, len(lines))
 		for i, l := range lines {
 			sirens[i] = l.SIREN
 		}
-		found, err := accounts(ctx, tx, sirens)
+		found, err := s.store.accountsBySIREN(ctx, tx, sirens)
 		if err != nil {
 			return err
 		}
@@ -377,7 +296,7 @@ func (s *Service) apply(ctx context.Context, args ApplyImportArgs) error {
 		}
 		// The same row locks as a buyer's declaration: no version is
 		// numbered twice.
-		if _, err := tx.Exec(ctx, `SELECT id FROM organisations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
+		if err := s.store.lockAccounts(ctx, tx, ids); err != nil {
 			return err
 		}
 		const chunk = 500
@@ -388,15 +307,12 @@ func (s *Service) apply(ctx context.Context, args ApplyImportArgs) error {
 				return err
 			}
 			written += n
-			_, _ = s.db.Exec(ctx, `UPDATE declaration_imports SET done_lines = $2, updated_at = $3 WHERE id = $1`,
-				args.ID, start+len(part), s.Now())
+			_ = s.store.progress(ctx, s.db, args.ID, start+len(part), s.Now()) // outside the transaction: the bar moves
 		}
 		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionImported, 0, fileName, strconv.Itoa(written))); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE declaration_imports SET status = 'imported', content = NULL, done_lines = total_lines,
-			valid_lines = $2, updated_at = $3 WHERE id = $1`, args.ID, written, s.Now())
-		return err
+		return s.store.markImported(ctx, tx, args.ID, written, s.Now())
 	})
 	if errors.Is(err, errChanged) {
 		return fail("indicator.import.failed_changed")
@@ -420,33 +336,11 @@ func distinct(s []string) map[string]bool {
 // insertChunk writes the lines whose figures differ from the version that
 // counts, each as the next version of its year.
 func (s *Service) insertChunk(ctx context.Context, tx pgx.Tx, part []line, found map[string]account, args ApplyImportArgs) (int, error) {
-	n := len(part)
-	orgs, years := make([]int64, n), make([]int32, n)
-	total, pme, eti := make([]int64, n), make([]int64, n), make([]int64, n)
-	days, onTime := make([]float64, n), make([]float64, n)
+	lines := make([]importedLine, len(part))
 	for i, l := range part {
-		orgs[i], years[i] = found[l.SIREN].ID, int32(l.Year)
-		total[i], pme[i], eti[i], days[i], onTime[i] = l.Total, l.PME, l.ETI, l.PaymentDays, l.OnTime
+		lines[i] = importedLine{org: found[l.SIREN].ID, year: l.Year, Figures: l.Figures}
 	}
-	var author any
-	if args.UserID != 0 {
-		author = args.UserID
-	}
-	tag, err := tx.Exec(ctx, `WITH input AS (
-			SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::float8[], $7::float8[])
-				AS t(org, year, total, pme, eti, days, on_time)),
-		cur AS (
-			SELECT DISTINCT ON (d.organisation_id, d.year) d.*
-			FROM declarations d JOIN input i ON i.org = d.organisation_id AND i.year = d.year
-			ORDER BY d.organisation_id, d.year, d.version DESC)
-		INSERT INTO declarations (organisation_id, year, version, total_purchases, pme_purchases, eti_purchases,
-			payment_days, on_time_share, source, import_id, author_id, author_name, created_at)
-		SELECT i.org, i.year, coalesce(c.version, 0) + 1, i.total, i.pme, i.eti, i.days, i.on_time, 'import', $8, $9, $10, $11
-		FROM input i LEFT JOIN cur c ON c.organisation_id = i.org AND c.year = i.year
-		WHERE c.version IS NULL OR (c.total_purchases, c.pme_purchases, c.eti_purchases, c.payment_days, c.on_time_share)
-			IS DISTINCT FROM (i.total, i.pme, i.eti, i.days::numeric(5, 1), i.on_time::numeric(5, 2))`,
-		orgs, years, total, pme, eti, days, onTime, args.ID, author, args.UserName, s.Now())
-	return int(tag.RowsAffected()), err
+	return s.store.insertImported(ctx, tx, lines, args.ID, args.UserID, args.UserName, s.Now())
 }
 
 // CheckImportArgs is the job that checks an uploaded file.
@@ -495,6 +389,6 @@ func (w *applyWorker) Timeout(*river.Job[ApplyImportArgs]) time.Duration { retur
 func Register(reg *jobs.Registry, s *Service) {
 	jobs.Add(reg, &checkWorker{s: s})
 	jobs.Add(reg, &applyWorker{s: s})
-	jobs.Add(reg, &inviteWorker{s: s})
+	jobs.Add(reg, &jobs.Func[InviteArgs]{Do: jobs.Count(s.InviteToBarometer), Limit: 30 * time.Minute})
 	reg.Every(time.Hour, func() river.JobArgs { return InviteArgs{} })
 }

@@ -52,8 +52,9 @@ type Enqueuer interface {
 
 // Service holds the indicators' rules.
 type Service struct {
-	db   *pgxpool.Pool
-	jobs Enqueuer
+	db    *pgxpool.Pool
+	store store
+	jobs  Enqueuer
 	// Now is the clock (tests move it).
 	Now func() time.Time
 	// MaxImport is the largest CSV file staff may import, in bytes.

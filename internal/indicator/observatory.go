@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
-
 	"passerelle/internal/member"
 )
 
@@ -108,13 +106,7 @@ func (s *Service) Observatory(ctx context.Context, actor member.Actor) (Observat
 		return Observatory{}, ErrForbidden
 	}
 	var o Observatory
-	rows, _ := s.db.Query(ctx, `SELECT year, count(*), sum(total_purchases)::bigint, sum(pme_purchases)::bigint, sum(eti_purchases)::bigint
-		FROM current_declarations GROUP BY year ORDER BY year`)
-	agg, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (YearAggregate, error) {
-		var a YearAggregate
-		err := row.Scan(&a.Year, &a.Accounts, &a.Total, &a.PME, &a.ETI)
-		return a, err
-	})
+	agg, err := s.store.aggregate(ctx, s.db)
 	if err != nil {
 		return o, wrap("observatory", err)
 	}
@@ -124,9 +116,7 @@ func (s *Service) Observatory(ctx context.Context, actor member.Actor) (Observat
 	}
 	o.AllAccounts = actor.IsStaff()
 	if actor.IsStaff() || actor.IsBuyer() {
-		rows, _ := s.db.Query(ctx, `SELECT `+declarationColumns+` FROM current_declarations d JOIN organisations o ON o.id = d.organisation_id
-			WHERE $1 OR d.organisation_id = $2 ORDER BY o.legal_name, d.organisation_id, d.year`, actor.IsStaff(), actor.OrgID)
-		decls, err := pgx.CollectRows(rows, scanDeclaration)
+		decls, err := s.store.countingOf(ctx, s.db, actor.IsStaff(), actor.OrgID)
 		if err != nil {
 			return o, wrap("observatory accounts", err)
 		}
@@ -137,8 +127,8 @@ func (s *Service) Observatory(ctx context.Context, actor member.Actor) (Observat
 			o.Accounts[len(o.Accounts)-1].ByYear[d.Year] = d
 		}
 	}
-	if o.Contribution, err = s.contribution(ctx); err != nil {
-		return o, err
+	if o.Contribution, err = s.store.contribution(ctx, s.db); err != nil {
+		return o, wrap("contribution", err)
 	}
 	for _, c := range o.Contribution {
 		if !slices.Contains(o.Years, c.Year) {
@@ -147,24 +137,4 @@ func (s *Service) Observatory(ctx context.Context, actor member.Actor) (Observat
 	}
 	slices.Sort(o.Years)
 	return o, nil
-}
-
-// contribution is the platform's part, year by year: contracts won by
-// member SMEs through requests, by the year of the contract.
-func (s *Service) contribution(ctx context.Context) ([]Contribution, error) {
-	rows, _ := s.db.Query(ctx, `SELECT extract(year FROM m.contract_date)::int AS y, count(*),
-			coalesce(sum(m.contract_amount), 0)::bigint,
-			count(*) FILTER (WHERE o.kind = 'pme'), coalesce(sum(m.contract_amount) FILTER (WHERE o.kind = 'pme'), 0)::bigint,
-			count(*) FILTER (WHERE r.counterfactual IS NOT NULL), count(*) FILTER (WHERE r.counterfactual = 'no')
-		FROM request_matches m
-		JOIN organisations o ON o.id = m.organisation_id
-		JOIN purchase_requests r ON r.id = m.request_id
-		WHERE m.state = 'won' AND m.contract_date IS NOT NULL AND o.kind IN ('pme', 'eti')
-		GROUP BY y ORDER BY y`)
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Contribution, error) {
-		var c Contribution
-		err := row.Scan(&c.Year, &c.Contracts, &c.Amount, &c.PMEContracts, &c.PMEAmount, &c.Answered, &c.WouldNot)
-		return c, err
-	})
-	return list, wrap("contribution", err)
 }

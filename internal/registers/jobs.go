@@ -48,34 +48,32 @@ func daily() river.InsertOpts {
 // the daily proposals of new contracts.
 func Register(reg *jobs.Registry, db *pgxpool.Pool, cfg Config, log *slog.Logger) {
 	if cfg.SireneDir != "" {
-		jobs.Add(reg, &sireneWorker{db: db, dir: cfg.SireneDir, log: log})
+		jobs.Add(reg, &jobs.Func[SireneArgs]{Limit: 6 * time.Hour, Do: func(ctx context.Context) error {
+			units, estabs := SireneFiles(cfg.SireneDir)
+			rep, err := ImportSirene(ctx, db, units, estabs, nil)
+			if err != nil {
+				return fmt.Errorf("registers: daily SIRENE import: %w", err)
+			}
+			log.Info("SIRENE imported", "report", rep.JSON())
+			return nil
+		}})
 		reg.Every(24*time.Hour, func() river.JobArgs { return SireneArgs{} })
 	}
 	if cfg.DECPURL != "" {
-		jobs.Add(reg, &decpWorker{db: db, url: cfg.DECPURL, log: log})
+		jobs.Add(reg, &jobs.Func[DECPArgs]{Limit: 3 * time.Hour, Do: func(ctx context.Context) error {
+			rep, err := ImportDECP(ctx, db, FileSource(cfg.DECPURL), nil)
+			if err != nil {
+				return fmt.Errorf("registers: daily DECP import: %w", err)
+			}
+			log.Info("DECP imported", "report", rep.JSON())
+			return nil
+		}})
 		reg.Every(24*time.Hour, func() river.JobArgs { return DECPArgs{} })
 	}
-	jobs.Add(reg, &proposeWorker{db: db})
-	reg.Every(24*time.Hour, func() river.JobArgs { return ProposeArgs{} })
-}
-
-type sireneWorker struct {
-	river.WorkerDefaults[SireneArgs]
-	db  *pgxpool.Pool
-	dir string
-	log *slog.Logger
-}
-
-func (w *sireneWorker) Timeout(*river.Job[SireneArgs]) time.Duration { return 6 * time.Hour }
-
-func (w *sireneWorker) Work(ctx context.Context, _ *river.Job[SireneArgs]) error {
-	units, estabs := SireneFiles(w.dir)
-	rep, err := ImportSirene(ctx, w.db, units, estabs, nil)
-	if err != nil {
-		return fmt.Errorf("registers: daily SIRENE import: %w", err)
-	}
-	w.log.Info("SIRENE imported", "report", rep.JSON())
-	return nil
+	jobs.Periodic[ProposeArgs](reg, 24*time.Hour, func(ctx context.Context) error {
+		_, err := Propose(ctx, db)
+		return err
+	})
 }
 
 // SireneFiles names the stock files in dir: the zipped ones INSEE
@@ -93,34 +91,6 @@ func SireneFiles(dir string) (units, establishments Source) {
 		return FileSource(strings.TrimSuffix(dir, "/") + "/" + base + ".zip")
 	}
 	return pick("StockUniteLegale_utf8"), pick("StockEtablissement_utf8")
-}
-
-type decpWorker struct {
-	river.WorkerDefaults[DECPArgs]
-	db  *pgxpool.Pool
-	url string
-	log *slog.Logger
-}
-
-func (w *decpWorker) Timeout(*river.Job[DECPArgs]) time.Duration { return 3 * time.Hour }
-
-func (w *decpWorker) Work(ctx context.Context, _ *river.Job[DECPArgs]) error {
-	rep, err := ImportDECP(ctx, w.db, FileSource(w.url), nil)
-	if err != nil {
-		return fmt.Errorf("registers: daily DECP import: %w", err)
-	}
-	w.log.Info("DECP imported", "report", rep.JSON())
-	return nil
-}
-
-type proposeWorker struct {
-	river.WorkerDefaults[ProposeArgs]
-	db *pgxpool.Pool
-}
-
-func (w *proposeWorker) Work(ctx context.Context, _ *river.Job[ProposeArgs]) error {
-	_, err := Propose(ctx, w.db)
-	return err
 }
 
 // Propose records, for every member SME, the public contracts won by its

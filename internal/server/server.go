@@ -16,7 +16,6 @@ import (
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	"passerelle/internal/indicator"
 	"passerelle/internal/matching"
@@ -146,8 +145,12 @@ func New(d Deps) http.Handler {
 // of what runs behind the pages. Mail is delivered by sender; only in
 // development do sent mails keep their links readable for staff.
 func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *taxonomy.Taxonomy, sender mail.Sender, log *slog.Logger) {
-	jobs.Add(reg, &pruneSessions{db: db})
-	reg.Every(time.Hour, func() river.JobArgs { return PruneSessionsArgs{} })
+	jobs.Periodic[PruneSessionsArgs](reg, time.Hour, func(ctx context.Context) error {
+		if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`); err != nil {
+			return fmt.Errorf("server: prune sessions: %w", err)
+		}
+		return nil
+	})
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
 	requests := purchase.NewService(db, tax, search.NewIndexer(tax), notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL))
@@ -168,18 +171,6 @@ const MatchLimit = 100
 type PruneSessionsArgs struct{}
 
 func (PruneSessionsArgs) Kind() string { return "sessions.prune" }
-
-type pruneSessions struct {
-	river.WorkerDefaults[PruneSessionsArgs]
-	db *pgxpool.Pool
-}
-
-func (w *pruneSessions) Work(ctx context.Context, _ *river.Job[PruneSessionsArgs]) error {
-	if _, err := w.db.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`); err != nil {
-		return fmt.Errorf("server: prune sessions: %w", err)
-	}
-	return nil
-}
 
 // newSessions keeps sessions server-side in PostgreSQL, so any server
 // behind the load balancer can serve any user.

@@ -1,0 +1,21 @@
+package indicator
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// store holds the package's SQL, one named method per statement, in
+// store_*.go by what they read and write. The service decides who may do
+// what and when; the store only runs it. Every figure is still computed
+// by PostgreSQL, from the tables the other domains write.
+type store struct{}
+
+// dbtx is the pool or a transaction.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
