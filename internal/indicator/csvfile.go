@@ -95,36 +95,11 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 	if err != nil {
 		return nil, []LineError{{Line: 1, Code: errCSV}}
 	}
-	// Where each column is, by field.
-	at := map[string]int{}
-	var errs []LineError
-	for i, h := range head {
-		name, found := headerName(h), false
-		for _, c := range Columns {
-			if name == c.Name || name == c.English {
-				if _, dup := at[c.Field]; dup {
-					errs = append(errs, LineError{Line: 1, Code: errDuplicateColumn, Column: c.Name})
-				}
-				at[c.Field], found = i, true
-			}
-		}
-		if !found {
-			errs = append(errs, LineError{Line: 1, Code: errUnknown, Value: validate.Shorten(h, 80)})
-		}
-	}
-	for _, c := range Columns {
-		if _, ok := at[c.Field]; !ok {
-			errs = append(errs, LineError{Line: 1, Code: errMissing, Column: c.Name})
-		}
-	}
+	at, errs := columnsOf(head)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	var lines []line
-	type sirenYear struct {
-		siren string
-		year  int
-	}
 	seen := map[sirenYear]int{} // → the line it was first on
 	for read := 1; ; read++ {
 		if progress != nil && read%20000 == 0 {
@@ -151,42 +126,79 @@ func parseFile(data []byte, thisYear int, progress func(int)) ([]line, []LineErr
 			errs = append(errs, LineError{Line: n, Code: errFields, Ref: len(head), Got: len(rec)})
 			continue
 		}
-		get := func(field string) string { return rec[at[field]] }
-		siren := strings.Map(func(r rune) rune {
-			if r == ' ' || r == '\u00a0' {
-				return -1
-			}
-			return r
-		}, get("siren"))
-		bad := false
-		if !taxonomy.ValidSIREN(siren) {
-			errs = append(errs, LineError{Line: n, Column: "siren", Code: errSIREN, Value: validate.Shorten(get("siren"), 40)})
-			bad = true
-		}
-		in := Input{Year: get("year"), Total: get("total"), PME: get("pme"), ETI: get("eti"),
-			PaymentDays: get("payment_days"), OnTime: get("on_time")}
-		year, f, ferrs := in.check(thisYear)
-		for _, c := range Columns {
-			if code, ok := ferrs[c.Field]; ok {
-				errs = append(errs, LineError{Line: n, Column: c.Name, Code: code, Value: validate.Shorten(get(c.Field), 40)})
-				bad = true
-			}
-		}
-		if bad {
+		l, lerrs := checkLine(n, func(field string) string { return rec[at[field]] }, thisYear)
+		if len(lerrs) > 0 {
+			errs = append(errs, lerrs...)
 			continue
 		}
-		key := sirenYear{siren, year}
+		key := sirenYear{l.SIREN, l.Year}
 		if first, dup := seen[key]; dup {
-			errs = append(errs, LineError{Line: n, Column: "siren", Code: errDuplicate, Value: siren, Ref: first})
+			errs = append(errs, LineError{Line: n, Column: "siren", Code: errDuplicate, Value: l.SIREN, Ref: first})
 			continue
 		}
 		seen[key] = n
-		lines = append(lines, line{N: n, SIREN: siren, Year: year, Figures: f})
+		lines = append(lines, l)
 	}
 	if len(lines) == 0 && len(errs) == 0 {
 		errs = append(errs, LineError{Line: 2, Code: errEmpty})
 	}
 	return lines, errs // in the file's order: the lines are read in it
+}
+
+type sirenYear struct {
+	siren string
+	year  int
+}
+
+// columnsOf finds each field's column in the header row, by its French or
+// English name; a column unknown, missing or given twice is an error.
+func columnsOf(head []string) (map[string]int, []LineError) {
+	at := map[string]int{}
+	var errs []LineError
+	for i, h := range head {
+		name, found := headerName(h), false
+		for _, c := range Columns {
+			if name == c.Name || name == c.English {
+				if _, dup := at[c.Field]; dup {
+					errs = append(errs, LineError{Line: 1, Code: errDuplicateColumn, Column: c.Name})
+				}
+				at[c.Field], found = i, true
+			}
+		}
+		if !found {
+			errs = append(errs, LineError{Line: 1, Code: errUnknown, Value: validate.Shorten(h, 80)})
+		}
+	}
+	for _, c := range Columns {
+		if _, ok := at[c.Field]; !ok {
+			errs = append(errs, LineError{Line: 1, Code: errMissing, Column: c.Name})
+		}
+	}
+	return at, errs
+}
+
+// checkLine checks line n's fields as the form checks a declaration, and
+// its SIREN (spaces allowed).
+func checkLine(n int, get func(field string) string, thisYear int) (line, []LineError) {
+	var errs []LineError
+	siren := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\u00a0' {
+			return -1
+		}
+		return r
+	}, get("siren"))
+	if !taxonomy.ValidSIREN(siren) {
+		errs = append(errs, LineError{Line: n, Column: "siren", Code: errSIREN, Value: validate.Shorten(get("siren"), 40)})
+	}
+	in := Input{Year: get("year"), Total: get("total"), PME: get("pme"), ETI: get("eti"),
+		PaymentDays: get("payment_days"), OnTime: get("on_time")}
+	year, f, ferrs := in.check(thisYear)
+	for _, c := range Columns {
+		if code, ok := ferrs[c.Field]; ok {
+			errs = append(errs, LineError{Line: n, Column: c.Name, Code: code, Value: validate.Shorten(get(c.Field), 40)})
+		}
+	}
+	return line{N: n, SIREN: siren, Year: year, Figures: f}, errs
 }
 
 const errDuplicateColumn = "indicator.err.duplicate_column"

@@ -79,6 +79,7 @@ type Results struct {
 	Total  int
 	Facets map[string][]FacetCount // by dimension
 	Pages  int
+	Saved  []SavedSearch // the reader's saved searches
 }
 
 // Browse searches the open requests an SME may see (open to all, or
@@ -127,6 +128,9 @@ func (s *Service) Browse(ctx context.Context, actor member.Actor, q Query) (Resu
 			return list[i].Key < list[j].Key
 		})
 	}
+	if res.Saved, err = s.store.savedSearches(ctx, s.db, actor.UserID); err != nil {
+		return res, fmt.Errorf("purchase: saved searches: %w", err)
+	}
 	return res, nil
 }
 
@@ -167,18 +171,6 @@ func (s *Service) SaveSearch(ctx context.Context, actor member.Actor, q Query) e
 		}
 		return s.store.insertSavedSearch(ctx, tx, actor.UserID, text, facets, s.Now())
 	})
-}
-
-// SavedSearches lists the actor's saved searches.
-func (s *Service) SavedSearches(ctx context.Context, actor member.Actor) ([]SavedSearch, error) {
-	if !actor.IsSME() {
-		return nil, ErrForbidden
-	}
-	list, err := s.store.savedSearches(ctx, s.db, actor.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("purchase: saved searches: %w", err)
-	}
-	return list, nil
 }
 
 // DeleteSearch removes one of the actor's saved searches.

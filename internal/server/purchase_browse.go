@@ -86,6 +86,27 @@ func (s *Server) requestsBrowse(w http.ResponseWriter, r *http.Request) {
 		PrevLabel: l.T("search.prev"), NextLabel: l.T("search.next"), Empty: l.T("browse.empty"), Count: res.Total,
 		Total: l.T("browse.total", "N", l.Int(int64(res.Total)))}
 	v.Sorts = []components.Option{{Value: purchase.SortRelevance, Label: l.T("search.sort.relevance")}, {Value: purchase.SortDeadline, Label: l.T("browse.sort.deadline")}}
+	s.browseFacets(l, &v, q, res)
+	page := min(max(q.Page, 1), res.Pages)
+	link := func(n int) string {
+		vals := r.URL.Query()
+		vals.Set("page", strconv.Itoa(n))
+		return "/demandes?" + vals.Encode()
+	}
+	if page > 1 {
+		v.PrevURL = link(page - 1)
+	}
+	if page < res.Pages {
+		v.NextURL = link(page + 1)
+	}
+	s.browseHits(l, &v, res.Hits)
+	s.savedSearches(l, &v, q, res.Saved)
+	s.render(w, r, http.StatusOK, searchpage.Page(v))
+}
+
+// browseFacets are the chips of the facets chosen and the counts of the
+// others.
+func (s *Server) browseFacets(l *i18n.Localizer, v *searchpage.View, q purchase.Query, res purchase.Results) {
 	for _, f := range q.Facets {
 		v.Hidden = append(v.Hidden, components.Option{Value: f})
 		rest := slices.DeleteFunc(slices.Clone(q.Facets), func(x string) bool { return x == f })
@@ -105,20 +126,12 @@ func (s *Server) requestsBrowse(w http.ResponseWriter, r *http.Request) {
 			v.Facets = append(v.Facets, g)
 		}
 	}
-	page := min(max(q.Page, 1), res.Pages)
-	link := func(n int) string {
-		vals := r.URL.Query()
-		vals.Set("page", strconv.Itoa(n))
-		return "/demandes?" + vals.Encode()
-	}
-	if page > 1 {
-		v.PrevURL = link(page - 1)
-	}
-	if page < res.Pages {
-		v.NextURL = link(page + 1)
-	}
+}
+
+// browseHits are the requests found.
+func (s *Server) browseHits(l *i18n.Localizer, v *searchpage.View, hits []purchase.Hit) {
 	lab := s.labels(l)
-	for _, h := range res.Hits {
+	for _, h := range hits {
 		buyer := h.BuyerName
 		if buyer == "" {
 			buyer = l.T("request.anonymous_buyer")
@@ -136,11 +149,11 @@ func (s *Server) requestsBrowse(w http.ResponseWriter, r *http.Request) {
 		hit.Facts = append(hit.Facts, lab.Places(h.Places))
 		v.Hits = append(v.Hits, hit)
 	}
-	saved, err := s.purchases.SavedSearches(r.Context(), a)
-	if err != nil {
-		s.failure(w, r, err)
-		return
-	}
+}
+
+// savedSearches is the form that saves this search and the list of those
+// saved.
+func (s *Server) savedSearches(l *i18n.Localizer, v *searchpage.View, q purchase.Query, saved []purchase.SavedSearch) {
 	v.Saved = &searchpage.Saved{Title: l.T("browse.saved_title"), Lead: l.T("browse.saved_lead"), Empty: l.T("browse.saved_empty"),
 		Form: components.Form{Action: "/demandes/recherches", Submit: l.T("browse.save"), TestID: "save-search",
 			Fields: []components.Field{{Name: "q", Type: "hidden", Value: q.Text}}}}
@@ -159,7 +172,6 @@ func (s *Server) requestsBrowse(w http.ResponseWriter, r *http.Request) {
 			URL: browseURL(purchase.Query{Text: ss.Query}, ss.Facets), DeleteAction: fmt.Sprintf("/demandes/recherches/%d/supprimer", ss.ID),
 			DeleteLabel: l.T("browse.saved_delete")})
 	}
-	s.render(w, r, http.StatusOK, searchpage.Page(v))
 }
 
 // searchSave keeps the current search for the daily digest.
