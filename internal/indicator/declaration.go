@@ -236,3 +236,31 @@ func (s *Service) Years(ctx context.Context, actor member.Actor) ([]int, error) 
 	years, err := s.store.years(ctx, s.db)
 	return years, wrap("years", err)
 }
+
+// Desk is staff's page of declarations: the years declared, the
+// declarations that count in one of them, and the latest imports.
+type Desk struct {
+	Years   []int // the latest first
+	Year    int   // the year shown; 0 when none was declared
+	Current []Declaration
+	Imports []Import
+}
+
+// Desk reads staff's page of declarations for year (0, or a year not
+// declared: the latest).
+func (s *Service) Desk(ctx context.Context, actor member.Actor, year int) (Desk, error) {
+	var d Desk
+	var err error
+	if d.Imports, err = s.Imports(ctx, actor); err != nil {
+		return d, err
+	}
+	if d.Years, err = s.Years(ctx, actor); err != nil || len(d.Years) == 0 {
+		return d, err
+	}
+	d.Year = d.Years[0]
+	if year != 0 {
+		d.Year = year
+	}
+	d.Current, err = s.Current(ctx, actor, d.Year)
+	return d, err
+}

@@ -118,29 +118,14 @@ func (s *Server) staffDeclarations(w http.ResponseWriter, r *http.Request) {
 func (s *Server) staffDeclarationsPage(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
-	imports, err := s.indicators.Imports(r.Context(), a)
-	if err != nil {
-		s.failure(w, r, err)
-		return
-	}
 	// One year at a time (the latest by default): a few hundred accounts,
 	// where every year of every account would be thousands of lines.
-	years, err := s.indicators.Years(r.Context(), a)
+	desk, err := s.indicators.Desk(r.Context(), a, yearParam(r, "annee", 0))
 	if err != nil {
 		s.failure(w, r, err)
 		return
 	}
-	year := 0
-	if len(years) > 0 {
-		year = yearParam(r, "annee", years[0])
-	}
-	var current []indicator.Declaration
-	if year != 0 {
-		if current, err = s.indicators.Current(r.Context(), a, year); err != nil {
-			s.failure(w, r, err)
-			return
-		}
-	}
+	imports, years, year, current := desk.Imports, desk.Years, desk.Year, desk.Current
 	upload := withErrors(l, components.Form{Action: "/equipe/declarations/import", Submit: l.T("import.submit"), TestID: "import-form", Multipart: true,
 		Fields: []components.Field{{Name: "file", Label: l.T("import.file"), Type: "file", Required: true, Accept: ".csv,text/csv",
 			Hint: l.T("import.file_hint", "Columns", strings.Join(columnNames(), " ; "), "Max", indicator.MaxImportBytes>>20)}}}, errs)
