@@ -20,7 +20,7 @@ import (
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/postgres"
 	"passerelle/internal/registers"
-	"passerelle/internal/registers/registersgen"
+	"passerelle/internal/tools/registersgen"
 )
 
 // runBenchRegisters is `passerelle bench-registers`: it writes registers

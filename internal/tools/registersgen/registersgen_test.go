@@ -6,7 +6,7 @@ import (
 
 	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/registers"
-	"passerelle/internal/registers/registersgen"
+	"passerelle/internal/tools/registersgen"
 )
 
 // The generated files import whole in the official layouts; the same seed
