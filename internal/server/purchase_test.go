@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"passerelle/internal/platform/postgres/pgtest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -471,4 +472,68 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("%q is not a number", s)
 	}
 	return n
+}
+
+// TestPagesOfferOnlyAllowedActions: in every state of the lifecycle, the
+// buyer's page and the SME's page offer exactly the steps the lifecycle
+// table allows (purchase.Allowed), no more, no fewer.
+func TestPagesOfferOnlyAllowedActions(t *testing.T) {
+	a := startRequests(t)
+	ctx := context.Background()
+	forms := func(sel *goquery.Selection) []purchase.Action {
+		var got []purchase.Action
+		sel.Find("form[data-testid]").Each(func(_ int, f *goquery.Selection) {
+			id, _ := f.Attr("data-testid")
+			switch {
+			case strings.HasPrefix(id, "reply-"):
+				got = append(got, purchase.Action(strings.TrimPrefix(id, "reply-")))
+			case id == "interest-form":
+				got = append(got, purchase.ActInterest)
+			case id == "not-interested-form":
+				got = append(got, purchase.ActNotInterested)
+			}
+		})
+		slices.Sort(got)
+		return slices.Compact(got)
+	}
+	type variant struct {
+		state    purchase.State
+		answered bool
+	}
+	var variants []variant
+	for _, st := range purchase.States {
+		variants = append(variants, variant{st, st.Answered() || st == purchase.StateNotInterested})
+	}
+	variants = append(variants, variant{purchase.StateShortlisted, false}) // shortlisted before it answered
+	for _, v := range variants {
+		var answeredAt any
+		if v.answered {
+			answeredAt = time.Now()
+		}
+		if _, err := a.DB.Exec(ctx, `UPDATE request_matches SET state = $3, answered_at = $4, matched = true, sme_reason = 'scope'
+			WHERE request_id = $1 AND organisation_id = $2`, a.first, a.smeOrg, v.state, answeredAt); err != nil {
+			t.Fatal(err)
+		}
+		sit := purchase.Situation{State: v.state, Answered: v.answered && v.state != purchase.StateNotInterested, Matched: true,
+			Status: purchase.StatusOpen, Takes: true}
+		name := fmt.Sprintf("%s (answered %t)", v.state, v.answered)
+
+		_, doc := get(t, a.buyer, fmt.Sprintf("%s/espace/demandes/%d", a.URL, a.first))
+		block := doc.Find(fmt.Sprintf("#answer-%d", a.smeOrg))
+		if !v.state.Answered() {
+			block = doc.Find(fmt.Sprintf("#match-%d", a.smeOrg))
+		}
+		want := purchase.Allowed(sit, purchase.RoleBuyer)
+		slices.Sort(want)
+		if got := forms(block); !slices.Equal(got, want) || (len(want) > 0 && block.Length() == 0) {
+			t.Errorf("%s: the buyer's page offers %v, the lifecycle allows %v", name, got, want)
+		}
+
+		_, doc = get(t, a.sme, fmt.Sprintf("%s/demandes/%d", a.URL, a.first))
+		want = purchase.Allowed(sit, purchase.RoleSME)
+		slices.Sort(want)
+		if got := forms(doc.Find("main")); !slices.Equal(got, want) {
+			t.Errorf("%s: the SME's page offers %v, the lifecycle allows %v", name, got, want)
+		}
+	}
 }
