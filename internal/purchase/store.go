@@ -1,11 +1,6 @@
 package purchase
 
-import (
-	"context"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-)
+import "passerelle/internal/platform/postgres"
 
 // store holds the package's SQL, one named method per statement (or per
 // read that fills one value), in store_*.go by the tables they touch. The
@@ -13,8 +8,4 @@ import (
 type store struct{}
 
 // dbtx is the pool or a transaction.
-type dbtx interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type dbtx = postgres.DB
