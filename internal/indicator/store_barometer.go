@@ -76,7 +76,7 @@ func (store) openCampaign(ctx context.Context, q dbtx, share bool) (Campaign, er
 // there is none.
 func (store) campaign(ctx context.Context, q dbtx, id int64) (Campaign, error) {
 	var c Campaign
-	err := q.QueryRow(ctx, `SELECT id, year, opened_at, closed_at FROM barometer_campaigns WHERE $1 = 0 OR id = $1
+	err := q.QueryRow(ctx, `SELECT id, year, opened_at, closed_at FROM barometer_campaigns WHERE $1::bigint = 0 OR id = $1
 		ORDER BY year DESC LIMIT 1`, id).Scan(&c.ID, &c.Year, &c.OpenedAt, &c.ClosedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound

@@ -23,7 +23,7 @@ func (store) insertImport(ctx context.Context, tx pgx.Tx, author int64, authorNa
 // imports reads import id, or the latest limit when id is 0.
 func (store) imports(ctx context.Context, q dbtx, id int64, limit int) ([]Import, error) {
 	rows, err := q.Query(ctx, `SELECT id, file_name, size, status, author_name, total_lines, done_lines, valid_lines, error_count,
-		errors, preview, failure, created_at, updated_at FROM declaration_imports WHERE $1 = 0 OR id = $1 ORDER BY id DESC LIMIT $2`, id, limit)
+		errors, preview, failure, created_at, updated_at FROM declaration_imports WHERE $1::bigint = 0 OR id = $1 ORDER BY id DESC LIMIT $2`, id, limit)
 	if err != nil {
 		return nil, err
 	}

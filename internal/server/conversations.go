@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
-
-	"github.com/go-chi/chi/v5"
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/i18n"
@@ -19,8 +16,8 @@ import (
 // conversationParams reads {id} (the request) and {org} (the SME).
 func conversationParams(r *http.Request) (id, org int64, ok bool) {
 	id, ok = idParam(r)
-	org, err := strconv.ParseInt(chi.URLParam(r, "org"), 10, 64)
-	return id, org, ok && err == nil && org > 0
+	org, okOrg := pathID(r, "org")
+	return id, org, ok && okOrg
 }
 
 // conversationShow is the thread between a buyer and an SME about a request.

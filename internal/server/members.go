@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -135,8 +134,8 @@ func (s *Server) staffMembers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 	path := chi.URLParam(r, "decision")
 	d, ok := decisionPaths[path]
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if !ok || err != nil {
+	id, okID := idParam(r)
+	if !ok || !okID {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
@@ -145,7 +144,7 @@ func (s *Server) staffDecide(w http.ResponseWriter, r *http.Request) {
 		back = "/equipe/adhesions"
 	}
 	reason := r.PostFormValue("reason")
-	err = s.members.Decide(r.Context(), actorFrom(r.Context()), id, d, reason)
+	err := s.members.Decide(r.Context(), actorFrom(r.Context()), id, d, reason)
 	if errs, ok := fieldErrors(err); ok {
 		re := &rowError{orgID: id, decision: path, reason: reason, err: errs["reason"]}
 		if back == "/equipe/adhesions" {

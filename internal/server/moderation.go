@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -91,13 +92,13 @@ func (s *Server) moderationDecide(w http.ResponseWriter, r *http.Request) {
 	kind, path := chi.URLParam(r, "kind"), chi.URLParam(r, "decision")
 	d, known := moderationDecisions[path]
 	id, ok := idParam(r)
-	version, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
-	if !ok || !known || err != nil || version == moderation.AnyVersion {
+	version, okVersion := intIn(r.PostFormValue("version"), 0, math.MaxInt64)
+	if !ok || !known || !okVersion || version == moderation.AnyVersion {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
 	reason := r.PostFormValue("reason")
-	err = s.moderation.Decide(r.Context(), actorFrom(r.Context()), kind, id, version, d, reason)
+	err := s.moderation.Decide(r.Context(), actorFrom(r.Context()), kind, id, version, d, reason)
 	if errs, ok := fieldErrors(err); ok {
 		s.moderationPage(w, r, http.StatusUnprocessableEntity, &moderationRowError{kind: kind, id: id, decision: path, reason: reason, err: errs["reason"]})
 		return

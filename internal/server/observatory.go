@@ -16,14 +16,6 @@ import (
 // The observatory: the declarations' aggregate, the accounts, the
 // platform's contribution and the barometer's results.
 
-// yearParam reads ?annee=, or gives def.
-func yearParam(r *http.Request, name string, def int) int {
-	if y, err := strconv.Atoi(r.URL.Query().Get(name)); err == nil && y >= 2000 && y <= 2100 {
-		return y
-	}
-	return def
-}
-
 // observatoryYear is the year the accounts' chart shows: asked, or the
 // latest declared.
 func observatoryYear(r *http.Request, o indicator.Observatory) int {
@@ -39,7 +31,7 @@ func observatoryYear(r *http.Request, o indicator.Observatory) int {
 func (s *Server) observatory(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	a := actorFrom(r.Context())
-	campaignID, _ := strconv.ParseInt(r.URL.Query().Get("campagne"), 10, 64)
+	campaignID := queryID(r, "campagne")
 	rep, err := s.indicators.Report(r.Context(), a, campaignID)
 	if err != nil {
 		s.failure(w, r, err)
@@ -182,7 +174,7 @@ func (s *Server) observatoryCSV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case chartBarometer:
-		id, _ := strconv.ParseInt(r.URL.Query().Get("campagne"), 10, 64)
+		id := queryID(r, "campagne")
 		campaign, scores, err := s.indicators.Results(r.Context(), a, id)
 		if err != nil {
 			s.failure(w, r, err)

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
 	"passerelle/internal/platform/i18n"
@@ -20,11 +18,6 @@ import (
 )
 
 // idParam reads the {id} of the path; false renders a 404.
-func idParam(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	return id, err == nil && id > 0
-}
-
 func (s *Server) statusText(l *i18n.Localizer, st offer.Status) string {
 	return l.T("offer.status." + string(st))
 }

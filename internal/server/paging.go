@@ -8,14 +8,6 @@ import (
 	"passerelle/web/components"
 )
 
-func pageParam(r *http.Request) int {
-	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	if p < 1 {
-		p = 1
-	}
-	return p
-}
-
 // pager builds the pagination of a list of size-long pages whose other
 // query parameters stay.
 func pager(l *i18n.Localizer, r *http.Request, page, total, size int) components.Pager {

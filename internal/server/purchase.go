@@ -245,15 +245,15 @@ func (s *Server) requestTool(w http.ResponseWriter, r *http.Request, flash strin
 // requestRespond is the buyer's step on an SME's answer.
 func (s *Server) requestRespond(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
-	org, err := strconv.ParseInt(chi.URLParam(r, "org"), 10, 64)
-	if !ok || err != nil || org <= 0 {
+	org, okOrg := pathID(r, "org")
+	if !ok || !okOrg {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
 	suffix := "-" + strconv.FormatInt(org, 10)
 	rp := purchase.Reply{Action: purchase.Action(chi.URLParam(r, "action")), Reason: r.PostFormValue("reason" + suffix),
 		Amount: r.PostFormValue("amount" + suffix), Date: r.PostFormValue("date" + suffix)}
-	err = s.purchases.Respond(r.Context(), actorFrom(r.Context()), id, org, rp)
+	err := s.purchases.Respond(r.Context(), actorFrom(r.Context()), id, org, rp)
 	if errs, ok := fieldErrors(err); ok {
 		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{replyOrg: org, reply: rp, replyErrs: errs})
 		return

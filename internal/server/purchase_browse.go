@@ -23,7 +23,7 @@ func browseQuery(r *http.Request) purchase.Query {
 		v = r.PostForm
 	}
 	q := purchase.Query{Text: validate.Clip(strings.TrimSpace(v.Get("q")), 200), Sort: v.Get("tri")}
-	q.Page, _ = strconv.Atoi(v.Get("page"))
+	q.Page = pageOf(v.Get("page"))
 	for _, f := range v["f"] {
 		if purchase.ValidFacet(f) && !slices.Contains(q.Facets, f) && len(q.Facets) < 8 {
 			q.Facets = append(q.Facets, f)

@@ -21,7 +21,7 @@ func searchQuery(r *http.Request) search.Query {
 	v := r.URL.Query()
 	q := search.Query{Text: strings.TrimSpace(v.Get("q")), Sort: v.Get("tri"), After: v.Get("apres")}
 	q.Text = validate.Clip(q.Text, 200) // in characters: a byte cut could split an accent
-	q.Page, _ = strconv.Atoi(v.Get("page"))
+	q.Page = pageOf(v.Get("page"))
 	for _, f := range v["f"] {
 		if search.ValidFacet(f) && !slices.Contains(q.Facets, f) && len(q.Facets) < 8 {
 			q.Facets = append(q.Facets, f)
