@@ -85,7 +85,7 @@ func (s *Service) VerifyLink(ctx context.Context, token, purpose string, request
 	if err != nil {
 		return Link{}, err
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token) // Strict: a changed last character is refused too
 	if err != nil || len(token) > 300 || len(raw) <= macLen {
 		return Link{}, ErrLinkInvalid
 	}

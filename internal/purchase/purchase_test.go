@@ -564,6 +564,34 @@ func TestLinks(t *testing.T) {
 		}
 		f.clock.t = start
 	}
+	// A changed last character is refused even where it only changes the
+	// padding bits a lenient base64 decoder ignores.
+	tampered := 0
+	for _, purpose := range []string{purchase.LinkInterest, purchase.LinkNotInterested, purchase.LinkFollowUp} {
+		pl := l
+		pl.Purpose = purpose
+		tok, err := f.svc.SignLink(ctx, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		for _, c := range alphabet {
+			alt := tok[:len(tok)-1] + string(c)
+			if alt == tok {
+				continue
+			}
+			if same, err := base64.RawURLEncoding.DecodeString(alt); err == nil && string(same) == string(raw) {
+				tampered++
+				if _, err := f.svc.VerifyLink(ctx, alt, purpose, a); !errors.Is(err, purchase.ErrLinkInvalid) {
+					t.Errorf("%s link with its last character changed (%q → %q) accepted: %v", purpose, tok[len(tok)-1:], string(c), err)
+				}
+			}
+		}
+	}
+	if tampered == 0 {
+		t.Fatal("no link of the three purposes has padding bits to change: the case was not tried")
+	}
 	// A link written for a user who has left the SME acts for nobody.
 	moved := l
 	moved.Org = f.farSME.OrgID

@@ -110,7 +110,7 @@ func (c Cursor) encode() string {
 }
 
 func decodeCursor(s string) (Cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return Cursor{}, false
 	}
