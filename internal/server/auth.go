@@ -48,6 +48,7 @@ func (s *Server) loadActor(next http.Handler) http.Handler {
 		}
 		switch {
 		case err == nil:
+			markPrivate(r)
 			ctx := context.WithValue(r.Context(), actorKey{}, a)
 			if a.Locale != "" && !hasLangCookie(r) {
 				ctx = i18n.WithLocalizer(ctx, s.catalog.Localizer(a.Locale))

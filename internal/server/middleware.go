@@ -151,8 +151,7 @@ func (s *Server) language(next http.Handler) http.Handler {
 		if c, err := r.Cookie(langCookie); err == nil && i18n.Supported(c.Value) {
 			lang = c.Value
 		}
-		w.Header().Set("Content-Language", lang)
-		w.Header().Add("Vary", "Cookie")
+		w.Header().Set("Content-Language", lang) // Vary: Cookie comes from the session middleware, on every response
 		ctx := i18n.WithLocalizer(r.Context(), s.catalog.Localizer(lang))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -537,3 +537,48 @@ func TestPagesOfferOnlyAllowedActions(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedInPagesAndExportsAreNotKept: every response to a signed-in
+// user and every export says `private, no-store` (and that only), Vary:
+// Cookie once; public pages to a visitor and static files keep their own.
+func TestSignedInPagesAndExportsAreNotKept(t *testing.T) {
+	a := startRequests(t)
+	visitor := a.Client()
+	cases := []struct {
+		name    string
+		c       *http.Client
+		path    string
+		private bool
+	}{
+		{"buyer's request", a.buyer, fmt.Sprintf("/espace/demandes/%d", a.first), true},
+		{"selection CSV", a.buyer, fmt.Sprintf("/espace/demandes/%d/selection.csv", a.first), true},
+		{"conversation", a.sme, fmt.Sprintf("/demandes/%d/echanges/%d", a.first, a.smeOrg), true},
+		{"staff mailbox", a.staff, "/equipe/courriels", true},
+		{"CPV picker, signed in", a.sme, "/cpv?q=logiciel", true},
+		{"observatory CSV", a.buyer, "/observatoire/tendance.csv", true},
+		{"public buyers CSV, visitor", visitor, "/acheteurs-publics/marches.csv", true},
+		{"home, visitor", visitor, "/", false},
+		{"catalogue, visitor", visitor, "/offres", false},
+	}
+	for _, tc := range cases {
+		resp, err := tc.c.Get(a.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", tc.name, resp.StatusCode)
+			continue
+		}
+		cc := resp.Header.Values("Cache-Control")
+		if tc.private && !slices.Equal(cc, []string{"private, no-store"}) {
+			t.Errorf("%s: Cache-Control %q, want only \"private, no-store\"", tc.name, cc)
+		}
+		if !tc.private && slices.ContainsFunc(cc, func(v string) bool { return strings.Contains(v, "no-store") }) {
+			t.Errorf("%s: Cache-Control %q on a public page", tc.name, cc)
+		}
+		if n := strings.Count(strings.Join(resp.Header.Values("Vary"), ","), "Cookie"); n != 1 {
+			t.Errorf("%s: Vary %q names Cookie %d times", tc.name, resp.Header.Values("Vary"), n)
+		}
+	}
+}
