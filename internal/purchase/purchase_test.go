@@ -357,6 +357,11 @@ func TestRequestLifecycle(t *testing.T) {
 	if err := f.svc.Post(ctx, f.sme, id, f.sme.OrgID, "Oui, à 10 h."); err != nil {
 		t.Fatal(err)
 	}
+	for _, empty := range []string{"   ", "\u202e\u200b", "\u200b\u00a0\u2060\n", "\x00\ufeff"} { // empty once cleaned is empty
+		if err := f.svc.Post(ctx, f.sme, id, f.sme.OrgID, empty); !isField(err, "body") {
+			t.Fatalf("message %q: %v", empty, err)
+		}
+	}
 	if err := f.svc.Post(ctx, f.sme, id, f.sme.OrgID, "   "); !isField(err, "body") {
 		t.Fatalf("empty message: %v", err)
 	}

@@ -27,7 +27,7 @@ func (e Errors) Any() bool { return len(e) > 0 }
 // Required checks a trimmed value is present and at most max characters.
 func (e Errors) Required(field, value string, max int) {
 	switch {
-	case strings.TrimSpace(value) == "":
+	case Blank(value):
 		e.Add(field, "form.required")
 	case utf8.RuneCountInString(value) > max:
 		e.Add(field, "form.too_long")
@@ -126,6 +126,18 @@ func Clean(s string) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
+}
+
+// Blank reports whether s shows nothing: only spaces, control and
+// invisible format characters (a bidi override and a zero-width space
+// are no message).
+func Blank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Line cleans a one-line text that people read as a name or a title: like

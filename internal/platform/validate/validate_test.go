@@ -53,3 +53,19 @@ func TestEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestBlank(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": true, "   ": true, "\u202e\u200b": true, "\u200b\u00a0\u2060\n\t": true, "\ufeff\x00": true,
+		"a": false, " \u202e a": false, "💡": false, "‍👩": false, "٣": false,
+	} {
+		if got := validate.Blank(s); got != want {
+			t.Errorf("Blank(%q) = %t, want %t", s, got, want)
+		}
+	}
+	e := validate.Errors{}
+	e.Required("body", "\u202e\u200b", 10)
+	if e["body"] != "form.required" {
+		t.Errorf("a bidi override and a zero-width space pass as a value: %v", e)
+	}
+}
