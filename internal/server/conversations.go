@@ -149,7 +149,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 	v := requestpage.LinkPage{Page: s.page(r, "link.title"), Title: l.T("link.title")}
 	a, purpose, err := s.linkActor(r, id, token)
 	if errors.Is(err, purchase.ErrLinkInvalid) {
-		v.Notice = l.T("link.invalid")
+		v.Notice, v.Why = l.T("link.invalid"), "invalid"
 		v.Link = requestpage.Link{URL: "/connexion", Label: l.T("link.sign_in")}
 		s.render(w, r, http.StatusGone, requestpage.LinkView(v))
 		return
@@ -172,6 +172,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 		v.Lead = l.T("link.follow_up_lead")
 		v.Link.URL = fmt.Sprintf("/espace/demandes/%d", id)
 		if p.FollowUp != nil {
+			v.Why = "answered"
 			v.Notice = l.T("link.follow_up_done", "Answer", l.T("request.follow_up."+*p.FollowUp))
 			break
 		}
@@ -192,7 +193,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 		}
 		switch {
 		case !p.Takes:
-			v.Notice = l.T("request.takes_no_answer")
+			v.Notice, v.Why = l.T("request.takes_no_answer"), "closed"
 		case purpose == purchase.LinkNotInterested && slices.Contains(p.Actions, purchase.ActNotInterested):
 			f := declineForm(l, action, st.decline, st.declineErrs)
 			f.Fields = append([]components.Field{hidden}, f.Fields...)
@@ -202,7 +203,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 			f.Fields = append([]components.Field{hidden}, f.Fields...)
 			v.Form = &f
 		default:
-			v.Notice = l.T("link.already", "State", l.T("match.state."+string(state)))
+			v.Notice, v.Why = l.T("link.already", "State", l.T("match.state."+string(state))), "answered"
 		}
 	}
 	s.render(w, r, status, requestpage.LinkView(v))
@@ -247,9 +248,12 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		Link: requestpage.Link{URL: fmt.Sprintf("/demandes/%d", id), Label: l.T("link.open_request")}}
 	switch {
 	case err == nil:
-		v.Notice = l.T("link.done." + purpose)
-	case errors.Is(err, purchase.ErrInvalidState), errors.Is(err, purchase.ErrClosed):
-		v.Notice = l.T("request.takes_no_answer")
+		v.Notice, v.Why = l.T("link.done."+purpose), "done"
+	case errors.Is(err, purchase.ErrClosed):
+		v.Notice, v.Why = l.T("request.takes_no_answer"), "closed"
+	case errors.Is(err, purchase.ErrInvalidState):
+		// The request still takes answers: this one was given already.
+		v.Notice, v.Why = l.T("link.already", "State", l.T("match.state."+string(s.matchState(r, a, id)))), "answered"
 	default:
 		s.failure(w, r, err)
 		return
@@ -258,4 +262,13 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		v.Link.URL = fmt.Sprintf("/espace/demandes/%d", id)
 	}
 	s.render(w, r, http.StatusOK, requestpage.LinkView(v))
+}
+
+// matchState is where the actor's SME stands with request id, for a
+// notice ("suggested" when it cannot be read).
+func (s *Server) matchState(r *http.Request, a member.Actor, id int64) purchase.State {
+	if p, err := s.purchases.Get(r.Context(), a, id); err == nil && p.Match != nil {
+		return p.Match.State
+	}
+	return purchase.StateSuggested
 }

@@ -349,6 +349,31 @@ func TestOneClickNotInterested(t *testing.T) {
 	if got := doc.Find("[data-testid=answer-reason]").Text(); !strings.Contains(got, "Équipe complète jusqu'en juin.") {
 		t.Fatalf("buyer reads %q", got)
 	}
+	// Used again while the request is open, a link says the answer is
+	// already given, not that the request is closed.
+	repost := func(form url.Values) string {
+		resp, doc := postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, id), form)
+		why, _ := doc.Find("[data-testid=link-notice]").Attr("data-why")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("link posted: %d", resp.StatusCode)
+		}
+		return why
+	}
+	if why := repost(url.Values{"jeton": {token}, "reason": {"capacity"}}); why != "answered" {
+		t.Errorf("the not-interested link used twice says %q, want answered", why)
+	}
+	_, doc = get(t, visitor, link)
+	interest, _ := doc.Find("[data-testid=interest-form] input[name=jeton]").Attr("value")
+	if interest == "" {
+		t.Fatal("no interest form after \"not interested\": the SME may change its mind")
+	}
+	answer := url.Values{"jeton": {interest}, "message": {"Finalement disponibles en mai."}}
+	if why := repost(answer); why != "done" {
+		t.Fatalf("interest from the link: %q", why)
+	}
+	if why := repost(answer); why != "answered" {
+		t.Errorf("the interest link used twice says %q, want answered", why)
+	}
 }
 
 // TestFollowUpFromTheMailLink: seven days after the deadline the buyer

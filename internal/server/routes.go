@@ -28,7 +28,7 @@ func (s *Server) routes() http.Handler {
 		s.language,
 		s.recoverPanic,                           // before the session and actor: a panic there gets the friendly page too
 		middleware.Timeout(s.cfg.RequestTimeout), // also bounds loading the session and the actor
-		privateResponses, // outside the session: decides the Cache-Control of signed-in pages and exports last
+		privateResponses,                         // outside the session: decides the Cache-Control of signed-in pages and exports last
 		s.sessions.LoadAndSave,
 		s.loadActor,
 		middleware.Compress(5, "text/html", "text/css", "application/json", "image/svg+xml", "text/plain"),
