@@ -12,11 +12,23 @@ import (
 // FollowUp records the buyer's answer to "what happened?" after the
 // deadline: awarded to an SME of Passerelle or to someone else closes the
 // request as awarded, cancelled closes it as cancelled, "not yet" keeps it
-// open. It answers the question once; the home page's task goes away.
+// open. It answers the question once (the mail's link is single use: a
+// second answer is ErrInvalidState); the home page's task goes away.
 // Awarded through Passerelle, the buyer also says whether it would have
 // consulted the SMEs without it (counterfactual: yes, no, unsure), which
 // the observatory counts as the platform's contribution.
 func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, answer, counterfactual string) error {
+	return s.followUp(ctx, actor, id, answer, counterfactual, false)
+}
+
+// ChangeFollowUp changes an answer already given, from the buyer's own
+// page: an explicit edit, audited with the answer it replaces. It closes
+// a request still open as FollowUp would.
+func (s *Service) ChangeFollowUp(ctx context.Context, actor member.Actor, id int64, answer, counterfactual string) error {
+	return s.followUp(ctx, actor, id, answer, counterfactual, true)
+}
+
+func (s *Service) followUp(ctx context.Context, actor member.Actor, id int64, answer, counterfactual string, change bool) error {
 	errs := map[string]string{}
 	if !contains(FollowUps, answer) {
 		errs["answer"] = "form.choose"
@@ -36,16 +48,20 @@ func (s *Service) FollowUp(ctx context.Context, actor member.Actor, id int64, an
 		if err != nil {
 			return err
 		}
-		if r.Status != StatusOpen && r.Status != StatusClosed {
-			return ErrInvalidState
+		if (r.Status != StatusOpen && r.Status != StatusClosed) || (r.FollowUp != nil) != change {
+			return ErrInvalidState // a first answer given twice, or a change of none
 		}
 		if err := s.store.setFollowUp(ctx, tx, id, answer, cf, s.Now()); err != nil {
 			return err
 		}
-		if err := s.event(ctx, tx, id, 0, "follow_up_"+answer, actor.UserID); err != nil {
+		kind, action, detail := "follow_up_"+answer, ActionFollowUp, answer
+		if change {
+			kind, action, detail = "follow_up_changed", ActionFollowUpChanged, *r.FollowUp+" → "+answer
+		}
+		if err := s.event(ctx, tx, id, 0, kind, actor.UserID); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionFollowUp, r.OrgID, r.Title, answer)); err != nil {
+		if err := audit.Record(ctx, tx, actor.AuditEntry(action, r.OrgID, r.Title, detail)); err != nil {
 			return err
 		}
 		if r.Status != StatusOpen {

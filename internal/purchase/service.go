@@ -22,17 +22,18 @@ const PageSize = 50
 // Audit actions of requests and matches (moderation declares
 // request.approved and request.sent_back).
 var (
-	ActionSubmitted     = audit.Declare("request.submitted")
-	ActionClosed        = audit.Declare("request.closed")
-	ActionFollowUp      = audit.Declare("request.follow_up")
-	ActionInterested    = audit.Declare("match.interested")
-	ActionNotInterested = audit.Declare("match.not_interested")
-	ActionShortlisted   = audit.Declare("match.shortlisted")
-	ActionAccepted      = audit.Declare("match.accepted")
-	ActionDeclined      = audit.Declare("match.declined")
-	ActionWon           = audit.Declare("match.won")
-	ActionLost          = audit.Declare("match.lost")
-	ActionReported      = audit.Declare("conversation.reported")
+	ActionSubmitted       = audit.Declare("request.submitted")
+	ActionClosed          = audit.Declare("request.closed")
+	ActionFollowUp        = audit.Declare("request.follow_up")
+	ActionFollowUpChanged = audit.Declare("request.follow_up_changed")
+	ActionInterested      = audit.Declare("match.interested")
+	ActionNotInterested   = audit.Declare("match.not_interested")
+	ActionShortlisted     = audit.Declare("match.shortlisted")
+	ActionAccepted        = audit.Declare("match.accepted")
+	ActionDeclined        = audit.Declare("match.declined")
+	ActionWon             = audit.Declare("match.won")
+	ActionLost            = audit.Declare("match.lost")
+	ActionReported        = audit.Declare("conversation.reported")
 )
 
 // Mail categories users may turn off.

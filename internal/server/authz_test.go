@@ -108,6 +108,7 @@ var routeLevels = map[string]string{
 	"POST /espace/demandes/{id}/soumettre":               buyerOnly,
 	"POST /espace/demandes/{id}/cloturer":                buyerOnly,
 	"POST /espace/demandes/{id}/suite":                   buyerOnly,
+	"POST /espace/demandes/{id}/suite/modifier":          buyerOnly,
 	"POST /espace/demandes/{id}/reponses/{org}/{action}": buyerOnly,
 	"GET /espace/demandes/{id}/selection.csv":            buyerOnly,
 	"GET /observatoire":                                  signedIn,
@@ -182,6 +183,7 @@ var allowedStatus = map[string]int{
 	"POST /espace/demandes/{id}/soumettre":               http.StatusNotFound,
 	"POST /espace/demandes/{id}/cloturer":                http.StatusNotFound,
 	"POST /espace/demandes/{id}/suite":                   http.StatusNotFound,
+	"POST /espace/demandes/{id}/suite/modifier":          http.StatusNotFound,
 	"POST /espace/demandes/{id}/reponses/{org}/{action}": http.StatusNotFound,
 	"GET /espace/demandes/{id}/selection.csv":            http.StatusNotFound,
 	// Indicators: no such import, no campaign open.

@@ -253,7 +253,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		v.Notice, v.Why = l.T("request.takes_no_answer"), "closed"
 	case errors.Is(err, purchase.ErrInvalidState):
 		// The request still takes answers: this one was given already.
-		v.Notice, v.Why = l.T("link.already", "State", l.T("match.state."+string(s.matchState(r, a, id)))), "answered"
+		v.Notice, v.Why = s.alreadyAnswered(r, l, a, id, purpose), "answered"
 	default:
 		s.failure(w, r, err)
 		return
@@ -264,11 +264,15 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, requestpage.LinkView(v))
 }
 
-// matchState is where the actor's SME stands with request id, for a
-// notice ("suggested" when it cannot be read).
-func (s *Server) matchState(r *http.Request, a member.Actor, id int64) purchase.State {
-	if p, err := s.purchases.Get(r.Context(), a, id); err == nil && p.Match != nil {
-		return p.Match.State
+// alreadyAnswered says what the actor answered before through a link of
+// purpose: the SME's state with the request, or the buyer's follow-up.
+func (s *Server) alreadyAnswered(r *http.Request, l *i18n.Localizer, a member.Actor, id int64, purpose string) string {
+	p, err := s.purchases.Get(r.Context(), a, id)
+	switch {
+	case err == nil && purpose == purchase.LinkFollowUp && p.FollowUp != nil:
+		return l.T("link.follow_up_done", "Answer", l.T("request.follow_up."+*p.FollowUp))
+	case err == nil && p.Match != nil:
+		return l.T("link.already", "State", l.T("match.state."+string(p.Match.State)))
 	}
-	return purchase.StateSuggested
+	return l.T("link.already", "State", l.T("match.state."+string(purchase.StateSuggested)))
 }

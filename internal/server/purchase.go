@@ -226,6 +226,14 @@ func (s *Server) requestFollowUp(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// requestFollowUpChange changes the answer to "what happened?": an
+// explicit edit from the buyer's own page (the mail's link answers once).
+func (s *Server) requestFollowUpChange(w http.ResponseWriter, r *http.Request) {
+	s.requestTool(w, r, "requests.flash_follow_up_changed", func(a member.Actor, id int64) error {
+		return s.purchases.ChangeFollowUp(r.Context(), a, id, r.PostFormValue("answer"), r.PostFormValue("counterfactual"))
+	})
+}
+
 // requestTool runs one of the buyer's forms at the foot of its request's
 // page: a refused choice shows the page again with 422.
 func (s *Server) requestTool(w http.ResponseWriter, r *http.Request, flash string, do func(member.Actor, int64) error) {

@@ -260,6 +260,16 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 			Fields: []components.Field{{Name: "outcome", Label: l.T("request.close_outcome"), Type: "select", Required: true, Value: st.tool.Get("outcome"),
 				Options: options(l, "request.outcome.", purchase.Outcomes, "form.select")}}}, st.toolErrs))
 	}
+	if p.FollowUp != nil && (p.Status == purchase.StatusOpen || p.Status == purchase.StatusClosed) {
+		answer := st.tool.Get("answer")
+		if answer == "" {
+			answer = *p.FollowUp
+		}
+		v.Tools = append(v.Tools, withErrors(l, components.Form{Action: base + "/suite/modifier", Submit: l.T("request.follow_up_change_submit"),
+			TestID: "follow-up-change-form", Fields: []components.Field{{Name: "answer", Label: l.T("request.follow_up_question"), Type: "select",
+				Required: true, Value: answer, Options: options(l, "request.follow_up.", purchase.FollowUps, "form.select")},
+				counterfactualField(l, st.tool.Get("counterfactual"))}}, st.toolErrs))
+	}
 }
 
 // counterfactualField asks, for a contract awarded through Passerelle,

@@ -455,6 +455,34 @@ func TestFollowUpFromTheMailLink(t *testing.T) {
 		t.Fatalf("%d answers lost, want 2", n)
 	}
 	a.Mail.WaitFor(t, demo.SME2Email, "pas retenu")
+	// The link is single use: posted again, it changes nothing and says
+	// what was answered.
+	events := count(t, a, `SELECT count(*) FROM request_events WHERE request_id = $1`, a.first)
+	resp, doc = postForm(t, visitor, fmt.Sprintf("%s/demandes/%d/lien", a.URL, a.first), url.Values{"jeton": {tok}, "reponse": {"other"}})
+	if why, _ := doc.Find("[data-testid=link-notice]").Attr("data-why"); resp.StatusCode != http.StatusOK || why != "answered" {
+		t.Fatalf("the link used again: %d, %q", resp.StatusCode, why)
+	}
+	pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT follow_up, counterfactual FROM purchase_requests WHERE id = $1`, a.first), &follow, &counterfactual)
+	if follow != "passerelle" || counterfactual != "no" || count(t, a, `SELECT count(*) FROM request_events WHERE request_id = $1`, a.first) != events {
+		t.Fatalf("the link used again changed the answer: %s %s", follow, counterfactual)
+	}
+	// The buyer changes it from its own page: an explicit edit, audited.
+	_, doc = get(t, a.buyer, fmt.Sprintf("%s/espace/demandes/%d", a.URL, a.first))
+	if v, _ := doc.Find("[data-testid=follow-up-change-form] select[name=answer] option[selected]").Attr("value"); v != "passerelle" {
+		t.Fatalf("change form shows %q", v)
+	}
+	change := fmt.Sprintf("%s/espace/demandes/%d/suite/modifier", a.URL, a.first)
+	if resp, _ := postForm(t, a.buyer, change, url.Values{"answer": {"other"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change: %d", resp.StatusCode)
+	}
+	pgtest.Scan(t, a.DB.QueryRow(ctx, `SELECT follow_up, coalesce(counterfactual, '') FROM purchase_requests WHERE id = $1`, a.first),
+		&follow, &counterfactual)
+	if follow != "other" || counterfactual != "" {
+		t.Fatalf("after the change: %s %q", follow, counterfactual)
+	}
+	if n := count(t, a, `SELECT count(*) FROM audit_entries WHERE action = 'request.follow_up_changed' AND reason = 'passerelle → other'`); n != 1 {
+		t.Fatalf("%d audit entries of the change", n)
+	}
 }
 
 // TestFollowUpAsksTheCounterfactual: "awarded through Passerelle" needs

@@ -139,6 +139,7 @@ func (s *Server) routes() http.Handler {
 		r.Post("/espace/demandes/{id}/soumettre", s.requestSubmit)
 		r.Post("/espace/demandes/{id}/cloturer", s.requestClose)
 		r.Post("/espace/demandes/{id}/suite", s.requestFollowUp)
+		r.Post("/espace/demandes/{id}/suite/modifier", s.requestFollowUpChange)
 		r.Post("/espace/demandes/{id}/reponses/{org}/{action}", s.requestRespond)
 		r.Get("/espace/demandes/{id}/selection.csv", s.requestExport)
 		r.Get("/espace/declarations", s.declarations)
