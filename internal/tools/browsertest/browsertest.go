@@ -175,7 +175,7 @@ type Violation struct {
 // no inline script, is kept as users get it.
 func (b *Browser) Axe(page string) []Violation {
 	b.t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot(b.t), "internal", "browsertest", "axe", "node_modules", "axe-core", "axe.min.js"))
+	src, err := os.ReadFile(filepath.Join(repoRoot(b.t), "internal", "tools", "browsertest", "axe", "node_modules", "axe-core", "axe.min.js"))
 	if err != nil {
 		b.t.Fatalf("%s (%v)", AxeHint, err)
 	}
