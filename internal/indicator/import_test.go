@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 const header = "siren;annee;achats_total;achats_pme;achats_eti;delai_paiement_jours;part_factures_a_temps\n"
@@ -222,5 +225,53 @@ func TestImportOfFiftyMegabytes(t *testing.T) {
 	f.svc.MaxImport = 10 << 20
 	if _, err := f.svc.Upload(context.Background(), f.staff, "big.csv", b.Bytes()); fieldErrs(err)["file"] != "indicator.err.too_large" {
 		t.Errorf("over the limit: %v", err)
+	}
+}
+
+// TestUploadWithANulByte: the reported file (a NUL in a number) is
+// checked like any other once cleaned; it used to fail the check job on
+// every attempt (jsonb refuses \u0000) and leave staff a bar polling
+// forever.
+func TestUploadWithANulByte(t *testing.T) {
+	f := setup(t)
+	siren := f.siren(t, f.buyers[0])
+	i := f.upload(t, header+siren+";2025;1000\x00;1;1;1;1\n\xff")
+	if i.Status != ImportChecked || i.ErrorCount != 0 || i.Valid != 1 {
+		t.Fatalf("import %s: %d errors %+v, %d valid lines", i.Status, i.ErrorCount, i.Errors, i.Valid)
+	}
+}
+
+// TestImportJobGivesUpVisibly: when the check fails on its last attempt,
+// the import is left failed with a reason the page shows, not "checking"
+// forever; earlier attempts leave it to the retry.
+func TestImportJobGivesUpVisibly(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	if _, err := f.pool.Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+		CREATE TRIGGER refuse BEFORE UPDATE ON declaration_imports FOR EACH ROW WHEN (NEW.status = 'checked') EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.svc.Upload(ctx, f.staff, "declarations.csv", []byte(header+f.siren(t, f.buyers[0])+";2025;1000;1;1;1;1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &checkWorker{s: f.svc}
+	for attempt := 1; attempt <= ImportAttempts; attempt++ {
+		job := &river.Job[CheckImportArgs]{JobRow: &rivertype.JobRow{Attempt: attempt, MaxAttempts: ImportAttempts}, Args: CheckImportArgs{ID: id}}
+		if err := w.Work(ctx, job); err == nil || !strings.Contains(err.Error(), "refused by the test") {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+		i, err := f.svc.GetImport(ctx, f.staff, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, failure := ImportChecking, ""
+		if attempt == ImportAttempts {
+			want, failure = ImportFailed, "indicator.import.failed_error"
+		}
+		if i.Status != want || i.Failure != failure || i.Running() != (attempt < ImportAttempts) {
+			t.Fatalf("after attempt %d: %s %q, want %s %q", attempt, i.Status, i.Failure, want, failure)
+		}
 	}
 }

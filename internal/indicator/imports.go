@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
@@ -98,6 +99,7 @@ func (s *Service) Upload(ctx context.Context, actor member.Actor, fileName strin
 	if s.jobs == nil {
 		return 0, errors.New("indicator: upload: no job queue")
 	}
+	data = cleanFile(data)
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
@@ -367,7 +369,8 @@ type checkWorker struct {
 }
 
 func (w *checkWorker) Work(ctx context.Context, j *river.Job[CheckImportArgs]) error {
-	return wrap(fmt.Sprintf("check import %d", j.Args.ID), w.s.check(ctx, j.Args.ID))
+	err := w.s.check(ctx, j.Args.ID)
+	return w.s.giveUp(ctx, j.JobRow, j.Args.ID, wrap(fmt.Sprintf("check import %d", j.Args.ID), err))
 }
 
 // Timeout: a 64 MiB file takes seconds, not River's default minute, on a
@@ -380,7 +383,49 @@ type applyWorker struct {
 }
 
 func (w *applyWorker) Work(ctx context.Context, j *river.Job[ApplyImportArgs]) error {
-	return wrap(fmt.Sprintf("apply import %d", j.Args.ID), w.s.apply(ctx, j.Args))
+	err := w.s.apply(ctx, j.Args)
+	return w.s.giveUp(ctx, j.JobRow, j.Args.ID, wrap(fmt.Sprintf("apply import %d", j.Args.ID), err))
+}
+
+// ImportAttempts is how often a job tries an import before it gives up
+// (River waits 1 s, then 16 s): a file that breaks the check breaks it
+// every time, and staff wait on the page for the outcome.
+const ImportAttempts = 3
+
+// InsertOpts: a few attempts, not River's 25 over days.
+func (CheckImportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: ImportAttempts}
+}
+
+// InsertOpts: a few attempts, not River's 25 over days.
+func (ApplyImportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: ImportAttempts}
+}
+
+// giveUp leaves, when the job's last attempt fails, the import failed with
+// a reason staff read on the page they wait on, instead of a progress bar
+// polling forever; err is returned for River (and the log) either way.
+func (s *Service) giveUp(ctx context.Context, job *rivertype.JobRow, id int64, err error) error {
+	if err == nil || job == nil || job.Attempt < job.MaxAttempts {
+		return err
+	}
+	if ferr := s.store.markFailed(ctx, s.db, id, "indicator.import.failed_error", s.Now()); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+// cleanFile removes from an uploaded file what no CSV cell may hold and
+// PostgreSQL refuses to store in the line errors' JSON: NUL and the other
+// control characters but tab and line ends, and invalid UTF-8.
+func cleanFile(data []byte) []byte {
+	data = bytes.ToValidUTF8(data, nil)
+	return bytes.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
+			return -1
+		}
+		return r
+	}, data)
 }
 
 func (w *applyWorker) Timeout(*river.Job[ApplyImportArgs]) time.Duration { return 10 * time.Minute }

@@ -91,5 +91,5 @@ var Messages = []string{
 	errNumber, errWhole, errNegative, errZeroTotal, errAboveTotal, errSumAbove, errPercent, errDays, errYear,
 	errSeparator, errMissing, errUnknown, errFields, errCSV, errSIREN, errDuplicate, errEmpty, errDuplicateColumn,
 	"indicator.err.not_member", "indicator.err.too_large", "indicator.err.campaign_open", "indicator.err.campaign_year",
-	"indicator.err.score", "indicator.import.failed_changed",
+	"indicator.err.score", "indicator.import.failed_changed", "indicator.import.failed_error",
 }
