@@ -297,7 +297,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	}
 	reg := jobs.NewRegistry()
 	server.Background(reg, cfg, background, tax, sender, log)
-	queue, err := jobs.New(background, reg, log, jobs.Options{})
+	quiet := jobs.NewQuiet(log, background) // one line when the database goes, one when it returns
+	queue, err := jobs.New(background, reg, log, jobs.Options{Quiet: quiet})
 	if err != nil {
 		return err
 	}
@@ -331,7 +332,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	}()
 	log.Info("listening", "addr", addr)
 	draining := new(atomic.Bool)
-	m := metrics.New(metrics.Sources{Pools: map[string]*pgxpool.Pool{"web": pool, "background": background},
+	m := metrics.New(metrics.Sources{Queue: quiet, Pools: map[string]*pgxpool.Pool{"web": pool, "background": background},
 		DB: background, Index: index, Log: log})
 	if cfg.MetricsAddr != "" {
 		// Operators only: never on the public address.

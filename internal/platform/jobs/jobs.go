@@ -48,6 +48,9 @@ func (r *Registry) Every(interval time.Duration, args func() river.JobArgs) {
 type Options struct {
 	MaxWorkers int           // concurrent jobs on this server; default 4
 	Poll       time.Duration // how often idle workers look for jobs; default 200 ms
+	// Quiet quiets the queue's log during a database outage; nil: one is
+	// made (and its counts are not read).
+	Quiet *Quiet
 }
 
 // New builds a client that enqueues and works the registry's jobs. Call
@@ -59,8 +62,11 @@ func New(pool *pgxpool.Pool, reg *Registry, log *slog.Logger, o Options) (Client
 	if o.Poll <= 0 {
 		o.Poll = 200 * time.Millisecond
 	}
+	if o.Quiet == nil {
+		o.Quiet = NewQuiet(log, pool)
+	}
 	cfg := &river.Config{
-		Logger:            log,
+		Logger:            slog.New(o.Quiet),
 		MaxAttempts:       10,
 		Workers:           reg.workers,
 		PeriodicJobs:      reg.periodic,

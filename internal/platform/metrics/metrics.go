@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"passerelle/internal/platform/jobs"
 	"passerelle/internal/registers"
 	"passerelle/internal/search/searchindex"
 )
@@ -34,6 +35,7 @@ type Sources struct {
 	Pools map[string]*pgxpool.Pool // by name: "web", "background"
 	DB    *pgxpool.Pool            // the database the queue and the outbox are read from
 	Index *searchindex.Syncer      // nil: no in-memory index
+	Queue *jobs.Quiet              // the job queue's view of the database; nil: none
 	Log   *slog.Logger
 }
 
@@ -93,6 +95,9 @@ var (
 	regOK      = prometheus.NewDesc("passerelle_register_import_ok", "1 when the latest import of a register succeeded.", []string{"register"}, nil)
 	regWhen    = prometheus.NewDesc("passerelle_register_import_finished_timestamp_seconds", "When the latest import of a register finished.", []string{"register"}, nil)
 	regSeconds = prometheus.NewDesc("passerelle_register_import_duration_seconds", "How long the latest import of a register took.", []string{"register"}, nil)
+	dbUp       = prometheus.NewDesc("passerelle_database_up", "0 while the job queue finds the database unreachable.", nil, nil)
+	dbOutages  = prometheus.NewDesc("passerelle_database_outages_total", "Database outages the job queue went through.", nil, nil)
+	dbQuieted  = prometheus.NewDesc("passerelle_jobs_log_lines_quieted_total", "Job queue warnings and errors counted instead of logged during outages.", nil, nil)
 	indexLag   = prometheus.NewDesc("passerelle_search_index_lag_changes", "Change-log entries not applied to the index yet.", nil, nil)
 )
 
@@ -100,7 +105,8 @@ var (
 type dbCollector struct{ src Sources }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolDesc, poolMax, poolWait, jobsDesc, unsentDesc, failedDesc, oldestDesc, indexDocs, indexBytes, indexReady, indexLag, regRows, regOK, regWhen, regSeconds} {
+	for _, d := range []*prometheus.Desc{poolDesc, poolMax, poolWait, jobsDesc, unsentDesc, failedDesc, oldestDesc, indexDocs, indexBytes, indexReady, indexLag, regRows, regOK, regWhen, regSeconds,
+		dbUp, dbOutages, dbQuieted} {
 		ch <- d
 	}
 }
@@ -113,6 +119,15 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolDesc, prometheus.GaugeValue, float64(st.ConstructingConns()), name, "constructing")
 		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.MaxConns()), name)
 		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, st.AcquireDuration().Seconds(), name)
+	}
+	if q := c.src.Queue; q != nil {
+		up := 1.0
+		if q.Down() {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(dbUp, prometheus.GaugeValue, up)
+		ch <- prometheus.MustNewConstMetric(dbOutages, prometheus.CounterValue, float64(q.Outages()))
+		ch <- prometheus.MustNewConstMetric(dbQuieted, prometheus.CounterValue, float64(q.Suppressed()))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
