@@ -11,6 +11,7 @@ import (
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/validate"
 )
 
@@ -177,19 +178,23 @@ func (s *Service) Declare(ctx context.Context, actor member.Actor, orgID int64, 
 	}
 	var version int
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		name, err := s.store.lockAccount(ctx, tx, orgID)
-		if err != nil {
-			return err
-		}
-		var changed bool
-		if version, changed, err = s.insert(ctx, tx, orgID, year, f, actor); err != nil || !changed {
-			return err
-		}
-		action := ActionDeclared
-		if version > 1 {
-			action = ActionCorrected
-		}
-		return audit.Record(ctx, tx, actor.AuditEntry(action, orgID, name, strconv.Itoa(year)))
+		v, err := once.Do(ctx, tx, "declaration", func() (int64, error) {
+			name, err := s.store.lockAccount(ctx, tx, orgID)
+			if err != nil {
+				return 0, err
+			}
+			version, changed, err := s.insert(ctx, tx, orgID, year, f, actor)
+			if err != nil || !changed {
+				return int64(version), err
+			}
+			action := ActionDeclared
+			if version > 1 {
+				action = ActionCorrected
+			}
+			return int64(version), audit.Record(ctx, tx, actor.AuditEntry(action, orgID, name, strconv.Itoa(year)))
+		})
+		version = int(v)
+		return err
 	})
 	return version, wrap("declare", err)
 }

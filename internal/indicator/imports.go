@@ -18,6 +18,7 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/validate"
 )
 
@@ -103,11 +104,15 @@ func (s *Service) Upload(ctx context.Context, actor member.Actor, fileName strin
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		if id, err = s.store.insertImport(ctx, tx, actor.UserID, actor.Name, validate.Clip(fileName, 200), data,
-			bytes.Count(data, []byte("\n"))+1, s.Now()); err != nil {
-			return err
-		}
-		_, err = s.jobs.InsertTx(ctx, tx, CheckImportArgs{ID: id}, nil)
+		id, err = once.Do(ctx, tx, "import", func() (int64, error) {
+			id, err := s.store.insertImport(ctx, tx, actor.UserID, actor.Name, validate.Clip(fileName, 200), data,
+				bytes.Count(data, []byte("\n"))+1, s.Now())
+			if err != nil {
+				return 0, err
+			}
+			_, err = s.jobs.InsertTx(ctx, tx, CheckImportArgs{ID: id}, nil)
+			return id, err
+		})
 		return err
 	})
 	return id, wrap("upload", err)

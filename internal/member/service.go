@@ -16,6 +16,7 @@ import (
 
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/validate"
 	"passerelle/internal/taxonomy"
 )
@@ -140,23 +141,27 @@ func (s *Service) Apply(ctx context.Context, a Application) (int64, error) {
 	}
 	var orgID int64
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO organisations
-			(siren, legal_name, kind, naf_code, headcount_band, departement, website, description)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			a.SIREN, a.LegalName, a.Kind, a.NAFCode, a.HeadcountBand, a.Departement, a.Website, a.Description).Scan(&orgID)
-		if err != nil {
-			return err
-		}
-		var userID int64
-		if err := tx.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, locale)
-			VALUES ($1, $2, $3, $4, 'owner', $5) RETURNING id`, orgID, a.Email, a.Name, hash, a.Locale).Scan(&userID); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, Actor{UserID: userID, Name: a.Name}.AuditEntry(ActionApplicationSubmitted, orgID, a.LegalName, "")); err != nil {
-			return err
-		}
-		return s.notify.Send(ctx, tx, notify.Recipient{Email: a.Email, Name: a.Name, Locale: a.Locale}, notify.Account,
-			"application_received", "Org", a.LegalName)
+		var err error
+		orgID, err = once.Do(ctx, tx, "application", func() (int64, error) {
+			var orgID, userID int64
+			err := tx.QueryRow(ctx, `INSERT INTO organisations
+				(siren, legal_name, kind, naf_code, headcount_band, departement, website, description)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+				a.SIREN, a.LegalName, a.Kind, a.NAFCode, a.HeadcountBand, a.Departement, a.Website, a.Description).Scan(&orgID)
+			if err != nil {
+				return 0, err
+			}
+			if err := tx.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, locale)
+				VALUES ($1, $2, $3, $4, 'owner', $5) RETURNING id`, orgID, a.Email, a.Name, hash, a.Locale).Scan(&userID); err != nil {
+				return 0, err
+			}
+			if err := audit.Record(ctx, tx, Actor{UserID: userID, Name: a.Name}.AuditEntry(ActionApplicationSubmitted, orgID, a.LegalName, "")); err != nil {
+				return 0, err
+			}
+			return orgID, s.notify.Send(ctx, tx, notify.Recipient{Email: a.Email, Name: a.Name, Locale: a.Locale}, notify.Account,
+				"application_received", "Org", a.LegalName)
+		})
+		return err
 	})
 	if err != nil {
 		return 0, uniqueErr(err)

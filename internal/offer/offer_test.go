@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
 	"passerelle/internal/platform/moderation"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
@@ -391,5 +393,47 @@ func TestEditsAndTheExpiryJobDoNotDeadlock(t *testing.T) {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
+	}
+}
+
+// TestCreateOnce: submissions of one form token make one offer, whether
+// they arrive together or one after the other; every one of them gets
+// that offer's id. A refused submission does not use the token up.
+func TestCreateOnce(t *testing.T) {
+	f := setup(t)
+	token := once.New()
+	ctx := once.With(context.Background(), token)
+	bad := valid()
+	bad.Title = ""
+	if _, err := f.svc.Create(ctx, f.sme, bad, false); err == nil {
+		t.Fatal("an offer without a title accepted")
+	}
+	const n = 8
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], errs[i] = f.svc.Create(ctx, f.sme, valid(), false)
+		}()
+	}
+	wg.Wait()
+	again, err := f.svc.Create(ctx, f.sme, valid(), false) // a replay once all are committed
+	for i := range n {
+		if errs[i] != nil || ids[i] == 0 || ids[i] != ids[0] {
+			t.Fatalf("submission %d: id %d, %v (first %d)", i, ids[i], errs[i], ids[0])
+		}
+	}
+	if err != nil || again != ids[0] {
+		t.Fatalf("replay: %d, %v; want %d", again, err, ids[0])
+	}
+	if got := pgtest.Count(t, f.pool, `SELECT count(*) FROM offers`); got != 1 {
+		t.Fatalf("%d offers from one token", got)
+	}
+	// Another token, another offer.
+	if id, err := f.svc.Create(once.With(context.Background(), once.New()), f.sme, valid(), false); err != nil || id == ids[0] {
+		t.Fatalf("a new token: %d, %v", id, err)
 	}
 }

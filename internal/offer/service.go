@@ -11,6 +11,7 @@ import (
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/moderation"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/search"
 	"passerelle/internal/taxonomy"
 )
@@ -73,15 +74,20 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 	}
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO offers (organisation_id, title, summary, description, kind, cpv_codes, trl, places,
-				keywords, cpv_text, status, submitted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11 = 'submitted'::offer_status THEN now() END)
-			RETURNING id`, actor.OrgID, in.Title, in.Summary, in.Description, in.Kind, in.CPVCodes, trl(in), in.Places(s.tax),
-			in.Keywords, s.index.CPVText(in.CPVCodes), status).Scan(&id)
-		if err != nil {
-			return err
-		}
-		return s.index.Refresh(ctx, tx, actor.OrgID)
+		var err error
+		id, err = once.Do(ctx, tx, "offer", func() (int64, error) {
+			var id int64
+			err := tx.QueryRow(ctx, `INSERT INTO offers (organisation_id, title, summary, description, kind, cpv_codes, trl, places,
+					keywords, cpv_text, status, submitted_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $11 = 'submitted'::offer_status THEN now() END)
+				RETURNING id`, actor.OrgID, in.Title, in.Summary, in.Description, in.Kind, in.CPVCodes, trl(in), in.Places(s.tax),
+				in.Keywords, s.index.CPVText(in.CPVCodes), status).Scan(&id)
+			if err != nil {
+				return 0, err
+			}
+			return id, s.index.Refresh(ctx, tx, actor.OrgID)
+		})
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("offer: create: %w", err)

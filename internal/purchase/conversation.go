@@ -9,6 +9,7 @@ import (
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/validate"
 )
 
@@ -87,25 +88,28 @@ func (s *Service) Post(ctx context.Context, actor member.Actor, id, org int64, b
 		if !write {
 			return ErrForbidden
 		}
-		msgID, err := s.store.insertMessage(ctx, tx, id, org, actor.OrgID, actor.UserID, actor.Name, body, s.Now())
-		if err != nil {
-			return err
-		}
-		if err := s.store.markRead(ctx, tx, actor.UserID, id, org, msgID); err != nil {
-			return err
-		}
-		if err := s.event(ctx, tx, id, org, "message", actor.UserID); err != nil {
-			return err
-		}
-		if s.notify == nil {
-			return nil
-		}
-		to, path := org, fmt.Sprintf("/demandes/%d/echanges/%d", id, org)
-		if actor.OrgID == org {
-			to = r.OrgID
-		}
-		return s.notify.Organisation(ctx, tx, to, Messages, "message_received", "Title", r.Title, "From", actor.OrgName,
-			"URL", s.notify.BaseURL()+path)
+		_, err = once.Do(ctx, tx, "message", func() (int64, error) {
+			msgID, err := s.store.insertMessage(ctx, tx, id, org, actor.OrgID, actor.UserID, actor.Name, body, s.Now())
+			if err != nil {
+				return 0, err
+			}
+			if err := s.store.markRead(ctx, tx, actor.UserID, id, org, msgID); err != nil {
+				return 0, err
+			}
+			if err := s.event(ctx, tx, id, org, "message", actor.UserID); err != nil {
+				return 0, err
+			}
+			if s.notify == nil {
+				return msgID, nil
+			}
+			to, path := org, fmt.Sprintf("/demandes/%d/echanges/%d", id, org)
+			if actor.OrgID == org {
+				to = r.OrgID
+			}
+			return msgID, s.notify.Organisation(ctx, tx, to, Messages, "message_received", "Title", r.Title, "From", actor.OrgName,
+				"URL", s.notify.BaseURL()+path)
+		})
+		return err
 	})
 	return wrap("post", id, err)
 }

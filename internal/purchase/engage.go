@@ -14,6 +14,7 @@ import (
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
+	"passerelle/internal/platform/once"
 )
 
 // Match is where one SME stands with one request.
@@ -302,37 +303,43 @@ func (s *Service) ExpressInterest(ctx context.Context, actor member.Actor, id in
 		return ErrForbidden
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		r, to, err := s.smeStep(ctx, tx, actor, id, ActInterest)
-		if err != nil {
-			return err
-		}
-		if errs := in.Validate(r.Questions); errs.Any() {
-			return &ValidationError{Fields: errs}
-		}
-		offer, err := s.chosenOffer(ctx, tx, actor, in)
-		if err != nil {
-			return err
-		}
-		if err := s.store.setInterest(ctx, tx, id, actor.OrgID, to, in, offer, s.Now()); err != nil {
-			return err
-		}
-		if err := s.event(ctx, tx, id, actor.OrgID, string(StateInterested), actor.UserID); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, actor.AuditEntry(ActionInterested, r.OrgID, r.Title, "")); err != nil {
-			return err
-		}
-		n, err := s.store.interestedCount(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if s.notify != nil && (n == 1 || n == 2 || n == 5) {
-			return s.notify.Organisation(ctx, tx, r.OrgID, Answers, "interest_received", "Title", r.Title, "Count", n,
-				"URL", fmt.Sprintf("%s/espace/demandes/%d", s.notify.BaseURL(), id))
-		}
-		return nil
+		_, err := once.Do(ctx, tx, "interest", func() (int64, error) { return 0, s.interest(ctx, tx, actor, id, in) })
+		return err
 	})
 	return wrap("interest", id, err)
+}
+
+// interest writes an SME's interest in tx.
+func (s *Service) interest(ctx context.Context, tx pgx.Tx, actor member.Actor, id int64, in Interest) error {
+	r, to, err := s.smeStep(ctx, tx, actor, id, ActInterest)
+	if err != nil {
+		return err
+	}
+	if errs := in.Validate(r.Questions); errs.Any() {
+		return &ValidationError{Fields: errs}
+	}
+	offer, err := s.chosenOffer(ctx, tx, actor, in)
+	if err != nil {
+		return err
+	}
+	if err := s.store.setInterest(ctx, tx, id, actor.OrgID, to, in, offer, s.Now()); err != nil {
+		return err
+	}
+	if err := s.event(ctx, tx, id, actor.OrgID, string(StateInterested), actor.UserID); err != nil {
+		return err
+	}
+	if err := audit.Record(ctx, tx, actor.AuditEntry(ActionInterested, r.OrgID, r.Title, "")); err != nil {
+		return err
+	}
+	n, err := s.store.interestedCount(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if s.notify != nil && (n == 1 || n == 2 || n == 5) {
+		return s.notify.Organisation(ctx, tx, r.OrgID, Answers, "interest_received", "Title", r.Title, "Count", n,
+			"URL", fmt.Sprintf("%s/espace/demandes/%d", s.notify.BaseURL(), id))
+	}
+	return nil
 }
 
 // chosenOffer checks the offer an interest points to is one of the SME's

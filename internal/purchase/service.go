@@ -13,6 +13,7 @@ import (
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/taxonomy"
 )
 
@@ -130,13 +131,14 @@ func (s *Service) Create(ctx context.Context, actor member.Actor, in Input, subm
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		if id, err = s.store.insertRequest(ctx, tx, actor.OrgID, actor.UserID, s.stored(in, status), s.Now()); err != nil {
-			return err
-		}
-		if submit {
-			return audit.Record(ctx, tx, actor.AuditEntry(ActionSubmitted, actor.OrgID, in.Title, ""))
-		}
-		return nil
+		id, err = once.Do(ctx, tx, "request", func() (int64, error) {
+			id, err := s.store.insertRequest(ctx, tx, actor.OrgID, actor.UserID, s.stored(in, status), s.Now())
+			if err != nil || !submit {
+				return id, err
+			}
+			return id, audit.Record(ctx, tx, actor.AuditEntry(ActionSubmitted, actor.OrgID, in.Title, ""))
+		})
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("purchase: create: %w", err)

@@ -55,6 +55,7 @@ func (s *Server) applyPageWith(w http.ResponseWriter, r *http.Request, status in
 	l := i18n.FromContext(r.Context())
 	look := components.Form{Action: "/adhesion", Submit: l.T("apply.verify"), TestID: "siren-lookup", Fields: []components.Field{
 		{Name: "verifier", Label: l.T("apply.lookup_label"), Type: "search", Value: lookup, Hint: l.T("apply.verify_hint"), MaxLength: 20, Error: lookupErr}}}
+	f.Fields = append(f.Fields, onceField(r))
 	s.render(w, r, status, memberpages.FormPageView(memberpages.FormPage{
 		Page: s.page(r, "apply.title"), Title: l.T("apply.title"), Intro: l.T("apply.intro"), Form: f, Notice: notice, Lookup: &look,
 		Links: []memberpages.Link{{Href: "/connexion", Label: l.T("apply.have_account")}},
@@ -136,7 +137,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		Description: r.PostFormValue("description"), Name: r.PostFormValue("name"),
 		Email: r.PostFormValue("email"), Password: r.PostFormValue("password"), Locale: l.Lang(),
 	}
-	_, err := s.members.Apply(r.Context(), a)
+	_, err := s.members.Apply(onceCtx(r), a)
 	a.Password = "" // never sent back
 	if err != nil {
 		errs, ok := fieldErrors(err)

@@ -8,6 +8,7 @@ import (
 
 	"passerelle/internal/member"
 	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
 	requestpage "passerelle/web/pages/purchase"
@@ -55,7 +56,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, id, or
 	if c.CanWrite {
 		f := withErrors(l, components.Form{Action: fmt.Sprintf("/demandes/%d/echanges/%d", id, org), Submit: l.T("conversation.send"), TestID: "message-form",
 			Fields: []components.Field{{Name: "body", Label: l.T("conversation.message"), Type: "textarea", Value: body, Required: true,
-				MaxLength: purchase.MaxConversation}}}, errs)
+				MaxLength: purchase.MaxConversation}, onceField(r)}}, errs)
 		v.Form = &f
 		if !c.Match.Reported {
 			rep := components.Form{Action: fmt.Sprintf("/demandes/%d/echanges/%d/signaler", id, org), Submit: l.T("conversation.report"),
@@ -78,7 +79,7 @@ func (s *Server) conversationPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := r.PostFormValue("body")
-	err := s.purchases.Post(r.Context(), actorFrom(r.Context()), id, org, body)
+	err := s.purchases.Post(onceCtx(r), actorFrom(r.Context()), id, org, body)
 	if errs, ok := fieldErrors(err); ok {
 		s.conversationPage(w, r, id, org, http.StatusUnprocessableEntity, body, errs)
 		return
@@ -199,7 +200,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, id int64, toke
 			f.Fields = append([]components.Field{hidden}, f.Fields...)
 			v.Form = &f
 		case purpose == purchase.LinkInterest && slices.Contains(p.Actions, purchase.ActInterest):
-			f := interestForm(l, action, p, st.interest, st.interestErrs)
+			f := interestForm(l, action, once.Of(r.PostFormValue(once.Field)), p, st.interest, st.interestErrs)
 			f.Fields = append([]components.Field{hidden}, f.Fields...)
 			v.Form = &f
 		default:
@@ -236,7 +237,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		st.declineErrs, _ = fieldErrors(err)
 	default:
 		st.interest = interestInput(r)
-		err = s.purchases.ExpressInterest(r.Context(), a, id, st.interest)
+		err = s.purchases.ExpressInterest(onceCtx(r), a, id, st.interest)
 		st.interestErrs, _ = fieldErrors(err)
 	}
 	if _, invalid := fieldErrors(err); invalid {

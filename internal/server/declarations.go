@@ -12,6 +12,7 @@ import (
 
 	"passerelle/internal/indicator"
 	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/spreadsheet"
 	"passerelle/web/components"
 	indicatorpage "passerelle/web/pages/indicator"
@@ -50,7 +51,7 @@ func (s *Server) declarationsPage(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	form := withErrors(l, components.Form{Action: "/espace/declarations", Submit: l.T("declarations.submit"), TestID: "declaration-form",
-		Fields: declarationFields(l, in)}, errs)
+		Fields: append(declarationFields(l, in), onceField(r))}, errs)
 	v := indicatorpage.Report{Page: s.page(r, "declarations.title"), Title: l.T("declarations.title"), Lead: l.T("declarations.lead"), TestID: "declarations",
 		Sections: []indicatorpage.Section{
 			{ID: "declarer", Title: l.T("declarations.form_title"), Lead: l.T("declarations.form_lead"), Forms: []components.Form{form}},
@@ -96,7 +97,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request) {
 	a := actorFrom(r.Context())
 	in := indicator.Input{Year: r.PostFormValue("year"), Total: r.PostFormValue("total"), PME: r.PostFormValue("pme"), ETI: r.PostFormValue("eti"),
 		PaymentDays: r.PostFormValue("payment_days"), OnTime: r.PostFormValue("on_time")}
-	_, err := s.indicators.Declare(r.Context(), a, a.OrgID, in)
+	_, err := s.indicators.Declare(onceCtx(r), a, a.OrgID, in)
 	if errs, ok := fieldErrors(err); ok {
 		s.declarationsPage(w, r, http.StatusUnprocessableEntity, in, errs)
 		return
@@ -128,7 +129,8 @@ func (s *Server) staffDeclarationsPage(w http.ResponseWriter, r *http.Request, s
 	imports, years, year, current := desk.Imports, desk.Years, desk.Year, desk.Current
 	upload := withErrors(l, components.Form{Action: "/equipe/declarations/import", Submit: l.T("import.submit"), TestID: "import-form", Multipart: true,
 		Fields: []components.Field{{Name: "file", Label: l.T("import.file"), Type: "file", Required: true, Accept: ".csv,text/csv",
-			Hint: l.T("import.file_hint", "Columns", strings.Join(columnNames(), " ; "), "Max", indicator.MaxImportBytes>>20)}}}, errs)
+			Hint: l.T("import.file_hint", "Columns", strings.Join(columnNames(), " ; "), "Max", indicator.MaxImportBytes>>20)},
+			{Name: once.Field, Type: "hidden", Value: once.Of(r.FormValue(once.Field))}}}, errs)
 	v := indicatorpage.Report{Page: s.page(r, "declarations.staff_title"), Title: l.T("declarations.staff_title"), Lead: l.T("declarations.staff_lead"),
 		TestID: "staff-declarations"}
 	v.Sections = append(v.Sections, indicatorpage.Section{ID: "import", Title: l.T("import.title"), Lead: l.T("import.lead"), Forms: []components.Form{upload},
@@ -202,7 +204,7 @@ func (s *Server) declImportUpload(w http.ResponseWriter, r *http.Request) {
 		s.failure(w, r, err)
 		return
 	}
-	id, err := s.indicators.Upload(r.Context(), actorFrom(r.Context()), header.Filename, data)
+	id, err := s.indicators.Upload(once.With(r.Context(), r.FormValue(once.Field)), actorFrom(r.Context()), header.Filename, data)
 	if errs, ok := fieldErrors(err); ok {
 		s.staffDeclarationsPage(w, r, http.StatusUnprocessableEntity, errs)
 		return

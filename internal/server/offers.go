@@ -106,6 +106,9 @@ func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.In
 			f.Errors = append(f.Errors, components.Field{Name: "cpv", Label: f.CPV.Legend, Error: f.CPV.Error})
 		}
 	}
+	if strings.HasSuffix(action, "/nouvelle") {
+		f.After = append(f.After, onceField(r))
+	}
 	return f
 }
 
@@ -205,7 +208,7 @@ func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
 		},
 		save: func(submit bool) error {
 			if id == 0 {
-				_, err := s.offerSvc.Create(r.Context(), a, in, submit)
+				_, err := s.offerSvc.Create(onceCtx(r), a, in, submit)
 				return err
 			}
 			return s.offerSvc.Update(r.Context(), a, id, in, submit)

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"math"
 	"net/http"
+	"passerelle/internal/platform/once"
+	"passerelle/web/components"
 	"strconv"
 	"strings"
 
@@ -58,4 +61,16 @@ func yearParam(r *http.Request, name string, def int) int {
 		return int(y)
 	}
 	return def
+}
+
+// onceField is the one-time token of a form that creates a row (see
+// platform/once): fresh on a form shown for the first time, the same on a
+// form shown again with its errors.
+func onceField(r *http.Request) components.Field {
+	return components.Field{Name: once.Field, Type: "hidden", Value: once.Of(r.PostFormValue(once.Field))}
+}
+
+// onceCtx is the request's context with the token the form posted.
+func onceCtx(r *http.Request) context.Context {
+	return once.With(r.Context(), r.PostFormValue(once.Field))
 }

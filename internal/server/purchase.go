@@ -97,6 +97,9 @@ func (s *Server) requestForm(r *http.Request, action, titleKey string, in purcha
 		{Name: "anonymous", Label: l.T("request.anonymous_label"), Hint: l.T("request.anonymous_hint"), Type: "checkbox", Value: checked(in.Anonymous)},
 	}
 	f.CPV.Hint = l.T("request.cpv_hint")
+	if strings.HasSuffix(action, "/nouvelle") {
+		f.After = append(f.After, onceField(r))
+	}
 	if len(errs) > 0 {
 		for _, list := range [][]components.Field{f.Before, f.After} {
 			for i := range list {
@@ -142,7 +145,7 @@ func (s *Server) requestSave(w http.ResponseWriter, r *http.Request, id int64) {
 		},
 		save: func(submit bool) error {
 			if id == 0 {
-				_, err := s.purchases.Create(r.Context(), a, in, submit)
+				_, err := s.purchases.Create(onceCtx(r), a, in, submit)
 				return err
 			}
 			return s.purchases.Update(r.Context(), a, id, in, submit)

@@ -11,6 +11,7 @@ import (
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
 	requestpage "passerelle/web/pages/purchase"
@@ -28,6 +29,7 @@ type pageState struct {
 	replyErrs    map[string]string
 	toolErrs     map[string]string
 	tool         url.Values // what the buyer chose in the refused tool form
+	once         string     // the interest form's one-time token
 }
 
 // requestShow is a request's page for its buyer, an SME it is visible to,
@@ -51,6 +53,7 @@ func (s *Server) lifecycle(l *i18n.Localizer, st purchase.State, visited []purch
 
 func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, status int, st pageState) {
 	l := i18n.FromContext(r.Context())
+	st.once = once.Of(r.PostFormValue(once.Field))
 	a := actorFrom(r.Context())
 	p, err := s.purchases.Get(r.Context(), a, id)
 	if err != nil {
@@ -161,14 +164,14 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 		v.Notice = l.T("match.shortlisted_first")
 	}
 	if slices.Contains(p.Actions, purchase.ActInterest) {
-		v.Forms = append(v.Forms, interestForm(l, fmt.Sprintf("/demandes/%d/interet", p.ID), p, st.interest, st.interestErrs))
+		v.Forms = append(v.Forms, interestForm(l, fmt.Sprintf("/demandes/%d/interet", p.ID), st.once, p, st.interest, st.interestErrs))
 	}
 	if slices.Contains(p.Actions, purchase.ActNotInterested) {
 		v.Forms = append(v.Forms, declineForm(l, fmt.Sprintf("/demandes/%d/pas-interesse", p.ID), st.decline, st.declineErrs))
 	}
 }
 
-func interestForm(l *i18n.Localizer, action string, p purchase.Page, in purchase.Interest, errs map[string]string) components.Form {
+func interestForm(l *i18n.Localizer, action, token string, p purchase.Page, in purchase.Interest, errs map[string]string) components.Form {
 	f := components.Form{Action: action, Submit: l.T("match.interest_submit"), TestID: "interest-form",
 		Fields: []components.Field{{Name: "message", Label: l.T("match.message"), Hint: l.T("match.message_hint"), Type: "textarea",
 			Value: in.Message, Required: true, MaxLength: purchase.MaxMessage}}}
@@ -187,6 +190,7 @@ func interestForm(l *i18n.Localizer, action string, p purchase.Page, in purchase
 		}
 		f.Fields = append(f.Fields, components.Field{Name: "offer", Label: l.T("match.offer"), Type: "select", Value: in.OfferID, Options: opts})
 	}
+	f.Fields = append(f.Fields, components.Field{Name: once.Field, Type: "hidden", Value: token})
 	return withErrors(l, f, errs)
 }
 
@@ -323,7 +327,7 @@ func (s *Server) requestInterest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := interestInput(r)
-	err := s.purchases.ExpressInterest(r.Context(), actorFrom(r.Context()), id, in)
+	err := s.purchases.ExpressInterest(onceCtx(r), actorFrom(r.Context()), id, in)
 	if errs, ok := fieldErrors(err); ok {
 		s.requestPage(w, r, id, http.StatusUnprocessableEntity, pageState{interest: in, interestErrs: errs})
 		return
