@@ -635,3 +635,67 @@ func TestSignedInPagesAndExportsAreNotKept(t *testing.T) {
 		}
 	}
 }
+
+// TestCreatingFormsAreIdempotent: each form that creates a row carries a
+// one-time token; posted twice (a double click, a retry after a lost
+// answer), it answers the same redirect both times and writes one row.
+func TestCreatingFormsAreIdempotent(t *testing.T) {
+	a := startRequests(t)
+	visitor := a.App.Client()
+	deadline := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	var cpv, dep string
+	pgtest.Scan(t, a.DB.QueryRow(context.Background(), `SELECT cpv_codes[1], places[1] FROM purchase_requests WHERE id = $1`, a.first), &cpv, &dep)
+	cases := []struct {
+		name       string
+		c          *http.Client
+		page, form string // where the form is, its data-testid
+		post       string
+		values     url.Values
+		rows       string // counts what it creates
+	}{
+		{"application", visitor, "/adhesion", "apply-form", "/adhesion", url.Values{"siren": {"552100554"}, "legal_name": {"Ascenseurs du Rhône"},
+			"kind": {"pme"}, "naf_code": {"43.29B"}, "headcount_band": {"12"}, "departement": {"69"}, "name": {"Lise Martin"},
+			"email": {"lise@ascenseurs.test"}, "password": {"une phrase de passe assez longue"}}, `SELECT count(*) FROM organisations`},
+		{"offer", a.sme, "/espace/offres/nouvelle", "offer-form", "/espace/offres/nouvelle", url.Values{"title": {"Maintenance des ascenseurs"},
+			"summary": {"Entretien et dépannage des ascenseurs."}, "kind": {"service"}, "cpv": {cpv}, "departements": {"69"}, "action": {"draft"}},
+			`SELECT count(*) FROM offers`},
+		{"request", a.buyer, "/espace/demandes/nouvelle", "offer-form", "/espace/demandes/nouvelle", url.Values{"title": {"Entretien des ascenseurs"},
+			"description": {"Contrat annuel."}, "budget_band": {"lt40k"}, "deadline": {deadline}, "visibility": {"all"}, "cpv": {cpv},
+			"departements": {strings.TrimPrefix(dep, "dep:")}, "action": {"draft"}}, `SELECT count(*) FROM purchase_requests`},
+		{"interest", a.sme, fmt.Sprintf("/demandes/%d", a.secret), "interest-form", fmt.Sprintf("/demandes/%d/interet", a.secret),
+			url.Values{"message": {"Nous sommes disponibles."}, "answer0": {"Sous quinze jours."}, "answer1": {"Trois contrats similaires."}},
+			`SELECT count(*) FROM request_events WHERE kind = 'interested'`},
+		{"message", a.sme, fmt.Sprintf("/demandes/%d/echanges/%d", a.first, a.smeOrg), "message-form",
+			fmt.Sprintf("/demandes/%d/echanges/%d", a.first, a.smeOrg), url.Values{"body": {"Pouvons-nous venir jeudi ?"}}, `SELECT count(*) FROM request_messages`},
+		{"declaration", a.buyer, "/espace/declarations", "declaration-form", "/espace/declarations", url.Values{"year": {"2025"},
+			"total": {"1000000"}, "pme": {"250000"}, "eti": {"100000"}, "payment_days": {"40"}, "on_time": {"90"}},
+			`SELECT count(*) FROM declarations`},
+	}
+	for _, tc := range cases {
+		_, doc := get(t, tc.c, a.URL+tc.page)
+		token, _ := doc.Find(fmt.Sprintf(`form[data-testid=%s] input[name=envoi]`, tc.form)).Attr("value")
+		if len(token) < 16 {
+			t.Errorf("%s: the form carries no token", tc.name)
+			continue
+		}
+		before := count(t, a, tc.rows)
+		v := url.Values{}
+		for k, vs := range tc.values {
+			v[k] = vs
+		}
+		v.Set("envoi", token)
+		first, fdoc := postForm(t, tc.c, a.URL+tc.post, v)
+		if first.StatusCode == http.StatusUnprocessableEntity {
+			t.Logf("%s refused: %s", tc.name, fdoc.Find("[data-testid=error-summary]").Text())
+		}
+		second, _ := postForm(t, tc.c, a.URL+tc.post, v)
+		if first.StatusCode != http.StatusSeeOther || second.StatusCode != http.StatusSeeOther ||
+			first.Header.Get("Location") != second.Header.Get("Location") {
+			t.Errorf("%s: posted twice: %d → %q, %d → %q", tc.name, first.StatusCode, first.Header.Get("Location"),
+				second.StatusCode, second.Header.Get("Location"))
+		}
+		if after := count(t, a, tc.rows); after != before+1 {
+			t.Errorf("%s: %d rows written by one token, want 1", tc.name, after-before)
+		}
+	}
+}
