@@ -29,6 +29,7 @@ import (
 	"passerelle/internal/platform/metrics"
 	"passerelle/internal/platform/moderation"
 	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/profile"
 	"passerelle/internal/purchase"
 	"passerelle/internal/registers"
@@ -151,6 +152,7 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 		}
 		return nil
 	})
+	jobs.Periodic[once.PruneArgs](reg, 24*time.Hour, func(ctx context.Context) error { return once.Prune(ctx, db) })
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
 	requests := purchase.NewService(db, tax, search.NewIndexer(tax), notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL))

@@ -16,8 +16,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Field is the name of the token's hidden field in the forms.
@@ -104,3 +106,21 @@ func Do(ctx context.Context, tx pgx.Tx, kind string, create func() (int64, error
 	}
 	return id, nil
 }
+
+// Keep is how long a token's first result is kept: longer than anyone
+// retries a form.
+const Keep = 7 * 24 * time.Hour
+
+// Prune forgets the tokens older than Keep.
+func Prune(ctx context.Context, db interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}) error {
+	_, err := db.Exec(ctx, `DELETE FROM form_submissions WHERE created_at < now() - make_interval(secs => $1)`, Keep.Seconds())
+	return err
+}
+
+// PruneArgs is the daily job that runs Prune.
+type PruneArgs struct{}
+
+// Kind names the job.
+func (PruneArgs) Kind() string { return "once.prune" }
