@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/postgres"
 	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/purchase"
@@ -112,16 +114,32 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	// Two clients, signed in as the demo SME, write offers.
-	var ackedOffers []string
-	for w := range 2 {
+	signIn := func(email string) *http.Client {
 		jar, _ := cookiejar.New(nil)
-		sme := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: client.CheckRedirect}
-		resp, err := sme.PostForm(base+"/connexion", url.Values{"email": {demo.SMEEmail}, "password": {demo.Password}})
+		c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: client.CheckRedirect}
+		resp, err := c.PostForm(base+"/connexion", url.Values{"email": {email}, "password": {demo.Password}})
 		if err != nil || resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign in: %v %v", resp, err)
+			t.Fatalf("sign in as %s: %v %v", email, resp, err)
 		}
 		resp.Body.Close()
+		return c
+	}
+	// The buyer side: where the demo SME talks with the demo buyer, and an
+	// open request it has not answered.
+	var talk, open, smeOrg int64
+	if err := seedPool2(t, databaseURL).QueryRow(context.Background(), `SELECT
+			(SELECT min(m.request_id) FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
+				WHERE u.email = $1 AND m.state = 'discussion'),
+			coalesce((SELECT min(r.id) FROM purchase_requests r WHERE r.status = 'open' AND NOT EXISTS (
+				SELECT 1 FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
+				WHERE m.request_id = r.id AND u.email = $1 AND m.state NOT IN ('suggested', 'viewed'))), 0),
+			(SELECT organisation_id FROM users WHERE email = $1)`, demo.SMEEmail).Scan(&talk, &open, &smeOrg); err != nil {
+		t.Fatal(err)
+	}
+	// Each writer posts its form with a one-time token and keeps every
+	// attempt: acknowledged (303) or cut off by the kill.
+	var attempts []attempt
+	writer := func(c *http.Client, form func(i int) (path, key string, v url.Values)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -131,21 +149,47 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 					return
 				default:
 				}
-				title := fmt.Sprintf("Offre écrite avant le crash %d-%d", w, i)
-				resp, err := sme.PostForm(base+"/espace/offres/nouvelle", url.Values{"title": {title}, "summary": {"Nettoyage des locaux"},
-					"kind": {"service"}, "regions": {"32"}, "cpv": {"90910000"}, "action": {"submit"}})
-				if err != nil {
-					return
+				path, key, v := form(i)
+				a := attempt{path: path, key: key, values: v}
+				v.Set("envoi", once.New())
+				resp, err := c.PostForm(base+path, v)
+				if err == nil {
+					resp.Body.Close()
+					a.acked = resp.StatusCode == http.StatusSeeOther
 				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusSeeOther {
-					mu.Lock()
-					ackedOffers = append(ackedOffers, title)
-					mu.Unlock()
+				a.client = c
+				mu.Lock()
+				attempts = append(attempts, a)
+				mu.Unlock()
+				if err != nil {
+					return // the server is gone
 				}
 			}
 		}()
 	}
+	for w := range 2 { // two SME users write offers
+		sme := signIn(demo.SMEEmail)
+		writer(sme, func(i int) (string, string, url.Values) {
+			title := fmt.Sprintf("Offre écrite avant le crash %d-%d", w, i)
+			return "/espace/offres/nouvelle", "offer:" + title, url.Values{"title": {title}, "summary": {"Nettoyage des locaux"},
+				"kind": {"service"}, "regions": {"32"}, "cpv": {"90910000"}, "action": {"submit"}}
+		})
+	}
+	writer(signIn("acheteur@passerelle.test"), func(i int) (string, string, url.Values) { // the buyer writes requests
+		title := fmt.Sprintf("Demande écrite avant le crash %d", i)
+		return "/espace/demandes/nouvelle", "request:" + title, url.Values{"title": {title}, "description": {"Nettoyage des bureaux."},
+			"budget_band": {"lt40k"}, "deadline": {time.Now().AddDate(0, 1, 0).Format(time.DateOnly)}, "visibility": {"all"},
+			"cpv": {"90910000"}, "regions": {"32"}, "action": {"draft"}}
+	})
+	talker := signIn(demo.SMEEmail)
+	writer(talker, func(i int) (string, string, url.Values) { // the SME writes messages, and answers a request once
+		if i == 0 && open != 0 {
+			return fmt.Sprintf("/demandes/%d/interet", open), "interest", url.Values{"message": {"Nous sommes disponibles."},
+				"answer0": {"Sous quinze jours."}, "answer1": {"Trois contrats comparables."}, "answer2": {"Oui."}}
+		}
+		body := fmt.Sprintf("Message écrit avant le crash %d", i)
+		return fmt.Sprintf("/demandes/%d/echanges/%d", talk, smeOrg), "message:" + body, url.Values{"body": {body}}
+	})
 	for range 6 {
 		wg.Add(1)
 		go func() {
@@ -177,12 +221,16 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	start := time.Now()
 	for time.Since(start) < 20*time.Second {
 		mu.Lock()
-		enough := len(acked) >= 8 && len(ackedOffers) >= 8
+		enough := len(acked) >= 8 && countAcked(attempts, "offer:") >= 8 && countAcked(attempts, "request:") >= 4 &&
+			countAcked(attempts, "message:") >= 8
 		mu.Unlock()
 		if enough && time.Since(start) >= 1500*time.Millisecond {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if open == 0 || countAcked(attempts, "interest") != 1 {
+		t.Fatalf("the SME's interest in request %d was not acknowledged: the test would say nothing of interests", open)
 	}
 	if err := srv.Process.Kill(); err != nil { // SIGKILL: no shutdown, no flush
 		t.Fatal(err)
@@ -190,8 +238,10 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	_, _ = srv.Process.Wait()
-	if len(acked) < 5 || len(ackedOffers) < 5 {
-		t.Fatalf("only %d applications and %d offers acknowledged before the kill: the test says nothing", len(acked), len(ackedOffers))
+	offers, requests, messages := countAcked(attempts, "offer:"), countAcked(attempts, "request:"), countAcked(attempts, "message:")
+	if len(acked) < 5 || offers < 5 || requests < 2 || messages < 2 {
+		t.Fatalf("only %d applications, %d offers, %d requests, %d messages acknowledged before the kill: the test says nothing",
+			len(acked), offers, requests, messages)
 	}
 
 	_, base = serverProcess(t, databaseURL)
@@ -216,14 +266,47 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("%d of %d acknowledged applications lost or incomplete: %s", len(missing), len(acked), strings.Join(missing[:min(5, len(missing))], ", "))
 	}
-	for _, title := range ackedOffers {
+	rows := func(key string) int {
+		kind, what, _ := strings.Cut(key, ":")
+		sql, args := map[string]string{
+			"offer":   `SELECT count(*) FROM offers WHERE title = $1 AND status = 'submitted' AND facets <> '{}'`,
+			"request": `SELECT count(*) FROM purchase_requests WHERE title = $1`,
+			"message": `SELECT count(*) FROM request_messages WHERE body = $1`,
+		}[kind], []any{what}
+		if kind == "interest" {
+			sql, args = `SELECT count(*) FROM request_events WHERE kind = 'interested' AND organisation_id = $1 AND request_id = $2`, []any{smeOrg, open}
+		}
 		var n int
-		var facets []string
-		if err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(max(facets::text), '{}')::text[] FROM offers WHERE title = $1 AND status = 'submitted'`, title).Scan(&n, &facets); err != nil {
+		if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 || len(facets) == 0 {
-			t.Errorf("acknowledged offer %q: %d rows, facets %v", title, n, facets)
+		return n
+	}
+	for _, a := range attempts {
+		if n := rows(a.key); a.acked && n != 1 {
+			t.Errorf("acknowledged %s: %d rows (with their facets for an offer)", a.key, n)
+		}
+	}
+	// Every attempt sent again with its token after the restart (a client
+	// that got no answer retries): each answers 303, and each write exists
+	// exactly once — the acknowledged ones are not written twice, those
+	// the kill cut off are written now.
+	client2 := map[*http.Client]*http.Client{}
+	replayed := 0
+	for _, a := range attempts {
+		c, ok := client2[a.client]
+		if !ok {
+			c = reSignIn(t, base, a.client, client.CheckRedirect)
+			client2[a.client] = c
+		}
+		resp, err := c.PostForm(base+a.path, a.values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		replayed++
+		if n := rows(a.key); resp.StatusCode != http.StatusSeeOther || n != 1 {
+			t.Errorf("%s replayed after the restart: %d, %d rows", a.key, resp.StatusCode, n)
 		}
 	}
 	var halves int
@@ -241,7 +324,45 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("after restart: %v %v", resp, err)
 	}
-	t.Logf("%d applications and %d offers acknowledged before kill -9, all found after restart", len(acked), len(ackedOffers))
+	t.Logf("%d applications, %d offers, %d requests, %d messages and %d interest acknowledged before kill -9, all found after restart; "+
+		"%d submissions replayed with their tokens, none written twice", len(acked), offers, requests, messages, countAcked(attempts, "interest"), replayed)
+}
+
+// attempt is one form posted during the crash test.
+type attempt struct {
+	path   string
+	key    string // kind:what identifies the row it writes
+	values url.Values
+	acked  bool
+	client *http.Client
+}
+
+func countAcked(list []attempt, prefix string) int {
+	n := 0
+	for _, a := range list {
+		if a.acked && strings.HasPrefix(a.key, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// seedPool2 opens the database for one query.
+func seedPool2(t *testing.T, databaseURL string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := postgres.Open(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// reSignIn gives the user of c a client on the restarted server (its
+// session survives in the database; the cookie jar is kept).
+func reSignIn(t *testing.T, base string, c *http.Client, redirect func(*http.Request, []*http.Request) error) *http.Client {
+	t.Helper()
+	return &http.Client{Jar: c.Jar, Timeout: 10 * time.Second, CheckRedirect: redirect}
 }
 
 // Fault test: two server processes on one database, as behind a load
