@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/indicator"
+	"passerelle/internal/platform/backup"
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/jobs"
@@ -73,6 +74,10 @@ commands:
             import INSEE's stock files (StockUniteLegale_utf8, StockEtablissement_utf8; .csv or .zip, paths or URLs)
   import decp FILE
             import the consolidated DECP (2019 or 2024 JSON schema; .json or .zip, path or URL)
+  backup FILE
+            write a backup of the database (pg_dump, custom format; the search index's snapshots left out)
+  restore FILE
+            load a backup into an empty database (DATABASE_URL); the search index is rebuilt at start
   db url    print the private cluster's connection URL (starting it if needed)
   db stop   stop the private cluster
 `
@@ -112,6 +117,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, log, nil)
 	case "import":
 		return runImport(ctx, cfg, args[1:], stdout, stderr)
+	case "backup", "restore":
+		if len(args) != 2 {
+			return fmt.Errorf("%s: want one file (passerelle %s FILE)", args[0], args[0])
+		}
+		url, err := databaseURL(ctx, cfg, stdout)
+		if err != nil {
+			return err
+		}
+		var took time.Duration
+		if args[0] == "backup" {
+			took, err = backup.Dump(ctx, url, args[1])
+		} else {
+			took, err = backup.Restore(ctx, args[1], url)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s %s in %s\n", args[0], args[1], took.Round(time.Millisecond))
+		return nil
 	case "migrate":
 		url, err := databaseURL(ctx, cfg, stdout)
 		if err != nil {

@@ -362,6 +362,20 @@ func findBinaries() (string, error) {
 	return "", ErrNoBinaries
 }
 
+// Tool is the path of one of PostgreSQL's programs (pg_dump, pg_restore)
+// from the same installation the clusters run on.
+func Tool(name string) (string, error) {
+	dir, err := findBinaries()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name)
+	if !isExec(p) {
+		return "", fmt.Errorf("pgcluster: %s not found in %s", name, dir)
+	}
+	return p, nil
+}
+
 func version(binDir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return v
