@@ -1,8 +1,9 @@
 // Package soak runs the whole platform for a while under mixed traffic and
 // reports, window by window, the answers' latency, the errors and the
 // server's memory: `make soak` (`passerelle soak`). Browsing, search and
-// writes come from concurrent clients (visitors, a signed-in buyer and SME,
-// applicants) against the real application, its job workers and its
+// writes come from concurrent clients (visitors; a signed-in buyer writing
+// requests and messages; a signed-in SME writing offers, messages and an
+// answer; applicants) against the real application, its job workers and its
 // search index, in one process, on a database of its own.
 package soak
 
@@ -32,6 +33,7 @@ import (
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/jobs"
 	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/once"
 	"passerelle/internal/platform/postgres"
 	"passerelle/internal/search/searchindex"
 	"passerelle/internal/server"
@@ -126,6 +128,20 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	if len(offerIDs) == 0 || len(orgIDs) == 0 {
 		return errors.New("soak: the database has no listed offer or member SME")
 	}
+	// The buyer side of the demo: the demo SME's conversation with the demo
+	// buyer, and an open request for SMEs to answer.
+	var talk, open, smeOrg int64
+	if err := web.QueryRow(ctx, `SELECT
+			coalesce((SELECT min(m.request_id) FROM request_matches m WHERE m.organisation_id = u.organisation_id AND m.state = 'discussion'), 0),
+			coalesce((SELECT min(r.id) FROM purchase_requests r WHERE r.status = 'open'), 0), u.organisation_id
+		FROM users u WHERE u.email = $1`, demo.SMEEmail).Scan(&talk, &open, &smeOrg); err != nil {
+		return fmt.Errorf("soak: the demo's requests: %w", err)
+	}
+	if talk == 0 || open == 0 {
+		return errors.New("soak: the demo has no conversation or open request")
+	}
+	conversation := fmt.Sprintf("%s/demandes/%d/echanges/%d", base, talk, smeOrg)
+	deadline := time.Now().AddDate(0, 2, 0).Format(time.DateOnly)
 
 	var (
 		mu       sync.Mutex
@@ -198,14 +214,35 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 					resp, err = c.Get(fmt.Sprintf("%s/offres/%d", base, offerIDs[rnd.IntN(len(offerIDs))]))
 				case role == 0:
 					resp, err = c.Get(base + "/offres?" + url.Values{"q": {q.Words}, "f": q.Facets}.Encode())
+				case role == 1 && rnd.IntN(8) == 0: // the buyer writes a request
+					writes.Add(1)
+					resp, err = c.PostForm(base+"/espace/demandes/nouvelle", url.Values{"title": {"Demande d'endurance " + strconv.FormatInt(serial.Add(1), 10)},
+						"description": {q.Words}, "budget_band": {"lt40k"}, "deadline": {deadline}, "visibility": {"all"}, "cpv": {"90910000"},
+						"regions": {"32"}, "action": {"draft"}, "envoi": {once.New()}})
+				case role == 1 && rnd.IntN(7) == 0: // … and writes to the SME it talks with
+					writes.Add(1)
+					resp, err = c.PostForm(conversation, url.Values{"body": {"Message de l'acheteur " + strconv.FormatInt(serial.Add(1), 10)},
+						"envoi": {once.New()}})
+				case role == 1 && rnd.IntN(6) == 0:
+					resp, err = c.Get(fmt.Sprintf("%s/espace/demandes/%d", base, talk))
 				case role == 1 && rnd.IntN(3) == 0:
 					resp, err = c.Get(fmt.Sprintf("%s/entreprises/%d", base, orgIDs[rnd.IntN(len(orgIDs))]))
 				case role == 1:
 					resp, err = c.Get(base + "/annuaire?" + url.Values{"q": {q.Words}}.Encode())
-				case role == 2 && rnd.IntN(4) == 0:
+				case role == 2 && rnd.IntN(6) == 0:
 					writes.Add(1)
 					resp, err = c.PostForm(base+"/espace/offres/nouvelle", url.Values{"title": {"Offre d'endurance " + strconv.FormatInt(serial.Add(1), 10)},
-						"summary": {q.Words}, "kind": {"service"}, "regions": {"32"}, "cpv": {"90910000"}, "action": {"draft"}})
+						"summary": {q.Words}, "kind": {"service"}, "regions": {"32"}, "cpv": {"90910000"}, "action": {"draft"}, "envoi": {once.New()}})
+				case role == 2 && rnd.IntN(5) == 0: // the SME writes back
+					writes.Add(1)
+					resp, err = c.PostForm(conversation, url.Values{"body": {"Message de la PME " + strconv.FormatInt(serial.Add(1), 10)},
+						"envoi": {once.New()}})
+				case role == 2 && rnd.IntN(4) == 0: // … answers a request (once; later answers are refused, not errors)
+					writes.Add(1)
+					resp, err = c.PostForm(fmt.Sprintf("%s/demandes/%d/interet", base, open), url.Values{"message": {q.Words},
+						"answer0": {"Sous quinze jours."}, "answer1": {"Trois contrats comparables."}, "answer2": {"Oui."}, "envoi": {once.New()}})
+				case role == 2 && rnd.IntN(3) == 0:
+					resp, err = c.Get(base + "/demandes/pour-vous")
 				case role == 2:
 					resp, err = c.Get(base + "/espace/offres")
 				case role == 3 && rnd.IntN(4) == 0:
