@@ -7,15 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"passerelle/internal/platform/config"
-	"passerelle/internal/platform/pgcluster"
-	"passerelle/internal/platform/postgres"
+	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/server"
 )
 
@@ -24,26 +21,8 @@ import (
 // test needs a cluster of its own, since it stops it.
 func TestReadinessFollowsTheDatabase(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "pg")
-	c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true})
-	if err != nil {
-		t.Fatalf("private cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = c.Stop(context.Background())
-		_ = os.RemoveAll(c.Dir) // may sit outside TempDir when run as root
-	})
-	if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle"); err != nil {
-		t.Fatal(err)
-	}
-	if err := postgres.Migrate(c.URL("passerelle")); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := postgres.Open(ctx, c.URL("passerelle"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	c := pgtest.OwnCluster(t)
+	pool := c.Pool(t)
 	cfg, _ := config.Load(func(string) string { return "" })
 	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), DB: pool}))
 	defer srv.Close()
@@ -117,13 +96,7 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 		t.Errorf("database down: catalogue = %d, want 503", got)
 	}
 
-	c2, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c2.Port != c.Port {
-		t.Fatalf("restarted on port %d, was %d: clients could not reconnect", c2.Port, c.Port)
-	}
+	c.Restart(t)
 	deadline := time.Now().Add(15 * time.Second)
 	for status("/readyz") != http.StatusOK {
 		if time.Now().After(deadline) {

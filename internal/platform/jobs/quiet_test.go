@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,8 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"passerelle/internal/platform/jobs"
-	"passerelle/internal/platform/pgcluster"
-	"passerelle/internal/platform/postgres"
+	"passerelle/internal/platform/postgres/pgtest"
 )
 
 type lockedBuffer struct {
@@ -45,26 +42,8 @@ func (tickArgs) Kind() string { return "test.tick" }
 // back, nothing in between; the errors are counted; the queue works again.
 func TestQuietOutage(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "pg")
-	c, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true})
-	if err != nil {
-		t.Fatalf("private cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = c.Stop(context.Background())
-		_ = os.RemoveAll(c.Dir)
-	})
-	if err := postgres.EnsureDatabase(ctx, c.URL("postgres"), "passerelle"); err != nil {
-		t.Fatal(err)
-	}
-	if err := postgres.Migrate(c.URL("passerelle")); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := postgres.Open(ctx, c.URL("passerelle"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	c := pgtest.OwnCluster(t)
+	pool := c.Pool(t)
 
 	var out lockedBuffer
 	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -107,9 +86,7 @@ func TestQuietOutage(t *testing.T) {
 	wait("the outage is noticed", q.Down)
 	time.Sleep(5 * time.Second) // the queue keeps failing all along
 	quieted := q.Suppressed()
-	if _, err := pgcluster.Ensure(ctx, pgcluster.Options{Dir: dir, Throwaway: true}); err != nil {
-		t.Fatal(err)
-	}
+	c.Restart(t)
 	wait("the return is noticed", func() bool { return !q.Down() })
 	after := ticks.Load()
 	wait("the queue works again", func() bool { return ticks.Load() > after })
