@@ -7,10 +7,10 @@
 //   - search_snapshots, search_snapshot_chunks: the in-memory search
 //     index's snapshots (hundreds of MB at 1 M organisations); a server
 //     that finds none builds the index from the tables and writes one;
-//   - search_changes, search_changes_pruned: the change log the index
-//     follows, positioned by transaction ids of the backed-up cluster,
-//     which mean nothing in another; emptied on restore (the index is
-//     rebuilt anyway).
+//   - search_changes: the change log the index follows, positioned by
+//     transaction ids of the backed-up cluster, which mean nothing in
+//     another (the index is rebuilt anyway); search_changes_pruned, its
+//     one-row mark, is reset on restore.
 //
 // Everything else is kept: members, sessions (users stay signed in), the
 // key that signs one-click links (links mailed before the backup still
@@ -32,7 +32,7 @@ import (
 )
 
 // Derived are the tables whose rows are not backed up.
-var Derived = []string{"search_snapshots", "search_snapshot_chunks"}
+var Derived = []string{"search_snapshots", "search_snapshot_chunks", "search_changes"}
 
 // Dump writes a backup of databaseURL to file.
 func Dump(ctx context.Context, databaseURL, file string) (time.Duration, error) {
@@ -51,8 +51,8 @@ func Dump(ctx context.Context, databaseURL, file string) (time.Duration, error) 
 	return time.Since(start), nil
 }
 
-// Restore loads file into databaseURL, which must be empty, then empties
-// the search change log (see the package comment).
+// Restore loads file into databaseURL, which must be empty, then resets
+// the search change log's mark (see the package comment).
 func Restore(ctx context.Context, file, databaseURL string) (time.Duration, error) {
 	start := time.Now()
 	conn, err := pgx.Connect(ctx, databaseURL)
@@ -74,7 +74,7 @@ func Restore(ctx context.Context, file, databaseURL string) (time.Duration, erro
 	if err := run(ctx, bin, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname="+databaseURL, file); err != nil {
 		return 0, fmt.Errorf("backup: pg_restore: %w", err)
 	}
-	if _, err := conn.Exec(ctx, `TRUNCATE search_changes; UPDATE search_changes_pruned SET xid = '0'`); err != nil {
+	if _, err := conn.Exec(ctx, `UPDATE search_changes_pruned SET xid = '0'`); err != nil {
 		return 0, fmt.Errorf("backup: restore: reset the search change log: %w", err)
 	}
 	return time.Since(start), nil
