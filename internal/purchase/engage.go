@@ -348,13 +348,14 @@ func (s *Service) chosenOffer(ctx context.Context, tx pgx.Tx, actor member.Actor
 	if in.OfferID == "" {
 		return nil, nil
 	}
+	notYours := &ValidationError{Fields: map[string]string{"offer": "match.offer_not_yours"}}
 	n, err := strconv.ParseInt(in.OfferID, 10, 64)
 	if err != nil {
-		return nil, &ValidationError{Fields: map[string]string{"offer": "form.choose"}}
+		return nil, notYours
 	}
 	ok, err := s.store.ownsListedOffer(ctx, tx, n, actor.OrgID)
 	if err != nil || !ok {
-		return nil, cmp.Or(err, error(&ValidationError{Fields: map[string]string{"offer": "form.choose"}}))
+		return nil, cmp.Or(err, error(notYours))
 	}
 	return n, nil
 }

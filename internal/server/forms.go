@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -18,11 +19,26 @@ import (
 func withErrors(l *i18n.Localizer, f components.Form, errs map[string]string) components.Form {
 	f.Summary = l.T("form.summary")
 	f.Errors = nil
+	shown := map[string]bool{}
 	for i := range f.Fields {
-		if id, ok := errs[f.Fields[i].Name]; ok {
+		if id, ok := errs[f.Fields[i].Name]; ok && f.Fields[i].Type != "hidden" {
 			f.Fields[i].Error = l.T(id)
 			f.Errors = append(f.Errors, f.Fields[i])
+			shown[f.Fields[i].Name] = true
 		}
+	}
+	// An error about a value the form does not show (a posted offer that
+	// is not the SME's, a field of another form) is still said, in the
+	// summary: never a 422 without a word.
+	var rest []string
+	for name := range errs {
+		if !shown[name] {
+			rest = append(rest, name)
+		}
+	}
+	slices.Sort(rest)
+	for _, name := range rest {
+		f.Errors = append(f.Errors, components.Field{Name: name, Error: l.T(errs[name])})
 	}
 	return f
 }

@@ -222,6 +222,25 @@ func TestAnswerFormsRejectBadInput(t *testing.T) {
 		t.Fatalf("interest: %d, errors message %d answer1 %d, kept %q", resp.StatusCode, doc.Find("[data-testid=error-message]").Length(),
 			doc.Find("[data-testid=error-answer1]").Length(), doc.Find("#f-answer0").Text())
 	}
+	// An offer that is not the SME's own (or no number at all) is refused
+	// with a message, also for an SME with no offer to choose from.
+	other := count(t, a, `SELECT coalesce(min(o.id), 999999) FROM offers o
+		WHERE o.organisation_id <> (SELECT organisation_id FROM users WHERE email = $1)`, demo.SMEEmail)
+	for round := range 2 {
+		if round == 1 { // now with no offer to choose from: the form has no field for it
+			if _, err := a.DB.Exec(context.Background(), `UPDATE offers SET status = 'archived' WHERE organisation_id = $1`, a.smeOrg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, offer := range []string{"abc", "-1", fmt.Sprint(other)} {
+			resp, doc := postForm(t, a.sme, u+"/interet", url.Values{"message": {"Disponibles."}, "answer0": {"Sous huit jours"},
+				"answer1": {"Trois."}, "answer2": {"Oui."}, "offer": {offer}})
+			if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-offer]").Length() != 1 {
+				t.Fatalf("round %d, interest with offer %q: %d, %d messages about it", round, offer, resp.StatusCode,
+					doc.Find("[data-testid=error-offer]").Length())
+			}
+		}
+	}
 	resp, doc = postForm(t, a.sme, u+"/pas-interesse", url.Values{"reason": {"other"}, "text": {""}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("[data-testid=error-text]").Length() != 1 {
 		t.Fatalf("not interested: %d", resp.StatusCode)
