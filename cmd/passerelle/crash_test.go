@@ -229,7 +229,10 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if open == 0 || countAcked(attempts, "interest") != 1 {
+	mu.Lock()
+	interest := countAcked(attempts, "interest")
+	mu.Unlock()
+	if open == 0 || interest != 1 {
 		t.Fatalf("the SME's interest in request %d was not acknowledged: the test would say nothing of interests", open)
 	}
 	if err := srv.Process.Kill(); err != nil { // SIGKILL: no shutdown, no flush
