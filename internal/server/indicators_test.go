@@ -285,6 +285,11 @@ func TestObservatoryByRole(t *testing.T) {
 	if doc.Find("[data-testid=barometer-table]").Text() == "" || !strings.Contains(doc.Find("[data-testid=barometer-table]").Text(), "Pas assez de réponses") {
 		t.Fatalf("barometer: %s", doc.Find("[data-testid=section-barometre]").Text())
 	}
+	// An empty chart offers no CSV of nothing; a drawn one does.
+	if doc.Find("[data-testid=csv-barometre]").Length() != 0 || doc.Find("[data-testid=csv-tendance]").Length() != 1 {
+		t.Fatalf("CSV links: barometer (empty) %d, trend %d", doc.Find("[data-testid=csv-barometre]").Length(),
+			doc.Find("[data-testid=csv-tendance]").Length())
+	}
 }
 
 // TestBarometerClosedMeanwhile: an answer sent after staff closed the

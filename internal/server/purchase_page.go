@@ -68,7 +68,9 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 	case p.BuyerHidden:
 		v.Buyer = l.T("request.anonymous_buyer")
 	default:
-		v.Buyer, v.BuyerURL = p.OrgName, fmt.Sprintf("/entreprises/%d", p.OrgID)
+		// Named, not linked: a large account has no public page (the
+		// directory shows SMEs), so a link would answer 404.
+		v.Buyer = p.OrgName
 	}
 	if p.Innovative {
 		v.Badges = append(v.Badges, l.T("request.innovative_badge"))
@@ -382,6 +384,10 @@ func (s *Server) matchesSide(l *i18n.Localizer, a member.Actor, v *requestpage.D
 		// An answered match is shortlisted from the answers above.
 		if p.Mine && !m.State.Answered() && slices.Contains(m.Actions, purchase.ActShortlist) {
 			x.Forms = append(x.Forms, components.Form{Action: base + "/reponses/" + org + "/shortlist", Submit: l.T("match.reply.shortlist"), TestID: "reply-shortlist"})
+		}
+		if m.State != purchase.StateSuggested && m.State != purchase.StateViewed {
+			v.Matches = append(v.Matches, x) // answered: whether the suggestion fits is no longer the question
+			continue
 		}
 		fb := fmt.Sprintf("/demandes/%d/correspondances/%s/avis", p.ID, org)
 		x.Forms = append(x.Forms,

@@ -600,8 +600,16 @@ func TestPagesOfferOnlyAllowedActions(t *testing.T) {
 		if got := forms(block); !slices.Equal(got, want) || (len(want) > 0 && block.Length() == 0) {
 			t.Errorf("%s: the buyer's page offers %v, the lifecycle allows %v", name, got, want)
 		}
+		// "Is this suggestion relevant?" while it is one, not once answered.
+		asked := doc.Find(fmt.Sprintf("#match-%d form[data-testid=feedback-relevant]", a.smeOrg)).Length() == 1
+		if want := !v.state.Answered() && v.state != purchase.StateNotInterested; asked != want {
+			t.Errorf("%s: relevance asked %t, want %t", name, asked, want)
+		}
 
 		_, doc = get(t, a.sme, fmt.Sprintf("%s/demandes/%d", a.URL, a.first))
+		if doc.Find("a[data-testid=request-buyer]").Length() != 0 {
+			t.Errorf("%s: the buyer's name links to a page the SME cannot open", name)
+		}
 		want = purchase.Allowed(sit, purchase.RoleSME)
 		slices.Sort(want)
 		if got := forms(doc.Find("main")); !slices.Equal(got, want) {

@@ -695,7 +695,7 @@ func ChartView(c Chart, format func(float64) string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if c.CSV != "" {
+		if c.CSV != "" && c.HasData() {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<p class=\"chart__export\"><a href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
