@@ -726,3 +726,17 @@ func TestCreatingFormsAreIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestForYouHasNoEmptyColumn: "Demandes pour vous" has no facets to
+// show, so no empty facet column; the requests' search has one.
+func TestForYouHasNoEmptyColumn(t *testing.T) {
+	a := startRequests(t)
+	_, doc := get(t, a.sme, a.URL+"/demandes/pour-vous")
+	if doc.Find("[data-testid=facets]").Length() != 0 || doc.Find(".search__body--single").Length() != 1 {
+		t.Fatalf("for you: %d facet columns", doc.Find("[data-testid=facets]").Length())
+	}
+	_, doc = get(t, a.sme, a.URL+"/demandes")
+	if doc.Find("[data-testid=facets] [data-testid=facet]").Length() == 0 || doc.Find(".search__body--single").Length() != 0 {
+		t.Fatal("the requests' search lost its facets")
+	}
+}
