@@ -181,12 +181,14 @@ type Step struct {
 	Current bool
 }
 
-// Lifecycle is the line both sides see: suggested → viewed → interested /
+// Lifecycle is the line both sides see: where the match is and the steps
+// still possible, nothing else. suggested → viewed → interested /
 // not interested → shortlisted → in discussion → won / lost / declined,
-// with the branches taken shown instead of the ones not taken. visited
-// are the states the match went through (its events): a step skipped
-// (accepted without a shortlist) is not shown as done; without them,
-// every step before the current one is.
+// with the branch taken instead of the ones not taken; a step skipped
+// (accepted without a shortlist, by the states visited, its events) is
+// left out; after an end (won, lost, declined, not interested) nothing
+// is drawn ahead of it. Without visited, every step before the current
+// one counts as taken.
 func Lifecycle(st State, visited ...State) []Step {
 	answer := StateInterested
 	if st == StateNotInterested {
@@ -200,14 +202,14 @@ func Lifecycle(st State, visited ...State) []Step {
 	reached := map[State]int{StateSuggested: 0, StateViewed: 1, StateInterested: 2, StateNotInterested: 2, StateShortlisted: 3,
 		StateDiscussion: 4, StateWon: 5, StateLost: 5, StateDeclined: 5}
 	at := reached[st]
-	steps := make([]Step, len(line))
+	final := st == StateWon || st == StateLost || st == StateDeclined || st == StateNotInterested
+	var steps []Step
 	for i, x := range line {
-		steps[i] = Step{State: x, Done: i <= at, Current: i == at}
-	}
-	for _, i := range []int{3, 4} { // shortlisted and in discussion may be skipped
-		if i < at && (st == StateDeclined || len(visited) > 0) && !slices.Contains(visited, line[i]) {
-			steps[i].Done = false
+		skipped := (i == 3 || i == 4) && i < at && (st == StateDeclined || len(visited) > 0) && !slices.Contains(visited, x)
+		if skipped || (final && i > at) {
+			continue
 		}
+		steps = append(steps, Step{State: x, Done: i <= at, Current: i == at})
 	}
 	return steps
 }

@@ -818,13 +818,13 @@ func TestLifecycleLine(t *testing.T) {
 		line    string
 	}{
 		{purchase.StateSuggested, nil, "[suggested] viewed interested shortlisted discussion won"},
-		{purchase.StateNotInterested, nil, "+suggested +viewed [not_interested] shortlisted discussion won"},
+		{purchase.StateNotInterested, nil, "+suggested +viewed [not_interested]"},
 		{purchase.StateShortlisted, nil, "+suggested +viewed +interested [shortlisted] discussion won"},
 		{purchase.StateWon, nil, "+suggested +viewed +interested +shortlisted +discussion [won]"},
-		{purchase.StateWon, []purchase.State{"viewed", "interested", "discussion", "message"}, "+suggested +viewed +interested shortlisted +discussion [won]"},
+		{purchase.StateWon, []purchase.State{"viewed", "interested", "discussion", "message"}, "+suggested +viewed +interested +discussion [won]"},
 		{purchase.StateDiscussion, []purchase.State{"interested", "shortlisted", "discussion"}, "+suggested +viewed +interested +shortlisted [discussion] won"},
 		{purchase.StateLost, nil, "+suggested +viewed +interested +shortlisted +discussion [lost]"},
-		{purchase.StateDeclined, nil, "+suggested +viewed +interested shortlisted discussion [declined]"},
+		{purchase.StateDeclined, nil, "+suggested +viewed +interested [declined]"},
 	}
 	for _, tc := range tests {
 		var parts []string
