@@ -19,17 +19,26 @@ import (
 func withErrors(l *i18n.Localizer, f components.Form, errs map[string]string) components.Form {
 	f.Summary = l.T("form.summary")
 	f.Errors = nil
-	shown := map[string]bool{}
 	for i := range f.Fields {
 		if id, ok := errs[f.Fields[i].Name]; ok && f.Fields[i].Type != "hidden" {
 			f.Fields[i].Error = l.T(id)
 			f.Errors = append(f.Errors, f.Fields[i])
-			shown[f.Fields[i].Name] = true
 		}
 	}
-	// An error about a value the form does not show (a posted offer that
-	// is not the SME's, a field of another form) is still said, in the
-	// summary: never a 422 without a word.
+	return f
+}
+
+// withAllErrors is withErrors for a form alone on its page: an error about
+// a value it does not show (a posted offer that is not the SME's, with no
+// offer to choose from) is still said, in the summary: never a 422
+// without a word. (Where several forms share a page and their errors, each
+// says only its own.)
+func withAllErrors(l *i18n.Localizer, f components.Form, errs map[string]string) components.Form {
+	f = withErrors(l, f, errs)
+	shown := map[string]bool{}
+	for _, e := range f.Errors {
+		shown[e.Name] = true
+	}
 	var rest []string
 	for name := range errs {
 		if !shown[name] {

@@ -193,7 +193,7 @@ func interestForm(l *i18n.Localizer, action, token string, p purchase.Page, in p
 		f.Fields = append(f.Fields, components.Field{Name: "offer", Label: l.T("match.offer"), Type: "select", Value: in.OfferID, Options: opts})
 	}
 	f.Fields = append(f.Fields, components.Field{Name: once.Field, Type: "hidden", Value: token})
-	return withErrors(l, f, errs)
+	return withAllErrors(l, f, errs)
 }
 
 func declineForm(l *i18n.Localizer, action string, d purchase.Decline, errs map[string]string) components.Form {
