@@ -253,8 +253,10 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, purchase.ErrClosed):
 		v.Notice, v.Why = l.T("request.takes_no_answer"), "closed"
 	case errors.Is(err, purchase.ErrInvalidState):
-		// The request still takes answers: this one was given already.
-		v.Notice, v.Why = s.alreadyAnswered(r, l, a, id, purpose), "answered"
+		// Answered already, by this link or another way: the link's own
+		// page says what stands (its state, or the follow-up given).
+		s.linkPage(w, r, id, token, http.StatusOK, pageState{})
+		return
 	default:
 		s.failure(w, r, err)
 		return
@@ -263,17 +265,4 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		v.Link.URL = fmt.Sprintf("/espace/demandes/%d", id)
 	}
 	s.render(w, r, http.StatusOK, requestpage.LinkView(v))
-}
-
-// alreadyAnswered says what the actor answered before through a link of
-// purpose: the SME's state with the request, or the buyer's follow-up.
-func (s *Server) alreadyAnswered(r *http.Request, l *i18n.Localizer, a member.Actor, id int64, purpose string) string {
-	p, err := s.purchases.Get(r.Context(), a, id)
-	switch {
-	case err == nil && purpose == purchase.LinkFollowUp && p.FollowUp != nil:
-		return l.T("link.follow_up_done", "Answer", l.T("request.follow_up."+*p.FollowUp))
-	case err == nil && p.Match != nil:
-		return l.T("link.already", "State", l.T("match.state."+string(p.Match.State)))
-	}
-	return l.T("link.already", "State", l.T("match.state."+string(purchase.StateSuggested)))
 }
