@@ -287,11 +287,12 @@ func (s *Service) smeStep(ctx context.Context, tx pgx.Tx, actor member.Actor, id
 	if err := s.store.ensureMatch(ctx, tx, id, actor.OrgID, s.Now()); err != nil {
 		return r, "", err
 	}
-	x, err := s.store.lockMatch(ctx, tx, id, actor.OrgID)
+	sit, err := s.store.lockMatch(ctx, tx, id, actor.OrgID)
 	if err != nil {
 		return r, "", err
 	}
-	to, err := Next(Situation{State: x.state, Answered: x.answered, Matched: x.matched, Status: r.Status, Takes: r.Takes(s.Now())}, RoleSME, act)
+	sit.Status, sit.Takes = r.Status, r.Takes(s.Now())
+	to, err := Next(sit, RoleSME, act)
 	return r, to, err
 }
 
@@ -448,15 +449,15 @@ func (s *Service) Respond(ctx context.Context, actor member.Actor, id, org int64
 		if err != nil {
 			return err
 		}
-		x, err := s.store.lockMatch(ctx, tx, id, org)
-		if err == nil && !x.state.Answered() && !(x.matched && rp.Action == ActShortlist) {
+		sit, err := s.store.lockMatch(ctx, tx, id, org)
+		if err == nil && !sit.State.Answered() && !(sit.Matched && rp.Action == ActShortlist) {
 			err = ErrNotFound // the buyer sees the SMEs that answered, and its matches
 		}
 		if err != nil {
 			return err
 		}
-		to, err := Next(Situation{State: x.state, Answered: x.answered, Matched: x.matched, Status: r.Status, Takes: r.Takes(s.Now())},
-			RoleBuyer, rp.Action)
+		sit.Status, sit.Takes = r.Status, r.Takes(s.Now())
+		to, err := Next(sit, RoleBuyer, rp.Action)
 		if err != nil {
 			return err
 		}
@@ -477,7 +478,7 @@ func (s *Service) Respond(ctx context.Context, actor member.Actor, id, org int64
 			return nil
 		}
 		buyer := r.OrgName
-		if r.Anonymous && !to.Reveals() && !x.state.Reveals() {
+		if r.Anonymous && !to.Reveals() && !sit.State.Reveals() {
 			buyer = "" // the mail template says "the buyer"
 		}
 		return s.notify.Organisation(ctx, tx, org, Answers, "answer_"+string(to), "Title", r.Title, "Buyer", buyer,

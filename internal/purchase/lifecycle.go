@@ -57,7 +57,7 @@ type Situation struct {
 }
 
 // transition is one row of the table: who, what, from which states, to
-// which state (empty: the state it had), and what else must hold.
+// which state, and what else must hold.
 type transition struct {
 	role  Role
 	act   Action
@@ -71,7 +71,8 @@ var transitions = []transition{
 	// An SME answers while the request takes answers; it may change its
 	// mind after "not interested", and a buyer who shortlisted it first
 	// keeps it on the shortlist when it answers.
-	{RoleSME, ActInterest, []State{StateSuggested, StateViewed, StateNotInterested, StateShortlisted}, StateInterested, smeAnswers},
+	{RoleSME, ActInterest, []State{StateSuggested, StateViewed, StateNotInterested}, StateInterested, smeAnswers},
+	{RoleSME, ActInterest, []State{StateShortlisted}, StateShortlisted, smeAnswers},
 	{RoleSME, ActNotInterested, []State{StateSuggested, StateViewed, StateInterested}, StateNotInterested, takesAnswers},
 	// The buyer shortlists an answer, or a suggestion before it is
 	// answered while the request is open.
@@ -136,9 +137,6 @@ func Next(s Situation, role Role, act Action) (State, error) {
 		err = ErrInvalidState
 		if !slices.Contains(t.from, s.State) {
 			continue
-		}
-		if s.State == StateShortlisted && act == ActInterest {
-			return StateShortlisted, nil
 		}
 		return t.to, nil
 	}

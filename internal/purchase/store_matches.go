@@ -208,13 +208,6 @@ func (store) answers(ctx context.Context, q dbtx, id, readerOrg, readerUser int6
 	})
 }
 
-// situation is what the lifecycle reads of a locked match row.
-type situation struct {
-	state    State
-	answered bool
-	matched  bool
-}
-
 // ensureMatch creates SME org's match with req as viewed when it never
 // opened it (an answer from a mail).
 func (store) ensureMatch(ctx context.Context, tx pgx.Tx, req, org int64, now time.Time) error {
@@ -223,12 +216,13 @@ func (store) ensureMatch(ctx context.Context, tx pgx.Tx, req, org int64, now tim
 	return err
 }
 
-// lockMatch locks a match row and reads its situation; ErrNotFound when
+// lockMatch locks a match row and reads what the lifecycle reads of it
+// (the request's status and deadline are the caller's); ErrNotFound when
 // there is none.
-func (store) lockMatch(ctx context.Context, tx pgx.Tx, req, org int64) (situation, error) {
-	var x situation
+func (store) lockMatch(ctx context.Context, tx pgx.Tx, req, org int64) (Situation, error) {
+	var x Situation
 	err := tx.QueryRow(ctx, `SELECT state, answered_at IS NOT NULL AND state <> 'not_interested', matched FROM request_matches
-		WHERE request_id = $1 AND organisation_id = $2 FOR UPDATE`, req, org).Scan(&x.state, &x.answered, &x.matched)
+		WHERE request_id = $1 AND organisation_id = $2 FOR UPDATE`, req, org).Scan(&x.State, &x.Answered, &x.Matched)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return x, ErrNotFound
 	}
