@@ -100,7 +100,7 @@ func (s *Service) Upload(ctx context.Context, actor member.Actor, fileName strin
 	if s.jobs == nil {
 		return 0, errors.New("indicator: upload: no job queue")
 	}
-	data = cleanFile(data)
+	data = []byte(validate.Clean(string(data))) // like every input: NUL and control bytes, invalid UTF-8 out
 	var id int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
@@ -418,19 +418,6 @@ func (s *Service) giveUp(ctx context.Context, job *rivertype.JobRow, id int64, e
 		return errors.Join(err, ferr)
 	}
 	return err
-}
-
-// cleanFile removes from an uploaded file what no CSV cell may hold and
-// PostgreSQL refuses to store in the line errors' JSON: NUL and the other
-// control characters but tab and line ends, and invalid UTF-8.
-func cleanFile(data []byte) []byte {
-	data = bytes.ToValidUTF8(data, nil)
-	return bytes.Map(func(r rune) rune {
-		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
-			return -1
-		}
-		return r
-	}, data)
 }
 
 func (w *applyWorker) Timeout(*river.Job[ApplyImportArgs]) time.Duration { return 10 * time.Minute }
