@@ -127,7 +127,7 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	// The buyer side: where the demo SME talks with the demo buyer, and an
 	// open request it has not answered.
 	var talk, open, smeOrg int64
-	if err := seedPool2(t, databaseURL).QueryRow(context.Background(), `SELECT
+	if err := openPool(t, databaseURL).QueryRow(context.Background(), `SELECT
 			(SELECT min(m.request_id) FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
 				WHERE u.email = $1 AND m.state = 'discussion'),
 			coalesce((SELECT min(r.id) FROM purchase_requests r WHERE r.status = 'open' AND NOT EXISTS (
@@ -294,14 +294,9 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	// that got no answer retries): each answers 303, and each write exists
 	// exactly once — the acknowledged ones are not written twice, those
 	// the kill cut off are written now.
-	client2 := map[*http.Client]*http.Client{}
 	replayed := 0
 	for _, a := range attempts {
-		c, ok := client2[a.client]
-		if !ok {
-			c = reSignIn(t, base, a.client, client.CheckRedirect)
-			client2[a.client] = c
-		}
+		c := a.client // its session is in the database: it survives the restart
 		resp, err := c.PostForm(base+a.path, a.values)
 		if err != nil {
 			t.Fatal(err)
@@ -350,8 +345,8 @@ func countAcked(list []attempt, prefix string) int {
 	return n
 }
 
-// seedPool2 opens the database for one query.
-func seedPool2(t *testing.T, databaseURL string) *pgxpool.Pool {
+// openPool opens the database, closed when the test ends.
+func openPool(t *testing.T, databaseURL string) *pgxpool.Pool {
 	t.Helper()
 	pool, err := postgres.Open(context.Background(), databaseURL)
 	if err != nil {
@@ -359,13 +354,6 @@ func seedPool2(t *testing.T, databaseURL string) *pgxpool.Pool {
 	}
 	t.Cleanup(pool.Close)
 	return pool
-}
-
-// reSignIn gives the user of c a client on the restarted server (its
-// session survives in the database; the cookie jar is kept).
-func reSignIn(t *testing.T, base string, c *http.Client, redirect func(*http.Request, []*http.Request) error) *http.Client {
-	t.Helper()
-	return &http.Client{Jar: c.Jar, Timeout: 10 * time.Second, CheckRedirect: redirect}
 }
 
 // Fault test: two server processes on one database, as behind a load
