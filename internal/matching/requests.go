@@ -2,12 +2,12 @@ package matching
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/purchase"
+	"passerelle/internal/taxonomy"
 )
 
 // ForRequests is the matching service as the purchase requests' Matcher:
@@ -34,18 +34,25 @@ func RequestOf(r purchase.Request, buyerSIREN string) Request {
 	return req
 }
 
+// RequestFor is RequestOf with the region of its département when it
+// names none: the request as the matching ranks it.
+func RequestFor(r purchase.Request, buyerSIREN string, tax *taxonomy.Taxonomy) Request {
+	req := RequestOf(r, buyerSIREN)
+	if req.Region == "" && req.Departement != "" {
+		if d, ok := tax.Departement(req.Departement); ok {
+			req.Region = d.RegionCode
+		}
+	}
+	return req
+}
+
 // Match ranks the SMEs for a request.
 func (m ForRequests) Match(ctx context.Context, tx pgx.Tx, r purchase.Request) ([]purchase.Suggestion, error) {
 	var siren string
 	if err := tx.QueryRow(ctx, `SELECT siren FROM organisations WHERE id = $1`, r.OrgID).Scan(&siren); err != nil {
 		return nil, err
 	}
-	req := RequestOf(r, siren)
-	if req.Region == "" && req.Departement != "" {
-		if d, ok := m.Service.tax.Departement(req.Departement); ok {
-			req.Region = d.RegionCode
-		}
-	}
+	req := RequestFor(r, siren, m.Service.tax)
 	year := r.CreatedAt.Year()
 	ranked, err := m.Service.Rank(ctx, req, year, m.Limit)
 	if err != nil {
@@ -56,36 +63,8 @@ func (m ForRequests) Match(ctx context.Context, tx pgx.Tx, r purchase.Request) (
 		if x.Score <= 0 || x.OrgID == r.OrgID {
 			continue
 		}
-		out = append(out, purchase.Suggestion{OrgID: x.OrgID, Score: x.Score, Reasons: ReasonsJSON(x.Reasons), OfferID: x.OfferID})
+		out = append(out, purchase.Suggestion{OrgID: x.OrgID, Score: x.Score, Reasons: FactsJSON(x.Facts), OfferID: x.OfferID})
 	}
 	return out, nil
 }
 
-// StoredReason is a reason as stored with a match.
-type StoredReason struct {
-	Code   string         `json:"code"`
-	Values map[string]any `json:"values,omitempty"`
-}
-
-// ReasonsJSON stores reasons.
-func ReasonsJSON(list []Reason) []byte {
-	out := make([]StoredReason, len(list))
-	for i, r := range list {
-		out[i] = StoredReason{Code: r.Code}
-		if len(r.Values) > 0 {
-			out[i].Values = map[string]any{}
-			for j := 0; j+1 < len(r.Values); j += 2 {
-				out[i].Values[r.Values[j].(string)] = r.Values[j+1]
-			}
-		}
-	}
-	b, _ := json.Marshal(out)
-	return b
-}
-
-// ParseReasons reads stored reasons; unreadable ones are none.
-func ParseReasons(b []byte) []StoredReason {
-	var out []StoredReason
-	_ = json.Unmarshal(b, &out)
-	return out
-}

@@ -10,7 +10,6 @@ package matching
 import (
 	"math"
 	"slices"
-	"strconv"
 
 	"passerelle/internal/taxonomy"
 )
@@ -50,8 +49,11 @@ type Evidence struct {
 	// LevelDivision…LevelExact; 0 unused), overall and in its département.
 	RefsAt    [6]int
 	RefsAtDep [6]int
-	// Latest year of a past contract in the request's division (0 unknown).
-	Latest int
+	// Latest year of a past contract sharing the request's class (0
+	// unknown), which the score reads; and at each level, which the
+	// reasons cite beside their counts.
+	Latest   int
+	LatestAt [6]int
 	// Past contracts for this very buyer, and those in the request's division.
 	SameBuyer, SameBuyerDiv int
 	// Of them, those sharing the request's class; and how close the
@@ -200,101 +202,6 @@ func Score(f Features, w Weights) float64 {
 	}
 	return s
 }
-
-// Reason is one piece of evidence behind a match, as a code with values,
-// rendered in the reader's language ("match.reason.<code>").
-type Reason struct {
-	Code   string
-	Values []any // pairs: name, value (for the message's placeholders)
-}
-
-// Reason codes.
-const (
-	ReasonOffer         = "offer"           // its offer "Title" is in the same CPV <level> Prefix
-	ReasonPast          = "past_contracts"  // Count past contracts in CPV Prefix, latest Year
-	ReasonPastLocal     = "past_local"      // Count of them in the département
-	ReasonWorkedForYou  = "worked_for_you"  // Count past contracts with this buyer
-	ReasonSimilarForYou = "similar_for_you" // one of them was for a need worded like this one
-	ReasonActivity      = "activity"        // its activity NAF often wins contracts of division Prefix
-	ReasonWords         = "words"           // its references share words with the request
-	ReasonServes        = "serves_place"    // it works where the request is
-	// its establishment is in the request's département (Departement) / region
-	ReasonBasedDepartement = "based_departement"
-	ReasonBasedRegion      = "based_region"
-	ReasonNoReferences     = "no_references" // missing: no past contract on the platform
-	ReasonNoOffer          = "no_offer"      // missing: no published offer in the category
-	ReasonNoTRL            = "no_trl"        // missing: its offer gives no TRL
-	ReasonNoNAF            = "no_naf"        // missing: no activity code
-)
-
-// Reasons explains a match: what matched, with the values a buyer can
-// check, then what missing data would improve it.
-func Reasons(e Evidence, r Request) []Reason {
-	var out []Reason
-	code := ""
-	if len(r.CPV) > 0 {
-		code = r.CPV[0]
-	}
-	if e.OfferLevel > LevelNone {
-		out = append(out, Reason{ReasonOffer, []any{"Title", e.OfferTitle, "Level", levelName(e.OfferLevel), "Prefix", Prefix(code, e.OfferLevel)}})
-	}
-	for lvl := LevelExact; lvl >= LevelDivision; lvl-- {
-		if n := e.RefsAt[lvl]; n > 0 {
-			vals := []any{"Count", n, "Level", levelName(lvl), "Prefix", Prefix(code, lvl), "Year", ""}
-			if e.Latest > 0 {
-				vals[7] = strconv.Itoa(e.Latest)
-			}
-			out = append(out, Reason{ReasonPast, vals})
-			if d := e.RefsAtDep[LevelDivision]; d > 0 {
-				out = append(out, Reason{ReasonPastLocal, []any{"Count", d}})
-			}
-			break
-		}
-	}
-	if e.SameBuyer > 0 {
-		out = append(out, Reason{ReasonWorkedForYou, []any{"Count", e.SameBuyer}})
-	}
-	if e.SimilarForBuyer > 0.05 {
-		out = append(out, Reason{ReasonSimilarForYou, nil})
-	}
-	if e.ServesPlace {
-		out = append(out, Reason{ReasonServes, nil})
-	}
-	switch {
-	case e.Departement != "" && e.Departement == r.Departement:
-		out = append(out, Reason{ReasonBasedDepartement, []any{"Departement", e.Departement}})
-	case e.Region != "" && e.Region == r.Region:
-		out = append(out, Reason{ReasonBasedRegion, nil})
-	}
-	if e.AffinityDiv >= 0.2 && e.NAF != "" {
-		out = append(out, Reason{ReasonActivity, []any{"NAF", e.NAF, "Prefix", Prefix(code, LevelDivision),
-			"Percent", int(math.Round(e.AffinityDiv * 100))}})
-	}
-	if e.Text > 0.05 {
-		out = append(out, Reason{ReasonWords, nil})
-	}
-	if e.References == 0 {
-		out = append(out, Reason{ReasonNoReferences, nil})
-	}
-	if e.OfferLevel == LevelNone {
-		out = append(out, Reason{ReasonNoOffer, nil})
-	} else if e.OfferTRL == 0 {
-		out = append(out, Reason{ReasonNoTRL, nil})
-	}
-	if e.NAF == "" {
-		out = append(out, Reason{ReasonNoNAF, nil})
-	}
-	return out
-}
-
-// LevelNames name the levels in messages ("match.level.<name>").
-var LevelNames = []string{"division", "group", "class", "category", "exact"}
-
-func levelName(lvl int) string { return LevelNames[lvl-1] }
-
-// ReasonCodes are every reason code, for the catalogue's tests.
-var ReasonCodes = []string{ReasonOffer, ReasonPast, ReasonPastLocal, ReasonWorkedForYou, ReasonSimilarForYou, ReasonActivity, ReasonWords,
-	ReasonServes, ReasonBasedDepartement, ReasonBasedRegion, ReasonNoReferences, ReasonNoOffer, ReasonNoTRL, ReasonNoNAF}
 
 // Ranked is an SME with its score, best first.
 type Ranked struct {

@@ -31,80 +31,97 @@ func TestLevel(t *testing.T) {
 	}
 }
 
-func codes(rs []matching.Reason) map[string]matching.Reason {
-	m := map[string]matching.Reason{}
-	for _, r := range rs {
-		m[r.Code] = r
+func codes(fs []matching.Fact) map[string]matching.Fact {
+	m := map[string]matching.Fact{}
+	for _, f := range fs {
+		m[f.Code] = f
 	}
 	return m
 }
 
-func value(r matching.Reason, name string) any {
-	for i := 0; i+1 < len(r.Values); i += 2 {
-		if r.Values[i] == name {
-			return r.Values[i+1]
-		}
-	}
-	return nil
-}
-
-// Each reason appears when its evidence does, with the values a buyer can
+// Each fact appears when its evidence does, with the values a reader can
 // check, and not otherwise.
-func TestReasons(t *testing.T) {
+func TestFacts(t *testing.T) {
 	req := matching.Request{CPV: []string{"72212000"}, Departement: "69", Region: "84"}
 	bare := matching.Evidence{NAF: "62.01Z", References: 1}
 	tests := []struct {
-		name   string
-		ev     func(e *matching.Evidence)
-		want   string
-		values map[string]any
+		name string
+		ev   func(e *matching.Evidence)
+		want matching.Fact
 	}{
 		{"an offer in the same group", func(e *matching.Evidence) {
-			e.OfferLevel, e.OfferTitle, e.OfferTRL = matching.LevelGroup, "Logiciels métier", 7
-		}, matching.ReasonOffer, map[string]any{"Level": "group", "Prefix": "722", "Title": "Logiciels métier"}},
-		{"past contracts in the class, latest 2018", func(e *matching.Evidence) {
+			e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = matching.LevelGroup, 4, "Logiciels métier", 7
+		}, matching.Fact{Code: matching.ReasonOffer, Level: "group", Prefix: "722", Title: "Logiciels métier", OfferID: 4}},
+		{"past contracts in the class, latest of the class", func(e *matching.Evidence) {
 			e.RefsAt = [6]int{0, 5, 4, 3, 0, 0}
-			e.Latest = 2018
-		}, matching.ReasonPast, map[string]any{"Count": 3, "Level": "class", "Prefix": "7221", "Year": "2018"}},
-		{"some of them in the département", func(e *matching.Evidence) {
-			e.RefsAt = [6]int{0, 2, 0, 0, 0, 0}
-			e.RefsAtDep = [6]int{0, 2, 0, 0, 0, 0}
-		}, matching.ReasonPastLocal, map[string]any{"Count": 2}},
-		{"has already worked for you", func(e *matching.Evidence) { e.SameBuyer = 3 }, matching.ReasonWorkedForYou, map[string]any{"Count": 3}},
-		{"held a similar contract for you", func(e *matching.Evidence) { e.SameBuyer, e.SimilarForBuyer = 1, 0.3 }, matching.ReasonSimilarForYou, nil},
-		{"works where the request is", func(e *matching.Evidence) { e.ServesPlace = true }, matching.ReasonServes, nil},
-		{"based in the request's département", func(e *matching.Evidence) { e.Departement, e.Region = "69", "84" }, matching.ReasonBasedDepartement,
-			map[string]any{"Departement": "69"}},
-		{"based in the request's region", func(e *matching.Evidence) { e.Departement, e.Region = "42", "84" }, matching.ReasonBasedRegion, nil},
-		{"its activity often wins in the division", func(e *matching.Evidence) { e.AffinityDiv = 0.42 }, matching.ReasonActivity,
-			map[string]any{"NAF": "62.01Z", "Prefix": "72", "Percent": 42}},
-		{"shares words", func(e *matching.Evidence) { e.Text = 0.3 }, matching.ReasonWords, nil},
-		{"no past contract", func(e *matching.Evidence) { e.References = 0 }, matching.ReasonNoReferences, nil},
-		{"no TRL given", func(e *matching.Evidence) { e.OfferLevel = matching.LevelExact }, matching.ReasonNoTRL, nil},
-		{"no activity code", func(e *matching.Evidence) { e.NAF = "" }, matching.ReasonNoNAF, nil},
+			e.LatestAt = [6]int{0, 2020, 2020, 2018, 0, 0}
+			e.Latest = 2019
+		}, matching.Fact{Code: matching.ReasonPast, Count: 3, Level: "class", Prefix: "7221", Year: 2018}},
+		{"some of them in the département, counted at the same level", func(e *matching.Evidence) {
+			e.RefsAt = [6]int{0, 4, 4, 2, 0, 0}
+			e.RefsAtDep = [6]int{0, 3, 3, 1, 0, 0}
+		}, matching.Fact{Code: matching.ReasonPast, Count: 2, Local: 1, Departement: "69", Level: "class", Prefix: "7221"}},
+		{"has already worked for the buyer", func(e *matching.Evidence) { e.SameBuyer = 3 }, matching.Fact{Code: matching.ReasonWorkedForBuyer, Count: 3}},
+		{"held a similar contract for the buyer", func(e *matching.Evidence) { e.SameBuyer, e.SimilarForBuyer = 1, 0.3 }, matching.Fact{Code: matching.ReasonSimilarForUs}},
+		{"works where the request is", func(e *matching.Evidence) { e.ServesPlace = true }, matching.Fact{Code: matching.ReasonServes}},
+		{"based in the request's département", func(e *matching.Evidence) { e.Departement, e.Region = "69", "84" },
+			matching.Fact{Code: matching.ReasonBasedDepartement, Departement: "69"}},
+		{"based in the request's region", func(e *matching.Evidence) { e.Departement, e.Region = "42", "84" }, matching.Fact{Code: matching.ReasonBasedRegion, Region: "84"}},
+		{"its activity often wins in the request's group", func(e *matching.Evidence) { e.AffinityGroup = 0.42 },
+			matching.Fact{Code: matching.ReasonActivity, NAF: "62.01Z", Level: "group", Prefix: "722", Percent: 42}},
+		{"shares words", func(e *matching.Evidence) { e.Text = 0.3 }, matching.Fact{Code: matching.ReasonWords}},
+		{"no past contract", func(e *matching.Evidence) { e.References = 0 }, matching.Fact{Code: matching.CaveatNoReferences}},
+		{"no TRL given", func(e *matching.Evidence) { e.OfferLevel, e.OfferID, e.OfferTitle = matching.LevelExact, 4, "Logiciels" },
+			matching.Fact{Code: matching.CaveatNoTRL, OfferID: 4, Title: "Logiciels"}},
+		{"no activity code", func(e *matching.Evidence) { e.NAF = "" }, matching.Fact{Code: matching.CaveatNoNAF}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := codes(matching.Reasons(bare, req))
-			if _, ok := before[tc.want]; ok {
-				t.Fatalf("%s given without its evidence", tc.want)
+			if _, ok := codes(matching.Facts(bare, req))[tc.want.Code]; ok {
+				t.Fatalf("%s given without its evidence", tc.want.Code)
 			}
 			e := bare
 			tc.ev(&e)
-			got, ok := codes(matching.Reasons(e, req))[tc.want]
+			got, ok := codes(matching.Facts(e, req))[tc.want.Code]
 			if !ok {
-				t.Fatalf("%s missing: %v", tc.want, matching.Reasons(e, req))
+				t.Fatalf("%s missing: %v", tc.want.Code, matching.Facts(e, req))
 			}
-			for k, v := range tc.values {
-				if value(got, k) != v {
-					t.Errorf("%s: %s = %v, want %v", tc.want, k, value(got, k), v)
-				}
+			if got != tc.want {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
 	}
 	// No offer in the category is said; with one, it is not.
-	if _, ok := codes(matching.Reasons(bare, req))[matching.ReasonNoOffer]; !ok {
+	if _, ok := codes(matching.Facts(bare, req))[matching.CaveatNoOffer]; !ok {
 		t.Error("no_offer missing without an offer")
+	}
+	// A division's share alone, which the score does not read, is no reason.
+	e := bare
+	e.AffinityDiv = 0.75
+	if _, ok := codes(matching.Facts(e, req))[matching.ReasonActivity]; ok {
+		t.Error("the division's share given as a reason: the score reads the group's")
+	}
+}
+
+// On any evidence, the local count of the past contracts' line is a part
+// of it, and its year is the latest of the counted contracts' level.
+func TestPastLineHoldsItsParts(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 5))
+	req := matching.Request{CPV: []string{"90911200"}, Departement: "83"}
+	for range 2000 {
+		var e matching.Evidence
+		for l := 1; l <= 5; l++ {
+			e.RefsAt[l], e.RefsAtDep[l], e.LatestAt[l] = rnd.IntN(4), rnd.IntN(6), 2010+rnd.IntN(10)
+		}
+		for _, f := range matching.Facts(e, req) {
+			if f.Code != matching.ReasonPast {
+				continue
+			}
+			lvl := matching.LevelOf(f.Level)
+			if f.Local > f.Count || f.Count != e.RefsAt[lvl] || f.Year != e.LatestAt[lvl] {
+				t.Fatalf("%+v from %+v", f, e)
+			}
+		}
 	}
 }
 

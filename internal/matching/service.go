@@ -465,6 +465,7 @@ func (s *Service) divisionReferences(ctx context.Context, r Request, get func(in
 		lvl := bestLevel(code, r.CPV)
 		for l := LevelDivision; l <= lvl; l++ {
 			e.RefsAt[l]++
+			e.LatestAt[l] = max(e.LatestAt[l], year)
 			if dep != "" && dep == r.Departement {
 				e.RefsAtDep[l]++
 			}
@@ -508,13 +509,16 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 		return "(" + strings.Join(or, " OR ") + ")"
 	}
 	w := s.Weights
-	query := `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest FROM (
+	query := `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest, latest_group, latest_category, latest_exact FROM (
 			SELECT r.organisation_id,
 				count(*) FILTER (WHERE ` + atLeast(3) + `) AS n_group,
 				count(*) FILTER (WHERE ` + atLeast(4) + `) AS n_class,
 				count(*) FILTER (WHERE ` + atLeast(5) + `) AS n_category,
 				count(*) FILTER (WHERE ` + atLeast(6) + `) AS n_exact,
-				coalesce(max(r.year) FILTER (WHERE ` + atLeast(4) + `), 0) AS latest
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(4) + `), 0) AS latest,
+				coalesce(max(r.year), 0) AS latest_group,
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(5) + `), 0) AS latest_category,
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(6) + `), 0) AS latest_exact
 			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)
 			GROUP BY 1) x
 		ORDER BY ` + p.add(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + p.add(w[FRefsClass]) + ` * ln(1 + n_class)
@@ -534,12 +538,12 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 		return fmt.Errorf("matching: references: %w", err)
 	}
 	var org int64
-	var n [4]int
-	var latest int
-	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1], &n[2], &n[3], &latest}, func() error {
+	var n, y [4]int
+	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1], &n[2], &n[3], &y[1], &y[0], &y[2], &y[3]}, func() error {
 		e := get(org)
 		e.RefsAt = [6]int{0, n[0], n[0], n[1], n[2], n[3]}
-		e.Latest = latest
+		e.LatestAt = [6]int{0, y[0], y[0], y[1], y[2], y[3]}
+		e.Latest = y[1]
 		return nil
 	})
 	if err != nil {
@@ -766,10 +770,10 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// Match is a ranked SME with its reasons.
+// Match is a ranked SME with what explains it.
 type Match struct {
 	Ranked
-	Reasons []Reason
+	Facts []Fact
 }
 
 // Rank ranks the SMEs for a request, best first, at most limit, each
@@ -798,7 +802,7 @@ func (s *Service) rank(ctx context.Context, r Request, year, limit int) ([]Match
 	}
 	out := make([]Match, 0, len(ranked))
 	for _, x := range ranked {
-		out = append(out, Match{Ranked: x, Reasons: Reasons(x.Evidence, r)})
+		out = append(out, Match{Ranked: x, Facts: Facts(x.Evidence, r)})
 	}
 	return out, len(ev), nil
 }

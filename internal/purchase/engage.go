@@ -179,10 +179,14 @@ type Reputations interface {
 	Reputation(ctx context.Context, actor member.Actor, accountID int64) (indicator.Reputation, error)
 }
 
-// Offer is one of the SME's published offers.
+// Offer is one of the SME's published offers: what it points its answer
+// to, and what the advice on raising its rank reads.
 type Offer struct {
-	ID    int64
-	Title string
+	ID     int64
+	Title  string
+	CPV    []string
+	Places []string
+	TRL    int
 }
 
 // Get returns a request for its reader: the buyer's large account, staff,

@@ -163,7 +163,7 @@ func (store) match(ctx context.Context, q dbtx, req, org int64) (Match, error) {
 
 // listedOffers are an SME's published offers, by title.
 func (store) listedOffers(ctx context.Context, q dbtx, org int64) ([]Offer, error) {
-	rows, err := q.Query(ctx, `SELECT id, title FROM offers WHERE organisation_id = $1 AND listed ORDER BY title`, org)
+	rows, err := q.Query(ctx, `SELECT id, title, cpv_codes, places, coalesce(trl, 0) FROM offers WHERE organisation_id = $1 AND listed ORDER BY title`, org)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/moderation"
 	"passerelle/internal/platform/notify"
+	"passerelle/internal/platform/present"
 	"passerelle/internal/purchase"
 	"passerelle/internal/taxonomy"
 )
@@ -107,8 +108,19 @@ func enumKeys() map[string]string {
 	}
 	mails = append(mails, purchase.MailKinds...)
 	mails = append(mails, indicator.MailKinds...)
-	for _, c := range matching.ReasonCodes {
-		add("match reasons", "match.reason."+c)
+	for _, who := range present.Readers {
+		add("match reasons", "match.reasons_title."+string(who))
+		for _, c := range matching.ReasonCodes {
+			add("match reasons", "match.reason."+c+"."+string(who))
+		}
+		if who != present.SME {
+			for _, c := range matching.CaveatCodes {
+				add("match caveats", "match.caveat."+c+"."+string(who))
+			}
+		}
+	}
+	for _, c := range matching.AdviceCodes {
+		add("match advice", "match.advice."+c, "match.advice_link."+c)
 	}
 	for _, n := range matching.LevelNames {
 		add("CPV levels", "match.level."+n)

@@ -19,6 +19,7 @@ import (
 	"passerelle/internal/member"
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/present"
 	"passerelle/internal/taxonomy"
 )
 
@@ -231,27 +232,31 @@ func TestShutdownFailsReadinessFirstThenDrains(t *testing.T) {
 	}
 }
 
-// A match's reasons read as sentences in the reader's language, with the
-// codes they cite named: the CPV prefix, the level, the département.
+// A match's stored facts read as sentences in the reader's language, with
+// the codes they cite named: the CPV prefix, the level, the département.
 func TestReasonTextsNameWhatTheyCite(t *testing.T) {
 	s := testServer(t)
 	s.tax = taxonomy.MustLoad()
-	raw := matching.ReasonsJSON([]matching.Reason{
-		{Code: matching.ReasonPast, Values: []any{"Count", 3, "Level", "group", "Prefix", "722", "Year", "2018"}},
-		{Code: matching.ReasonBasedDepartement, Values: []any{"Departement", "69"}},
+	raw := matching.FactsJSON([]matching.Fact{
+		{Code: matching.ReasonPast, Count: 3, Level: "group", Prefix: "722", Year: 2018},
+		{Code: matching.ReasonBasedDepartement, Departement: "69"},
 	})
 	for lang, want := range map[string][]string{
 		"fr": {"3", "le même groupe", "722 · Services de programmation", "2018", "69 · Rhône"},
 		"en": {"3", "722 · ", "2018", "69 · Rhône"},
 	} {
-		got := strings.Join(s.labels(s.catalog.Localizer(lang)).Reasons(raw), " | ")
+		var got []string
+		for _, l := range s.labels(s.catalog.Localizer(lang)).Explain(raw, present.Buyer).Reasons {
+			got = append(got, l.Text)
+		}
+		all := strings.Join(got, " | ")
 		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("%s: %q lacks %q", lang, got, w)
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: %q lacks %q", lang, all, w)
 			}
 		}
-		if strings.Contains(got, "match.") || strings.Contains(got, "{{") {
-			t.Errorf("%s: an untranslated reason: %q", lang, got)
+		if strings.Contains(all, "match.") || strings.Contains(all, "{{") {
+			t.Errorf("%s: an untranslated reason: %q", lang, all)
 		}
 	}
 }

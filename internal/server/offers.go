@@ -144,7 +144,14 @@ func offerInput(r *http.Request) offer.Input {
 }
 
 func (s *Server) offerNew(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, "/espace/offres/nouvelle", "offers.new_title", offer.Input{}, "", false, nil)))
+	// Advice on a request leads here with its CPV code ticked (?cpv=).
+	var in offer.Input
+	for _, c := range r.URL.Query()["cpv"] {
+		if _, ok := s.tax.CPV(c); ok && !slices.Contains(in.CPVCodes, c) && len(in.CPVCodes) < 5 {
+			in.CPVCodes = append(in.CPVCodes, c)
+		}
+	}
+	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, "/espace/offres/nouvelle", "offers.new_title", in, "", false, nil)))
 }
 
 // pickerForm is a form with the CPV picker and two save buttons (offers,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/present"
 	"passerelle/internal/platform/validate"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
@@ -225,7 +226,7 @@ func (s *Server) requestsForYou(w http.ResponseWriter, r *http.Request) {
 			hit.Badges = append(hit.Badges, l.T("match.state."+string(*h.State)))
 		}
 		hit.Facts = append(hit.Facts, l.T("requests.deadline_on", "Date", l.Date(h.Deadline)), lab.Places(h.Places))
-		hit.Facts = append(hit.Facts, s.labels(l).Reasons(matches[i].Reasons)...)
+		hit.Reasons = lab.Explain(matches[i].Reasons, present.SME).Reasons
 		v.Hits = append(v.Hits, hit)
 	}
 	s.render(w, r, http.StatusOK, searchpage.Page(v))

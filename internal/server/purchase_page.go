@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"passerelle/internal/indicator"
+	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/once"
+	"passerelle/internal/platform/present"
 	"passerelle/internal/purchase"
 	"passerelle/web/components"
 	requestpage "passerelle/web/pages/purchase"
@@ -143,9 +145,7 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 	}
 	lc := s.lifecycle(l, state, visited)
 	v.Lifecycle = &lc
-	if p.Match != nil && p.Match.Matched {
-		v.ReasonsTitle, v.Reasons = l.T("match.why_you"), s.labels(l).Reasons(p.Match.Reasons)
-	}
+	v.Explanation = s.smeExplanation(l, p, state)
 	if p.Match != nil && p.Match.State == purchase.StateDeclined && p.Match.BuyerReason != "" {
 		v.Reason = l.T("match.buyer_reason", "Reason", p.Match.BuyerReason)
 	}
@@ -171,6 +171,28 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 	if slices.Contains(p.Actions, purchase.ActNotInterested) {
 		v.Forms = append(v.Forms, declineForm(l, fmt.Sprintf("/demandes/%d/pas-interesse", p.ID), st.decline, st.declineErrs))
 	}
+}
+
+// smeExplanation is why the request fits the SME, and, while it may still
+// answer, what would raise its rank there (advice with the form for each).
+func (s *Server) smeExplanation(l *i18n.Localizer, p purchase.Page, state purchase.State) components.Explanation {
+	lab := s.labels(l)
+	var e components.Explanation
+	var raw []byte
+	if p.Match != nil && p.Match.Matched {
+		raw = p.Match.Reasons
+		e = lab.Explain(raw, present.SME)
+	}
+	if !p.Takes || state == purchase.StateNotInterested || state.Answered() {
+		return e
+	}
+	own := make([]matching.OwnOffer, len(p.Offers))
+	for i, o := range p.Offers {
+		own[i] = matching.OwnOffer{ID: o.ID, Title: o.Title, CPV: o.CPV, Places: o.Places, TRL: o.TRL}
+	}
+	advice := matching.Advise(matching.ParseFacts(raw), matching.RequestFor(p.Request, "", s.tax), own, s.tax)
+	e.AdviceTitle, e.AdviceLead, e.Advice = l.T("match.advice_title"), l.T("match.advice_lead"), lab.Advice(advice)
+	return e
 }
 
 func interestForm(l *i18n.Localizer, action, token string, p purchase.Page, in purchase.Interest, errs map[string]string) components.Form {
@@ -367,10 +389,14 @@ func (s *Server) requestNotInterested(w http.ResponseWriter, r *http.Request) {
 func (s *Server) matchesSide(l *i18n.Localizer, a member.Actor, v *requestpage.Detail, p purchase.Page) {
 	v.MatchesTitle, v.MatchesLead, v.MatchesEmpty = l.T("match.title"), l.T("match.lead"), l.T("match.empty")
 	base := fmt.Sprintf("/espace/demandes/%d", p.ID)
+	reader := present.Buyer
+	if a.IsStaff() {
+		reader = present.Staff
+	}
 	for _, m := range p.Matches {
 		x := requestpage.Answer{Anchor: fmt.Sprintf("match-%d", m.OrgID), TestID: "match", OrgName: m.OrgName,
 			OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State), Lifecycle: s.lifecycle(l, m.State, m.Visited),
-			Reasons: s.labels(l).Reasons(m.Reasons)}
+			Explanation: s.labels(l).Explain(m.Reasons, reader)}
 		if m.Rank != nil {
 			x.Facts = append(x.Facts, components.Fact{Label: l.T("match.rank"), Value: l.Int(int64(*m.Rank))})
 		}

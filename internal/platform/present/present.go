@@ -5,10 +5,8 @@
 package present
 
 import (
-	"fmt"
 	"strings"
 
-	"passerelle/internal/matching"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/taxonomy"
 	"passerelle/web/components"
@@ -167,34 +165,6 @@ func (p Labels) OrgLines(o Org) []string {
 	var out []string
 	for _, f := range p.OrgFacts(o) {
 		out = append(out, p.l.T("fact.line", "Label", f.Label, "Value", f.Value))
-	}
-	return out
-}
-
-// Reasons renders a match's stored reasons (typed codes with values) in
-// the reader's language, each value named as everywhere else.
-func (p Labels) Reasons(raw []byte) []string {
-	var out []string
-	for _, r := range matching.ParseReasons(raw) {
-		var kv []any
-		for k, v := range r.Values {
-			switch k {
-			case "Level":
-				v = p.l.T("match.level." + fmt.Sprint(v))
-			case "Prefix":
-				v = p.CPVPrefix(fmt.Sprint(v))
-			case "Departement":
-				v = p.Departement(fmt.Sprint(v))
-			case "NAF":
-				v = p.NAF(fmt.Sprint(v))
-			case "Count", "Percent":
-				if f, ok := v.(float64); ok {
-					v = p.l.Int(int64(f))
-				}
-			}
-			kv = append(kv, k, v)
-		}
-		out = append(out, p.l.T("match.reason."+r.Code, kv...))
 	}
 	return out
 }
