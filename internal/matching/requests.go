@@ -67,4 +67,3 @@ func (m ForRequests) Match(ctx context.Context, tx pgx.Tx, r purchase.Request) (
 	}
 	return out, nil
 }
-

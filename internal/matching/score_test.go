@@ -71,7 +71,9 @@ func TestFacts(t *testing.T) {
 			matching.Fact{Code: matching.ReasonActivity, NAF: "62.01Z", Level: "group", Prefix: "722", Percent: 42}},
 		{"shares words", func(e *matching.Evidence) { e.Text = 0.3 }, matching.Fact{Code: matching.ReasonWords}},
 		{"no past contract", func(e *matching.Evidence) { e.References = 0 }, matching.Fact{Code: matching.CaveatNoReferences}},
-		{"no TRL given", func(e *matching.Evidence) { e.OfferLevel, e.OfferID, e.OfferTitle = matching.LevelExact, 4, "Logiciels" },
+		{"no TRL given", func(e *matching.Evidence) {
+			e.OfferLevel, e.OfferID, e.OfferTitle = matching.LevelExact, 4, "Logiciels"
+		},
 			matching.Fact{Code: matching.CaveatNoTRL, OfferID: 4, Title: "Logiciels"}},
 		{"no activity code", func(e *matching.Evidence) { e.NAF = "" }, matching.Fact{Code: matching.CaveatNoNAF}},
 	}
