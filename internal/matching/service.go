@@ -304,10 +304,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// Published offers in the categories, serving the request's region
 	// when it has one (a category may hold tens of thousands of offers).
 	g.Go(func() error {
-		var keys []string
-		for _, c := range r.CPV {
-			keys = append(keys, "cpv:"+c[:min(5, len(c))])
-		}
+		keys := offerKeys(r.CPV)
 		rows, err := s.db.Query(gctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
 			FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)`, keys, nonNil(placeKeys))
 		if err != nil {
