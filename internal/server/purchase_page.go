@@ -237,7 +237,12 @@ func (s *Server) buyerSide(l *i18n.Localizer, a member.Actor, v *requestpage.Det
 		ans := requestpage.Answer{Anchor: fmt.Sprintf("answer-%d", m.OrgID), TestID: "answer", OrgName: m.OrgName, OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State),
 			Lifecycle: s.lifecycle(l, m.State, m.Visited), Message: m.Message}
 		if m.AnsweredAt != nil {
-			ans.Facts = append(ans.Facts, components.Fact{Label: l.T("match.answered_on"), Value: l.Date(*m.AnsweredAt)})
+			// Saying "not interested" is no answer to the request.
+			label := "match.answered_on"
+			if m.State == purchase.StateNotInterested {
+				label = "match.not_interested_on"
+			}
+			ans.Facts = append(ans.Facts, components.Fact{Label: l.T(label), Value: l.Date(*m.AnsweredAt)})
 		}
 		if m.OfferTitle != nil && m.OfferID != nil {
 			ans.Links = append(ans.Links, requestpage.Link{URL: fmt.Sprintf("/offres/%d", *m.OfferID), Label: l.T("match.offer_link", "Title", *m.OfferTitle)})
@@ -398,7 +403,7 @@ func (s *Server) matchesSide(l *i18n.Localizer, a member.Actor, v *requestpage.D
 			OrgURL: fmt.Sprintf("/entreprises/%d", m.OrgID), State: string(m.State), Lifecycle: s.lifecycle(l, m.State, m.Visited),
 			Explanation: s.labels(l).Explain(m.Reasons, reader)}
 		if m.Rank != nil {
-			x.Facts = append(x.Facts, components.Fact{Label: l.T("match.rank"), Value: l.Int(int64(*m.Rank))})
+			x.Rank = l.T("match.rank_n", "N", l.Int(int64(*m.Rank)))
 		}
 		if a.IsStaff() && m.Score != nil {
 			x.Facts = append(x.Facts, components.Fact{Label: l.T("match.score"), Value: fmt.Sprintf("%.3f", *m.Score)})

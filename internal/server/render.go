@@ -58,27 +58,35 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	item := func(href, key string) layouts.NavItem {
 		return layouts.NavItem{Href: href, Label: l.T(key), Current: r.URL.Path == href}
 	}
+	// more puts items under "More" on a wide screen: each role's line
+	// holds what it comes for every day, and fits 1280 px on one line.
+	more := func(items ...layouts.NavItem) []layouts.NavItem {
+		for i := range items {
+			items[i].More = true
+		}
+		return items
+	}
 	switch {
 	case !a.SignedIn():
 		p.Nav = []layouts.NavItem{item("/", "nav.home"), item("/offres", "nav.offers"), item("/acheteurs-publics", "nav.public_buyers"), item("/adhesion", "nav.apply"), item("/connexion", "nav.signin")}
 	case a.IsStaff():
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/moderation", "nav.review"),
-			item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
-			item("/equipe/membres", "nav.members"), item("/equipe/indicateurs", "nav.figures"), item("/observatoire", "nav.observatory"),
-			item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox"), item("/equipe/registres", "nav.registers")}
+			item("/equipe/membres", "nav.members"), item("/equipe/indicateurs", "nav.figures")}
+		p.Nav = append(p.Nav, more(item("/observatoire", "nav.observatory"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
+			item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox"), item("/equipe/registres", "nav.registers"))...)
 		if a.IsAdmin() {
-			p.Nav = append(p.Nav, item("/admin/equipe", "nav.staff"))
+			p.Nav = append(p.Nav, more(item("/admin/equipe", "nav.staff"))...)
 		}
-		p.Nav = append(p.Nav, item("/compte", "nav.account"))
+		p.Nav = append(p.Nav, more(item("/compte", "nav.account"))...)
 	case a.IsSME():
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/demandes/pour-vous", "nav.for_you"), item("/demandes", "nav.requests"),
-			item("/espace/offres", "nav.my_offers"),
-			item("/espace/profil", "nav.profile"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/barometre", "nav.barometer"),
-			item("/observatoire", "nav.observatory"), item("/compte", "nav.account")}
+			item("/espace/offres", "nav.my_offers"), item("/espace/profil", "nav.profile")}
+		p.Nav = append(p.Nav, more(item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/barometre", "nav.barometer"),
+			item("/observatoire", "nav.observatory"), item("/compte", "nav.account"))...)
 	default:
-		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/offres", "nav.offers"),
-			item("/annuaire", "nav.directory"), item("/espace/declarations", "nav.declarations"), item("/observatoire", "nav.observatory"),
-			item("/compte", "nav.account")}
+		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/annuaire", "nav.directory"),
+			item("/offres", "nav.offers"), item("/espace/declarations", "nav.declarations")}
+		p.Nav = append(p.Nav, more(item("/observatoire", "nav.observatory"), item("/compte", "nav.account"))...)
 	}
 	p.UserName = a.Name
 	if id := s.popFlash(r.Context()); id != "" {

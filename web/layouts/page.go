@@ -18,4 +18,18 @@ type NavItem struct {
 	Href    string
 	Label   string // already translated
 	Current bool
+	// More: on a wide screen, under the "More" menu rather than in the
+	// line, so that the line never wraps. On a phone every item is in the
+	// compact menu.
+	More bool
+}
+
+// hasMore tells whether some items go under "More".
+func hasMore(items []NavItem) bool {
+	for _, it := range items {
+		if it.More {
+			return true
+		}
+	}
+	return false
 }

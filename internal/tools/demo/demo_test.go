@@ -8,6 +8,9 @@ import (
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
+	"passerelle/internal/platform/validate"
+	"passerelle/internal/purchase"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/tools/demo"
 )
@@ -84,6 +87,23 @@ func TestDemoRequestsFillEveryHome(t *testing.T) {
 		(SELECT count(*) FROM request_messages)`), &answers, &messages)
 	if answers != 2 || messages != 2 {
 		t.Fatalf("%d answers, %d messages; want 2 and 2", answers, messages)
+	}
+	// Each of today's requests is a real contract, published where that
+	// contract was executed: the place its text names.
+	awards, err := refdata.ReadAwards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := pgtest.Rows[[]string](t, pool, `SELECT ARRAY[title, places[1]] FROM purchase_requests WHERE status <> 'closed' ORDER BY id`)
+	for _, r := range rows {
+		i := slices.IndexFunc(awards, func(a refdata.Award) bool { return validate.Clip(a.Object, purchase.MaxTitle) == r[0] })
+		if i < 0 {
+			t.Errorf("request %q is no contract of the DECP data", r[0])
+			continue
+		}
+		if want := "dep:" + awards[i].Departement; r[1] != want {
+			t.Errorf("request %q is placed in %s; its contract was executed in %s", r[0], r[1], want)
+		}
 	}
 }
 

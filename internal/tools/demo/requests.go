@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,29 +65,16 @@ func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy,
 		WHERE o.organisation_id = $1 AND o.status = 'published' ORDER BY o.id LIMIT 1`, sme.OrgID).Scan(&offerID, &cpv, &dept); err != nil {
 		return fmt.Errorf("demo: the demo SME's offer: %w", err)
 	}
-	// Needs: real contracts of other buyers in the same CPV class, else
-	// group, else division.
-	var objects []string
-	for _, n := range []int{5, 4, 3, 2} {
-		for _, a := range awards {
-			if len(objects) < 4 && strings.HasPrefix(a.CPV, cpv[:n]) && !a.Damaged && len(a.Object) > 15 && len(a.Object) <= 150 &&
-				!containsString(objects, a.Object) {
-				objects = append(objects, a.Object)
-			}
-		}
-	}
-	for len(objects) < 4 {
-		c, _ := tax.CPV(cpv)
-		objects = append(objects, fmt.Sprintf("%s (lot %d)", c.LabelFR, len(objects)+1))
-	}
+	needs := demoNeeds(tax, awards, cpv, dept)
 	svc := purchase.NewService(db, tax, search.NewIndexer(tax), nil)
 	svc.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: 100})
 	deadline := func(days int) string { return time.Now().AddDate(0, 0, days).Format(time.DateOnly) }
-	in := func(title string, days int) purchase.Input {
+	in := func(need refdata.Award, days int) purchase.Input {
+		title := need.Object
 		return purchase.Input{Title: validate.Clip(title, purchase.MaxTitle),
 			Description: "Besoin : " + title + ".\nPrestations attendues : diagnostic, mise en œuvre, suivi pendant un an. " +
 				"Merci de préciser vos références récentes auprès d'acheteurs publics et vos délais d'intervention.",
-			CPVCodes: []string{cpv}, BudgetBand: "40k_100k", Deadline: deadline(days), Departements: []string{dept}, Visibility: "all",
+			CPVCodes: []string{cpv}, BudgetBand: "40k_100k", Deadline: deadline(days), Departements: []string{need.Departement}, Visibility: "all",
 			Questions: []string{"Sous quel délai pouvez-vous intervenir ?", "Quelles références comparables avez-vous ?"}}
 	}
 	open := func(i purchase.Input) (int64, error) {
@@ -96,7 +84,7 @@ func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy,
 		}
 		return id, moderation.Decide(ctx, db, nil, svc.Moderation(), staff, id, moderation.AnyVersion, moderation.Publish, "")
 	}
-	first, err := open(in(objects[0], 30))
+	first, err := open(in(needs[0], 30))
 	if err != nil {
 		return err
 	}
@@ -125,18 +113,61 @@ func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy,
 			return fmt.Errorf("demo: message: %w", err)
 		}
 	}
-	secret := in(objects[1], 20)
+	secret := in(needs[1], 20)
 	secret.Anonymous, secret.Visibility = true, "matched"
 	if _, err := open(secret); err != nil {
 		return err
 	}
-	if _, err := svc.Create(ctx, buyer, in(objects[2], 45), true); err != nil {
+	if _, err := svc.Create(ctx, buyer, in(needs[2], 45), true); err != nil {
 		return fmt.Errorf("demo: request: %w", err)
 	}
-	if _, err := svc.Create(ctx, buyer, in(objects[3], 60), false); err != nil {
+	if _, err := svc.Create(ctx, buyer, in(needs[3], 60), false); err != nil {
 		return fmt.Errorf("demo: request: %w", err)
 	}
 	return nil
+}
+
+// demoNeeds are four real public contracts of other buyers in the demo
+// SME's trade, each to be published where it was executed (the place its
+// text names): the closest in CPV code first (same category, class, group,
+// division), then the closest to the SME (its département, its region).
+// Without enough of them, the code's label stands in, in the SME's
+// département.
+func demoNeeds(tax *taxonomy.Taxonomy, awards []refdata.Award, cpv, dept string) []refdata.Award {
+	region := ""
+	if d, ok := tax.Departement(dept); ok {
+		region = d.RegionCode
+	}
+	closeness := func(a refdata.Award) int {
+		n := 0
+		for n < 5 && n < len(a.CPV) && a.CPV[n] == cpv[n] {
+			n++
+		}
+		place := 0
+		if d, ok := tax.Departement(a.Departement); ok && d.Code == dept {
+			place = 2
+		} else if ok && d.RegionCode == region {
+			place = 1
+		}
+		return n*10 + place
+	}
+	var list []refdata.Award
+	seen := map[string]bool{}
+	for _, a := range awards {
+		if _, ok := tax.Departement(a.Departement); !ok || a.Damaged || len(a.Object) <= 15 || len(a.Object) > 150 ||
+			seen[a.Object] || !strings.HasPrefix(a.CPV, cpv[:2]) {
+			continue
+		}
+		seen[a.Object] = true
+		list = append(list, a)
+	}
+	slices.SortStableFunc(list, func(a, b refdata.Award) int { return closeness(b) - closeness(a) })
+	list = list[:min(4, len(list))]
+	for len(list) < 4 {
+		c, _ := tax.CPV(cpv)
+		list = append(list, refdata.Award{Object: fmt.Sprintf("%s (lot %d)", c.LabelFR, len(list)+1), Departement: dept})
+	}
+	return list
 }
 
 func containsString(list []string, s string) bool {
