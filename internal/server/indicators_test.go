@@ -264,6 +264,16 @@ func TestObservatoryByRole(t *testing.T) {
 	if staffRows < 9 {
 		t.Fatalf("staff see %d lines", staffRows)
 	}
+	// The year chooses the accounts only: its selector sits in their
+	// section, which names it, and comes back to it.
+	year := doc.Find("select[name=annee]")
+	if year.Length() != 1 || year.Closest("[data-testid=section-comptes]").Length() != 1 ||
+		!strings.Contains(doc.Find("#comptes-h").Text(), "2024") {
+		t.Fatalf("year selector outside the accounts' section, or their title without the year: %q", doc.Find("#comptes-h").Text())
+	}
+	if action, _ := year.Closest("form").Attr("action"); action != "/observatoire#comptes" {
+		t.Errorf("the year's form goes to %q", action)
+	}
 	_, doc = get(t, a.buyer, a.URL+"/observatoire?annee=2024")
 	if n := doc.Find("[data-testid=table-comptes] tbody tr").Length(); n != 2 {
 		t.Fatalf("a buyer sees %d lines", n)

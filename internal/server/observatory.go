@@ -57,7 +57,7 @@ func (s *Server) observatory(w http.ResponseWriter, r *http.Request) {
 
 	if a.IsStaff() || a.IsBuyer() {
 		accounts := accountsChart(l, o, year)
-		sec := indicatorpage.Section{ID: "comptes", Title: l.T("observatory.accounts_section"), Chart: &accounts, Format: percentAxis(l)}
+		sec := indicatorpage.Section{ID: "comptes", Title: l.T("observatory.accounts_section", "Year", year), Chart: &accounts, Format: percentAxis(l)}
 		if a.IsBuyer() {
 			sec.Lead = l.T("observatory.accounts_buyer_lead")
 		}
@@ -66,7 +66,9 @@ func (s *Server) observatory(w http.ResponseWriter, r *http.Request) {
 			opts = append(opts, components.Option{Value: strconv.Itoa(o.Years[i]), Label: strconv.Itoa(o.Years[i])})
 		}
 		if len(opts) > 0 {
-			v.Filter = &components.Form{Action: "/observatoire", Submit: l.T("observatory.show_year"),
+			// The year chooses this section's accounts only: the trend,
+			// the contribution and the barometer have their own years.
+			sec.Filter = &components.Form{Action: "/observatoire#comptes", Submit: l.T("observatory.show_year"),
 				Fields: []components.Field{{Name: "annee", Label: l.T("observatory.year"), Type: "select", Value: strconv.Itoa(year), Options: opts}}}
 		}
 		v.Sections = append(v.Sections, sec)
