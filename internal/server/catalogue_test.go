@@ -54,9 +54,24 @@ func TestOfferFormKeepsInput(t *testing.T) {
 	if doc.Find(`[data-testid=cpv-chosen] input[value="72212000"][checked]`).Length() != 1 {
 		t.Error("chosen CPV code lost")
 	}
-	if doc.Find(`#f-regions option[selected]`).Length() != 2 {
+	if doc.Find(`[data-testid=places-chosen] input[name=regions][checked]`).Length() != 2 {
 		t.Error("chosen regions lost")
 	}
+	// The places are picked the same way: search, then tick; what was
+	// ticked stays ticked, nothing is saved.
+	typed.Set("action", "place")
+	typed.Set("place_q", "bretagne")
+	resp, doc = postForm(t, c, app.URL+"/espace/offres/nouvelle", typed)
+	found := doc.Find(`[data-testid=place-results] input`)
+	if resp.StatusCode != http.StatusOK || found.Length() != 5 || found.First().AttrOr("name", "") != "regions" || found.First().AttrOr("value", "") != "53" {
+		t.Errorf("places found for 'bretagne': %d, %d boxes, first %v", resp.StatusCode, found.Length(), found.First().AttrOr("value", ""))
+	}
+	if doc.Find(`[data-testid=places-chosen] input[name=regions][checked]`).Length() != 2 ||
+		doc.Find(`[data-testid=cpv-chosen] input[value="72212000"][checked]`).Length() != 1 {
+		t.Error("a places search lost the chosen places or codes")
+	}
+	typed.Set("action", "cpv")
+	typed.Del("place_q")
 	if doc.Find("main b").Length() != 0 {
 		t.Error("typed HTML rendered as markup")
 	}

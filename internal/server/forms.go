@@ -20,12 +20,40 @@ func withErrors(l *i18n.Localizer, f components.Form, errs map[string]string) co
 	f.Summary = l.T("form.summary")
 	f.Errors = nil
 	for i := range f.Fields {
-		if id, ok := errs[f.Fields[i].Name]; ok && f.Fields[i].Type != "hidden" {
-			f.Fields[i].Error = l.T(id)
+		if fieldError(l, &f.Fields[i], errs) {
 			f.Errors = append(f.Errors, f.Fields[i])
 		}
 	}
 	return f
+}
+
+// fieldError ties a field's error, if any, to it and tells whether there
+// was one: a places field answers for the régions and départements it
+// chooses.
+func fieldError(l *i18n.Localizer, f *components.Field, errs map[string]string) bool {
+	if f.Type == "hidden" {
+		return false
+	}
+	for _, name := range fieldNames(*f) {
+		if id, ok := errs[name]; ok {
+			f.Error = l.T(id)
+			if f.Places != nil {
+				p := *f.Places
+				p.Error = f.Error
+				f.Places = &p
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// fieldNames are the form values a field posts.
+func fieldNames(f components.Field) []string {
+	if f.Type == "places" {
+		return []string{"regions", "departements", f.Name}
+	}
+	return []string{f.Name}
 }
 
 // withAllErrors is withErrors for a form alone on its page: an error about
@@ -37,7 +65,9 @@ func withAllErrors(l *i18n.Localizer, f components.Form, errs map[string]string)
 	f = withErrors(l, f, errs)
 	shown := map[string]bool{}
 	for _, e := range f.Errors {
-		shown[e.Name] = true
+		for _, name := range fieldNames(e) {
+			shown[name] = true
+		}
 	}
 	var rest []string
 	for name := range errs {

@@ -13,6 +13,7 @@ import (
 	"passerelle/internal/offer"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/validate"
+	"passerelle/internal/taxonomy"
 	"passerelle/web/components"
 	offerpage "passerelle/web/pages/offer"
 )
@@ -56,7 +57,7 @@ func (s *Server) myOffers(w http.ResponseWriter, r *http.Request) {
 
 // offerForm builds the form's view from the input, the CPV search typed
 // and the field errors.
-func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.Input, cpvQuery string, searched bool, errs map[string]string) offerpage.Form {
+func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.Input, ps pickerSearch, errs map[string]string) offerpage.Form {
 	l := i18n.FromContext(r.Context())
 	kinds := []components.Option{{Value: "", Label: l.T("form.select")}}
 	for _, k := range offer.Kinds {
@@ -66,7 +67,6 @@ func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.In
 	for i := 1; i <= 9; i++ {
 		trls = append(trls, components.Option{Value: strconv.Itoa(i), Label: l.T("offer.trl." + strconv.Itoa(i))})
 	}
-	regions, depts := s.labels(l).RegionOptions(), s.labels(l).DepartementOptions()
 	f := offerpage.Form{Page: s.page(r, titleKey), Title: l.T(titleKey), Lead: l.T("offers.form_lead"), Action: action,
 		Summary: l.T("form.summary"), SaveLabel: l.T("offers.save_draft"), SubmitLabel: l.T("offers.save_submit"),
 		Before: []components.Field{
@@ -77,39 +77,93 @@ func (s *Server) offerForm(r *http.Request, action, titleKey string, in offer.In
 		},
 		After: []components.Field{
 			{Name: "trl", Label: l.T("offer.trl"), Hint: l.T("offer.trl_hint"), Type: "select", Value: in.TRL, Options: trls},
-			{Name: "regions", Label: l.T("offer.regions"), Hint: l.T("offer.places_hint"), Type: "multiselect", Values: in.Regions, Options: regions},
-			{Name: "departements", Label: l.T("offer.departements"), Type: "multiselect", Values: in.Departements, Options: depts},
+			s.placesField(l, l.T("offer.places_hint"), in.Regions, in.Departements, ps),
 			{Name: "keywords", Label: l.T("offer.keywords"), Hint: l.T("offer.keywords_hint"), Type: "text", Value: in.Keywords, MaxLength: offer.MaxKeywords},
 		},
 		CPV: offerpage.Picker{Legend: l.T("offer.cpv"), Hint: l.T("offer.cpv_hint"), SearchLabel: l.T("offer.cpv_search"),
-			SearchValue: cpvQuery, SearchSubmit: l.T("offer.cpv_search_submit")},
+			SearchValue: ps.cpv, SearchSubmit: l.T("offer.cpv_search_submit")},
 	}
 	for _, c := range in.CPVCodes {
 		if v, ok := s.tax.CPV(c); ok {
 			f.CPV.Chosen = append(f.CPV.Chosen, s.labels(l).CPVOption(v))
 		}
 	}
-	if searched {
-		f.CPV.Results = s.cpvResults(l, cpvQuery, in.CPVCodes)
+	if ps.cpvShown {
+		f.CPV.Results = s.cpvResults(l, ps.cpv, in.CPVCodes)
 	}
-	if len(errs) > 0 {
-		for _, list := range [][]components.Field{f.Before, f.After} {
-			for i := range list {
-				if id, ok := errs[list[i].Name]; ok {
-					list[i].Error = l.T(id)
-					f.Errors = append(f.Errors, list[i])
-				}
-			}
-		}
-		if id, ok := errs["cpv"]; ok {
-			f.CPV.Error = l.T(id)
-			f.Errors = append(f.Errors, components.Field{Name: "cpv", Label: f.CPV.Legend, Error: f.CPV.Error})
-		}
-	}
+	pickerErrors(l, &f, errs)
 	if strings.HasSuffix(action, "/nouvelle") {
 		f.After = append(f.After, onceField(r))
 	}
 	return f
+}
+
+// pickerErrors ties the field errors to the form's fields and pickers, and
+// lists them in the summary.
+func pickerErrors(l *i18n.Localizer, f *offerpage.Form, errs map[string]string) {
+	for _, list := range [][]components.Field{f.Before, f.After} {
+		for i := range list {
+			if fieldError(l, &list[i], errs) {
+				f.Errors = append(f.Errors, list[i])
+			}
+		}
+	}
+	if id, ok := errs["cpv"]; ok {
+		f.CPV.Error = l.T(id)
+		f.Errors = append(f.Errors, components.Field{Name: "cpv", Label: f.CPV.Legend, Error: f.CPV.Error})
+	}
+}
+
+// pickerSearch is what a picker form's search buttons asked: the CPV
+// codes' and the places' searches, each with whether to show its results.
+type pickerSearch struct {
+	cpv, place           string
+	cpvShown, placeShown bool
+}
+
+// placesField is the places' picker: the chosen régions and départements
+// ticked, then those the search finds (the régions without a search).
+func (s *Server) placesField(l *i18n.Localizer, hint string, regions, depts []string, ps pickerSearch) components.Field {
+	lab := s.labels(l)
+	p := components.PlacePicker{Legend: l.T("offer.places"), Hint: hint, SearchLabel: l.T("places.search"), SearchValue: ps.place,
+		SearchSubmit: l.T("offer.cpv_search_submit")}
+	var chosen []string
+	for _, list := range []struct {
+		name, kind string
+		codes      []string
+	}{{"regions", taxonomy.PlaceReg, regions}, {"departements", taxonomy.PlaceDep, depts}} {
+		for _, c := range list.codes {
+			key := list.kind + ":" + c
+			if name := lab.Place(key); name != key && !slices.Contains(chosen, key) {
+				chosen = append(chosen, key)
+				p.Chosen = append(p.Chosen, components.PlaceChoice{Name: list.name, Value: c, Label: name})
+			}
+		}
+	}
+	q := ""
+	if ps.placeShown {
+		q = ps.place
+	}
+	for _, key := range s.tax.SearchPlaces(q) {
+		if slices.Contains(chosen, key) {
+			continue
+		}
+		kind, code, _ := strings.Cut(key, ":")
+		name := "departements"
+		if kind == taxonomy.PlaceReg {
+			name = "regions"
+		}
+		p.Results = append(p.Results, components.PlaceChoice{Name: name, Value: code, Label: lab.Place(key)})
+	}
+	switch {
+	case strings.TrimSpace(q) == "":
+		p.ResultsLabel = l.T("places.regions")
+	case len(p.Results) == 0:
+		p.Empty = l.T("places.none")
+	default:
+		p.ResultsLabel = l.T("places.found", "Query", strings.TrimSpace(q))
+	}
+	return components.Field{Name: "places", Label: p.Legend, Type: "places", Places: &p}
 }
 
 // cpvResults finds up to 15 codes by label or code, leaving out those chosen.
@@ -151,14 +205,14 @@ func (s *Server) offerNew(w http.ResponseWriter, r *http.Request) {
 			in.CPVCodes = append(in.CPVCodes, c)
 		}
 	}
-	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, "/espace/offres/nouvelle", "offers.new_title", in, "", false, nil)))
+	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, "/espace/offres/nouvelle", "offers.new_title", in, pickerSearch{}, nil)))
 }
 
 // pickerForm is a form with the CPV picker and two save buttons (offers,
 // purchase requests): how it is shown and saved, and where it goes after.
 type pickerForm struct {
 	list         string // the list it returns to
-	show         func(status int, cpvQuery string, searched bool, errs map[string]string)
+	show         func(status int, ps pickerSearch, errs map[string]string)
 	normalize    func() // cleans the input before it is shown again
 	save         func(submit bool) error
 	invalidState error  // the domain's "not possible in this state"
@@ -166,21 +220,23 @@ type pickerForm struct {
 	flashSubmit  string
 }
 
-// savePicker handles a picker form's POST: the CPV search button
-// re-renders the form with its results; the two save buttons save as a
-// draft or for review; field errors re-render it with 422, input kept.
+// savePicker handles a picker form's POST: a search button (CPV codes,
+// places) re-renders the form with its results; the two save buttons save
+// as a draft or for review; field errors re-render it with 422, input kept.
 func (s *Server) savePicker(w http.ResponseWriter, r *http.Request, f pickerForm) {
-	q := r.PostFormValue("cpv_q")
-	if r.PostFormValue("action") == "cpv" {
+	ps := pickerSearch{cpv: r.PostFormValue("cpv_q"), place: r.PostFormValue("place_q")}
+	if action := r.PostFormValue("action"); action == "cpv" || action == "place" {
+		ps.cpvShown, ps.placeShown = action == "cpv", action == "place"
 		f.normalize()
-		f.show(http.StatusOK, q, true, nil)
+		f.show(http.StatusOK, ps, nil)
 		return
 	}
 	submit := r.PostFormValue("action") == "submit"
 	err := f.save(submit)
 	if errs, ok := fieldErrors(err); ok {
+		ps.cpvShown, ps.placeShown = ps.cpv != "", ps.place != ""
 		f.normalize()
-		f.show(http.StatusUnprocessableEntity, q, q != "", errs)
+		f.show(http.StatusUnprocessableEntity, ps, errs)
 		return
 	}
 	if errors.Is(err, f.invalidState) { // changed meanwhile (another tab)
@@ -210,8 +266,8 @@ func (s *Server) offerSave(w http.ResponseWriter, r *http.Request, id int64) {
 	}
 	s.savePicker(w, r, pickerForm{list: "/espace/offres", invalidState: offer.ErrInvalidState, flashState: "offers.flash_state",
 		flashSubmit: "offers.flash_submitted", normalize: in.Normalize,
-		show: func(status int, q string, searched bool, errs map[string]string) {
-			s.render(w, r, status, offerpage.FormView(s.offerForm(r, action, titleKey, in, q, searched, errs)))
+		show: func(status int, ps pickerSearch, errs map[string]string) {
+			s.render(w, r, status, offerpage.FormView(s.offerForm(r, action, titleKey, in, ps, errs)))
 		},
 		save: func(submit bool) error {
 			if id == 0 {
@@ -240,7 +296,7 @@ func (s *Server) offerEdit(w http.ResponseWriter, r *http.Request) {
 		s.failure(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title", offer.InputOf(o), "", false, nil)))
+	s.render(w, r, http.StatusOK, offerpage.FormView(s.offerForm(r, fmt.Sprintf("/espace/offres/%d/modifier", id), "offers.edit_title", offer.InputOf(o), pickerSearch{}, nil)))
 }
 
 func (s *Server) offerUpdate(w http.ResponseWriter, r *http.Request) {

@@ -118,7 +118,7 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 	if f.profile == nil {
 		in := profile.Input{Description: p.Description, Website: p.Website}
 		in.Regions, in.Departements = taxonomy.SplitPlaces(p.Places)
-		form := s.profileForm(l, in)
+		form := s.profileForm(l, in, pickerSearch{})
 		f.profile = &form
 	}
 	if f.cert == nil {
@@ -146,13 +146,11 @@ func (s *Server) profileEditPage(w http.ResponseWriter, r *http.Request, status 
 	s.render(w, r, status, profilepage.EditView(v))
 }
 
-func (s *Server) profileForm(l *i18n.Localizer, in profile.Input) components.Form {
-	regions, depts := s.labels(l).RegionOptions(), s.labels(l).DepartementOptions()
+func (s *Server) profileForm(l *i18n.Localizer, in profile.Input, ps pickerSearch) components.Form {
 	return components.Form{Action: "/espace/profil", Submit: l.T("profile.save"), TestID: "profile-form", Fields: []components.Field{
 		{Name: "description", Label: l.T("profile.description"), Type: "textarea", Value: in.Description, MaxLength: 2000},
 		{Name: "website", Label: l.T("profile.website"), Type: "url", Value: in.Website, Hint: l.T("apply.website_hint")},
-		{Name: "regions", Label: l.T("offer.regions"), Hint: l.T("offer.places_hint"), Type: "multiselect", Values: in.Regions, Options: regions},
-		{Name: "departements", Label: l.T("offer.departements"), Type: "multiselect", Values: in.Departements, Options: depts},
+		s.placesField(l, l.T("profile.places_hint"), in.Regions, in.Departements, ps),
 	}}
 }
 
@@ -198,9 +196,16 @@ func (s *Server) profileUpdate(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	in := profile.Input{Description: r.PostFormValue("description"), Website: r.PostFormValue("website"),
 		Regions: r.PostForm["regions"], Departements: r.PostForm["departements"]}
+	ps := pickerSearch{place: r.PostFormValue("place_q")}
+	if r.PostFormValue("action") == "place" { // the places' search: nothing saved yet
+		f := s.profileForm(l, in, pickerSearch{place: ps.place, placeShown: true})
+		s.profileEditPage(w, r, http.StatusOK, profileForms{profile: &f})
+		return
+	}
 	err := s.profiles.Update(r.Context(), actorFrom(r.Context()), in)
 	s.profileWrite(w, r, err, func(errs map[string]string) profileForms {
-		f := withErrors(l, s.profileForm(l, in), errs)
+		ps.placeShown = ps.place != ""
+		f := withErrors(l, s.profileForm(l, in, ps), errs)
 		return profileForms{profile: &f}
 	}, "profile.flash_saved")
 }

@@ -73,11 +73,10 @@ func checked(b bool) string {
 
 // requestForm builds the request form's view: the offer form's layout and
 // CPV picker, with the request's fields.
-func (s *Server) requestForm(r *http.Request, action, titleKey string, in purchase.Input, cpvQuery string, searched bool, errs map[string]string) offerpage.Form {
+func (s *Server) requestForm(r *http.Request, action, titleKey string, in purchase.Input, ps pickerSearch, errs map[string]string) offerpage.Form {
 	l := i18n.FromContext(r.Context())
-	f := s.offerForm(r, action, titleKey, offer.Input{CPVCodes: in.CPVCodes}, cpvQuery, searched, nil)
+	f := s.offerForm(r, action, titleKey, offer.Input{CPVCodes: in.CPVCodes}, ps, nil)
 	f.Lead, f.SaveLabel, f.SubmitLabel = l.T("requests.form_lead"), l.T("offers.save_draft"), l.T("requests.save_submit")
-	regions, depts := s.labels(l).RegionOptions(), s.labels(l).DepartementOptions()
 	f.Before = []components.Field{
 		{Name: "title", Label: l.T("request.title"), Type: "text", Value: in.Title, Required: true, MaxLength: purchase.MaxTitle},
 		{Name: "description", Label: l.T("request.description"), Hint: l.T("request.description_hint"), Type: "textarea", Value: in.Description,
@@ -87,8 +86,7 @@ func (s *Server) requestForm(r *http.Request, action, titleKey string, in purcha
 		{Name: "budget_band", Label: l.T("request.budget_band"), Type: "select", Value: in.BudgetBand, Required: true,
 			Options: options(l, "request.budget.", purchase.BudgetBands, "form.select")},
 		{Name: "deadline", Label: l.T("request.deadline"), Hint: l.T("request.deadline_hint"), Type: "date", Value: in.Deadline, Required: true},
-		{Name: "regions", Label: l.T("offer.regions"), Hint: l.T("request.places_hint"), Type: "multiselect", Values: in.Regions, Options: regions},
-		{Name: "departements", Label: l.T("offer.departements"), Type: "multiselect", Values: in.Departements, Options: depts},
+		s.placesField(l, l.T("request.places_hint"), in.Regions, in.Departements, ps),
 		{Name: "visibility", Label: l.T("request.visibility"), Hint: l.T("request.visibility_hint"), Type: "select", Value: in.Visibility,
 			Required: true, Options: options(l, "request.visibility.", purchase.Visibilities, "")},
 		{Name: "questions", Label: l.T("request.questions"), Hint: l.T("request.questions_hint"), Type: "textarea",
@@ -100,20 +98,7 @@ func (s *Server) requestForm(r *http.Request, action, titleKey string, in purcha
 	if strings.HasSuffix(action, "/nouvelle") {
 		f.After = append(f.After, onceField(r))
 	}
-	if len(errs) > 0 {
-		for _, list := range [][]components.Field{f.Before, f.After} {
-			for i := range list {
-				if id, ok := errs[list[i].Name]; ok {
-					list[i].Error = l.T(id)
-					f.Errors = append(f.Errors, list[i])
-				}
-			}
-		}
-		if id, ok := errs["cpv"]; ok {
-			f.CPV.Error = l.T(id)
-			f.Errors = append(f.Errors, components.Field{Name: "cpv", Label: f.CPV.Legend, Error: f.CPV.Error})
-		}
-	}
+	pickerErrors(l, &f, errs)
 	return f
 }
 
@@ -127,7 +112,7 @@ func requestInput(r *http.Request) purchase.Input {
 
 func (s *Server) requestNew(w http.ResponseWriter, r *http.Request) {
 	in := purchase.Input{Visibility: "all"}
-	s.render(w, r, http.StatusOK, offerpage.FormView(s.requestForm(r, "/espace/demandes/nouvelle", "requests.new_title", in, "", false, nil)))
+	s.render(w, r, http.StatusOK, offerpage.FormView(s.requestForm(r, "/espace/demandes/nouvelle", "requests.new_title", in, pickerSearch{}, nil)))
 }
 
 // requestSave handles both request forms (new and edit).
@@ -140,8 +125,8 @@ func (s *Server) requestSave(w http.ResponseWriter, r *http.Request, id int64) {
 	}
 	s.savePicker(w, r, pickerForm{list: "/espace/demandes", invalidState: purchase.ErrInvalidState, flashState: "requests.flash_state",
 		flashSubmit: "requests.flash_submitted", normalize: in.Normalize,
-		show: func(status int, q string, searched bool, errs map[string]string) {
-			s.render(w, r, status, offerpage.FormView(s.requestForm(r, action, titleKey, in, q, searched, errs)))
+		show: func(status int, ps pickerSearch, errs map[string]string) {
+			s.render(w, r, status, offerpage.FormView(s.requestForm(r, action, titleKey, in, ps, errs)))
 		},
 		save: func(submit bool) error {
 			if id == 0 {
@@ -180,7 +165,7 @@ func (s *Server) requestEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, offerpage.FormView(s.requestForm(r, fmt.Sprintf("/espace/demandes/%d/modifier", id), "requests.edit_title",
-		purchase.InputOf(q), "", false, nil)))
+		purchase.InputOf(q), pickerSearch{}, nil)))
 }
 
 func (s *Server) requestSubmit(w http.ResponseWriter, r *http.Request) {

@@ -165,7 +165,7 @@ func TestRequestFormRejectsBadInput(t *testing.T) {
 					v.Del(k)
 				}
 			}
-		}, []string{"title", "description", "budget_band", "deadline", "regions", "visibility"}},
+		}, []string{"title", "description", "budget_band", "deadline", "places", "visibility"}},
 		{"10 kB text", func(v url.Values) { v.Set("description", strings.Repeat("é", 10_000)) }, []string{"description"}},
 		{"HTML in the title, unknown CPV", func(v url.Values) { v.Set("title", html+strings.Repeat("x", 200)); v.Set("cpv", "99999999") },
 			[]string{"title"}},

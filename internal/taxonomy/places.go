@@ -116,3 +116,40 @@ func CPVQueryPrefix(q string) (prefix string, ok bool) {
 	}
 	return sig, true
 }
+
+// SearchPlaces finds régions and départements by name or code, as place
+// keys ("reg:53", "dep:35"), régions first: "bretagne" gives the région
+// and its four départements; "rhone" the Rhône, the Bouches-du-Rhône and
+// Auvergne-Rhône-Alpes; "2a" Corse-du-Sud. Accents and case do not count.
+// An empty query gives every région.
+func (t *Taxonomy) SearchPlaces(q string) []string {
+	words := strings.Fields(Fold(q))
+	matches := func(code, name string) bool {
+		if len(words) == 1 && strings.EqualFold(words[0], code) {
+			return true
+		}
+		f := " " + Fold(name) + " "
+		for _, w := range words {
+			if !strings.Contains(f, w) {
+				return false
+			}
+		}
+		return len(words) > 0
+	}
+	var regs, deps []string
+	for _, r := range t.Regions() {
+		if len(words) == 0 || matches(r.Code, r.Name) {
+			regs = append(regs, string(RegPlace(r.Code)))
+		}
+	}
+	if len(words) == 0 {
+		return regs
+	}
+	for _, d := range t.Departements() {
+		in := slices.Contains(regs, string(RegPlace(d.RegionCode)))
+		if in || matches(d.Code, d.Name) {
+			deps = append(deps, string(DepPlace(d.Code)))
+		}
+	}
+	return append(regs, deps...)
+}

@@ -207,3 +207,42 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+// Places are found by name or code, accents and case aside, a région with
+// its départements.
+func TestSearchPlaces(t *testing.T) {
+	tax := taxonomy.MustLoad()
+	tests := []struct {
+		q        string
+		want     []string // in this order
+		has, not []string
+	}{
+		{q: "bretagne", want: []string{"reg:53", "dep:22", "dep:29", "dep:35", "dep:56"}},
+		{q: "2a", want: []string{"dep:2A"}},
+		{q: "var", want: []string{"dep:83"}},
+		{q: "pas de calais", want: []string{"dep:62"}},
+		{q: "nulle part", want: nil},
+		// Auvergne-Rhône-Alpes with its départements (the Ain among
+		// them), and the Bouches-du-Rhône; not the Var.
+		{q: "RHÔNE", has: []string{"reg:84", "dep:69", "dep:01", "dep:13"}, not: []string{"dep:83"}},
+	}
+	for _, tc := range tests {
+		got := tax.SearchPlaces(tc.q)
+		if tc.has == nil && !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v, want %v", tc.q, got, tc.want)
+		}
+		for _, k := range tc.has {
+			if !slices.Contains(got, k) {
+				t.Errorf("%q: %v lacks %s", tc.q, got, k)
+			}
+		}
+		for _, k := range tc.not {
+			if slices.Contains(got, k) {
+				t.Errorf("%q: %v has %s", tc.q, got, k)
+			}
+		}
+	}
+	if all := tax.SearchPlaces(" "); len(all) != len(tax.Regions()) {
+		t.Errorf("no query: %d places, want the %d régions", len(all), len(tax.Regions()))
+	}
+}

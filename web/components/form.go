@@ -7,7 +7,7 @@ package components
 type Field struct {
 	Name         string
 	Label        string
-	Type         string // text, email, password, url, date, number, search, textarea, select, multiselect, checkbox, checkboxes, hidden
+	Type         string // text, email, password, url, date, number, search, textarea, select, checkbox, checkboxes, places, hidden
 	Value        string
 	Values       []string // chosen options of a multiselect or checkboxes
 	Error        string
@@ -17,6 +17,7 @@ type Field struct {
 	MaxLength    int
 	Options      []Option
 	Accept       string // the kinds of file a file field takes (".csv,text/csv")
+	Places       *PlacePicker // a "places" field: régions and départements
 }
 
 // Option is one choice of a select.

@@ -79,15 +79,6 @@ func (p Labels) DepartementOptions() []components.Option {
 	return out
 }
 
-// RegionOptions are the regions as choices, by name.
-func (p Labels) RegionOptions() []components.Option {
-	var out []components.Option
-	for _, r := range p.tax.Regions() {
-		out = append(out, components.Option{Value: r.Code, Label: r.Name})
-	}
-	return out
-}
-
 // CPVOption is a code as a choice of the CPV picker.
 func (p Labels) CPVOption(c taxonomy.CPV) components.Option {
 	return components.Option{Value: c.Code, Label: c.Full + " · " + c.Label(p.l.Lang())}
