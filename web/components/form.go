@@ -16,7 +16,7 @@ type Field struct {
 	Autocomplete string
 	MaxLength    int
 	Options      []Option
-	Accept       string // the kinds of file a file field takes (".csv,text/csv")
+	Accept       string       // the kinds of file a file field takes (".csv,text/csv")
 	Places       *PlacePicker // a "places" field: régions and départements
 }
 
