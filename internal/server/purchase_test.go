@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/postgres/pgtest"
 	"slices"
 	"strconv"
@@ -367,6 +368,12 @@ func TestOneClickNotInterested(t *testing.T) {
 	_, doc = get(t, a.buyer, fmt.Sprintf("%s/espace/demandes/%d", a.URL, id))
 	if got := doc.Find("[data-testid=answer-reason]").Text(); !strings.Contains(got, "Équipe complète jusqu'en juin.") {
 		t.Fatalf("buyer reads %q", got)
+	}
+	// Saying "not interested" is dated as such, not as an answer.
+	fr := i18n.MustLoad().Localizer("fr")
+	declined := doc.Find("[data-testid=answer][data-state=not_interested] [data-testid=answer-facts] dt")
+	if declined.Length() == 0 || !strings.Contains(declined.Text(), fr.T("match.not_interested_on")) || strings.Contains(declined.Text(), fr.T("match.answered_on")) {
+		t.Errorf("the not-interested card's facts read %q", declined.Text())
 	}
 	// Used again while the request is open, a link says the answer is
 	// already given, not that the request is closed.
