@@ -11,6 +11,7 @@ package coach
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -286,4 +287,42 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Message is the finding's sentence: its catalogue id ("coach.<code>")
+// and values, as pairs.
+func (f Finding) Message() (string, []any) {
+	var kv []any
+	for _, k := range sortedKeys(f.Values) {
+		kv = append(kv, k, f.Values[k])
+	}
+	return "coach." + f.Code, kv
+}
+
+// Cited is where the finding's rule comes from, as a sentence of the
+// catalogue: the law, the requests it was measured on, or a stated default
+// for a threshold not measured yet; "" when none is said.
+func (f Finding) Cited() (string, []any) {
+	switch {
+	case f.Source.Law != "":
+		return "coach.source.law", []any{"Law", f.Source.Law}
+	case f.Source.Measured > 0:
+		return "coach.source.measured", []any{"Count", f.Source.Measured}
+	case f.Change && measurable[f.Code]:
+		return "coach.source.default", nil
+	}
+	return "", nil
+}
+
+// measurable are the findings whose threshold the platform measures once
+// it has the data.
+var measurable = map[string]bool{ShortDeadline: true, ManyQuestions: true, NextLongerDeadline: true, NextFewerQuestions: true}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -113,3 +113,38 @@ func TestFindingsCarryTheirValues(t *testing.T) {
 		}
 	}
 }
+
+// The suggestion for the next request comes from what happened to this one.
+func TestSuggest(t *testing.T) {
+	d := good()
+	d.Deadline = today.AddDate(0, 0, 6)
+	tests := []struct {
+		name string
+		a    coach.Aftermath
+		d    func(d *coach.Draft)
+		want string
+	}{
+		{"three SMEs short of time", coach.Aftermath{Seen: 7, NotInterested: 3, Reasons: []coach.Count{{"deadline", 3}}}, nil, coach.NextLongerDeadline},
+		{"out of their trade", coach.Aftermath{Seen: 7, NotInterested: 2, Reasons: []coach.Count{{"scope", 2}, {"deadline", 1}}}, nil, coach.NextNarrower},
+		{"one reason alone is no trend", coach.Aftermath{Seen: 7, Interested: 1, NotInterested: 1, Reasons: []coach.Count{{"budget", 1}}}, nil, coach.NextKeep},
+		{"nobody saw it", coach.Aftermath{Invited: 0}, nil, coach.NextVisibility},
+		{"seen, unanswered, five questions", coach.Aftermath{Seen: 9}, func(d *coach.Draft) { d.Questions = 5 }, coach.NextFewerQuestions},
+		{"seen, unanswered, few questions", coach.Aftermath{Seen: 9}, nil, coach.NextClearerText},
+		{"answered", coach.Aftermath{Seen: 9, Interested: 2}, nil, coach.NextKeep},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dd := d
+			if tc.d != nil {
+				tc.d(&dd)
+			}
+			f := coach.Suggest(tc.a, dd, coach.Norms{})
+			if f.Code != tc.want {
+				t.Errorf("%s, want %s", f.Code, tc.want)
+			}
+			if f.Code == coach.NextLongerDeadline && (f.Values["Days"] != 6 || f.Values["Min"] != 15) {
+				t.Errorf("longer deadline values %v: 6 days given, at least 15", f.Values)
+			}
+		})
+	}
+}

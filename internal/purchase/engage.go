@@ -169,6 +169,9 @@ type Page struct {
 	// Reputation is, for an SME, the buyer's declared payment figures and
 	// barometer scores; nil while the buyer is hidden.
 	Reputation *indicator.Reputation
+	// Review is, for the buyer and staff, the coach's reading of the
+	// request and, after its deadline, what happened to it.
+	Review *Review
 }
 
 // MatchesShown is how many ranked SMEs a request's page lists.
@@ -208,6 +211,11 @@ func (s *Service) Get(ctx context.Context, actor member.Actor, id int64) (Page, 
 		if p.Matches, err = s.store.ranked(ctx, s.db, id, MatchesShown); err != nil {
 			return p, wrap("get", id, err)
 		}
+		rv, err := s.review(ctx, p.Request)
+		if err != nil {
+			return p, wrap("get", id, err)
+		}
+		p.Review = &rv
 		if p.Mine {
 			s.allow(p.Answers, p.Request, RoleBuyer)
 			s.allow(p.Matches, p.Request, RoleBuyer)

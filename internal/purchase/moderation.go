@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
+	"passerelle/internal/coach"
 	"passerelle/internal/platform/moderation"
 )
 
@@ -23,7 +25,27 @@ func (moderated) Kind() moderation.Kind { return Moderated }
 
 // Waiting returns the requests waiting for review, oldest first, each in full.
 func (m moderated) Waiting(ctx context.Context, q moderation.Querier, limit int) ([]moderation.Item, int, error) {
-	return store{}.submitted(ctx, q, limit)
+	list, versions, total, err := store{}.submitted(ctx, q, limit)
+	if err != nil || len(list) == 0 {
+		return nil, total, err
+	}
+	norms, err := m.s.coach.Norms(ctx)
+	if err != nil {
+		return nil, total, err
+	}
+	items := make([]moderation.Item, len(list))
+	for i, r := range list {
+		items[i] = item(r, versions[i])
+		// What the coach told the buyer, to change: the reviewer reads it too.
+		for _, f := range coach.Check(m.s.DraftOf(r), norms) {
+			if f.Change {
+				msg, args := f.Message()
+				cited, cargs := f.Cited()
+				items[i].Fields = append(items[i].Fields, moderation.Field{Label: "coach.title", Message: msg, Args: args, Cited: cited, CitedArgs: cargs})
+			}
+		}
+	}
+	return items, total, nil
 }
 
 // item shows the whole request to the reviewer: every field SMEs will read.
@@ -46,6 +68,12 @@ func item(r Request, v int64) moderation.Item {
 	}
 	if r.Anonymous {
 		it.Fields = append(it.Fields, moderation.Field{Label: "request.anonymous", Value: "request.anonymous_yes"})
+	}
+	if r.PaymentDays != nil {
+		it.Fields = append(it.Fields, moderation.Field{Label: "request.payment_days_label", Text: strconv.Itoa(*r.PaymentDays)})
+	}
+	if r.MinTurnover != nil {
+		it.Fields = append(it.Fields, moderation.Field{Label: "request.min_turnover_label", Text: strconv.FormatInt(*r.MinTurnover, 10) + " €"})
 	}
 	for _, q := range r.Questions {
 		it.Fields = append(it.Fields, moderation.Field{Label: "request.question", Text: q})

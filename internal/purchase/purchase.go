@@ -130,6 +130,11 @@ type Request struct {
 	UpdatedAt    time.Time
 	SubmittedAt  *time.Time
 	PublishedAt  *time.Time
+	// Terms the buyer states, shown to SMEs: the payment delay it commits
+	// to (days) and the minimum yearly turnover it requires (€ HT).
+	PaymentDays *int
+	MinTurnover *int64
+	OrgNAF      string // the buyer's activity: a public hospital's payment terms differ
 }
 
 // Named errors.
@@ -157,6 +162,8 @@ type Input struct {
 	Visibility   string
 	Questions    []string
 	Anonymous    bool
+	PaymentDays  string // days, as typed; empty: not said
+	MinTurnover  string // € HT, as typed; empty: none required
 }
 
 // Normalize cleans the input: codes trimmed, check digits dropped,
@@ -167,6 +174,8 @@ func (in *Input) Normalize() {
 	in.BudgetBand = validate.Clean(in.BudgetBand)
 	in.Deadline = validate.Clean(in.Deadline)
 	in.Visibility = validate.Clean(in.Visibility)
+	in.PaymentDays = validate.Clean(in.PaymentDays)
+	in.MinTurnover = validate.Clean(in.MinTurnover)
 	in.CPVCodes = validate.CPVCodes(in.CPVCodes)
 	var qs []string
 	for _, q := range in.Questions {
@@ -212,6 +221,12 @@ func (in Input) Validate(tax *taxonomy.Taxonomy, today time.Time, publicBuyer bo
 	for _, q := range in.Questions {
 		e.MaxLen("questions", q, MaxQuestion)
 	}
+	if _, ok := in.Terms(); !ok.days {
+		e.Add("payment_days", "request.payment_days_invalid")
+	}
+	if _, ok := in.Terms(); !ok.turnover {
+		e.Add("min_turnover", "form.number_invalid")
+	}
 	if in.Innovative {
 		switch {
 		case !publicBuyer:
@@ -221,6 +236,34 @@ func (in Input) Validate(tax *taxonomy.Taxonomy, today time.Time, publicBuyer bo
 		}
 	}
 	return e
+}
+
+// Terms are the request's stated terms, as stored: nil when not said.
+type Terms struct {
+	PaymentDays *int
+	MinTurnover *int64
+}
+
+// termsOK says which typed terms read well.
+type termsOK struct{ days, turnover bool }
+
+// Terms reads the typed terms: a payment delay of 1 to 365 days, a
+// turnover of whole euros above 0; empty is "not said".
+func (in Input) Terms() (Terms, termsOK) {
+	var t Terms
+	ok := termsOK{true, true}
+	if n, empty, good := validate.Whole(in.PaymentDays); !empty {
+		if ok.days = good && n >= 1 && n <= 365; ok.days {
+			d := int(n)
+			t.PaymentDays = &d
+		}
+	}
+	if n, empty, good := validate.Whole(in.MinTurnover); !empty {
+		if ok.turnover = good && n > 0 && n < 1e15; ok.turnover {
+			t.MinTurnover = &n
+		}
+	}
+	return t, ok
 }
 
 // Places returns the places as stored.
@@ -235,6 +278,12 @@ func InputOf(r Request) Input {
 		Deadline: r.Deadline.Format(time.DateOnly), Innovative: r.Innovative, Visibility: r.Visibility,
 		Questions: slices.Clone(r.Questions), Anonymous: r.Anonymous}
 	in.Regions, in.Departements = taxonomy.SplitPlaces(r.Places)
+	if r.PaymentDays != nil {
+		in.PaymentDays = strconv.Itoa(*r.PaymentDays)
+	}
+	if r.MinTurnover != nil {
+		in.MinTurnover = strconv.FormatInt(*r.MinTurnover, 10)
+	}
 	return in
 }
 

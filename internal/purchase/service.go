@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/coach"
 	"passerelle/internal/member"
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/config"
@@ -71,6 +72,8 @@ type Service struct {
 	store   store
 	// reputations gives an SME the buyer's reputation; nil: none shown.
 	reputations Reputations
+	// coach reads requests as SMEs would, and what happened after them.
+	coach *coach.Service
 	// Now is the clock (tests move it).
 	Now func() time.Time
 	// LinkTTL is how long one-click links in mails stay valid.
@@ -82,7 +85,7 @@ type Service struct {
 
 // NewService builds the service; notify may be nil (no mail).
 func NewService(db *pgxpool.Pool, tax *taxonomy.Taxonomy, index Indexer, notify Notifier) *Service {
-	return &Service{db: db, tax: tax, index: index, notify: notify, matcher: SimpleMatcher{Tax: tax, Limit: 500},
+	return &Service{db: db, tax: tax, index: index, notify: notify, matcher: SimpleMatcher{Tax: tax, Limit: 500}, coach: coach.NewService(db),
 		Now: time.Now, LinkTTL: 14 * 24 * time.Hour, keys: &linkKey{},
 		Invitations: config.Invitations{FirstBatch: 10, DailyBatch: 10, Enough: 5, MinScore: 1, PerWeek: 5}}
 }
@@ -111,7 +114,8 @@ func (s *Service) event(ctx context.Context, tx pgx.Tx, reqID, orgID int64, kind
 // stored is what a request's input is written as.
 func (s *Service) stored(in Input, status Status) stored {
 	places := in.Places(s.tax)
-	return stored{Input: in, CPVText: s.index.CPVText(in.CPVCodes), Places: places,
+	terms, _ := in.Terms()
+	return stored{Input: in, Terms: terms, CPVText: s.index.CPVText(in.CPVCodes), Places: places,
 		Facets: Facets(s.tax, in.CPVCodes, places, in.BudgetBand), Status: status}
 }
 

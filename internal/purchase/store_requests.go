@@ -12,7 +12,7 @@ import (
 
 const columns = `r.id, r.organisation_id, g.legal_name, g.kind::text, r.title, r.description, r.cpv_codes, r.budget_band,
 	r.deadline, r.places, r.innovative, r.visibility, r.questions, r.anonymous, r.status::text, r.status_reason, r.outcome,
-	r.follow_up, r.created_at, r.updated_at, r.submitted_at, r.published_at`
+	r.follow_up, r.created_at, r.updated_at, r.submitted_at, r.published_at, r.payment_days::int, r.min_turnover, g.naf_code`
 
 const from = ` FROM purchase_requests r JOIN organisations g ON g.id = r.organisation_id `
 
@@ -52,6 +52,7 @@ func (store) insertEvent(ctx context.Context, tx pgx.Tx, req, org int64, kind st
 // stored is a request's input as written: with what is derived from it.
 type stored struct {
 	Input
+	Terms
 	CPVText string
 	Places  []string
 	Facets  []string
@@ -62,11 +63,12 @@ type stored struct {
 func (store) insertRequest(ctx context.Context, tx pgx.Tx, org, author int64, in stored, now time.Time) (int64, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO purchase_requests (organisation_id, author_id, title, description, cpv_codes, cpv_text,
-			budget_band, deadline, places, innovative, visibility, questions, anonymous, facets, status, submitted_at, created_at, updated_at)
+			budget_band, deadline, places, innovative, visibility, questions, anonymous, facets, status, submitted_at, created_at, updated_at,
+			payment_days, min_turnover)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-			CASE WHEN $15 = 'submitted'::request_status THEN $16::timestamptz END, $16, $16)
+			CASE WHEN $15 = 'submitted'::request_status THEN $16::timestamptz END, $16, $16, $17, $18)
 		RETURNING id`, org, author, in.Title, in.Description, in.CPVCodes, in.CPVText, in.BudgetBand, in.Deadline, in.Places,
-		in.Innovative, in.Visibility, nonNil(in.Questions), in.Anonymous, in.Facets, in.Status, now).Scan(&id)
+		in.Innovative, in.Visibility, nonNil(in.Questions), in.Anonymous, in.Facets, in.Status, now, in.Terms.PaymentDays, in.Terms.MinTurnover).Scan(&id)
 	return id, err
 }
 
@@ -74,10 +76,10 @@ func (store) insertRequest(ctx context.Context, tx pgx.Tx, org, author int64, in
 func (store) updateRequest(ctx context.Context, tx pgx.Tx, id int64, in stored, now time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE purchase_requests SET title = $2, description = $3, cpv_codes = $4, cpv_text = $5,
 			budget_band = $6, deadline = $7, places = $8, innovative = $9, visibility = $10, questions = $11, anonymous = $12,
-			facets = $13, status = $14, updated_at = $15,
+			facets = $13, status = $14, updated_at = $15, payment_days = $16, min_turnover = $17,
 			submitted_at = CASE WHEN $14 = 'submitted'::request_status AND status <> 'submitted' THEN $15 ELSE submitted_at END
 		WHERE id = $1`, id, in.Title, in.Description, in.CPVCodes, in.CPVText, in.BudgetBand, in.Deadline, in.Places, in.Innovative,
-		in.Visibility, nonNil(in.Questions), in.Anonymous, in.Facets, in.Status, now)
+		in.Visibility, nonNil(in.Questions), in.Anonymous, in.Facets, in.Status, now, in.Terms.PaymentDays, in.Terms.MinTurnover)
 	return err
 }
 
@@ -126,7 +128,7 @@ func scanSummary(row pgx.CollectableRow) (Summary, error) {
 	r := &x.Request
 	err := row.Scan(&r.ID, &r.OrgID, &r.OrgName, &r.OrgKind, &r.Title, &r.Description, &r.CPVCodes, &r.BudgetBand, &r.Deadline,
 		&r.Places, &r.Innovative, &r.Visibility, &r.Questions, &r.Anonymous, &r.Status, &r.StatusReason, &r.Outcome, &r.FollowUp,
-		&r.CreatedAt, &r.UpdatedAt, &r.SubmittedAt, &r.PublishedAt, &x.Answers, &x.New)
+		&r.CreatedAt, &r.UpdatedAt, &r.SubmittedAt, &r.PublishedAt, &r.PaymentDays, &r.MinTurnover, &r.OrgNAF, &x.Answers, &x.New)
 	return x, err
 }
 
@@ -155,24 +157,29 @@ func (store) version(ctx context.Context, q dbtx, id int64) (int64, error) {
 
 // submitted lists the requests waiting for review, oldest first, each in
 // full with its version, and their total.
-func (store) submitted(ctx context.Context, q moderation.Querier, limit int) ([]moderation.Item, int, error) {
+// submitted are the requests waiting for review, oldest first, with their
+// versions, and how many wait in all.
+func (store) submitted(ctx context.Context, q moderation.Querier, limit int) ([]Request, []int64, int, error) {
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM purchase_requests WHERE status = 'submitted'`).Scan(&total); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	rows, err := q.Query(ctx, `SELECT `+columns+`, `+version+from+`WHERE r.status = 'submitted' ORDER BY r.submitted_at, r.id LIMIT $1`, limit)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (moderation.Item, error) {
-		var r Request
-		var v int64
-		err := row.Scan(&r.ID, &r.OrgID, &r.OrgName, &r.OrgKind, &r.Title, &r.Description, &r.CPVCodes, &r.BudgetBand, &r.Deadline,
-			&r.Places, &r.Innovative, &r.Visibility, &r.Questions, &r.Anonymous, &r.Status, &r.StatusReason, &r.Outcome, &r.FollowUp,
-			&r.CreatedAt, &r.UpdatedAt, &r.SubmittedAt, &r.PublishedAt, &v)
-		return item(r, v), err
+	var list []Request
+	var versions []int64
+	var r Request
+	var v int64
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.OrgID, &r.OrgName, &r.OrgKind, &r.Title, &r.Description, &r.CPVCodes, &r.BudgetBand,
+		&r.Deadline, &r.Places, &r.Innovative, &r.Visibility, &r.Questions, &r.Anonymous, &r.Status, &r.StatusReason, &r.Outcome,
+		&r.FollowUp, &r.CreatedAt, &r.UpdatedAt, &r.SubmittedAt, &r.PublishedAt, &r.PaymentDays, &r.MinTurnover, &r.OrgNAF, &v}, func() error {
+		list, versions = append(list, r), append(versions, v)
+		r = Request{} // pointers scanned into must not be shared between rows
+		return nil
 	})
-	return items, total, err
+	return list, versions, total, err
 }
 
 func (store) markSentBack(ctx context.Context, tx pgx.Tx, id int64, reason string, now time.Time) error {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"passerelle/internal/coach"
 	"passerelle/internal/indicator"
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
@@ -118,6 +119,9 @@ func enumKeys() map[string]string {
 				add("match caveats", "match.caveat."+c+"."+string(who))
 			}
 		}
+	}
+	for _, c := range append(append([]string{}, coach.Codes...), coach.NextCodes...) {
+		add("coach findings", "coach."+c)
 	}
 	for _, c := range matching.AdviceCodes {
 		add("match advice", "match.advice."+c, "match.advice_link."+c)

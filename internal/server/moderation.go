@@ -72,6 +72,12 @@ func (s *Server) moderationPage(w http.ResponseWriter, r *http.Request, status i
 // fieldText renders one field of moderated content in the reader's language.
 func (s *Server) fieldText(l *i18n.Localizer, f moderation.Field) string {
 	switch {
+	case f.Message != "":
+		text := l.T(f.Message, moneyArgs(l, f.Args)...)
+		if f.Cited != "" {
+			text += " — " + l.T(f.Cited, f.CitedArgs...)
+		}
+		return text
 	case f.CPV != nil:
 		return strings.Join(s.labels(l).CPVs(f.CPV), " ; ")
 	case f.Places != nil:

@@ -119,6 +119,7 @@ func pickerErrors(l *i18n.Localizer, f *offerpage.Form, errs map[string]string) 
 type pickerSearch struct {
 	cpv, place           string
 	cpvShown, placeShown bool
+	coach                bool // the request coach was asked for
 }
 
 // placesField is the places' picker: the chosen régions and départements
@@ -221,12 +222,13 @@ type pickerForm struct {
 }
 
 // savePicker handles a picker form's POST: a search button (CPV codes,
-// places) re-renders the form with its results; the two save buttons save
+// places) re-renders the form with its results, the coach's button with
+// its reading; the two save buttons save
 // as a draft or for review; field errors re-render it with 422, input kept.
 func (s *Server) savePicker(w http.ResponseWriter, r *http.Request, f pickerForm) {
 	ps := pickerSearch{cpv: r.PostFormValue("cpv_q"), place: r.PostFormValue("place_q")}
-	if action := r.PostFormValue("action"); action == "cpv" || action == "place" {
-		ps.cpvShown, ps.placeShown = action == "cpv", action == "place"
+	if action := r.PostFormValue("action"); action == "cpv" || action == "place" || action == "coach" {
+		ps.cpvShown, ps.placeShown, ps.coach = action == "cpv", action == "place", action == "coach"
 		f.normalize()
 		f.show(http.StatusOK, ps, nil)
 		return

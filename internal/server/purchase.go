@@ -86,6 +86,8 @@ func (s *Server) requestForm(r *http.Request, action, titleKey string, in purcha
 		{Name: "budget_band", Label: l.T("request.budget_band"), Type: "select", Value: in.BudgetBand, Required: true,
 			Options: options(l, "request.budget.", purchase.BudgetBands, "form.select")},
 		{Name: "deadline", Label: l.T("request.deadline"), Hint: l.T("request.deadline_hint"), Type: "date", Value: in.Deadline, Required: true},
+		{Name: "payment_days", Label: l.T("request.payment_days"), Hint: l.T("request.payment_days_hint"), Type: "text", Value: in.PaymentDays, MaxLength: 10},
+		{Name: "min_turnover", Label: l.T("request.min_turnover"), Hint: l.T("request.min_turnover_hint"), Type: "text", Value: in.MinTurnover, MaxLength: 20},
 		s.placesField(l, l.T("request.places_hint"), in.Regions, in.Departements, ps),
 		{Name: "visibility", Label: l.T("request.visibility"), Hint: l.T("request.visibility_hint"), Type: "select", Value: in.Visibility,
 			Required: true, Options: options(l, "request.visibility.", purchase.Visibilities, "")},
@@ -99,6 +101,17 @@ func (s *Server) requestForm(r *http.Request, action, titleKey string, in purcha
 		f.After = append(f.After, onceField(r))
 	}
 	pickerErrors(l, &f, errs)
+	// The coach reads what is written once there is something to read, or
+	// when asked; it never blocks, so a failure only leaves it out.
+	f.CoachLabel = l.T("coach.check")
+	if ps.coach || strings.TrimSpace(in.Title) != "" {
+		findings, err := s.purchases.Coach(r.Context(), actorFrom(r.Context()), in)
+		if err != nil {
+			s.logError(r, "coach", err)
+		} else {
+			f.Coach = coachView(l, findings, nil, nil)
+		}
+	}
 	return f
 }
 
@@ -107,7 +120,8 @@ func requestInput(r *http.Request) purchase.Input {
 		BudgetBand: r.PostFormValue("budget_band"), Deadline: r.PostFormValue("deadline"), Regions: r.PostForm["regions"],
 		Departements: r.PostForm["departements"], Visibility: r.PostFormValue("visibility"),
 		Questions:  strings.Split(strings.ReplaceAll(r.PostFormValue("questions"), "\r\n", "\n"), "\n"),
-		Innovative: r.PostFormValue("innovative") == "1", Anonymous: r.PostFormValue("anonymous") == "1"}
+		Innovative: r.PostFormValue("innovative") == "1", Anonymous: r.PostFormValue("anonymous") == "1",
+		PaymentDays: r.PostFormValue("payment_days"), MinTurnover: r.PostFormValue("min_turnover")}
 }
 
 func (s *Server) requestNew(w http.ResponseWriter, r *http.Request) {

@@ -92,6 +92,12 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 		{Label: l.T("offer.places"), Value: lab.Places(p.Places)},
 		{Label: l.T("request.visibility"), Value: l.T("request.visibility." + p.Visibility)},
 	}
+	if p.PaymentDays != nil {
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("request.payment_days_label"), Value: l.T("request.days", "Count", *p.PaymentDays)})
+	}
+	if p.MinTurnover != nil {
+		v.Facts = append(v.Facts, components.Fact{Label: l.T("request.min_turnover_label"), Value: l.Money(*p.MinTurnover)})
+	}
 	if p.PublishedAt != nil {
 		v.Facts = append(v.Facts, components.Fact{Label: l.T("request.published_on"), Value: l.Date(*p.PublishedAt)})
 	}
@@ -100,6 +106,7 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, id int64, s
 		reputation(l, &v, p)
 		s.smeSide(l, &v, p, st)
 	case p.Mine || a.IsStaff():
+		v.Coach = requestCoach(l, p)
 		s.matchesSide(l, a, &v, p)
 		s.buyerSide(l, a, &v, p, st)
 	}

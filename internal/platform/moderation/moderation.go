@@ -46,6 +46,11 @@ type Field struct {
 	Value  string   // catalogue id of a value chosen from a list (a kind, a level), shown translated
 	CPV    []string // CPV codes, shown with their labels
 	Places []string // place keys ("reg:84", "dep:69"), shown by name
+	// Message is a sentence of the catalogue with its values (pairs), and
+	// Cited where it comes from: a note on the content (the request
+	// coach's findings).
+	Message, Cited  string
+	Args, CitedArgs []any
 }
 
 // Item is one piece of content waiting for review.

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -235,4 +236,17 @@ func CPVErrors(e Errors, codes []string, max int, known func(code string) bool) 
 			}
 		}
 	}
+}
+
+// Whole reads a whole number as people type it in French or English:
+// "250 000", "250 000 €", "250,000" (spaces, non-breaking spaces,
+// thousands commas, a euro sign and "HT" left out). empty is true when
+// nothing was typed; ok false when what was typed is no whole number.
+func Whole(s string) (n int64, empty, ok bool) {
+	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "€", "", "HT", "", "ht", "", ",", "").Replace(strings.TrimSpace(s))
+	if s == "" {
+		return 0, true, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, false, err == nil
 }

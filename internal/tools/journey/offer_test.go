@@ -49,7 +49,7 @@ func TestSMEPublishesBuyerFinds(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#f-summary`), object),
 		chromedp.SetValue(chromedp.CSS(`#f-kind`), "product"),
 		chromedp.SetValue(chromedp.CSS(`#f-trl`), "8"),
-		chromedp.SetValue(chromedp.CSS(`#f-regions`), "75"), // Nouvelle-Aquitaine
+		chromedp.Click(chromedp.CSS(`#place-regions-75`)), // Nouvelle-Aquitaine, among the régions offered
 		chromedp.SetValue(chromedp.CSS(`#f-keywords`), "autoconsommation, toiture"),
 		// The picker finds codes as one types (JavaScript enhancement).
 		chromedp.SendKeys(chromedp.CSS(`#f-cpv_q`), "photovolta"),

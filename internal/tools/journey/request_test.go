@@ -83,8 +83,11 @@ func publishRequest(t *testing.T, b *browsertest.Browser, n need) int64 {
 		chromedp.SetValue(chromedp.CSS(`#f-description`), "Besoin : "+n.title+". Intervention sur site, suivi pendant un an."),
 		chromedp.SetValue(chromedp.CSS(`#f-budget_band`), "40k_100k"),
 		chromedp.SetValue(chromedp.CSS(`#f-deadline`), time.Now().AddDate(0, 0, 21).Format(time.DateOnly)),
-		chromedp.SetValue(chromedp.CSS(`#f-departements`), n.dept),
 		chromedp.SetValue(chromedp.CSS(`#f-questions`), "Sous quel délai pouvez-vous intervenir ?"),
+		// The place: searched by its number, then ticked (the search
+		// re-renders the form, nothing typed is lost).
+		chromedp.SendKeys(chromedp.CSS(`#f-place_q`), n.dept+"\r"),
+		chromedp.Click(chromedp.CSS(`#place-departements-`+n.dept)),
 		chromedp.SendKeys(chromedp.CSS(`#f-cpv_q`), n.cpv),
 		pickCPV(n.cpv),
 		chromedp.Click(chromedp.CSS(`[data-testid=submit-offer]`)),
