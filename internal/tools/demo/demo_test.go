@@ -74,12 +74,13 @@ func TestDemoRequestsFillEveryHome(t *testing.T) {
 	statuses := pgtest.Rows[string](t, pool, `SELECT status::text FROM purchase_requests ORDER BY id`)
 	// Four requests of today, then six of earlier years, closed and won
 	// through the platform (the observatory's contribution).
-	if want := []string{"open", "open", "submitted", "draft", "closed", "closed", "closed", "closed", "closed", "closed"}; !slices.Equal(statuses, want) {
+	// (The fifth, of two months ago, closed after its deadline.)
+	if want := []string{"open", "open", "submitted", "draft", "closed", "closed", "closed", "closed", "closed", "closed", "closed"}; !slices.Equal(statuses, want) {
 		t.Fatalf("requests %v, want %v", statuses, want)
 	}
 	states := pgtest.Rows[string](t, pool, `SELECT m.state FROM request_matches m JOIN users u ON u.organisation_id = m.organisation_id
 		WHERE u.email = $1 ORDER BY m.request_id`, demo.SMEEmail)
-	if want := []string{"discussion", "suggested"}; !slices.Equal(states, want) {
+	if want := []string{"discussion", "suggested", "not_interested"}; !slices.Equal(states, want) {
 		t.Fatalf("demo SME's states %v, want %v", states, want)
 	}
 	var answers, messages int
@@ -87,6 +88,13 @@ func TestDemoRequestsFillEveryHome(t *testing.T) {
 		(SELECT count(*) FROM request_messages)`), &answers, &messages)
 	if answers != 2 || messages != 2 {
 		t.Fatalf("%d answers, %d messages; want 2 and 2", answers, messages)
+	}
+	// The past request's page says what happened: both SMEs lacked time.
+	var past int64
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT id FROM purchase_requests WHERE status = 'closed' AND published_at > now() - interval '1 year' ORDER BY id LIMIT 1`), &past)
+	notInterested := pgtest.Count(t, pool, `SELECT count(DISTINCT organisation_id) FROM request_events WHERE request_id = $1 AND kind = 'not_interested'`, past)
+	if notInterested != 2 {
+		t.Errorf("the past request's events hold %d SMEs not interested, want 2", notInterested)
 	}
 	// Each of today's requests is a real contract, published where that
 	// contract was executed: the place its text names.

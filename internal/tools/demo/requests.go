@@ -124,10 +124,40 @@ func seedRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy,
 	if _, err := svc.Create(ctx, buyer, in(needs[3], 60), false); err != nil {
 		return fmt.Errorf("demo: request: %w", err)
 	}
+	return pastRequest(ctx, db, svc, buyer, staff, []member.Actor{sme, other}, in(needs[4], 0))
+}
+
+// pastRequest is a request of two months ago, with six days to answer:
+// both demo SMEs read it and said they lacked the time; the buyer closed
+// it unawarded. Its page shows what happened and the coach's suggestion.
+func pastRequest(ctx context.Context, db *pgxpool.Pool, svc *purchase.Service, buyer, staff member.Actor, smes []member.Actor, in purchase.Input) error {
+	then := time.Now().AddDate(0, -2, 0)
+	svc.Now = func() time.Time { return then }
+	defer func() { svc.Now = time.Now }()
+	in.Deadline = then.AddDate(0, 0, 6).Format(time.DateOnly)
+	id, err := svc.Create(ctx, buyer, in, true)
+	if err != nil {
+		return fmt.Errorf("demo: past request: %w", err)
+	}
+	if err := moderation.Decide(ctx, db, nil, svc.Moderation(), staff, id, moderation.AnyVersion, moderation.Publish, ""); err != nil {
+		return fmt.Errorf("demo: past request: %w", err)
+	}
+	for _, s := range smes {
+		if _, err := svc.Get(ctx, s, id); err != nil {
+			return fmt.Errorf("demo: past request: %w", err)
+		}
+		if err := svc.NotInterested(ctx, s, id, purchase.Decline{Reason: "deadline"}); err != nil {
+			return fmt.Errorf("demo: past request: %w", err)
+		}
+	}
+	svc.Now = time.Now
+	if err := svc.Close(ctx, buyer, id, "not_awarded"); err != nil {
+		return fmt.Errorf("demo: past request: %w", err)
+	}
 	return nil
 }
 
-// demoNeeds are four real public contracts of other buyers in the demo
+// demoNeeds are five real public contracts of other buyers in the demo
 // SME's trade, each to be published where it was executed (the place its
 // text names): the closest in CPV code first (same category, class, group,
 // division), then the closest to the SME (its département, its region).
@@ -162,8 +192,8 @@ func demoNeeds(tax *taxonomy.Taxonomy, awards []refdata.Award, cpv, dept string)
 		list = append(list, a)
 	}
 	slices.SortStableFunc(list, func(a, b refdata.Award) int { return closeness(b) - closeness(a) })
-	list = list[:min(4, len(list))]
-	for len(list) < 4 {
+	list = list[:min(5, len(list))]
+	for len(list) < 5 {
 		c, _ := tax.CPV(cpv)
 		list = append(list, refdata.Award{Object: fmt.Sprintf("%s (lot %d)", c.LabelFR, len(list)+1), Departement: dept})
 	}

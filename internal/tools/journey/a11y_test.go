@@ -38,6 +38,11 @@ func TestMainPagesPassAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	conversation := fmt.Sprintf("/demandes/%d/echanges/%d", first, smeOrg)
+	// The demo buyer's request of two months ago: what happened after its deadline.
+	var past int64
+	if err := b.App.DB.QueryRow(ctx, `SELECT min(id) FROM purchase_requests WHERE status = 'closed' AND published_at > now() - interval '1 year'`).Scan(&past); err != nil {
+		t.Fatal(err)
+	}
 
 	roles := []struct {
 		email string // empty: a visitor
@@ -50,7 +55,8 @@ func TestMainPagesPassAxe(t *testing.T) {
 			"/annuaire", profilePage, "/compte", "/demandes", "/demandes/pour-vous", fmt.Sprintf("/demandes/%d", first), fmt.Sprintf("/demandes/%d", secret), conversation,
 			"/barometre", "/observatoire"}},
 		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage, "/espace/demandes", "/espace/demandes/nouvelle",
-			fmt.Sprintf("/espace/demandes/%d", first), conversation, "/espace/declarations", "/observatoire?annee=2024", "/acheteurs-publics"}},
+			fmt.Sprintf("/espace/demandes/%d", first), fmt.Sprintf("/espace/demandes/%d", past), conversation, "/espace/declarations",
+			"/observatoire?annee=2024", "/acheteurs-publics"}},
 		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels",
 			"/observatoire", "/equipe/indicateurs", "/equipe/declarations", "/equipe/barometre", "/equipe/registres"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
