@@ -187,3 +187,20 @@ func (s *Service) Reputation(ctx context.Context, actor member.Actor, accountID 
 	}
 	return r, nil
 }
+
+// Mark is an account's overall barometer mark (0–10) in a year's
+// campaign; ok is false while it has fewer than MinAnswers answers there:
+// the same rule as every page that shows the barometer, so anyone may
+// read it.
+func (s *Service) Mark(ctx context.Context, accountID int64, year int) (mark float64, ok bool, err error) {
+	scores, err := s.store.scoresOf(ctx, s.db, accountID)
+	if err != nil {
+		return 0, false, wrap("mark", err)
+	}
+	for _, sc := range scores {
+		if sc.Year == year && sc.Enough {
+			return sc.Overall, true, nil
+		}
+	}
+	return 0, false, nil
+}

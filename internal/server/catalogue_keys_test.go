@@ -17,6 +17,7 @@ import (
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
+	"passerelle/internal/plan"
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/moderation"
@@ -123,6 +124,22 @@ func enumKeys() map[string]string {
 	for _, c := range append(append([]string{}, coach.Codes...), coach.NextCodes...) {
 		add("coach findings", "coach."+c)
 	}
+	for _, st := range plan.Statuses {
+		add("plan statuses", "plan.status."+string(st))
+	}
+	for _, o := range plan.Outcomes {
+		add("plan outcomes", "plan.outcome."+string(o))
+	}
+	for _, ind := range plan.Indicators {
+		add("plan indicators", "plan.target."+string(ind))
+		if ind != plan.Referent {
+			add("plan indicators", "plan.hint."+string(ind))
+		}
+	}
+	for _, src := range []string{"declaration", "decp", "platform", "barometer", "plan"} {
+		add("plan sources", "plan.source."+src)
+	}
+	add("plan comment hints", "plan.comment_hint.staff", "plan.comment_hint.sme", "plan.is_public", "plan.is_private", "plan.named", "plan.not_named")
 	for _, c := range matching.AdviceCodes {
 		add("match advice", "match.advice."+c, "match.advice_link."+c)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"passerelle/internal/indicator"
+	"passerelle/internal/plan"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/spreadsheet"
 	"passerelle/web/components"
@@ -23,6 +24,7 @@ const (
 	chartContribution = "contribution"
 	chartBarometer    = "barometre"
 	chartFunnel       = "entonnoir"
+	chartPlans        = "plans"
 )
 
 // decimal writes v with at most one decimal, in the reader's language.
@@ -197,4 +199,34 @@ func percentAxis(l *i18n.Localizer) func(float64) string {
 
 func countAxis(l *i18n.Localizer) func(float64) string {
 	return func(v float64) string { return decimal(l, v) }
+}
+
+// plansChart counts the commitments of the published plans the reader
+// may read, met, missed and not measurable, for each account then for
+// all of them.
+func plansChart(l *i18n.Localizer, year int, list []plan.Summary) components.Chart {
+	c := chartFrame(l, chartPlans, l.T("observatory.plans_title", "Year", year), l.T("observatory.plans_desc"), l.T("observatory.account"),
+		"/observatoire/"+chartPlans+".csv")
+	c.Horizontal = true
+	counts := make([][]int, len(plan.Outcomes))
+	total := make([]int, len(plan.Outcomes))
+	for _, p := range list {
+		if p.Status == plan.StatusDraft {
+			continue
+		}
+		c.Categories = append(c.Categories, p.OrgName)
+		for i, o := range plan.Outcomes {
+			counts[i] = append(counts[i], p.Counts[o])
+			total[i] += p.Counts[o]
+		}
+	}
+	if len(c.Categories) == 0 {
+		return c
+	}
+	c.Categories = append(c.Categories, l.T("observatory.plans_all"))
+	for i, o := range plan.Outcomes {
+		c.Series = append(c.Series, countSeries(l, l.T("plan.outcome."+string(o)), append(counts[i], total[i])))
+	}
+	c.Max = countMax(c.Series...)
+	return c
 }

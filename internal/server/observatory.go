@@ -85,6 +85,15 @@ func (s *Server) observatory(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Sections = append(v.Sections, sec)
+	plansYear := s.plans.Now().Year()
+	plans, err := s.plans.List(r.Context(), a, plansYear)
+	if err != nil {
+		s.failure(w, r, err)
+		return
+	}
+	plansC := plansChart(l, plansYear, plans)
+	v.Sections = append(v.Sections, indicatorpage.Section{ID: "plans", Title: plansC.Title, Lead: l.T("observatory.plans_lead"), Chart: &plansC,
+		Format: countAxis(l), Links: []indicatorpage.Link{{Href: "/plans", Label: l.T("plans.title")}}})
 	v.Sections = append(v.Sections, barometerSection(l, campaign, scores))
 	if c := barometerComments(l, scores); c != nil {
 		v.Sections = append(v.Sections, *c)
@@ -175,6 +184,14 @@ func (s *Server) observatoryCSV(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, http.StatusNotFound)
 			return
 		}
+	case chartPlans:
+		year := s.plans.Now().Year()
+		list, err := s.plans.List(r.Context(), a, year)
+		if err != nil {
+			s.failure(w, r, err)
+			return
+		}
+		c = plansChart(l, year, list)
 	case chartBarometer:
 		id := queryID(r, "campagne")
 		campaign, scores, err := s.indicators.Results(r.Context(), a, id)

@@ -18,6 +18,7 @@ import (
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
+	"passerelle/internal/plan"
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/i18n"
 	"passerelle/internal/platform/moderation"
@@ -72,7 +73,7 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 	case a.IsStaff():
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/equipe/adhesions", "nav.queue"), item("/equipe/moderation", "nav.review"),
 			item("/equipe/membres", "nav.members"), item("/equipe/indicateurs", "nav.figures")}
-		p.Nav = append(p.Nav, more(item("/observatoire", "nav.observatory"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
+		p.Nav = append(p.Nav, more(item("/observatoire", "nav.observatory"), item("/plans", "nav.plans"), item("/offres", "nav.offers"), item("/annuaire", "nav.directory"),
 			item("/equipe/journal", "nav.audit"), item("/equipe/courriels", "nav.mailbox"), item("/equipe/registres", "nav.registers"))...)
 		if a.IsAdmin() {
 			p.Nav = append(p.Nav, more(item("/admin/equipe", "nav.staff"))...)
@@ -82,11 +83,11 @@ func (s *Server) page(r *http.Request, titleKey string) layouts.Page {
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/demandes/pour-vous", "nav.for_you"), item("/demandes", "nav.requests"),
 			item("/espace/offres", "nav.my_offers"), item("/espace/profil", "nav.profile")}
 		p.Nav = append(p.Nav, more(item("/offres", "nav.offers"), item("/annuaire", "nav.directory"), item("/barometre", "nav.barometer"),
-			item("/observatoire", "nav.observatory"), item("/compte", "nav.account"))...)
+			item("/observatoire", "nav.observatory"), item("/plans", "nav.plans"), item("/compte", "nav.account"))...)
 	default:
 		p.Nav = []layouts.NavItem{item("/espace", "nav.space"), item("/espace/demandes", "nav.my_requests"), item("/annuaire", "nav.directory"),
 			item("/offres", "nav.offers"), item("/espace/declarations", "nav.declarations")}
-		p.Nav = append(p.Nav, more(item("/observatoire", "nav.observatory"), item("/compte", "nav.account"))...)
+		p.Nav = append(p.Nav, more(item("/espace/plan", "nav.plan"), item("/observatoire", "nav.observatory"), item("/compte", "nav.account"))...)
 	}
 	p.UserName = a.Name
 	if id := s.popFlash(r.Context()); id != "" {
@@ -212,13 +213,15 @@ func (s *Server) failure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, member.ErrNotFound), errors.Is(err, offer.ErrNotFound), errors.Is(err, profile.ErrNotFound),
 		errors.Is(err, moderation.ErrNotFound), errors.Is(err, moderation.ErrUnknownKind), errors.Is(err, purchase.ErrNotFound),
-		errors.Is(err, indicator.ErrNotFound), errors.Is(err, registers.ErrUnknownBuyer):
+		errors.Is(err, indicator.ErrNotFound), errors.Is(err, registers.ErrUnknownBuyer), errors.Is(err, plan.ErrNotFound):
 		s.renderError(w, r, http.StatusNotFound)
 	case errors.Is(err, member.ErrForbidden), errors.Is(err, offer.ErrForbidden), errors.Is(err, profile.ErrForbidden),
 		errors.Is(err, moderation.ErrForbidden), errors.Is(err, audit.ErrForbidden), errors.Is(err, notify.ErrForbidden),
-		errors.Is(err, purchase.ErrForbidden), errors.Is(err, indicator.ErrForbidden), errors.Is(err, registers.ErrForbidden):
+		errors.Is(err, purchase.ErrForbidden), errors.Is(err, indicator.ErrForbidden), errors.Is(err, registers.ErrForbidden),
+		errors.Is(err, plan.ErrForbidden):
 		s.renderError(w, r, http.StatusForbidden)
-	case errors.Is(err, offer.ErrInvalidState), errors.Is(err, purchase.ErrInvalidState), errors.Is(err, indicator.ErrInvalidState):
+	case errors.Is(err, offer.ErrInvalidState), errors.Is(err, purchase.ErrInvalidState), errors.Is(err, indicator.ErrInvalidState),
+		errors.Is(err, plan.ErrInvalidState):
 		s.renderError(w, r, http.StatusConflict)
 	default:
 		s.serverError(w, r, err)

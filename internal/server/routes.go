@@ -58,6 +58,10 @@ func (s *Server) routes() http.Handler {
 	// The observatory of public buyers: public, as the registers it reads.
 	r.Get("/acheteurs-publics", s.publicBuyers)
 	r.Get("/acheteurs-publics/{chart}", s.publicBuyersCSV) // {chart}.csv
+	// Progress plans: the public ones for all, more for staff, the
+	// committee and their large account (the service decides).
+	r.Get("/plans", s.plansList)
+	r.Get("/plans/{id}", s.planShow)
 	r.Get("/desabonnement", s.unsubscribeShow)
 	r.Post("/desabonnement", s.unsubscribe)  // also the mail clients' one-click POST (RFC 8058)
 	r.Get("/demandes/{id}/lien", s.linkShow) // one-click links in mails: the signed token is the key
@@ -97,6 +101,9 @@ func (s *Server) routes() http.Handler {
 		// its own for a buyer (the service decides).
 		r.Get("/observatoire", s.observatory)
 		r.Get("/observatoire/{chart}", s.observatoryCSV) // {chart}.csv
+		// Comments on a plan's self-assessment: staff and the year's
+		// committee of SMEs (the service decides).
+		r.Post("/plans/{id}/commentaires", s.planComment)
 	})
 
 	// Users of a member SME.
@@ -144,6 +151,10 @@ func (s *Server) routes() http.Handler {
 		r.Get("/espace/demandes/{id}/selection.csv", s.requestExport)
 		r.Get("/espace/declarations", s.declarations)
 		r.Post("/espace/declarations", s.declare)
+		r.Get("/espace/plan", s.myPlan)
+		r.Post("/espace/plan", s.planSave)
+		r.Post("/espace/plan/{id}/publier", s.planPublish)
+		r.Post("/espace/plan/{id}/bilan", s.planAssess)
 	})
 
 	// Owners of a member organisation.
@@ -157,6 +168,8 @@ func (s *Server) routes() http.Handler {
 	// Association staff (and admins).
 	r.Group(func(r chi.Router) {
 		r.Use(s.require(member.Actor.IsStaff))
+		r.Post("/plans/comite", s.plansInvite)
+		r.Post("/plans/{id}/cloturer", s.planClose)
 		r.Get("/equipe/adhesions", s.staffQueue)
 		r.Get("/equipe/membres", s.staffMembers)
 		r.Post("/equipe/organisations/{id}/{decision}", s.staffDecide)

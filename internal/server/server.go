@@ -21,6 +21,7 @@ import (
 	"passerelle/internal/matching"
 	"passerelle/internal/member"
 	"passerelle/internal/offer"
+	"passerelle/internal/plan"
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/i18n"
@@ -81,9 +82,11 @@ type Server struct {
 	moderation *moderation.Service
 	// indicators are the observatory, the barometer and the figures.
 	indicators *indicator.Service
-	draining   *atomic.Bool
-	metrics    *metrics.Metrics
-	sessions   *scs.SessionManager
+	// plans are the large accounts' yearly progress plans.
+	plans    *plan.Service
+	draining *atomic.Bool
+	metrics  *metrics.Metrics
+	sessions *scs.SessionManager
 }
 
 // New builds the whole http.Handler of the application.
@@ -128,6 +131,7 @@ func New(d Deps) http.Handler {
 		queue = d.Jobs
 	}
 	s.indicators = indicator.NewService(d.DB, queue)
+	s.plans = plan.NewService(d.DB, s.indicators)
 	s.indicators.Notify = s.notify
 	s.indicators.Queue = s.moderation
 	s.purchases.UseReputations(s.indicators)

@@ -120,6 +120,9 @@ func Seed(ctx context.Context, db *pgxpool.Pool, production bool) ([]Account, er
 	if err := seedIndicators(ctx, db); err != nil {
 		return nil, err
 	}
+	if err := seedPlans(ctx, db); err != nil {
+		return nil, err
+	}
 	return []Account{
 		{"admin@passerelle.test", "admin (association)"},
 		{"equipe@passerelle.test", "staff (association)"},
