@@ -195,6 +195,12 @@ var allowedStatus = map[string]int{
 	"POST /espace/demandes/{id}/suite/modifier":          http.StatusNotFound,
 	"POST /espace/demandes/{id}/reponses/{org}/{action}": http.StatusNotFound,
 	"GET /espace/demandes/{id}/selection.csv":            http.StatusNotFound,
+	// Plans: no such plan.
+	"GET /plans/{id}":                http.StatusNotFound,
+	"POST /plans/{id}/commentaires":  http.StatusNotFound,
+	"POST /plans/{id}/cloturer":      http.StatusNotFound,
+	"POST /espace/plan/{id}/publier": http.StatusNotFound,
+	"POST /espace/plan/{id}/bilan":   http.StatusNotFound,
 	// Indicators: no such import, no campaign open.
 	"GET /equipe/declarations/import/{id}":          http.StatusNotFound,
 	"GET /equipe/declarations/import/{id}/etat":     http.StatusNotFound,

@@ -95,7 +95,7 @@ func (s *Server) myPlanPage(w http.ResponseWriter, r *http.Request, status, year
 		if f.formError == "assess" {
 			form = withErrors(l, form, f.errs)
 		}
-		rep.Sections = append(rep.Sections, indicatorpage.Section{ID: "bilan-ecrire", Title: l.T("plan.assess_title"), Forms: []components.Form{form}})
+		rep.Sections = append(rep.Sections, indicatorpage.Section{ID: "bilan-ecrire", Title: l.T("plan.assess_form_title"), Forms: []components.Form{form}})
 	}
 	s.render(w, r, status, indicatorpage.ReportView(rep))
 }

@@ -68,9 +68,9 @@ func TestRequestPagesForEachRole(t *testing.T) {
 	a := startRequests(t)
 	// The buyer: its list, the request with both answers, its home.
 	resp, doc := get(t, a.buyer, a.URL+"/espace/demandes")
-	// The demo's four requests of today and its six won in earlier years.
+	// The demo's four requests of today, one of two months ago and six won in earlier years.
 	mine := count(t, a, `SELECT count(*) FROM purchase_requests WHERE organisation_id = (SELECT organisation_id FROM users WHERE email = 'acheteur@passerelle.test')`)
-	if resp.StatusCode != http.StatusOK || mine != 10 || doc.Find("[data-testid=my-offer]").Length() != mine {
+	if resp.StatusCode != http.StatusOK || mine != 11 || doc.Find("[data-testid=my-offer]").Length() != mine {
 		t.Fatalf("buyer's list: %d, %d rows", resp.StatusCode, doc.Find("[data-testid=my-offer]").Length())
 	}
 	resp, doc = get(t, a.buyer, fmt.Sprintf("%s/espace/demandes/%d", a.URL, a.first))

@@ -13,10 +13,10 @@ import (
 )
 
 // seedPlans gives the demo buyer its progress plans, made through the
-// plans' service as the buyer, staff and the committee would: last year's,
-// measured against its declaration, assessed, commented and closed; this
-// year's, published and measured by the platform so far. The demo SME
-// sits on both years' committees. Done once.
+// plans' service as the buyer and staff would: last year's, measured
+// against its declaration, assessed and commented by staff (the
+// committee's turn now); this year's, published and measured so far. The
+// demo SME sits on both years' committees. Done once.
 func seedPlans(ctx context.Context, db *pgxpool.Pool) error {
 	var n int
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM progress_plans`).Scan(&n); err != nil || n > 0 {
@@ -64,11 +64,8 @@ func seedPlans(ctx context.Context, db *pgxpool.Pool) error {
 				"les délais de paiement baissent. L'an prochain : allotir les marchés d'entretien et publier nos besoins sur Passerelle.")
 		},
 		func() error {
-			return svc.Comment(ctx, sme, last, "Les délais de paiement se sont nettement améliorés pour nous cette année. "+
-				"Les consultations restent parfois trop courtes pour répondre.")
+			return svc.Comment(ctx, staff, last, "Bilan honnête et chiffré. Nous suivrons l'allotissement promis.")
 		},
-		func() error { return svc.Comment(ctx, staff, last, "Bilan honnête et chiffré. Nous suivrons l'allotissement promis.") },
-		func() error { return svc.Close(ctx, staff, last) },
 		func() (err error) {
 			current, err = svc.Save(ctx, buyer, year, plan.Input{Targets: map[plan.Indicator]string{plan.PMEShare: "25", plan.PaymentDays: "35",
 				plan.Requests: "4", plan.SMEContracts: "1"}, Referent: buyer.Name, Public: true})

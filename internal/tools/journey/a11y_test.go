@@ -48,7 +48,7 @@ func TestMainPagesPassAxe(t *testing.T) {
 		email string // empty: a visitor
 		pages []string
 	}{
-		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente",
+		{"", []string{"/", "/offres", "/offres?q=logiciel", offerPage, "/adhesion", "/connexion", "/mot-de-passe/oubli", "/page-absente", "/plans",
 			"/acheteurs-publics", "/acheteurs-publics?acheteur=123",
 			fmt.Sprintf("/demandes/%d/lien?jeton=perime", first)}},
 		{"pme@passerelle.test", []string{"/espace", "/espace/offres", "/espace/offres/nouvelle", "/espace/profil", "/espace/profil/import",
@@ -56,9 +56,9 @@ func TestMainPagesPassAxe(t *testing.T) {
 			"/barometre", "/observatoire"}},
 		{"acheteur@passerelle.test", []string{"/espace", "/annuaire?q=travaux", "/offres", offerPage, "/espace/demandes", "/espace/demandes/nouvelle",
 			fmt.Sprintf("/espace/demandes/%d", first), fmt.Sprintf("/espace/demandes/%d", past), conversation, "/espace/declarations",
-			"/observatoire?annee=2024", "/acheteurs-publics"}},
+			"/observatoire?annee=2024", "/acheteurs-publics", "/espace/plan"}},
 		{"equipe@passerelle.test", []string{"/espace", fmt.Sprintf("/demandes/%d", first), "/equipe/adhesions", "/equipe/moderation", "/equipe/membres", "/equipe/journal", "/equipe/courriels",
-			"/observatoire", "/equipe/indicateurs", "/equipe/declarations", "/equipe/barometre", "/equipe/registres"}},
+			"/observatoire", "/equipe/indicateurs", "/equipe/declarations", "/equipe/barometre", "/equipe/registres", "/plans"}},
 		{"admin@passerelle.test", []string{"/admin/equipe"}},
 	}
 	// On the offer page each fact's label sits above its own value, in the
