@@ -6,19 +6,15 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"passerelle/internal/indicator"
+	"passerelle/internal/platform/postgres"
 )
 
 // The SQL of the plans, and the reads of what the rest of the platform
 // measured of an account (declarations, requests, contracts won).
 
-type dbtx interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type dbtx = postgres.DB
 
 type store struct{}
 

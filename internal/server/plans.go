@@ -238,16 +238,7 @@ func (s *Server) planYear(r *http.Request, id int64) int {
 
 // planStep redirects with a confirmation, or says the plan changed meanwhile.
 func (s *Server) planStep(w http.ResponseWriter, r *http.Request, err error, flash, to string) {
-	switch {
-	case err == nil:
-		s.flash(r, flash)
-	case errors.Is(err, plan.ErrInvalidState):
-		s.flash(r, "plan.flash_state")
-	default:
-		s.failure(w, r, err)
-		return
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	s.redirectAfter(w, r, err, flash, to, map[error]string{plan.ErrInvalidState: "plan.flash_state"})
 }
 
 func (s *Server) planShow(w http.ResponseWriter, r *http.Request) {

@@ -200,17 +200,27 @@ func (s *Server) requestSubmit(w http.ResponseWriter, r *http.Request) {
 // afterStep redirects with a confirmation, or a message when the state
 // changed meanwhile.
 func (s *Server) afterStep(w http.ResponseWriter, r *http.Request, err error, flash, to string) {
-	switch {
-	case err == nil:
-		s.flash(r, flash)
-	case errors.Is(err, purchase.ErrInvalidState):
-		s.flash(r, "requests.flash_state")
-	case errors.Is(err, purchase.ErrClosed):
-		s.flash(r, "requests.flash_closed")
-	default:
-		s.failure(w, r, err)
-		return
+	s.redirectAfter(w, r, err, flash, to, map[error]string{purchase.ErrInvalidState: "requests.flash_state",
+		purchase.ErrClosed: "requests.flash_closed"})
+}
+
+// redirectAfter redirects to to with a confirmation, or with the message
+// of a known refusal (the state changed meanwhile, in another tab); any
+// other error is a failure.
+func (s *Server) redirectAfter(w http.ResponseWriter, r *http.Request, err error, flash, to string, known map[error]string) {
+	if err != nil {
+		flash = ""
+		for e, msg := range known {
+			if errors.Is(err, e) {
+				flash = msg
+			}
+		}
+		if flash == "" {
+			s.failure(w, r, err)
+			return
+		}
 	}
+	s.flash(r, flash)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
