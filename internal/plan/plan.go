@@ -9,8 +9,13 @@
 package plan
 
 import (
+	"context"
 	"errors"
 	"time"
+
+	"passerelle/internal/platform/notify"
+
+	"github.com/jackc/pgx/v5"
 
 	"passerelle/internal/platform/audit"
 	"passerelle/internal/platform/validate"
@@ -123,6 +128,20 @@ var (
 	ActionClosed    = audit.Declare("plan.closed")
 	ActionInvited   = audit.Declare("plan.committee_invited")
 )
+
+// Committee is the mails telling the committee's SMEs an assessment
+// awaits their comment (users may turn them off).
+var Committee = notify.Declare("plans")
+
+// MailKinds are the mails this package writes ("mail.<kind>.subject" and
+// ".body").
+var MailKinds = []string{"plan_assessed"}
+
+// Notifier mails organisations in their users' language.
+type Notifier interface {
+	Organisation(ctx context.Context, tx pgx.Tx, orgID int64, cat notify.Category, kind string, kv ...any) error
+	BaseURL() string
+}
 
 // Limits of what is typed.
 const (

@@ -30,6 +30,9 @@ type Service struct {
 	db    *pgxpool.Pool
 	marks Marks
 	store store
+	// Notify tells the year's committee that an assessment awaits its
+	// comments; nil: no mail.
+	Notify Notifier
 	// Now is the clock (tests move it).
 	Now func() time.Time
 }
@@ -273,13 +276,30 @@ func (s *Service) Publish(ctx context.Context, actor member.Actor, id int64) err
 // past year).
 func (s *Service) Assess(ctx context.Context, actor member.Actor, id int64, text string) error {
 	text = validate.Clean(text)
+	first := false
 	return s.change(ctx, actor, id, ActAssess, ActionAssessed, func(p *Plan) error {
 		errs := validate.Errors{}
 		errs.Required("self_assessment", text, MaxSelfAssessment)
 		if errs.Any() {
 			return &ValidationError{Fields: errs}
 		}
+		first = p.AssessedAt == nil
 		p.SelfAssessment = text
+		return nil
+	}, func(ctx context.Context, tx pgx.Tx, p Plan) error {
+		if !first || s.Notify == nil {
+			return nil // told once, when the assessment is first written
+		}
+		orgs, err := s.store.committee(ctx, tx, p.Year)
+		if err != nil {
+			return err
+		}
+		for _, org := range orgs {
+			if err := s.Notify.Organisation(ctx, tx, org, Committee, "plan_assessed", "Org", p.OrgName, "Year", strconv.Itoa(p.Year),
+				"URL", fmt.Sprintf("%s/plans/%d", s.Notify.BaseURL(), p.ID)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 }

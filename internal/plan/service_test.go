@@ -3,6 +3,8 @@ package plan_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +13,10 @@ import (
 	"passerelle/internal/indicator"
 	"passerelle/internal/member"
 	"passerelle/internal/plan"
+	"passerelle/internal/platform/i18n"
+	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/mail"
+	"passerelle/internal/platform/notify"
 	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/platform/validate"
 )
@@ -28,13 +34,13 @@ type fixture struct {
 func addMember(t *testing.T, pool *pgxpool.Pool, siren, name, kind string, role member.Role) member.Actor {
 	t.Helper()
 	ctx := context.Background()
-	a := member.Actor{Kind: member.Kind(kind), Role: role, OrgName: name, Name: "Utilisateur " + name}
+	a := member.Actor{Kind: member.Kind(kind), Role: role, OrgName: name, Name: "Utilisateur " + name, Email: siren + "@test.fr"}
 	if err := pool.QueryRow(ctx, `INSERT INTO organisations (siren, legal_name, kind, naf_code, headcount_band, departement, status)
 		VALUES ($1, $2, $3, '62.01Z', '11', '75', 'member') RETURNING id`, siren, name, kind).Scan(&a.OrgID); err != nil {
 		t.Fatal(err)
 	}
 	if err := pool.QueryRow(ctx, `INSERT INTO users (organisation_id, email, name, password_hash, role, mail_token)
-		VALUES ($1, $2, $3, 'x', $4, $5) RETURNING id`, a.OrgID, siren+"@test.fr", a.Name, role, "tok"+siren).Scan(&a.UserID); err != nil {
+		VALUES ($1, $2, $3, 'x', $4, $5) RETURNING id`, a.OrgID, a.Email, a.Name, role, "tok"+siren).Scan(&a.UserID); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -48,6 +54,11 @@ func setup(t *testing.T) fixture {
 	now := time.Date(2026, 10, 15, 9, 0, 0, 0, time.UTC)
 	f := fixture{pool: pool, clock: &now, indicators: indicator.NewService(pool, nil)}
 	f.svc = plan.NewService(pool, f.indicators)
+	queue, err := jobs.InsertOnly(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Notify = notify.New(pool, mail.NewOutbox(queue), i18n.MustLoad(), "https://passerelle.test")
 	f.svc.Now = func() time.Time { return *f.clock }
 	f.buyer = addMember(t, pool, "552081317", "ELECTRICITE DE FRANCE", "ge", member.RoleOwner)
 	f.other = addMember(t, pool, "542107651", "ENGIE", "ge", member.RoleOwner)
@@ -154,6 +165,18 @@ func TestPlanLifecycle(t *testing.T) {
 	if err := f.svc.Assess(ctx, f.buyer, id, "Part PME en hausse mais sous la cible ; délais de paiement à réduire."); err != nil {
 		t.Fatal(err)
 	}
+	// The committee is told, once; nobody else.
+	told := func() (committee, others int) {
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE to_addr = $1), count(*) FILTER (WHERE to_addr <> $1)
+			FROM emails WHERE kind = 'plan_assessed'`, f.committee.Email), &committee, &others)
+		return committee, others
+	}
+	if err := f.svc.Assess(ctx, f.buyer, id, "Bilan revu : part PME en hausse, délais de paiement à réduire."); err != nil {
+		t.Fatal(err)
+	}
+	if c, o := told(); c != 1 || o != 0 {
+		t.Errorf("mails on the assessment: %d to the committee, %d to others; want 1 and 0", c, o)
+	}
 	if err := f.svc.Comment(ctx, f.outsider, id, "Je ne suis pas du comité."); !errors.Is(err, plan.ErrNotFound) {
 		t.Errorf("an SME off the committee comments: %v", err)
 	}
@@ -182,8 +205,8 @@ func TestPlanLifecycle(t *testing.T) {
 	// Every step a version, and an audit entry.
 	versions := pgtest.Count(t, f.pool, `SELECT count(*) FROM plan_versions WHERE plan_id = $1`, id)
 	audited := pgtest.Count(t, f.pool, `SELECT count(*) FROM audit_entries WHERE action LIKE 'plan.%' AND action <> 'plan.committee_invited'`)
-	if versions != 6 || audited != 6 { // saved, published, assessed, commented ×2, closed
-		t.Errorf("%d versions, %d audit entries; want 6 and 6", versions, audited)
+	if versions != 7 || audited != 7 { // saved, published, assessed ×2, commented ×2, closed
+		t.Errorf("%d versions, %d audit entries; want 7 and 7", versions, audited)
 	}
 }
 

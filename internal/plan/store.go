@@ -166,6 +166,15 @@ func (store) inCommittee(ctx context.Context, q dbtx, year int, org int64) (bool
 	return ok, err
 }
 
+// committee lists the organisations of the year's committee.
+func (store) committee(ctx context.Context, q dbtx, year int) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT organisation_id FROM plan_committee WHERE year = $1 ORDER BY organisation_id`, year)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
 // invite adds the member SME of siren to the year's committee; ErrNotFound
 // when no member SME has it.
 func (store) invite(ctx context.Context, tx pgx.Tx, year int, siren string) (int64, string, error) {

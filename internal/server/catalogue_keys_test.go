@@ -110,6 +110,7 @@ func enumKeys() map[string]string {
 	}
 	mails = append(mails, purchase.MailKinds...)
 	mails = append(mails, indicator.MailKinds...)
+	mails = append(mails, plan.MailKinds...)
 	for _, who := range present.Readers {
 		add("match reasons", "match.reasons_title."+string(who))
 		for _, c := range matching.ReasonCodes {

@@ -132,6 +132,7 @@ func New(d Deps) http.Handler {
 	}
 	s.indicators = indicator.NewService(d.DB, queue)
 	s.plans = plan.NewService(d.DB, s.indicators)
+	s.plans.Notify = s.notify
 	s.indicators.Notify = s.notify
 	s.indicators.Queue = s.moderation
 	s.purchases.UseReputations(s.indicators)
