@@ -71,19 +71,28 @@ type Input struct {
 
 // role is the actor's role on plan p.
 func (s *Service) role(ctx context.Context, actor member.Actor, p Plan) (Role, error) {
-	switch {
-	case actor.IsStaff():
-		return RoleStaff, nil
-	case actor.IsBuyer() && actor.OrgID == p.OrgID:
-		return RoleOwner, nil
-	case actor.IsSME():
-		ok, err := s.store.inCommittee(ctx, s.db, p.Year, actor.OrgID)
-		if err != nil || !ok {
+	committee := false
+	if actor.IsSME() {
+		var err error
+		if committee, err = s.store.inCommittee(ctx, s.db, p.Year, actor.OrgID); err != nil {
 			return RoleOther, err
 		}
-		return RoleCommittee, nil
 	}
-	return RoleOther, nil
+	return roleOf(actor, p, committee), nil
+}
+
+// roleOf is the actor's role on plan p, committee telling whether the
+// actor's SME sits on the committee of p's year.
+func roleOf(actor member.Actor, p Plan, committee bool) Role {
+	switch {
+	case actor.IsStaff():
+		return RoleStaff
+	case actor.IsBuyer() && actor.OrgID == p.OrgID:
+		return RoleOwner
+	case actor.IsSME() && committee:
+		return RoleCommittee
+	}
+	return RoleOther
 }
 
 // Get is plan id for its reader; ErrNotFound for whoever may not read it.
@@ -128,74 +137,104 @@ func (s *Service) view(ctx context.Context, actor member.Actor, p Plan) (View, e
 	return v, wrap("view", err)
 }
 
-// measure reads what the year measured of each commitment: the latest
-// declaration of the year, else (PME and ETI shares of a public buyer)
-// the DECP register; the platform's requests and contracts won; the
-// barometer's mark from 5 answers; the referent named in the plan.
+// measure reads what the year measured of each commitment of p.
 func (s *Service) measure(ctx context.Context, p Plan) ([]Measure, error) {
-	fig, declared, err := s.store.declared(ctx, s.db, p.OrgID, p.Year)
+	all, err := s.measureAll(ctx, p.Year, []Plan{p})
 	if err != nil {
 		return nil, err
 	}
-	var decp *registers.YearShares
-	if !declared && p.OrgKind == "public" {
-		shares, err := registers.Shares(ctx, s.db, registers.Scope{Buyer: p.SIREN})
-		if err != nil {
-			return nil, err
-		}
-		for i := range shares {
-			if shares[i].Year == p.Year && shares[i].Amounts.Total() > 0 {
-				decp = &shares[i]
-			}
-		}
+	return all[0], nil
+}
+
+// measureAll reads what year measured of each commitment of the plans (of
+// that year), a few statements for them all: the latest declaration of
+// the year, else (PME and ETI shares of a public buyer) the DECP
+// register; the platform's requests and contracts won; the barometer's
+// mark from 5 answers; the referent named in the plan.
+func (s *Service) measureAll(ctx context.Context, year int, plans []Plan) ([][]Measure, error) {
+	orgs := make([]int64, len(plans))
+	for i, p := range plans {
+		orgs[i] = p.OrgID
 	}
-	requests, won, err := s.store.platform(ctx, s.db, p.OrgID, p.Year)
+	declared, err := s.store.declaredAll(ctx, s.db, orgs, year)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Measure, 0, len(p.Commitments))
-	for _, c := range p.Commitments {
-		m := Measure{Commitment: c}
-		set := func(v float64, source string) { m.Value, m.Source = &v, source }
-		switch c.Indicator {
-		case PMEShare, ETIShare, PaymentDays, OnTime:
-			switch {
-			case declared:
-				set(map[Indicator]float64{PMEShare: 100 * fig.PMEShare(), ETIShare: 100 * fig.ETIShare(), PaymentDays: fig.PaymentDays,
-					OnTime: fig.OnTime}[c.Indicator], "declaration")
-			case decp != nil && (c.Indicator == PMEShare || c.Indicator == ETIShare):
-				cat := map[Indicator]string{PMEShare: "pme", ETIShare: "eti"}[c.Indicator]
-				set(100*decp.Amounts.Share(cat), "decp")
-			}
-		case Requests:
-			set(float64(requests), "platform")
-		case SMEContracts:
-			set(float64(won), "platform")
-		case Barometer:
-			if s.marks != nil {
-				mark, ok, err := s.marks.Mark(ctx, p.OrgID, p.Year)
-				if err != nil {
-					return nil, err
+	platform, err := s.store.platformAll(ctx, s.db, orgs, year)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Measure, len(plans))
+	for i, p := range plans {
+		fig, hasDeclaration := declared[p.OrgID]
+		var decp *registers.YearShares
+		measures := make([]Measure, 0, len(p.Commitments))
+		for _, c := range p.Commitments {
+			m := Measure{Commitment: c}
+			set := func(v float64, source string) { m.Value, m.Source = &v, source }
+			switch c.Indicator {
+			case PMEShare, ETIShare, PaymentDays, OnTime:
+				switch {
+				case hasDeclaration:
+					set(map[Indicator]float64{PMEShare: 100 * fig.PMEShare(), ETIShare: 100 * fig.ETIShare(), PaymentDays: fig.PaymentDays,
+						OnTime: fig.OnTime}[c.Indicator], "declaration")
+				case p.OrgKind == "public" && (c.Indicator == PMEShare || c.Indicator == ETIShare):
+					if decp == nil {
+						if decp, err = s.decpYear(ctx, p.SIREN, year); err != nil {
+							return nil, err
+						}
+					}
+					if decp.Amounts.Total() > 0 {
+						cat := map[Indicator]string{PMEShare: "pme", ETIShare: "eti"}[c.Indicator]
+						set(100*decp.Amounts.Share(cat), "decp")
+					}
 				}
-				if ok {
-					set(mark, "barometer")
+			case Requests:
+				set(float64(platform[p.OrgID][0]), "platform")
+			case SMEContracts:
+				set(float64(platform[p.OrgID][1]), "platform")
+			case Barometer:
+				if s.marks != nil {
+					mark, ok, err := s.marks.Mark(ctx, p.OrgID, year)
+					if err != nil {
+						return nil, err
+					}
+					if ok {
+						set(mark, "barometer")
+					}
 				}
+			case Referent:
+				named := 0.0
+				if strings.TrimSpace(p.Referent) != "" {
+					named = 1
+				}
+				set(named, "plan")
 			}
-		case Referent:
-			named := 0.0
-			if strings.TrimSpace(p.Referent) != "" {
-				named = 1
+			if m.Value != nil {
+				rounded := math.Round(*m.Value*10) / 10
+				m.Value = &rounded
 			}
-			set(named, "plan")
+			m.Outcome = OutcomeOf(c, m.Value)
+			measures = append(measures, m)
 		}
-		if m.Value != nil {
-			rounded := math.Round(*m.Value*10) / 10
-			m.Value = &rounded
-		}
-		m.Outcome = OutcomeOf(c, m.Value)
-		out = append(out, m)
+		out[i] = measures
 	}
 	return out, nil
+}
+
+// decpYear is a public buyer's year in the DECP register (empty amounts
+// when the register holds none).
+func (s *Service) decpYear(ctx context.Context, siren string, year int) (*registers.YearShares, error) {
+	shares, err := registers.Shares(ctx, s.db, registers.Scope{Buyer: siren})
+	if err != nil {
+		return nil, err
+	}
+	for i := range shares {
+		if shares[i].Year == year {
+			return &shares[i], nil
+		}
+	}
+	return &registers.YearShares{Year: year}, nil
 }
 
 // parse checks the form: each target a number within its indicator's
@@ -411,24 +450,28 @@ func (s *Service) List(ctx context.Context, actor member.Actor, year int) ([]Sum
 	if err != nil {
 		return nil, wrap("list", err)
 	}
-	var out []Summary
+	committee := false
+	if actor.IsSME() {
+		if committee, err = s.store.inCommittee(ctx, s.db, year, actor.OrgID); err != nil {
+			return nil, wrap("list", err)
+		}
+	}
+	var readable []Plan
 	for _, p := range all {
-		role, err := s.role(ctx, actor, p)
-		if err != nil {
-			return nil, wrap("list", err)
+		if _, ok := Next(SituationOf(p, s.Now()), roleOf(actor, p, committee), ActRead); ok {
+			readable = append(readable, p)
 		}
-		if _, ok := Next(SituationOf(p, s.Now()), role, ActRead); !ok {
-			continue
+	}
+	measures, err := s.measureAll(ctx, year, readable)
+	if err != nil {
+		return nil, wrap("list", err)
+	}
+	out := make([]Summary, len(readable))
+	for i, p := range readable {
+		out[i] = Summary{Plan: p, Counts: map[Outcome]int{}}
+		for _, m := range measures[i] {
+			out[i].Counts[m.Outcome]++
 		}
-		ms, err := s.measure(ctx, p)
-		if err != nil {
-			return nil, wrap("list", err)
-		}
-		x := Summary{Plan: p, Counts: map[Outcome]int{}}
-		for _, m := range ms {
-			x.Counts[m.Outcome]++
-		}
-		out = append(out, x)
 	}
 	return out, nil
 }

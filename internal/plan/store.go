@@ -192,26 +192,43 @@ func (store) invite(ctx context.Context, tx pgx.Tx, year int, siren string) (int
 	return org, name, err
 }
 
-// declared is an account's latest declaration for a year; ok false when
-// it declared nothing.
-func (store) declared(ctx context.Context, q dbtx, org int64, year int) (indicator.Figures, bool, error) {
-	var f indicator.Figures
-	err := q.QueryRow(ctx, `SELECT total_purchases, pme_purchases, eti_purchases, payment_days::float8, on_time_share::float8
-		FROM declarations WHERE organisation_id = $1 AND year = $2 ORDER BY version DESC LIMIT 1`, org, year).
-		Scan(&f.Total, &f.PME, &f.ETI, &f.PaymentDays, &f.OnTime)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, false, nil
+// declaredAll is the latest declaration of each account of orgs for a
+// year; an account that declared nothing is not in it.
+func (store) declaredAll(ctx context.Context, q dbtx, orgs []int64, year int) (map[int64]indicator.Figures, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT ON (organisation_id) organisation_id, total_purchases, pme_purchases, eti_purchases,
+			payment_days::float8, on_time_share::float8
+		FROM declarations WHERE organisation_id = ANY($1) AND year = $2 ORDER BY organisation_id, version DESC`, orgs, year)
+	if err != nil {
+		return nil, err
 	}
-	return f, err == nil, err
+	out := map[int64]indicator.Figures{}
+	var org int64
+	var f indicator.Figures
+	_, err = pgx.ForEachRow(rows, []any{&org, &f.Total, &f.PME, &f.ETI, &f.PaymentDays, &f.OnTime}, func() error {
+		out[org] = f
+		return nil
+	})
+	return out, err
 }
 
-// platform counts an account's requests published in a year and the
-// contracts SMEs won through them that year.
-func (store) platform(ctx context.Context, q dbtx, org int64, year int) (requests, won int, err error) {
-	err = q.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM purchase_requests WHERE organisation_id = $1 AND extract(year FROM published_at) = $2),
-			(SELECT count(*) FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
-			 WHERE r.organisation_id = $1 AND m.state = 'won' AND extract(year FROM coalesce(m.contract_date, m.updated_at)) = $2)`,
-		org, year).Scan(&requests, &won)
-	return requests, won, err
+// platformAll counts, for each account of orgs, its requests published in
+// a year and the contracts SMEs won through them that year.
+func (store) platformAll(ctx context.Context, q dbtx, orgs []int64, year int) (map[int64][2]int, error) {
+	rows, err := q.Query(ctx, `SELECT o, coalesce(r.n, 0)::int, coalesce(w.n, 0)::int FROM unnest($1::bigint[]) o
+		LEFT JOIN (SELECT organisation_id, count(*) AS n FROM purchase_requests
+			WHERE organisation_id = ANY($1) AND extract(year FROM published_at) = $2 GROUP BY 1) r ON r.organisation_id = o
+		LEFT JOIN (SELECT r.organisation_id, count(*) AS n FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
+			WHERE r.organisation_id = ANY($1) AND m.state = 'won' AND extract(year FROM coalesce(m.contract_date, m.updated_at)) = $2
+			GROUP BY 1) w ON w.organisation_id = o`, orgs, year)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][2]int{}
+	var org int64
+	var n [2]int
+	_, err = pgx.ForEachRow(rows, []any{&org, &n[0], &n[1]}, func() error {
+		out[org] = n
+		return nil
+	})
+	return out, err
 }
