@@ -146,7 +146,7 @@ func deadline(d Draft, n Norms) Finding {
 func trades(d Draft) (Finding, bool) {
 	var divisions []string
 	for _, c := range d.CPV {
-		if len(c) >= 2 && !contains(divisions, c[:2]) {
+		if len(c) >= 2 && !slices.Contains(divisions, c[:2]) {
 			divisions = append(divisions, c[:2])
 		}
 	}
@@ -279,15 +279,6 @@ func statesOutcome(desc string) bool {
 }
 
 func percent(x float64) int { return int(math.Round(x * 100)) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Message is the finding's sentence: its catalogue id ("coach.<code>")
 // and values, as pairs.

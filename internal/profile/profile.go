@@ -231,9 +231,8 @@ func (s *Service) AddReference(ctx context.Context, actor member.Actor, in Refer
 		e.Add("ref_cpv", "offer.cpv_unknown")
 	}
 	ref := NewReference{OrgID: actor.OrgID, Client: in.Client, Object: in.Object, CPV: in.CPV}
-	if a := strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "€", "").Replace(in.Amount); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
+	if n, empty, ok := validate.Whole(in.Amount); !empty {
+		if !ok || n < 0 {
 			e.Add("ref_amount", "form.number_invalid")
 		}
 		ref.AmountEUR = n

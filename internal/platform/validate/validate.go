@@ -238,12 +238,14 @@ func CPVErrors(e Errors, codes []string, max int, known func(code string) bool) 
 	}
 }
 
-// Whole reads a whole number as people type it in French or English:
-// "250 000", "250 000 €", "250,000" (spaces, non-breaking spaces,
-// thousands commas, a euro sign and "HT" left out). empty is true when
-// nothing was typed; ok false when what was typed is no whole number.
+// Whole reads a whole number as people type it: "250 000", "250 000 €",
+// "250 000 € HT" (spaces, non-breaking spaces, a euro sign and "HT" left
+// out). A comma or a point is no thousands separator here — in French it
+// starts decimals — so "250,5" is no whole number rather than 2 505.
+// empty is true when nothing was typed; ok false when what was typed is no
+// whole number.
 func Whole(s string) (n int64, empty, ok bool) {
-	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "€", "", "HT", "", "ht", "", ",", "").Replace(strings.TrimSpace(s))
+	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "€", "", "HT", "", "ht", "").Replace(strings.TrimSpace(s))
 	if s == "" {
 		return 0, true, true
 	}

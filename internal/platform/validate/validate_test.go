@@ -69,3 +69,28 @@ func TestBlank(t *testing.T) {
 		t.Errorf("a bidi override and a zero-width space pass as a value: %v", e)
 	}
 }
+
+// Whole numbers as typed in French: spaces and a euro sign are no part of
+// them; a decimal comma makes it no whole number (not a thousands comma).
+func TestWhole(t *testing.T) {
+	tests := []struct {
+		in        string
+		n         int64
+		empty, ok bool
+	}{
+		{"", 0, true, true},
+		{"  ", 0, true, true},
+		{"250 000", 250_000, false, true},
+		{"250\u202f000 € HT", 250_000, false, true},
+		{"30", 30, false, true},
+		{"250,5", 0, false, false},
+		{"250 000,00", 0, false, false},
+		{"beaucoup", 0, false, false},
+	}
+	for _, tc := range tests {
+		n, empty, ok := validate.Whole(tc.in)
+		if empty != tc.empty || ok != tc.ok || (ok && n != tc.n) {
+			t.Errorf("Whole(%q) = %d, %v, %v; want %d, %v, %v", tc.in, n, empty, ok, tc.n, tc.empty, tc.ok)
+		}
+	}
+}
