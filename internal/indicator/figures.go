@@ -188,19 +188,20 @@ func (s *Service) Reputation(ctx context.Context, actor member.Actor, accountID 
 	return r, nil
 }
 
-// Mark is an account's overall barometer mark (0–10) in a year's
-// campaign; ok is false while it has fewer than MinAnswers answers there:
+// Marks are the accounts' overall barometer marks (0–10) in a year's
+// campaign; an account with fewer than MinAnswers answers there has none:
 // the same rule as every page that shows the barometer, so anyone may
-// read it.
-func (s *Service) Mark(ctx context.Context, accountID int64, year int) (mark float64, ok bool, err error) {
-	scores, err := s.store.scoresOf(ctx, s.db, accountID)
+// read them.
+func (s *Service) Marks(ctx context.Context, accounts []int64, year int) (map[int64]float64, error) {
+	scores, err := s.store.scoresOfIn(ctx, s.db, accounts, year)
 	if err != nil {
-		return 0, false, wrap("mark", err)
+		return nil, wrap("marks", err)
 	}
+	out := map[int64]float64{}
 	for _, sc := range scores {
-		if sc.Year == year && sc.Enough {
-			return sc.Overall, true, nil
+		if sc.Enough {
+			out[sc.OrgID] = sc.Overall
 		}
 	}
-	return 0, false, nil
+	return out, nil
 }

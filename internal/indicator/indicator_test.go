@@ -244,6 +244,9 @@ func TestBarometerThreshold(t *testing.T) {
 	if r, err := f.svc.Reputation(ctx, f.smes[6], account.OrgID); err != nil || r.Score != nil {
 		t.Errorf("reputation with 4 answers: %+v, %v", r, err)
 	}
+	if m, err := f.svc.Marks(ctx, []int64{account.OrgID}, 2026); err != nil || len(m) != 0 {
+		t.Errorf("a mark with 4 answers: %v, %v", m, err)
+	}
 	if err := rate(f.smes[4], answers[4]...); err != nil {
 		t.Fatal(err)
 	}
@@ -256,6 +259,13 @@ func TestBarometerThreshold(t *testing.T) {
 	}
 	if len(scores[0].Comments) != 0 {
 		t.Error("an SME reads the comments")
+	}
+	// The marks progress plans read: the same rule, for the campaign's year only.
+	if m, err := f.svc.Marks(ctx, []int64{account.OrgID, f.buyers[1].OrgID}, 2026); err != nil || len(m) != 1 || !near(m[account.OrgID], 5.75) {
+		t.Errorf("marks of 2026: %v, %v", m, err)
+	}
+	if m, err := f.svc.Marks(ctx, []int64{account.OrgID}, 2025); err != nil || len(m) != 0 {
+		t.Errorf("marks of 2025: %v, %v", m, err)
 	}
 	_, staffView, _ := f.svc.Results(ctx, f.staff, id)
 	if c := staffView[0].Comments; len(c) != 5 || c[0] != "RAS" {

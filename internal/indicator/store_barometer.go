@@ -153,11 +153,16 @@ func (st store) scoresOf(ctx context.Context, q dbtx, account int64) ([]Score, e
 	return st.scores(ctx, q, `a.account_id = $1`, account)
 }
 
-func (store) scores(ctx context.Context, q dbtx, where string, arg int64) ([]Score, error) {
+// scoresOfIn are the accounts' scores in a year's campaign.
+func (st store) scoresOfIn(ctx context.Context, q dbtx, accounts []int64, year int) ([]Score, error) {
+	return st.scores(ctx, q, `a.account_id = ANY($1) AND c.year = $2`, accounts, year)
+}
+
+func (store) scores(ctx context.Context, q dbtx, where string, args ...any) ([]Score, error) {
 	rows, err := q.Query(ctx, `SELECT o.id, o.legal_name, c.year, count(*),
 			avg(a.relationship)::float8, avg(a.payment)::float8, avg(a.clarity)::float8, avg(a.innovation)::float8
 		FROM barometer_answers a JOIN organisations o ON o.id = a.account_id JOIN barometer_campaigns c ON c.id = a.campaign_id
-		WHERE `+where+` GROUP BY o.id, o.legal_name, c.year ORDER BY o.legal_name, o.id, c.year DESC`, arg)
+		WHERE `+where+` GROUP BY o.id, o.legal_name, c.year ORDER BY o.legal_name, o.id, c.year DESC`, args...)
 	if err != nil {
 		return nil, err
 	}

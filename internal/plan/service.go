@@ -19,10 +19,10 @@ import (
 	"passerelle/internal/taxonomy"
 )
 
-// Marks reads an account's barometer mark for a year (the indicator
-// service), nothing while it has too few answers.
+// Marks reads accounts' barometer marks for a year (the indicator
+// service); an account with too few answers has none.
 type Marks interface {
-	Mark(ctx context.Context, accountID int64, year int) (float64, bool, error)
+	Marks(ctx context.Context, accounts []int64, year int) (map[int64]float64, error)
 }
 
 // Service keeps the plans and measures their commitments.
@@ -150,7 +150,8 @@ func (s *Service) measure(ctx context.Context, p Plan) ([]Measure, error) {
 // that year), a few statements for them all: the latest declaration of
 // the year, else (PME and ETI shares of a public buyer) the DECP
 // register; the platform's requests and contracts won; the barometer's
-// mark from 5 answers; the referent named in the plan.
+// mark from 5 answers; the referent named in the plan. Only the DECP is
+// read account by account, for public buyers that declared nothing.
 func (s *Service) measureAll(ctx context.Context, year int, plans []Plan) ([][]Measure, error) {
 	orgs := make([]int64, len(plans))
 	for i, p := range plans {
@@ -163,6 +164,12 @@ func (s *Service) measureAll(ctx context.Context, year int, plans []Plan) ([][]M
 	platform, err := s.store.platformAll(ctx, s.db, orgs, year)
 	if err != nil {
 		return nil, err
+	}
+	marks := map[int64]float64{}
+	if s.marks != nil {
+		if marks, err = s.marks.Marks(ctx, orgs, year); err != nil {
+			return nil, err
+		}
 	}
 	out := make([][]Measure, len(plans))
 	for i, p := range plans {
@@ -194,14 +201,8 @@ func (s *Service) measureAll(ctx context.Context, year int, plans []Plan) ([][]M
 			case SMEContracts:
 				set(float64(platform[p.OrgID][1]), "platform")
 			case Barometer:
-				if s.marks != nil {
-					mark, ok, err := s.marks.Mark(ctx, p.OrgID, year)
-					if err != nil {
-						return nil, err
-					}
-					if ok {
-						set(mark, "barometer")
-					}
+				if mark, ok := marks[p.OrgID]; ok {
+					set(mark, "barometer")
 				}
 			case Referent:
 				named := 0.0

@@ -49,8 +49,8 @@ func (s *Service) Coach(ctx context.Context, actor member.Actor, in Input) ([]co
 		return nil, ErrForbidden
 	}
 	in.Normalize()
-	var naf string
-	if err := s.db.QueryRow(ctx, `SELECT naf_code FROM organisations WHERE id = $1`, actor.OrgID).Scan(&naf); err != nil {
+	naf, err := s.store.orgNAF(ctx, s.db, actor.OrgID)
+	if err != nil {
 		return nil, fmt.Errorf("purchase: coach: %w", err)
 	}
 	n, err := s.coach.Norms(ctx)

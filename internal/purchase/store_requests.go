@@ -201,3 +201,10 @@ func (store) linkSecret(ctx context.Context, q dbtx) ([]byte, error) {
 	err := q.QueryRow(ctx, `SELECT secret FROM link_keys WHERE name = 'mail_links'`).Scan(&secret)
 	return secret, err
 }
+
+// orgNAF is an organisation's activity code.
+func (store) orgNAF(ctx context.Context, q dbtx, org int64) (string, error) {
+	var naf string
+	err := q.QueryRow(ctx, `SELECT naf_code FROM organisations WHERE id = $1`, org).Scan(&naf)
+	return naf, err
+}

@@ -82,7 +82,8 @@ func (s *Server) myPlanPage(w http.ResponseWriter, r *http.Request, status, year
 	}
 	if can(plan.ActPublish) {
 		rep.Sections = append(rep.Sections, indicatorpage.Section{ID: "publier", Title: l.T("plan.publish_title"), Lead: l.T("plan.publish_lead"),
-			Forms: []components.Form{{Action: fmt.Sprintf("/espace/plan/%d/publier", v.Plan.ID), Submit: l.T("plan.publish"), TestID: "plan-publish"}}})
+			Forms: []components.Form{{Action: fmt.Sprintf("/espace/plan/%d/publier", v.Plan.ID), Submit: l.T("plan.publish"), TestID: "plan-publish",
+				Fields: []components.Field{yearField(year)}}}})
 	}
 	if can(plan.ActAssess) {
 		text := v.Plan.SelfAssessment
@@ -90,7 +91,7 @@ func (s *Server) myPlanPage(w http.ResponseWriter, r *http.Request, status, year
 			text = f.assess
 		}
 		form := components.Form{Action: fmt.Sprintf("/espace/plan/%d/bilan", v.Plan.ID), Submit: l.T("plan.assess"), TestID: "plan-assess",
-			Fields: []components.Field{{Name: "self_assessment", Label: l.T("plan.self_assessment"), Hint: l.T("plan.self_assessment_hint"),
+			Fields: []components.Field{yearField(year), {Name: "self_assessment", Label: l.T("plan.self_assessment"), Hint: l.T("plan.self_assessment_hint"),
 				Type: "textarea", Value: text, Required: true, MaxLength: plan.MaxSelfAssessment}}}
 		if f.formError == "assess" {
 			form = withErrors(l, form, f.errs)
@@ -100,11 +101,18 @@ func (s *Server) myPlanPage(w http.ResponseWriter, r *http.Request, status, year
 	s.render(w, r, status, indicatorpage.ReportView(rep))
 }
 
+// yearField carries the plan's year in its forms, so that the page after
+// a step is that year's (a forged year only shows another of the
+// account's own years).
+func yearField(year int) components.Field {
+	return components.Field{Name: "annee", Type: "hidden", Value: strconv.Itoa(year)}
+}
+
 // planForm is the plan's form: a target per indicator, the referent,
 // public or not.
 func planForm(l *i18n.Localizer, year int, in plan.Input, errs map[string]string) components.Form {
 	f := components.Form{Action: "/espace/plan", Submit: l.T("plan.save"), TestID: "plan-form",
-		Fields: []components.Field{{Name: "annee", Type: "hidden", Value: strconv.Itoa(year)}}}
+		Fields: []components.Field{yearField(year)}}
 	for _, ind := range plan.Indicators {
 		if ind == plan.Referent {
 			continue
@@ -119,8 +127,9 @@ func planForm(l *i18n.Localizer, year int, in plan.Input, errs map[string]string
 }
 
 // planSections are a plan as every reader reads it: where it stands, its
-// commitments measured, the self-assessment, the comments.
-func planSections(l *i18n.Localizer, v plan.View) []indicatorpage.Section {
+// commitments measured, the self-assessment, the comments (with the
+// reader's forms there: comment, close).
+func planSections(l *i18n.Localizer, v plan.View, commentForms ...components.Form) []indicatorpage.Section {
 	p := v.Plan
 	state := indicatorpage.Section{ID: "etat", Title: l.T("plan.state_title"), Facts: []components.Fact{
 		{Label: l.T("plan.account"), Value: p.OrgName},
@@ -147,7 +156,7 @@ func planSections(l *i18n.Localizer, v plan.View) []indicatorpage.Section {
 			l.T("plan.outcome." + string(m.Outcome))})
 	}
 	assessment := indicatorpage.Section{ID: "bilan", Title: l.T("plan.assess_title"), Lead: p.SelfAssessment, Empty: l.T("plan.no_assessment")}
-	comments := indicatorpage.Section{ID: "commentaires", Title: l.T("plan.comments_title"), Empty: l.T("plan.no_comments"),
+	comments := indicatorpage.Section{ID: "commentaires", Title: l.T("plan.comments_title"), Empty: l.T("plan.no_comments"), Forms: commentForms,
 		Table: &indicatorpage.Table{Caption: l.T("plan.comments_title"), TestID: "plan-comments",
 			Headers: []string{l.T("plan.col.author"), l.T("plan.col.date"), l.T("plan.col.comment")}}}
 	for _, c := range v.Comments {
@@ -208,7 +217,7 @@ func (s *Server) planPublish(w http.ResponseWriter, r *http.Request) {
 		s.flash(r, "plan.flash_empty")
 		err = nil
 	}
-	s.planStep(w, r, err, "plan.flash_published", "/espace/plan?annee="+strconv.Itoa(s.planYear(r, id)))
+	s.planStep(w, r, err, "plan.flash_published", "/espace/plan?annee="+strconv.Itoa(s.planYearOf(r, r.PostFormValue("annee"))))
 }
 
 // planAssess writes the buyer's self-assessment.
@@ -218,22 +227,13 @@ func (s *Server) planAssess(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound)
 		return
 	}
-	text := r.PostFormValue("self_assessment")
+	text, year := r.PostFormValue("self_assessment"), s.planYearOf(r, r.PostFormValue("annee"))
 	err := s.plans.Assess(r.Context(), actorFrom(r.Context()), id, text)
 	if errs, ok := fieldErrors(err); ok {
-		s.myPlanPage(w, r, http.StatusUnprocessableEntity, s.planYear(r, id), planForms{assess: text, errs: errs, formError: "assess"})
+		s.myPlanPage(w, r, http.StatusUnprocessableEntity, year, planForms{assess: text, errs: errs, formError: "assess"})
 		return
 	}
-	s.planStep(w, r, err, "plan.flash_assessed", "/espace/plan?annee="+strconv.Itoa(s.planYear(r, id)))
-}
-
-// planYear is the year of plan id as its reader may read it (this year
-// when it may not: the page it lands on then says nothing more).
-func (s *Server) planYear(r *http.Request, id int64) int {
-	if v, err := s.plans.Get(r.Context(), actorFrom(r.Context()), id); err == nil {
-		return v.Plan.Year
-	}
-	return s.plans.Now().Year()
+	s.planStep(w, r, err, "plan.flash_assessed", "/espace/plan?annee="+strconv.Itoa(year))
 }
 
 // planStep redirects with a confirmation, or says the plan changed meanwhile.
@@ -260,18 +260,21 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, status int, id
 		return
 	}
 	title := l.T("plan.title_of", "Org", v.Plan.OrgName, "Year", v.Plan.Year)
-	rep := indicatorpage.Report{Page: s.page(r, ""), Title: title, Lead: l.T("plan.page_lead"), TestID: "plan", Sections: planSections(l, v)}
-	rep.Page.Title = title
+	var forms []components.Form
 	if slices.Contains(v.Actions, plan.ActComment) {
-		form := components.Form{Action: fmt.Sprintf("/plans/%d/commentaires", id), Submit: l.T("plan.comment_submit"), TestID: "plan-comment",
-			Fields: []components.Field{{Name: "comment", Label: l.T("plan.comment"), Hint: l.T("plan.comment_hint." + map[bool]string{true: "staff", false: "sme"}[actorFrom(r.Context()).IsStaff()]),
-				Type: "textarea", Value: f.comment, Required: true, MaxLength: plan.MaxComment}}}
-		rep.Sections[3].Forms = append(rep.Sections[3].Forms, withErrors(l, form, f.errs))
+		hint := "plan.comment_hint.sme"
+		if actorFrom(r.Context()).IsStaff() {
+			hint = "plan.comment_hint.staff"
+		}
+		forms = append(forms, withErrors(l, components.Form{Action: fmt.Sprintf("/plans/%d/commentaires", id), Submit: l.T("plan.comment_submit"),
+			TestID: "plan-comment", Fields: []components.Field{{Name: "comment", Label: l.T("plan.comment"), Hint: l.T(hint),
+				Type: "textarea", Value: f.comment, Required: true, MaxLength: plan.MaxComment}}}, f.errs))
 	}
 	if slices.Contains(v.Actions, plan.ActClose) {
-		rep.Sections[3].Forms = append(rep.Sections[3].Forms, components.Form{Action: fmt.Sprintf("/plans/%d/cloturer", id),
-			Submit: l.T("plan.close"), TestID: "plan-close", Danger: true})
+		forms = append(forms, components.Form{Action: fmt.Sprintf("/plans/%d/cloturer", id), Submit: l.T("plan.close"), TestID: "plan-close", Danger: true})
 	}
+	rep := indicatorpage.Report{Page: s.page(r, ""), Title: title, Lead: l.T("plan.page_lead"), TestID: "plan", Sections: planSections(l, v, forms...)}
+	rep.Page.Title = title
 	s.render(w, r, status, indicatorpage.ReportView(rep))
 }
 

@@ -152,7 +152,7 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 	}
 	lc := s.lifecycle(l, state, visited)
 	v.Lifecycle = &lc
-	v.Explanation = s.smeExplanation(l, p, state)
+	v.Explanation = s.smeExplanation(l, p)
 	if p.Match != nil && p.Match.State == purchase.StateDeclined && p.Match.BuyerReason != "" {
 		v.Reason = l.T("match.buyer_reason", "Reason", p.Match.BuyerReason)
 	}
@@ -181,8 +181,9 @@ func (s *Server) smeSide(l *i18n.Localizer, v *requestpage.Detail, p purchase.Pa
 }
 
 // smeExplanation is why the request fits the SME, and, while it may still
-// answer, what would raise its rank there (advice with the form for each).
-func (s *Server) smeExplanation(l *i18n.Localizer, p purchase.Page, state purchase.State) components.Explanation {
+// answer (the lifecycle's table says so), what would raise its rank there
+// (advice with the form for each).
+func (s *Server) smeExplanation(l *i18n.Localizer, p purchase.Page) components.Explanation {
 	lab := s.labels(l)
 	var e components.Explanation
 	var raw []byte
@@ -190,7 +191,7 @@ func (s *Server) smeExplanation(l *i18n.Localizer, p purchase.Page, state purcha
 		raw = p.Match.Reasons
 		e = lab.Explain(raw, present.SME)
 	}
-	if !p.Takes || state == purchase.StateNotInterested || state.Answered() {
+	if !slices.Contains(p.Actions, purchase.ActInterest) {
 		return e
 	}
 	own := make([]matching.OwnOffer, len(p.Offers))
