@@ -15,9 +15,10 @@ import (
 type Service struct {
 	db *pgxpool.Pool
 
-	mu       sync.Mutex
-	norms    Norms
-	loadedAt time.Time
+	mu         sync.Mutex
+	norms      Norms
+	loadedAt   time.Time
+	refreshing bool
 }
 
 // NewService returns the coach over the platform's database.
@@ -27,20 +28,60 @@ func NewService(db *pgxpool.Pool) *Service { return &Service{db: db} }
 // again: they move with months of requests, not minutes.
 const NormsTTL = time.Hour
 
-// Norms measures the thresholds on every request whose deadline has
-// passed (cached NormsTTL).
+// NormsWindow is how far back the norms read requests: today's habits,
+// and a bounded read.
+const NormsWindow = 2 * 365 * 24 * time.Hour
+
+// Norms are the thresholds measured on the requests whose deadline passed
+// within NormsWindow. The first call measures them; later, once older
+// than NormsTTL, they are measured again in the background while pages
+// keep reading the previous ones: no reader waits on the measure.
 func (s *Service) Norms(ctx context.Context) (Norms, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.loadedAt.IsZero() && time.Since(s.loadedAt) < NormsTTL {
-		return s.norms, nil
+	loaded, stale := !s.loadedAt.IsZero(), time.Since(s.loadedAt) >= NormsTTL
+	if loaded && stale && !s.refreshing {
+		s.refreshing = true
+		go s.refresh()
 	}
+	n := s.norms
+	s.mu.Unlock()
+	if loaded {
+		return n, nil
+	}
+	n, err := s.measure(ctx)
+	if err != nil {
+		return Norms{}, err
+	}
+	s.mu.Lock()
+	s.norms, s.loadedAt = n, time.Now()
+	s.mu.Unlock()
+	return n, nil
+}
+
+// refresh measures the norms again; on failure the previous ones stay
+// another NormsTTL.
+func (s *Service) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := s.measure(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		s.norms = n
+	}
+	s.loadedAt, s.refreshing = time.Now(), false
+}
+
+// measure reads every published request whose deadline passed within the
+// window: days given, questions, SMEs that saw it and that were interested.
+func (s *Service) measure(ctx context.Context) (Norms, error) {
 	rows, err := s.db.Query(ctx, `SELECT (r.deadline - r.published_at::date)::int, cardinality(r.questions),
 			count(*) FILTER (WHERE m.viewed_at IS NOT NULL OR m.answered_at IS NOT NULL)::int,
 			count(*) FILTER (WHERE m.answered_at IS NOT NULL AND m.state <> 'not_interested')::int
 		FROM purchase_requests r LEFT JOIN request_matches m ON m.request_id = r.id
-		WHERE r.published_at IS NOT NULL AND r.deadline < current_date AND r.status IN ('open', 'closed')
-		GROUP BY r.id`)
+		WHERE r.published_at IS NOT NULL AND r.deadline < current_date AND r.deadline >= current_date - $1::int
+			AND r.status IN ('open', 'closed')
+		GROUP BY r.id`, int(NormsWindow.Hours()/24))
 	if err != nil {
 		return Norms{}, fmt.Errorf("coach: norms: %w", err)
 	}
@@ -48,8 +89,7 @@ func (s *Service) Norms(ctx context.Context) (Norms, error) {
 	if err != nil {
 		return Norms{}, fmt.Errorf("coach: norms: %w", err)
 	}
-	s.norms, s.loadedAt = Measure(obs), time.Now()
-	return s.norms, nil
+	return Measure(obs), nil
 }
 
 // Aftermath is what happened to a request, as its events and the SMEs'
