@@ -111,17 +111,36 @@ func (store) markFollowUpAsked(ctx context.Context, tx pgx.Tx, id int64, now tim
 // nextToInvite locks the next open request after after that still wants
 // answers (fewer than enough), whose last batch went out before lastBefore
 // and that has matched SMEs scored minScore or more not invited yet;
-// ErrNotFound when none.
+// ErrNotFound when none. The conditions are read again once the row is
+// locked: the first statement's snapshot may predate another server's
+// batch for the same request, committed while this one waited for the
+// lock (the lock re-reads the row, not the matches its conditions count).
 func (store) nextToInvite(ctx context.Context, tx pgx.Tx, after int64, today time.Time, enough int, lastBefore time.Time,
 	minScore float64) (Request, error) {
-	return first(collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $1 AND r.id > $2
-		AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id
-			AND m.state IN ('interested', 'shortlisted', 'discussion', 'won', 'lost', 'declined')) < $3
-		AND coalesce((SELECT max(m.invited_at) FROM request_matches m WHERE m.request_id = r.id), r.published_at) <= $4
-		AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
-			AND m.state IN ('suggested', 'viewed') AND m.score >= $5)
-		ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`, today, after, enough, lastBefore, minScore)))
+	for {
+		r, err := first(collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.id > $2 AND `+dueForInvitations+`
+			ORDER BY r.id LIMIT 1 FOR NO KEY UPDATE OF r SKIP LOCKED`, today, after, enough, lastBefore, minScore)))
+		if err != nil {
+			return r, err
+		}
+		var due bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM purchase_requests r WHERE r.id = $2 AND `+dueForInvitations+`)`,
+			today, r.ID, enough, lastBefore, minScore).Scan(&due); err != nil || due {
+			return r, err
+		}
+		after = r.ID
+	}
 }
+
+// dueForInvitations is an open request's condition for a new batch of
+// invitations ($1 today, $3 enough answers, $4 last batch before, $5 the
+// minimum score).
+const dueForInvitations = `r.status = 'open' AND r.deadline >= $1
+	AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id
+		AND m.state IN ('interested', 'shortlisted', 'discussion', 'won', 'lost', 'declined')) < $3
+	AND coalesce((SELECT max(m.invited_at) FROM request_matches m WHERE m.request_id = r.id), r.published_at) <= $4
+	AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
+		AND m.state IN ('suggested', 'viewed') AND m.score >= $5)`
 
 // takeMatchChanges removes up to n entries of the change list (skipping
 // those another server holds) and returns their SMEs, each once.
