@@ -31,7 +31,10 @@ type SMEHit struct {
 // directory is the predicate of the directory's partial indexes.
 const directory = "g.status = 'member' AND g.kind IN ('pme', 'eti')"
 
-func directoryPlan(q Query, p Parsed, words bool) plan {
+// directoryPlan is the SQL of a directory search. With names, the words
+// also find a name close to what was typed by trigram similarity: the
+// path when the index is not ready; the index answers names itself.
+func directoryPlan(q Query, p Parsed, words, names bool) plan {
 	var b builder
 	b.and(directory)
 	tsq, sim := "NULL::tsquery", "0::real"
@@ -39,10 +42,14 @@ func directoryPlan(q Query, p Parsed, words bool) plan {
 		text := b.arg(p.Words)
 		tsq = "fr_tsquery(" + text + ")"
 		folded := "immutable_unaccent(lower(" + text + "))"
-		// Words in the profile, or a name close to what was typed (typos,
-		// a name cut short): word_similarity uses the trigram index.
-		b.and("(g.search @@ " + tsq + " OR immutable_unaccent(lower(g.legal_name)) %> " + folded + ")")
-		sim = "word_similarity(" + folded + ", immutable_unaccent(lower(g.legal_name)))"
+		if names {
+			// Words in the profile, or a name close to what was typed (typos,
+			// a name cut short): word_similarity uses the trigram index.
+			b.and("(g.search @@ " + tsq + " OR immutable_unaccent(lower(g.legal_name)) %> " + folded + ")")
+			sim = "word_similarity(" + folded + ", immutable_unaccent(lower(g.legal_name)))"
+		} else {
+			b.and("g.search @@ " + tsq)
+		}
 	}
 	if len(p.Facets) > 0 {
 		b.and("g.facets @> " + b.arg(p.Facets) + "::text[]")
@@ -91,17 +98,24 @@ func (s *Service) SMEs(ctx context.Context, q Query) (Results[SMEHit], error) {
 	if err != nil {
 		return Results[SMEHit]{}, err
 	}
-	pl := directoryPlan(q, p, w.any)
-	res := Results[SMEHit]{Sort: pl.sort, Page: pl.page1}
 	x, err := s.index(ctx, searchindex.SMEs, p, w)
 	if err != nil {
-		return res, err
+		return Results[SMEHit]{}, err
 	}
+	pl := directoryPlan(q, p, w.any, x == nil)
+	res := Results[SMEHit]{Sort: pl.sort, Page: pl.page1}
 	if x != nil {
 		r := x.Search(indexQuery(w, p, res.Sort, res.Page))
+		if r.Total == 0 && w.any && x.Search(searchindex.Query{Terms: w.terms, TotalOnly: true}).Total == 0 {
+			// The words together are found nowhere: a name close to what
+			// was typed, or the words that are found.
+			t, err := s.tail(ctx, x, p, w, res.Page, true)
+			if err != nil {
+				return res, err
+			}
+			r, res.Sort, res.ByName, res.Ignored = t.r, SortRelevance, t.byName, t.ignored
+		}
 		switch {
-		case r.Total == 0 && w.any && x.Search(searchindex.Query{Terms: w.terms, TotalOnly: true}).Total == 0:
-			x = nil // the words are nowhere: SQL looks for a name close to what was typed
 		case res.Sort == SortRelevance:
 			res.Counts = indexCounts(r, p.Facets)
 			res.Hits, res.More, err = byIndex(ctx, s.db, `SELECT `+smeColumns+`, 0::real, lower(g.legal_name)

@@ -34,6 +34,12 @@ type Results[T any] struct {
 	Page   int    // relevance paging
 	Next   string // cursor of the next page (date and name paging)
 	More   bool   // a next page exists
+	// When the words typed, all together, are found nowhere: ByName, the
+	// hits are companies whose name is close to what was typed (the
+	// directory); otherwise Ignored are the typed words left out so the
+	// others find something.
+	ByName  bool
+	Ignored []string
 }
 
 // plan is the SQL of one search: the counting statement and the page.
@@ -131,6 +137,14 @@ func (s *Service) Offers(ctx context.Context, q Query) (Results[OfferHit], error
 		// The index counts exactly and ranks every match; a page sorted
 		// by date still comes from SQL, which pages by cursor.
 		r := x.Search(indexQuery(w, p, res.Sort, res.Page))
+		if r.Total == 0 && w.any && x.Search(searchindex.Query{Terms: w.terms, TotalOnly: true}).Total == 0 {
+			// The words together are found nowhere: rank on those that are.
+			var t tail
+			if t, err = s.tail(ctx, x, p, w, res.Page, false); err != nil {
+				return res, err
+			}
+			r, res.Sort, res.Ignored = t.r, SortRelevance, t.ignored
+		}
 		res.Counts = indexCounts(r, p.Facets)
 		if res.Sort == SortRelevance {
 			res.Hits, res.More, err = byIndex(ctx, s.db, `SELECT `+offerColumns+`, 0::real

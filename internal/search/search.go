@@ -177,6 +177,80 @@ func (s *Service) index(ctx context.Context, list string, p Parsed, w words) (*s
 	return s.sync.Index(list), nil
 }
 
+// tail is the answer to words found nowhere together.
+type tail struct {
+	r       searchindex.Result
+	byName  bool
+	ignored []string
+}
+
+// tail answers a search whose words, all together, no document holds —
+// without a scan: first (names) the companies whose name is close to what
+// was typed (a typo, a name cut short: Index.SearchNames); otherwise the
+// rarest word found, then each other word found as long as some document
+// still holds them all, the words left out named in ignored as typed.
+func (s *Service) tail(ctx context.Context, x *searchindex.Index, p Parsed, w words, page int, names bool) (tail, error) {
+	q := searchindex.Query{Facets: p.Facets, Offset: (page - 1) * PageSize, Limit: PageSize + 1}
+	if names {
+		if r := x.SearchNames(p.Words, q); r.Total > 0 {
+			return tail{r: r, byName: true}, nil
+		}
+	}
+	known := x.Known(w.terms)
+	order := make([]int, 0, len(w.terms))
+	for i, n := range known {
+		if n > 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return known[a] - known[b] })
+	var kept, left []string
+	for _, i := range order {
+		with := append(slices.Clone(kept), w.terms[i])
+		if len(kept) == 0 || x.Search(searchindex.Query{Terms: with, TotalOnly: true}).Total > 0 {
+			kept = with
+		}
+	}
+	for _, t := range w.terms {
+		if !slices.Contains(kept, t) {
+			left = append(left, t)
+		}
+	}
+	out := tail{r: searchindex.Result{Facets: map[string]int{}}}
+	if len(kept) > 0 {
+		q.Terms = kept
+		out.r = x.Search(q)
+	}
+	var err error
+	out.ignored, err = s.typedWords(ctx, p.Words, left)
+	return out, err
+}
+
+// typedWords are the words of text whose lexemes are all among lexemes:
+// what the user typed, not the stems the index holds.
+func (s *Service) typedWords(ctx context.Context, text string, lexemes []string) ([]string, error) {
+	if len(lexemes) == 0 {
+		return nil, nil
+	}
+	typed := strings.Fields(text)
+	rows, err := s.db.Query(ctx, `SELECT fr_tsquery(w)::text FROM unnest($1::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n`, typed)
+	if err != nil {
+		return nil, fmt.Errorf("search: words of %q: %w", text, err)
+	}
+	parsed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("search: words of %q: %w", text, err)
+	}
+	var out []string
+	for i, tsq := range parsed {
+		terms, _ := searchindex.ParseQuery(tsq)
+		if len(terms) > 0 && !slices.ContainsFunc(terms, func(t string) bool { return !slices.Contains(lexemes, t) }) {
+			out = append(out, typed[i])
+		}
+	}
+	return out, nil
+}
+
 // indexCounts turns the index's exact counts into Counts.
 func indexCounts(r searchindex.Result, selected []string) Counts {
 	keys := make([]FacetCount, 0, len(r.Facets))

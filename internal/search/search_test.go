@@ -340,6 +340,53 @@ func TestDirectorySearch(t *testing.T) {
 	})
 }
 
+// TestWordsFoundNowhereTogether: when the words typed, all together, are
+// in no document, the index answers without a scan of the names — a
+// company whose name is close to what was typed (a typo, a name cut
+// short), or else the words that are found, naming those left out — and
+// the directory's page by name no longer asks PostgreSQL for names close
+// to the words.
+func TestWordsFoundNowhereTogether(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	c := realContract(t, fixtures[2])                      // the photovoltaic installer
+	cut := string([]rune(strings.Fields(c.winner)[0])[:6]) // "AQUITA": no word stems to it
+	for _, typed := range []string{typo(c.winner), strings.ToLower(cut)} {
+		res, err := w.indexed.SMEs(ctx, search.Query{Text: typed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.ByName || !slices.ContainsFunc(res.Hits, func(h search.SMEHit) bool { return h.SIREN == c.siren }) {
+			t.Errorf("%q: by name %v, hits %+v; want %s (%s) by name", typed, res.ByName, res.Hits, c.winner, c.siren)
+		}
+	}
+	for _, tc := range []struct {
+		text, ignored string
+	}{
+		{"photovoltaïques zzyzxq", "zzyzxq"},    // a word found nowhere
+		{"photovoltaïque logiciel", "logiciel"}, // each found, never together: the rarer kept (photovoltaïque: one offer, logiciel: two)
+	} {
+		res, err := w.indexed.Offers(ctx, search.Query{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Counts.Total == 0 || !slices.Equal(res.Ignored, []string{tc.ignored}) {
+			t.Errorf("catalogue %q: %d hits, ignored %q; want hits and %q ignored", tc.text, res.Counts.Total, res.Ignored, tc.ignored)
+		}
+		d, err := w.indexed.SMEs(ctx, search.Query{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Counts.Total == 0 || d.ByName || !slices.Equal(d.Ignored, []string{tc.ignored}) {
+			t.Errorf("directory %q: %d hits (by name %v), ignored %q; want hits and %q ignored", tc.text, d.Counts.Total, d.ByName, d.Ignored, tc.ignored)
+		}
+	}
+	res, err := w.indexed.Offers(ctx, search.Query{Text: "zzyzxq"})
+	if err != nil || res.Counts.Total != 0 || !slices.Equal(res.Ignored, []string{"zzyzxq"}) {
+		t.Errorf("a lone unknown word: %d hits, ignored %q (%v)", res.Counts.Total, res.Ignored, err)
+	}
+}
+
 // typo swaps two letters in the middle of the name's longest word.
 func typo(name string) string {
 	words := strings.Fields(name)

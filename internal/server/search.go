@@ -135,6 +135,18 @@ func (s *Server) searchView(r *http.Request, path string, q search.Query, c sear
 	return v
 }
 
+// tailNotice says how a search whose words were found nowhere together
+// was answered: by names close to what was typed, or without some words.
+func tailNotice(l *i18n.Localizer, text string, byName bool, ignored []string) string {
+	switch {
+	case byName:
+		return l.T("search.by_name", "Query", strings.TrimSpace(text))
+	case len(ignored) > 0:
+		return l.T("search.ignored", "Count", len(ignored), "Words", "« "+strings.Join(ignored, " », « ")+" »")
+	}
+	return ""
+}
+
 func totalText(l *i18n.Localizer, key string, c search.Counts) string {
 	if c.Capped {
 		return l.T(key+"_capped", "N", l.Int(int64(c.Total)))
@@ -161,6 +173,7 @@ func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) {
 	v.Title, v.Lead, v.QueryHint = l.T("catalogue.title"), l.T("catalogue.lead"), l.T("catalogue.hint")
 	v.Sorts = []components.Option{{Value: search.SortRelevance, Label: l.T("search.sort.relevance")}, {Value: search.SortRecent, Label: l.T("search.sort.recent")}}
 	v.Total, v.Count = totalText(l, "catalogue.total", res.Counts), res.Counts.Total
+	v.Notice = tailNotice(l, q.Text, res.ByName, res.Ignored)
 	v.Empty = l.T("catalogue.empty")
 	if !a.SignedIn() {
 		v.Lead = l.T("showcase.lead")
@@ -196,6 +209,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	v.Sorts = []components.Option{{Value: search.SortRelevance, Label: l.T("search.sort.relevance")},
 		{Value: search.SortName, Label: l.T("search.sort.name")}, {Value: search.SortRecent, Label: l.T("search.sort.joined")}}
 	v.Total, v.Count = totalText(l, "directory.total", res.Counts), res.Counts.Total
+	v.Notice = tailNotice(l, q.Text, res.ByName, res.Ignored)
 	v.Empty = l.T("directory.empty")
 	lab := s.labels(l)
 	for _, h := range res.Hits {

@@ -16,18 +16,21 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// Doc is one searchable row: its id, a sort key (recency), its facet keys
-// and its tsvector as PostgreSQL prints it.
+// Doc is one searchable row: its id, a sort key (recency), its facet keys,
+// its tsvector as PostgreSQL prints it and, for the directory, the name
+// looked up when typed approximately (see SearchNames).
 type Doc struct {
 	ID     int64
 	Sort   int64
 	Facets []string
 	Vector string
+	Name   string
 }
 
 type postings struct {
@@ -65,6 +68,7 @@ type Index struct {
 	cost      []uint32
 	bytes     int64 // live and dead
 	deadBytes int64
+	names     vocabulary
 }
 
 // New returns an empty index.
@@ -97,12 +101,22 @@ func (x *Index) Memory() (total, dead int64) {
 // Put adds a document, replacing the one with the same id. A new document
 // takes the next ordinal, so every posting list stays sorted by appending.
 func (x *Index) Put(d Doc) error {
-	terms, err := ParseVector(d.Vector)
+	terms, err := docTerms(d)
 	if err != nil {
 		return err
 	}
 	x.putParsed(d, terms)
 	return nil
+}
+
+// docTerms are a document's terms: its tsvector's lexemes, then its
+// name's words.
+func docTerms(d Doc) ([]Term, error) {
+	terms, err := ParseVector(d.Vector)
+	if err != nil {
+		return nil, err
+	}
+	return append(terms, nameTerms(d.Name)...), nil
 }
 
 // putParsed adds a document whose tsvector is already parsed.
@@ -138,6 +152,9 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 		if p == nil {
 			p = &postings{}
 			x.terms[t.Lexeme] = p
+			if w, ok := strings.CutPrefix(t.Lexeme, namePrefix); ok {
+				x.names.add(w)
+			}
 		}
 		p.docs = append(p.docs, ord)
 		p.scores = append(p.scores, uint8(min(t.Score, 255)))

@@ -17,7 +17,7 @@ import (
 // a CRC-32C of the whole is checked before anything is served.
 const (
 	snapshotMagic   = "PSIX"
-	snapshotVersion = 3
+	snapshotVersion = 4
 )
 
 // ErrBadSnapshot is a snapshot that cannot be served: truncated, damaged,
@@ -341,6 +341,7 @@ func (d *decoder) index() *Index {
 	if d.err != nil {
 		return nil
 	}
+	x.buildVocabulary()
 	return x
 }
 

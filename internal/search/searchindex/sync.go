@@ -22,8 +22,8 @@ const (
 )
 
 var sources = map[string]string{
-	Offers: `SELECT id, (extract(epoch FROM published_at) * 1e6)::bigint, facets, search::text FROM offers WHERE listed`,
-	SMEs: `SELECT id, (extract(epoch FROM created_at) * 1e6)::bigint, facets, search::text FROM organisations
+	Offers: `SELECT id, (extract(epoch FROM published_at) * 1e6)::bigint, facets, search::text, '' AS name FROM offers WHERE listed`,
+	SMEs: `SELECT id, (extract(epoch FROM created_at) * 1e6)::bigint, facets, search::text, legal_name FROM organisations
 		WHERE status = 'member' AND kind IN ('pme', 'eti')`,
 }
 
@@ -241,7 +241,7 @@ func load(ctx context.Context, q interface {
 		go func() {
 			defer wg.Done()
 			for p := range work {
-				p.terms, p.err = ParseVector(p.d.Vector)
+				p.terms, p.err = docTerms(p.d)
 				close(p.done)
 			}
 		}()
@@ -264,7 +264,7 @@ func load(ctx context.Context, q interface {
 	for rows.Next() {
 		p := &parsed{done: make(chan struct{})}
 		var sort *int64
-		if scanErr = rows.Scan(&p.d.ID, &sort, &p.d.Facets, &p.d.Vector); scanErr != nil {
+		if scanErr = rows.Scan(&p.d.ID, &sort, &p.d.Facets, &p.d.Vector, &p.d.Name); scanErr != nil {
 			break
 		}
 		if sort != nil {
