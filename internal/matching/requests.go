@@ -46,21 +46,43 @@ func RequestFor(r purchase.Request, buyerSIREN string, tax *taxonomy.Taxonomy) R
 	return req
 }
 
-// Match ranks the SMEs for a request.
+// Match ranks the SMEs for a request: the best Limit with a positive
+// score, the buyer's own organisation aside.
 func (m ForRequests) Match(ctx context.Context, tx pgx.Tx, r purchase.Request) ([]purchase.Suggestion, error) {
+	return m.rank(ctx, tx, r, nil)
+}
+
+// Rescore scores orgs for a request as Match ranks them: each from its
+// own evidence, gathered for them alone (Request.Among), so each gets the
+// score and reasons a whole ranking would give it — exactly while the
+// request's candidate pools are within the service's bounds
+// (ReferenceCandidates, TextBest…), which only the largest CPV groups
+// at national scale exceed.
+func (m ForRequests) Rescore(ctx context.Context, tx pgx.Tx, r purchase.Request, orgs []int64) ([]purchase.Suggestion, error) {
+	return m.rank(ctx, tx, r, append(make([]int64, 0, len(orgs)), orgs...))
+}
+
+// Keep is how many SMEs Match suggests at most.
+func (m ForRequests) Keep() int { return m.Limit }
+
+func (m ForRequests) rank(ctx context.Context, tx pgx.Tx, r purchase.Request, among []int64) ([]purchase.Suggestion, error) {
 	var siren string
 	if err := tx.QueryRow(ctx, `SELECT siren FROM organisations WHERE id = $1`, r.OrgID).Scan(&siren); err != nil {
 		return nil, err
 	}
 	req := RequestFor(r, siren, m.Service.tax)
-	year := r.CreatedAt.Year()
-	ranked, err := m.Service.Rank(ctx, req, year, m.Limit)
+	req.Among = among
+	limit := m.Limit + 1 // the buyer's own organisation may take a place
+	if among != nil {
+		limit = len(among)
+	}
+	ranked, err := m.Service.Rank(ctx, req, r.CreatedAt.Year(), limit)
 	if err != nil {
 		return nil, err
 	}
 	var out []purchase.Suggestion
 	for _, x := range ranked {
-		if x.Score <= 0 || x.OrgID == r.OrgID {
+		if x.Score <= 0 || x.OrgID == r.OrgID || len(out) == m.Limit {
 			continue
 		}
 		out = append(out, purchase.Suggestion{OrgID: x.OrgID, Score: x.Score, Reasons: FactsJSON(x.Facts), OfferID: x.OfferID})

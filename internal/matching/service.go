@@ -276,8 +276,9 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		rows, err := s.db.Query(gctx, `WITH q AS (SELECT `+wordsQuery("$3", "|")+` AS q)
 			SELECT r.organisation_id, r.cpv_code, CASE WHEN numnode(q.q) = 0 THEN 0 ELSE ts_rank(fr_tsvector(r.object), q.q) END::float8
 			FROM org_references r, q
-			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2)`,
-			r.BuyerSIREN, nonNil(r.EvalExclude), r.Text)
+			WHERE left(r.client_siret, 9) = $1 AND client_siret <> '' AND NOT r.source_uid = ANY($2)
+			  AND ($4::bigint[] IS NULL OR r.organisation_id = ANY($4))`,
+			r.BuyerSIREN, nonNil(r.EvalExclude), r.Text, r.Among)
 		if err != nil {
 			return fmt.Errorf("matching: same buyer: %w", err)
 		}
@@ -306,7 +307,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	g.Go(func() error {
 		keys := offerKeys(r.CPV)
 		rows, err := s.db.Query(gctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
-			FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)`, keys, nonNil(placeKeys))
+			FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)
+			  AND ($3::bigint[] IS NULL OR o.organisation_id = ANY($3))`, keys, nonNil(placeKeys), r.Among)
 		if err != nil {
 			return fmt.Errorf("matching: offers: %w", err)
 		}
@@ -361,7 +363,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			return nil
 		}
 		rows, err := s.db.Query(gctx, `SELECT g.id FROM organisations g WHERE g.naf_code = ANY($1) AND g.departement = $2 AND `+smeMember+`
-			ORDER BY g.id LIMIT $3`, nafs, r.Departement, s.AffinityCandidates)
+			  AND ($4::bigint[] IS NULL OR g.id = ANY($4))
+			ORDER BY g.id LIMIT $3`, nafs, r.Departement, s.AffinityCandidates, r.Among)
 		if err != nil {
 			return fmt.Errorf("matching: affine SMEs: %w", err)
 		}
@@ -516,7 +519,7 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 				coalesce(max(r.year), 0) AS latest_group,
 				coalesce(max(r.year) FILTER (WHERE ` + atLeast(5) + `), 0) AS latest_category,
 				coalesce(max(r.year) FILTER (WHERE ` + atLeast(6) + `), 0) AS latest_exact
-			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)
+			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)` + p.among(r) + `
 			GROUP BY 1) x
 		ORDER BY ` + p.add(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + p.add(w[FRefsClass]) + ` * ln(1 + n_class)
 			+ ` + p.add(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + p.add(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
@@ -558,7 +561,7 @@ func (s *Service) localReferences(ctx context.Context, r Request, get func(int64
 	}
 	var p params
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
-		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.EvalExclude))+`)`, p...)
+		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.EvalExclude))+`)`+p.among(r), p...)
 	if err != nil {
 		return fmt.Errorf("matching: local references: %w", err)
 	}
@@ -607,8 +610,9 @@ func (s *Service) allWords(ctx context.Context, r Request, divisions []string) (
 	rows, err := s.db.Query(ctx, `SELECT DISTINCT r.organisation_id FROM (
 			SELECT r.organisation_id FROM org_references r
 			WHERE fr_tsvector(r.object) @@ `+wordsQuery("$1", "&")+`
-			  AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4) LIMIT $3) r`,
-		r.Text, nonNil(r.EvalExclude), s.WordCandidates, divisions)
+			  AND NOT r.source_uid = ANY($2) AND left(r.cpv_code, 2) = ANY($4)
+			  AND ($5::bigint[] IS NULL OR r.organisation_id = ANY($5)) LIMIT $3) r`,
+		r.Text, nonNil(r.EvalExclude), s.WordCandidates, divisions, r.Among)
 	if err != nil {
 		return nil, fmt.Errorf("matching: words: %w", err)
 	}
@@ -728,6 +732,15 @@ func overlaps(a, b []string) bool {
 type params []any
 
 // add appends a parameter and returns its placeholder.
+// among is the condition on references r that keeps the request's Among
+// SMEs, when it names some.
+func (p *params) among(r Request) string {
+	if r.Among == nil {
+		return ""
+	}
+	return " AND r.organisation_id = ANY(" + p.add(r.Among) + ")"
+}
+
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return fmt.Sprintf("$%d", len(*p))

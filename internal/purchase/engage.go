@@ -71,18 +71,7 @@ func (s *Service) suggest(ctx context.Context, tx pgx.Tx, r Request) error {
 	if err != nil {
 		return fmt.Errorf("purchase: match %d: %w", r.ID, err)
 	}
-	sg := suggestion{orgs: make([]int64, len(list)), scores: make([]float64, len(list)), reasons: make([]string, len(list)),
-		offers: make([]*int64, len(list))}
-	for i, x := range list {
-		sg.orgs[i], sg.scores[i], sg.reasons[i] = x.OrgID, x.Score, string(x.Reasons)
-		if len(x.Reasons) == 0 {
-			sg.reasons[i] = "[]"
-		}
-		if x.OfferID != 0 {
-			sg.offers[i] = &x.OfferID
-		}
-	}
-	return s.store.storeRanking(ctx, tx, r.ID, sg, s.Now())
+	return s.store.storeRanking(ctx, tx, r.ID, suggestionOf(list), s.Now())
 }
 
 // invite mails up to n SMEs matched to the request that were not invited

@@ -250,37 +250,3 @@ func (s *Service) SendInvitations(ctx context.Context) (int, error) {
 	}
 	return total, nil
 }
-
-// RecomputeLimit bounds how many open requests one SME's change recomputes
-// (the most recently published in its divisions).
-const RecomputeLimit = 200
-
-// ApplyMatchChanges takes the SMEs whose offers or references changed (a
-// few at a time, each taken by one server only) and recomputes the matches
-// of the open requests in their CPV divisions, in the same transaction as
-// it takes them: a failure leaves them to the next run. It returns how
-// many requests it recomputed.
-func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
-	total := 0
-	err := jobs.Batches(ctx, s.db, func(tx pgx.Tx) (bool, error) {
-		orgs, err := s.store.takeMatchChanges(ctx, tx, 100)
-		if err != nil || len(orgs) == 0 {
-			return false, err
-		}
-		list, err := s.store.openInDivisionsOf(ctx, tx, orgs, s.today(), RecomputeLimit)
-		if err != nil {
-			return false, err
-		}
-		for _, r := range list {
-			if err := s.suggest(ctx, tx, r); err != nil {
-				return false, err
-			}
-			total++
-		}
-		return true, nil
-	})
-	if err != nil {
-		return total, fmt.Errorf("purchase: recompute matches: %w", err)
-	}
-	return total, nil
-}

@@ -155,12 +155,34 @@ func (store) takeMatchChanges(ctx context.Context, tx pgx.Tx, n int) ([]int64, e
 	return slices.Compact(changed), err
 }
 
-// openInDivisionsOf locks the open requests in the CPV divisions of the
-// SMEs' offers and references, the latest published first, up to limit.
-func (store) openInDivisionsOf(ctx context.Context, tx pgx.Tx, orgs []int64, today time.Time, limit int) ([]Request, error) {
-	return collect(tx.Query(ctx, `SELECT `+columns+from+`WHERE r.status = 'open' AND r.deadline >= $2 AND r.facets && (
+// concerning lists the open requests a change to orgs may concern: those
+// in the CPV divisions of their offers and references, and those that
+// suggest one of them now (it may have left the division).
+func (store) concerning(ctx context.Context, q dbtx, orgs []int64, today time.Time) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT r.id FROM purchase_requests r WHERE r.status = 'open' AND r.deadline >= $2 AND (r.facets && (
 			SELECT coalesce(array_agg(DISTINCT 'cpv:' || left(c, 2)), '{}') FROM (
 				SELECT unnest(cpv_codes) AS c FROM offers WHERE organisation_id = ANY($1)
 				UNION SELECT cpv_code FROM org_references WHERE organisation_id = ANY($1)) x)
-		ORDER BY r.published_at DESC, r.id LIMIT $3 FOR NO KEY UPDATE OF r`, orgs, today, limit))
+		OR EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.organisation_id = ANY($1) AND m.matched))
+		ORDER BY r.id`, orgs, today)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// ranking is a request's stored ranking, best first.
+func (store) ranking(ctx context.Context, tx pgx.Tx, req int64) ([]Suggestion, error) {
+	rows, err := tx.Query(ctx, `SELECT organisation_id, score, reasons::text, coalesce(best_offer_id, 0) FROM request_matches
+		WHERE request_id = $1 AND matched AND rank IS NOT NULL ORDER BY rank`, req)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Suggestion, error) {
+		var x Suggestion
+		var reasons string
+		err := row.Scan(&x.OrgID, &x.Score, &reasons, &x.OfferID)
+		x.Reasons = []byte(reasons)
+		return x, err
+	})
 }

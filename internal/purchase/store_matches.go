@@ -54,8 +54,13 @@ func (store) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg suggesti
 		req, sg.orgs, sg.scores, sg.reasons, sg.offers, now); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `UPDATE request_matches SET matched = false, score = NULL, rank = NULL, reasons = '[]', computed_at = $3
-		WHERE request_id = $1 AND matched AND organisation_id <> ALL($2) AND state IN ('suggested', 'viewed')`, req, sg.orgs, now)
+	// An SME that answered stays matched (it keeps what it did) but has
+	// no rank: the ranking is the rows with one.
+	_, err := tx.Exec(ctx, `UPDATE request_matches SET matched = state NOT IN ('suggested', 'viewed'),
+			score = CASE WHEN state IN ('suggested', 'viewed') THEN NULL ELSE score END,
+			reasons = CASE WHEN state IN ('suggested', 'viewed') THEN '[]' ELSE reasons END,
+			rank = NULL, computed_at = $3
+		WHERE request_id = $1 AND matched AND rank IS NOT NULL AND organisation_id <> ALL($2)`, req, sg.orgs, now)
 	return err
 }
 

@@ -1,0 +1,189 @@
+package purchase_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"passerelle/internal/matching"
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/platform/refdata"
+	"passerelle/internal/purchase"
+	"passerelle/internal/taxonomy"
+)
+
+// countingMatcher is the matching service counting its whole rankings and
+// its rescorings of a few SMEs.
+type countingMatcher struct {
+	matching.ForRequests
+	ranked, rescored *atomic.Int64
+}
+
+func (m countingMatcher) Match(ctx context.Context, tx pgx.Tx, r purchase.Request) ([]purchase.Suggestion, error) {
+	m.ranked.Add(1)
+	return m.ForRequests.Match(ctx, tx, r)
+}
+
+func (m countingMatcher) Rescore(ctx context.Context, tx pgx.Tx, r purchase.Request, orgs []int64) ([]purchase.Suggestion, error) {
+	m.rescored.Add(1)
+	return m.ForRequests.Rescore(ctx, tx, r, orgs)
+}
+
+// rankings are the stored rankings of the requests, one line per SME.
+func rankings(t *testing.T, pool *pgxpool.Pool, ids []int64) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT format('%s #%s %s score=%s offer=%s %s', request_id, rank, organisation_id, score, best_offer_id, reasons)
+		FROM request_matches WHERE request_id = ANY($1) AND matched AND rank IS NOT NULL ORDER BY request_id, rank`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestIncrementalRecomputeEqualsFullRanking: 40 real winners of DECP
+// contracts in CPV division 72 hold their contract as a reference; three
+// requests open on three of those contracts. Two SMEs gain past contracts
+// in the first request's code (one from outside its ranking, one from its
+// tail) and another request's first three SMEs lose all of their own
+// (and their trade), leaving a full ranking places the merge cannot fill;
+// the
+// recompute scores the changed SMEs alone and merges them into the stored
+// rankings, or ranks a request again when it must — and every open
+// request's ranking then equals ranking all its candidates again.
+func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
+	f := setup(t)
+	pool := f.pool
+	ctx := context.Background()
+	m := countingMatcher{ForRequests: matching.ForRequests{Service: matching.NewService(pool, tax), Limit: 8},
+		ranked: &atomic.Int64{}, rescored: &atomic.Int64{}}
+	f.svc.UseMatcher(m)
+	svc := f.svc
+	awards, err := refdata.ReadAwards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{"007050065": true, "007350200": true, "015650955": true, "552081317": true, "999000002": true}
+	var needs []refdata.Award
+	smes := 0
+	for _, a := range awards {
+		if !strings.HasPrefix(a.CPV, "72") || len(a.Winners) != 1 || seen[a.Winners[0]] || !taxonomy.ValidSIREN(a.Winners[0]) || a.Departement == "" || a.Damaged {
+			continue
+		}
+		seen[a.Winners[0]] = true
+		if smes < 40 {
+			s := addMember(t, pool, a.Winners[0], fmt.Sprintf("Titulaire %d", smes+1), "pme", a.Departement)
+			if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+				VALUES ($1, $2, $3, $4, $5, $6)`, s.OrgID, a.Buyer, a.Object, a.CPV, max(a.Year, 2015), a.Departement); err != nil {
+				t.Fatal(err)
+			}
+			smes++
+		} else if len(needs) < 2 && len(a.Object) > 20 && len(a.Object) < 140 {
+			needs = append(needs, a)
+		}
+	}
+	ids := []int64{f.open(t, input())}
+	for _, a := range needs {
+		in := input()
+		in.Title, in.Description, in.CPVCodes, in.Departements = a.Object, "Besoin : "+a.Object, []string{a.CPV}, []string{a.Departement}
+		ids = append(ids, f.open(t, in))
+	}
+	rankAll := func() []string {
+		t.Helper()
+		for _, id := range ids {
+			if err := svc.Rerank(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return rankings(t, pool, ids)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM match_changes`); err != nil {
+		t.Fatal(err)
+	}
+	before := rankAll()
+	m.ranked.Store(0)
+
+	// The changes, on two requests with a full ranking.
+	var full []int64
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce(array_agg(request_id ORDER BY request_id), '{}') FROM (
+		SELECT request_id FROM request_matches WHERE request_id = ANY($1) AND rank IS NOT NULL GROUP BY 1 HAVING count(*) = 8) x`, ids), &full)
+	if len(full) < 2 {
+		t.Fatalf("%d open demo requests with a full ranking of 8, want 2", len(full))
+	}
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gain := func(req, org int64) { // three recent contracts in the request's code and département
+		exec(`INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+			SELECT $2, 'Ville de Toulouse', r.title, r.cpv_codes[1], y, coalesce((SELECT substr(f, 5) FROM unnest(r.facets) f WHERE f LIKE 'dep:%' LIMIT 1), '31')
+			FROM purchase_requests r, generate_series(2023, 2025) y WHERE r.id = $1`, req, org)
+	}
+	var outsider, tail int64
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT g.id FROM organisations g WHERE g.kind = 'pme' AND g.status = 'member'
+		AND NOT EXISTS (SELECT 1 FROM request_matches m WHERE m.organisation_id = g.id AND m.request_id = $1 AND m.matched)
+		ORDER BY g.id LIMIT 1`, full[0]), &outsider)
+	gain(full[0], outsider)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT organisation_id FROM request_matches WHERE request_id = $1 AND rank = 8`, full[0]), &tail)
+	gain(full[0], tail)
+	var tops []int64
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT array_agg(organisation_id) FROM request_matches WHERE request_id = $1 AND rank <= 3`, full[1]), &tops)
+	exec(`DELETE FROM org_references WHERE organisation_id = ANY($1)`, tops)
+	exec(`UPDATE organisations SET naf_code = '01.11Z' WHERE id = ANY($1)`, tops) // and their trade is no longer one of the division's
+
+	n, err := svc.ApplyMatchChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM match_changes`), &left)
+	incremental := rankings(t, pool, ids)
+	ranked, rescored := m.ranked.Load(), m.rescored.Load()
+	t.Logf("%d requests brought up to date: %d by merging rescored SMEs, %d ranked again; %d changes left", n, rescored-ranked, ranked, left)
+	if left != 0 || n != len(ids) || ranked < 1 || ranked >= int64(len(ids)) || rescored != int64(len(ids)) {
+		t.Fatalf("%d changes left, %d requests brought up to date, %d ranked again, %d rescorings; want 0, %d, at least the one that lost its first three but not all, %d",
+			left, n, ranked, rescored, len(ids), len(ids))
+	}
+	if slices.Equal(before, incremental) {
+		t.Fatal("the changes moved no ranking: the test proves nothing")
+	}
+	for _, c := range []struct {
+		req, org int64
+		what     string
+	}{{full[0], outsider, "the SME from outside the ranking"}, {full[0], tail, "the SME from the ranking's tail"}} {
+		var rank int
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce((SELECT rank FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND matched), 0)`,
+			c.req, c.org), &rank)
+		if rank == 0 || (c.org == tail && rank == 8) {
+			t.Errorf("%s (%d) did not rise in request %d: rank %d", c.what, c.org, c.req, rank)
+		}
+	}
+
+	again := rankAll()
+	if !slices.Equal(incremental, again) {
+		for i := range max(len(incremental), len(again)) {
+			a, b := "", ""
+			if i < len(incremental) {
+				a = incremental[i]
+			}
+			if i < len(again) {
+				b = again[i]
+			}
+			if a != b {
+				t.Errorf("line %d:\n  merged:     %s\n  ranked all: %s", i, a, b)
+			}
+		}
+		t.Fatal(fmt.Sprintf("the merged rankings differ from ranking all again (%d and %d lines)", len(incremental), len(again)))
+	}
+}
