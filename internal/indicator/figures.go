@@ -57,7 +57,9 @@ type Queue interface {
 	Summary(ctx context.Context, m moderation.Moderator) ([]moderation.Waiting, error)
 }
 
-// Platform computes the staff's figures over the twelve months to now.
+// Platform is the staff's figures over the twelve months to now: the
+// applications and the review queue as they are, the months from their
+// roll-ups (Rollup, a minute old at most).
 func (s *Service) Platform(ctx context.Context, actor member.Actor) (Platform, error) {
 	if !actor.IsStaff() {
 		return Platform{}, ErrForbidden
@@ -72,36 +74,8 @@ func (s *Service) Platform(ctx context.Context, actor member.Actor) (Platform, e
 		return p, wrap("platform", err)
 	}
 	p.MedianDecision = seconds(median)
-	months := map[time.Time]*Month{}
-	for m := first; m.Before(end); m = m.AddDate(0, 1, 0) {
-		p.Months = append(p.Months, Month{Month: m})
-	}
-	for i := range p.Months {
-		months[p.Months[i].Month] = &p.Months[i]
-	}
-	at := func(t time.Time) *Month {
-		if m := months[time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)]; m != nil {
-			return m
-		}
-		return &Month{} // outside the twelve months: dropped
-	}
-	if err := s.store.matchesByMonth(ctx, s.db, first, end, func(t time.Time, c [5]int) {
-		m := at(t)
-		m.Suggested, m.Viewed, m.Interested, m.Shortlisted, m.Won = c[0], c[1], c[2], c[3], c[4]
-	}); err != nil {
-		return p, wrap("platform matches", err)
-	}
-	if err := s.store.requestsByMonth(ctx, s.db, first, end, func(t time.Time, published, answered int, median *float64) {
-		m := at(t)
-		m.Published, m.Answered, m.FirstAnswer = published, answered, seconds(median)
-	}); err != nil {
-		return p, wrap("platform requests", err)
-	}
-	if err := s.store.answersByMonth(ctx, s.db, first, end, func(t time.Time, answers, replied int) {
-		m := at(t)
-		m.Answers, m.Replied = answers, replied
-	}); err != nil {
-		return p, wrap("platform answers", err)
+	if p.Months, err = s.store.platformMonths(ctx, s.db, first, end); err != nil {
+		return p, wrap("platform months", err)
 	}
 	if s.Queue != nil {
 		if p.Waiting, err = s.Queue.Summary(ctx, actor); err != nil {

@@ -85,6 +85,9 @@ func TestPlatformFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if _, err := f.svc.Rollup(ctx); err != nil {
+		t.Fatal(err)
+	}
 	p, err := f.svc.Platform(ctx, f.staff)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +134,124 @@ func TestPlatformFigures(t *testing.T) {
 	if fig != (SMEFigures{OfferViews: 2, AllViews: 2, Matches: 1, Answers: 1, Replies: 1}) {
 		t.Errorf("SME figures %+v", fig)
 	}
+}
+
+// TestRollupsEqualDirectCounts: the monthly roll-ups staff's page reads
+// equal the months counted directly from the matches, events and
+// requests — after a first roll-up, and again after late changes to old
+// months: an interest and a shortlisting on a match suggested eight months
+// earlier, a contract won on another, a request's publication moved, a
+// match no longer suggested. Between a change and the next roll-up the
+// page is a roll-up behind (the test would see it), never wrong after.
+func TestRollupsEqualDirectCounts(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	buyer, smes := f.buyers[0].OrgID, f.smes
+	now := f.clock.t
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -11, 0)
+	end := first.AddDate(1, 0, 0)
+	month := func(back int, day int, hour int) time.Time {
+		return time.Date(now.Year(), now.Month(), day, hour, 0, 0, 0, time.UTC).AddDate(0, -back, 0)
+	}
+	var old, other int64
+	for back := range 14 { // two months before the page's twelve too
+		pub := month(back, 3+back%20, 9)
+		for k := range 3 {
+			var interested, shortlisted time.Time
+			if (back+k)%2 == 0 {
+				interested = pub.Add(time.Duration(2+back+k) * time.Hour)
+			}
+			if (back+k)%4 == 0 {
+				shortlisted = pub.AddDate(0, 0, 2)
+			}
+			id := f.request(t, buyer, pub, smes[k].OrgID, interested, shortlisted)
+			if back == 8 && k == 1 {
+				old = id
+			}
+			if back == 5 && k == 2 {
+				other = id
+			}
+		}
+	}
+	check := func(when string) bool {
+		t.Helper()
+		p, err := f.svc.Platform(ctx, f.staff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct, err := f.svc.Months(ctx, f.pool, first, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Months) != len(direct) {
+			t.Fatalf("%s: %d months rolled up, %d counted", when, len(p.Months), len(direct))
+		}
+		same := true
+		for i := range direct {
+			a, b := p.Months[i], direct[i]
+			if a.Month.Equal(b.Month) && a.Suggested == b.Suggested && a.Viewed == b.Viewed && a.Interested == b.Interested &&
+				a.Shortlisted == b.Shortlisted && a.Won == b.Won && a.Published == b.Published && a.Answered == b.Answered &&
+				a.Answers == b.Answers && a.Replied == b.Replied && (a.FirstAnswer == nil) == (b.FirstAnswer == nil) &&
+				(a.FirstAnswer == nil || *a.FirstAnswer == *b.FirstAnswer) {
+				continue
+			}
+			same = false
+			if when != "" {
+				t.Errorf("%s, %s: rolled up %+v, counted %+v", when, b.Month.Format("2006-01"), a, b)
+			}
+		}
+		return same
+	}
+	if _, err := f.svc.Rollup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the first roll-up")
+	total := 0
+	for _, m := range f.mustMonths(t, first, end) {
+		total += m.Suggested + m.Answers + m.Published
+	}
+	if total < 50 {
+		t.Fatalf("the fixtures count %d: too few to compare anything", total)
+	}
+
+	// Late changes to old months.
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO request_events (request_id, organisation_id, kind, at) VALUES ($1, $2, 'interested', $3)`, []any{old, smes[1].OrgID, now.Add(-time.Hour)}},
+		{`INSERT INTO request_events (request_id, organisation_id, kind, at) VALUES ($1, $2, 'shortlisted', $3)`, []any{old, smes[1].OrgID, now}},
+		{`UPDATE request_matches SET state = 'won' WHERE request_id = $1`, []any{other}},
+		{`UPDATE purchase_requests SET published_at = published_at - interval '40 days' WHERE id = $1`, []any{other}},
+		{`UPDATE request_matches SET matched = false WHERE request_id = $1 AND organisation_id = $2`, []any{old - 1, smes[0].OrgID}},
+	} {
+		if _, err := f.pool.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if check("") {
+		t.Fatal("the late changes moved no month: the test proves nothing")
+	}
+	n, err := f.svc.Rollup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after late changes")
+	if n < 3 || n > 6 {
+		t.Errorf("%d months rolled up again after late changes to four months and this one, want the months they touch", n)
+	}
+	if n, err := f.svc.Rollup(ctx); err != nil || n != 0 {
+		t.Errorf("a roll-up with nothing changed recomputed %d months (%v)", n, err)
+	}
+}
+
+func (f *fixture) mustMonths(t *testing.T, first, end time.Time) []Month {
+	t.Helper()
+	m, err := f.svc.Months(context.Background(), f.pool, first, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // TestBarometerInvitations: opening a campaign tells every member SME

@@ -428,4 +428,5 @@ func Register(reg *jobs.Registry, s *Service) {
 	jobs.Add(reg, &applyWorker{s: s})
 	jobs.Add(reg, &jobs.Func[InviteArgs]{Do: jobs.Count(s.InviteToBarometer), Limit: 30 * time.Minute})
 	reg.Every(time.Hour, func() river.JobArgs { return InviteArgs{} })
+	jobs.Periodic[RollupArgs](reg, time.Minute, jobs.Count(s.Rollup))
 }

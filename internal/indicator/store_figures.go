@@ -113,3 +113,60 @@ func (store) payment(ctx context.Context, q dbtx, account int64) (year int, days
 	}
 	return year, days, onTime, err
 }
+
+// takePlatformChanges removes the months listed as changed and returns
+// them, each once, in order.
+func (store) takePlatformChanges(ctx context.Context, tx pgx.Tx) ([]time.Time, error) {
+	rows, err := tx.Query(ctx, `WITH taken AS (DELETE FROM platform_changes RETURNING month)
+		SELECT DISTINCT month::timestamp AT TIME ZONE 'UTC' FROM taken ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	for i := range list {
+		list[i] = list[i].UTC()
+	}
+	return list, err
+}
+
+// storeMonths writes the months' roll-ups.
+func (store) storeMonths(ctx context.Context, tx pgx.Tx, months []Month, now time.Time) error {
+	b := &pgx.Batch{}
+	for _, m := range months {
+		var first *float64
+		if m.FirstAnswer != nil {
+			v := m.FirstAnswer.Seconds()
+			first = &v
+		}
+		b.Queue(`INSERT INTO platform_months (month, suggested, viewed, interested, shortlisted, won, published, answered,
+				first_answer_seconds, answers, replied, computed_at)
+			VALUES (($1::timestamptz AT TIME ZONE 'UTC')::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (month) DO UPDATE SET suggested = excluded.suggested, viewed = excluded.viewed, interested = excluded.interested,
+				shortlisted = excluded.shortlisted, won = excluded.won, published = excluded.published, answered = excluded.answered,
+				first_answer_seconds = excluded.first_answer_seconds, answers = excluded.answers, replied = excluded.replied,
+				computed_at = excluded.computed_at`,
+			m.Month, m.Suggested, m.Viewed, m.Interested, m.Shortlisted, m.Won, m.Published, m.Answered, first, m.Answers, m.Replied, now)
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// platformMonths reads the roll-ups of every month from first to end
+// (a month never rolled up reads as zero).
+func (store) platformMonths(ctx context.Context, q dbtx, first, end time.Time) ([]Month, error) {
+	rows, err := q.Query(ctx, `SELECT m::timestamp AT TIME ZONE 'UTC', coalesce(p.suggested, 0), coalesce(p.viewed, 0), coalesce(p.interested, 0),
+			coalesce(p.shortlisted, 0), coalesce(p.won, 0), coalesce(p.published, 0), coalesce(p.answered, 0), p.first_answer_seconds,
+			coalesce(p.answers, 0), coalesce(p.replied, 0)
+		FROM generate_series(($1::timestamptz AT TIME ZONE 'UTC')::date, ($2::timestamptz AT TIME ZONE 'UTC')::date - 1, interval '1 month') m
+		LEFT JOIN platform_months p ON p.month = m::date ORDER BY 1`, first, end)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Month, error) {
+		var m Month
+		var first *float64
+		err := r.Scan(&m.Month, &m.Suggested, &m.Viewed, &m.Interested, &m.Shortlisted, &m.Won, &m.Published, &m.Answered, &first,
+			&m.Answers, &m.Replied)
+		m.Month, m.FirstAnswer = m.Month.UTC(), seconds(first)
+		return m, err
+	})
+}

@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS purchase_requests_platform_update ON purchase_requests;
+DROP TRIGGER IF EXISTS purchase_requests_platform_insert ON purchase_requests;
+DROP FUNCTION IF EXISTS platform_requests_changed();
+DROP TRIGGER IF EXISTS request_events_platform ON request_events;
+DROP FUNCTION IF EXISTS platform_events_changed();
+DROP TRIGGER IF EXISTS request_matches_platform_delete ON request_matches;
+DROP TRIGGER IF EXISTS request_matches_platform_update ON request_matches;
+DROP TRIGGER IF EXISTS request_matches_platform_insert ON request_matches;
+DROP FUNCTION IF EXISTS platform_matches_changed();
+DROP FUNCTION IF EXISTS month_of(timestamptz);
+DROP TABLE IF EXISTS platform_changes;
+DROP TABLE IF EXISTS platform_months;
