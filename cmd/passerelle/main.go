@@ -450,6 +450,9 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	fs.Uint64Var(&opt.Seed, "seed", 1, "random seed of the sampled searches")
 	out := fs.String("out", filepath.Join(".artifacts", "bench.md"), "where to write the Markdown report too")
 	matchingOnly := fs.Int("matching", 0, "only time the ranking of this many requests (the matching benchmark)")
+	fs.IntVar(&opt.Requests, "requests", 100000, "purchase requests of the buyer side (made once, 100 matches each); 0 skips it")
+	fs.BoolVar(&opt.BuyerOnly, "buyer", false, "only measure the buyer side (request page, requests for an SME, observatory, staff figures)")
+	recompute := fs.Int("recompute", 0, "only time the recompute of this many changed SMEs against the open requests")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -467,6 +470,9 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	defer f.Close()
 	if *matchingOnly > 0 {
 		return benchMatching(ctx, url, *matchingOnly, io.MultiWriter(stdout, f), stderr)
+	}
+	if *recompute > 0 {
+		return benchRecompute(ctx, url, opt.Requests, *recompute, io.MultiWriter(stdout, f), stderr)
 	}
 	fmt.Fprintln(stderr, "Measuring (about 6 minutes)…")
 	opt.Progress = stderr

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +26,37 @@ type Rescorer interface {
 
 // ChangeBatch is how many changed SMEs one pass takes.
 const ChangeBatch = 100
+
+// RecomputeStats says what the recompute did since the service started:
+// requests merged and ranked again, and the longest a request row was
+// locked (the merge's transaction).
+type RecomputeStats struct {
+	Merged, Ranked int
+	LongestLock    time.Duration
+}
+
+type recomputeStats struct {
+	mu sync.Mutex
+	RecomputeStats
+}
+
+func (r *recomputeStats) add(merged bool, locked time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if merged {
+		r.Merged++
+	} else {
+		r.Ranked++
+	}
+	r.LongestLock = max(r.LongestLock, locked)
+}
+
+// Recomputed reports what the recompute did since the service started.
+func (s *Service) Recomputed() RecomputeStats {
+	s.recomputed.mu.Lock()
+	defer s.recomputed.mu.Unlock()
+	return s.recomputed.RecomputeStats
+}
 
 // ApplyMatchChanges takes the SMEs whose offers or references changed (a
 // batch at a time, each taken by one server only) and brings every open
@@ -97,7 +129,8 @@ func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bo
 			return false, fmt.Errorf("rescore request %d: %w", id, err)
 		}
 	}
-	done := false
+	done, merged := false, false
+	start := time.Now()
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var status Status
 		var updated time.Time
@@ -120,12 +153,16 @@ func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bo
 		if err != nil {
 			return err
 		}
-		merged, ok := merge(stored, orgs, fresh, rs.Keep())
+		list, ok := merge(stored, orgs, fresh, rs.Keep())
 		if !ok {
 			return s.suggest(ctx, tx, r)
 		}
-		return s.store.storeRanking(ctx, tx, id, suggestionOf(merged), s.Now())
+		merged = true
+		return s.store.storeRanking(ctx, tx, id, suggestionOf(list), s.Now())
 	})
+	if done && err == nil {
+		s.recomputed.add(merged, time.Since(start))
+	}
 	return done, err
 }
 

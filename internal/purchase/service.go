@@ -69,6 +69,8 @@ type Service struct {
 	index   Indexer
 	notify  Notifier
 	matcher Matcher
+	// recomputed counts what ApplyMatchChanges did.
+	recomputed recomputeStats
 	store   store
 	// reputations gives an SME the buyer's reputation; nil: none shown.
 	reputations Reputations

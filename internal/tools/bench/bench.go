@@ -45,6 +45,11 @@ type Options struct {
 	Workers  uint64        // concurrent clients of the load phases
 	Seed     uint64
 	Progress io.Writer // one line per phase (the report goes to out); nil for none
+	// Requests is how many purchase requests the buyer side holds (made
+	// once, with 100 matches each: BuyerSide); 0 skips the buyer side.
+	Requests int
+	// BuyerOnly measures the buyer side alone (no search index, no search).
+	BuyerOnly bool
 }
 
 func (o Options) say(format string, args ...any) {
@@ -131,6 +136,14 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 		return err
 	}
 	tax := taxonomy.MustLoad()
+	if opt.Requests > 0 {
+		if err := BuyerSide(ctx, db, tax, opt.Requests, opt.Progress); err != nil {
+			return err
+		}
+	}
+	if opt.BuyerOnly {
+		return buyerOnly(ctx, db, databaseURL, opt, out)
+	}
 	queries, err := Sample(tax, opt.Queries, opt.Seed)
 	if err != nil {
 		return err
@@ -249,10 +262,54 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %s | %.1f %% | %.3f |\n", t.name, m.Throughput, ms(m.Latencies.P50), ms(m.Latencies.P95), ms(m.Latencies.P99), m.Success*100, m.Throughput/floorM.Throughput)
 	}
 	fmt.Fprintf(out, "| floor: bare handler, one primary-key query | %.1f | %s | %s | %s | %.1f %% | 1 |\n", floorM.Throughput, ms(floorM.Latencies.P50), ms(floorM.Latencies.P95), ms(floorM.Latencies.P99), floorM.Success*100)
+	if opt.Requests > 0 {
+		if err := buyerPages(ctx, db, app.url, floorM.Throughput, opt, out); err != nil {
+			return err
+		}
+	}
 
 	// 3. Plans.
 	opt.say("EXPLAIN of the SQL path…")
 	return explain(ctx, db, queries, out)
+}
+
+// buyerOnly measures the buyer side alone: the application without the
+// search index, the floor, then the pages.
+func buyerOnly(ctx context.Context, db *pgxpool.Pool, databaseURL string, opt Options, out io.Writer) error {
+	cfg, err := config.Load(func(k string) string {
+		if k == "DATABASE_URL" {
+			return databaseURL
+		}
+		return ""
+	})
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	queue, err := jobs.InsertOnly(db, log)
+	if err != nil {
+		return err
+	}
+	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: queue}))
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	var offers int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM offers`).Scan(&offers); err != nil {
+		return err
+	}
+	floor, err := listen(floorHandler(db, offers))
+	if err != nil {
+		return err
+	}
+	defer floor.close()
+	host, _ := os.Hostname()
+	fmt.Fprintf(out, "## The buyer side at scale — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(out, "Machine: %s, %d CPU, %s. PostgreSQL: %s.\n", host, runtime.NumCPU(), runtime.Version(), pgVersion(ctx, db))
+	opt.say("Load: %s on the floor…", opt.Duration)
+	floorM := attack(floor.url, "/floor", "", nil, opt)
+	return buyerPages(ctx, db, app.url, floorM.Throughput, opt, out)
 }
 
 type listener struct {
@@ -287,10 +344,13 @@ func floorHandler(db *pgxpool.Pool, offers int) http.Handler {
 	})
 }
 
-func signIn(base string) (string, error) {
+func signIn(base string) (string, error) { return signInAs(base, "acheteur@passerelle.test") }
+
+// signInAs signs a demo account in and returns its session cookie.
+func signInAs(base, email string) (string, error) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(base+"/connexion", url.Values{"email": {"acheteur@passerelle.test"}, "password": {demo.Password}})
+	resp, err := c.PostForm(base+"/connexion", url.Values{"email": {email}, "password": {demo.Password}})
 	if err != nil {
 		return "", err
 	}
@@ -334,13 +394,24 @@ func serverTimes(base, path, cookie string, queries []Query) (app, searchTimes [
 }
 
 func attack(base, path, cookie string, queries []Query, opt Options) vegeta.Metrics {
-	i := 0
-	targeter := func(t *vegeta.Target) error {
-		t.Method, t.URL = http.MethodGet, base+path
-		if len(queries) > 0 {
-			t.URL = base + queries[i%len(queries)].url(path)
-			i++
+	urls := []string{path}
+	if len(queries) > 0 {
+		urls = urls[:0]
+		for _, q := range queries {
+			urls = append(urls, q.url(path))
 		}
+	}
+	return attackURLs(base, cookie, urls, opt)
+}
+
+// attackURLs loads the paths in turn with opt.Workers clients for
+// opt.Duration.
+func attackURLs(base, cookie string, urls []string, opt Options) vegeta.Metrics {
+	i := 0
+	path := urls[0]
+	targeter := func(t *vegeta.Target) error {
+		t.Method, t.URL = http.MethodGet, base+urls[i%len(urls)]
+		i++
 		t.Header = http.Header{}
 		if cookie != "" {
 			t.Header.Set("Cookie", cookie)
