@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -25,20 +26,33 @@ func (t Timings) Quantile(q float64) time.Duration {
 // the hierarchical popularity needs (past contracts in the divisions),
 // which any ranking must at least run. It returns the two timings and how
 // many candidates the rankings scored, and writes a table to out.
-func BenchRequests(ctx context.Context, s *Service, requests []Request, out io.Writer) (rank, base Timings, candidates []int, err error) {
+func BenchRequests(ctx context.Context, s *Service, requests []Request, out io.Writer) (rank, base Timings, candidates []int, steps map[string]Timings, err error) {
 	if _, err := s.LoadAffinity(ctx); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
+	var mu sync.Mutex
+	steps = map[string]Timings{}
+	s.Trace = func(step string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		steps[step] = append(steps[step], d)
+	}
+	defer func() {
+		s.Trace = nil
+		for _, t := range steps {
+			slices.Sort(t)
+		}
+	}()
 	for i, r := range requests {
 		start := time.Now()
 		if err := s.baseline(ctx, r); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		base = append(base, time.Since(start))
 		start = time.Now()
 		_, n, err := s.rank(ctx, r, 2026, 100)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		rank = append(rank, time.Since(start))
 		candidates = append(candidates, n)
@@ -48,7 +62,7 @@ func BenchRequests(ctx context.Context, s *Service, requests []Request, out io.W
 	}
 	slices.Sort(rank)
 	slices.Sort(base)
-	return rank, base, candidates, nil
+	return rank, base, candidates, steps, nil
 }
 
 // baseline reads the references of the request's divisions from the

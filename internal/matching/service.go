@@ -105,6 +105,9 @@ type Service struct {
 	// WordCandidates how many SMEs holding all the request's words;
 	// TextBest how many of the first ranked get their words weighed.
 	ReferenceCandidates, WordCandidates, TextBest int
+	// Trace, when set, hears how long each step of a ranking took (the
+	// benchmark's breakdown); it must be safe for concurrent use.
+	Trace func(step string, d time.Duration)
 
 	mu       sync.Mutex
 	affinity *Affinity
@@ -259,15 +262,16 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	}
 	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
 	var worded []int64
+	started := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	if s.EvalExhaustive {
 		g.Go(func() error { return s.divisionReferences(gctx, r, get) })
 	} else {
-		g.Go(func() error { return s.classReferences(gctx, r, get) })
-		g.Go(func() error { return s.localReferences(gctx, r, get) })
+		g.Go(s.timed("class contracts", func() error { return s.classReferences(gctx, r, get) }))
+		g.Go(s.timed("local contracts", func() error { return s.localReferences(gctx, r, get) }))
 	}
 	// Every past contract for this buyer.
-	g.Go(func() error {
+	g.Go(s.timed("same buyer", func() error {
 		if r.BuyerSIREN == "" {
 			return nil
 		}
@@ -301,10 +305,10 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			return fmt.Errorf("matching: same buyer: %w", err)
 		}
 		return nil
-	})
+	}))
 	// Published offers in the categories, serving the request's region
 	// when it has one (a category may hold tens of thousands of offers).
-	g.Go(func() error {
+	g.Go(s.timed("offers", func() error {
 		keys := offerKeys(r.CPV)
 		rows, err := s.db.Query(gctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
 			FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)
@@ -334,12 +338,12 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			return fmt.Errorf("matching: offers: %w", err)
 		}
 		return nil
-	})
+	}))
 	// References in the divisions sharing the request's words: when
 	// exhaustive, any of them, ranked (the full-text baseline); otherwise
 	// a few SMEs whose references hold all of them, the words of the
 	// others being weighed after a first ranking (textOfBest).
-	g.Go(func() error {
+	g.Go(s.timed("words", func() error {
 		if strings.TrimSpace(r.Text) == "" {
 			return nil
 		}
@@ -352,9 +356,9 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		}
 		worded = list
 		return err
-	})
+	}))
 	// SMEs of affine activities in the request's département.
-	g.Go(func() error {
+	g.Go(s.timed("affine trades", func() error {
 		if r.Departement == "" {
 			return nil
 		}
@@ -373,10 +377,11 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			return fmt.Errorf("matching: affine SMEs: %w", err)
 		}
 		return nil
-	})
+	}))
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	s.trace("all candidate searches (at once)", time.Since(started))
 	var org int64
 	var dep string
 	for _, e := range by {
@@ -400,6 +405,8 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// What scoring needs of each, from the covering index alone; the rest
 	// (name, places, how many contracts) only for those shown (details),
 	// or for all when exhaustive (the evaluation).
+	started = time.Now()
+	defer func() { s.trace("candidates' trade and place", time.Since(started)) }()
 	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, ids)
 	if err != nil {
 		return nil, fmt.Errorf("matching: organisations: %w", err)
@@ -441,9 +448,11 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			return nil, err
 		}
 	} else if strings.TrimSpace(r.Text) != "" {
+		start := time.Now()
 		if err := s.textOfBest(ctx, r, divisions, out, worded); err != nil {
 			return nil, err
 		}
+		s.trace("words of the first ranked", time.Since(start))
 	}
 	return out, nil
 }
@@ -780,6 +789,25 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
+// timed wraps a step of Evidence so that Trace hears how long it took.
+func (s *Service) timed(step string, fn func() error) func() error {
+	if s.Trace == nil {
+		return fn
+	}
+	return func() error {
+		start := time.Now()
+		err := fn()
+		s.Trace(step, time.Since(start))
+		return err
+	}
+}
+
+func (s *Service) trace(step string, d time.Duration) {
+	if s.Trace != nil {
+		s.Trace(step, d)
+	}
+}
+
 // Match is a ranked SME with what explains it.
 type Match struct {
 	Ranked
@@ -806,7 +834,10 @@ func (s *Service) rank(ctx context.Context, r Request, year, limit int) ([]Match
 		for i := range ranked {
 			shown[i] = &ranked[i].Evidence
 		}
-		if err := s.details(ctx, r, shown); err != nil {
+		start := time.Now()
+		err := s.details(ctx, r, shown)
+		s.trace("the 100 shown: names, places", time.Since(start))
+		if err != nil {
 			return nil, 0, err
 		}
 	}
