@@ -417,15 +417,7 @@ func (x *Index) Search(q Query) Result {
 			h.down(0)
 		}
 	}
-	slices.SortFunc(h, func(a, b cand) int {
-		if a.better(b) {
-			return -1
-		}
-		if b.better(a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(h, compareCands)
 	for _, c := range h[q.Offset:] {
 		res.Hits = append(res.Hits, Hit{ID: c.id, Score: c.score})
 	}
@@ -447,6 +439,17 @@ func (a cand) better(b cand) bool {
 		return a.sort > b.sort
 	}
 	return a.id > b.id
+}
+
+// compareCands sorts the best first.
+func compareCands(a, b cand) int {
+	if a.better(b) {
+		return -1
+	}
+	if b.better(a) {
+		return 1
+	}
+	return 0
 }
 
 // candHeap keeps the worst of the best at its root.

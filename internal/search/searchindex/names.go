@@ -240,15 +240,7 @@ func (x *Index) SearchNames(text string, q Query) Result {
 	for i := range matches {
 		matches[i].id = x.ids[matches[i].id]
 	}
-	slices.SortFunc(matches, func(a, b cand) int {
-		if a.better(b) {
-			return -1
-		}
-		if b.better(a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(matches, compareCands)
 	if q.Offset < len(matches) {
 		for _, c := range matches[q.Offset:min(len(matches), q.Offset+q.Limit)] {
 			res.Hits = append(res.Hits, Hit{ID: c.id, Score: c.score})

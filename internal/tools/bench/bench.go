@@ -150,20 +150,11 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	}
 
 	// The real application, as `passerelle serve` builds it.
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return databaseURL
-		}
-		return ""
-	})
+	deps, err := appDeps(db, databaseURL)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	queue, err := jobs.InsertOnly(db, log) // mails of the benchmark are never sent
-	if err != nil {
-		return err
-	}
+	cfg, log, queue := deps.Config, deps.Logger, deps.Jobs
 	// The in-memory search index, built as every server builds it at start.
 	var before runtime.MemStats
 	runtime.GC()
@@ -276,21 +267,11 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 // buyerOnly measures the buyer side alone: the application without the
 // search index, the floor, then the pages.
 func buyerOnly(ctx context.Context, db *pgxpool.Pool, databaseURL string, opt Options, out io.Writer) error {
-	cfg, err := config.Load(func(k string) string {
-		if k == "DATABASE_URL" {
-			return databaseURL
-		}
-		return ""
-	})
+	deps, err := appDeps(db, databaseURL)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	queue, err := jobs.InsertOnly(db, log)
-	if err != nil {
-		return err
-	}
-	app, err := listen(server.New(server.Deps{Config: cfg, Logger: log, DB: db, Jobs: queue}))
+	app, err := listen(server.New(deps))
 	if err != nil {
 		return err
 	}
@@ -310,6 +291,27 @@ func buyerOnly(ctx context.Context, db *pgxpool.Pool, databaseURL string, opt Op
 	opt.say("Load: %s on the floor…", opt.Duration)
 	floorM := attack(floor.url, "/floor", "", nil, opt)
 	return buyerPages(ctx, db, app.url, floorM.Throughput, opt, out)
+}
+
+// appDeps are the application's parts as `passerelle serve` builds them,
+// on the benchmark database, its log discarded and its mails queued but
+// never sent; without the search index.
+func appDeps(db *pgxpool.Pool, databaseURL string) (server.Deps, error) {
+	cfg, err := config.Load(func(k string) string {
+		if k == "DATABASE_URL" {
+			return databaseURL
+		}
+		return ""
+	})
+	if err != nil {
+		return server.Deps{}, err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	queue, err := jobs.InsertOnly(db, log)
+	if err != nil {
+		return server.Deps{}, err
+	}
+	return server.Deps{Config: cfg, Logger: log, DB: db, Jobs: queue}, nil
 }
 
 type listener struct {
