@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"passerelle/internal/platform/postgres/pgtest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -165,5 +167,57 @@ func TestCataloguePagesTranslatedAndEscaped(t *testing.T) {
 	_, doc := get(t, buyer, app.URL+"/annuaire?q="+url.QueryEscape(evil))
 	if v, _ := doc.Find("#f-q").Attr("value"); v != evil {
 		t.Errorf("search box lost what was typed: %q", v)
+	}
+}
+
+// TestDirectoryNamesATypedName: the directory finds the demo SME by its
+// name typed with two letters swapped, says the hits are names close to
+// what was typed, and names the words it left out of a catalogue search —
+// in both languages (once the search index has caught up with the demo).
+func TestDirectoryNamesATypedName(t *testing.T) {
+	app := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := demo.Seed(ctx, app.DB, false); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	pgtest.Scan(t, app.DB.QueryRow(ctx, `SELECT g.legal_name FROM organisations g JOIN users u ON u.organisation_id = g.id WHERE u.email = $1`,
+		demo.SMEEmail), &name)
+	words := strings.Fields(name)
+	longest := slices.MaxFunc(words, func(a, b string) int { return len([]rune(a)) - len([]rune(b)) })
+	r := []rune(longest)
+	r[2], r[3] = r[3], r[2]
+	typed := strings.Replace(name, longest, string(r), 1)
+	buyer := signInAs(t, app, "acheteur@passerelle.test")
+	want := map[string]string{"fr": "dont le nom ressemble", "en": "whose name looks like"}
+	for _, lang := range []string{"fr", "en"} {
+		var doc *goquery.Document
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			req, _ := http.NewRequest(http.MethodGet, app.URL+"/annuaire?q="+url.QueryEscape(typed), nil)
+			req.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+			resp, err := buyer.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err = goquery.NewDocumentFromReader(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Find(`[data-testid="search-notice"]`).Length() > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		notice := doc.Find(`[data-testid="search-notice"]`).Text()
+		if !strings.Contains(notice, want[lang]) || !strings.Contains(notice, typed) {
+			t.Errorf("%s: %q typed for %q: notice %q, want it to say %q", lang, typed, name, notice, want[lang])
+		}
+		if !strings.Contains(doc.Find(`[data-testid="sme-hit"]`).Text(), name) {
+			t.Errorf("%s: %q did not find %q", lang, typed, name)
+		}
+	}
+	_, doc := get(t, buyer, app.URL+"/offres?q="+url.QueryEscape("nettoyage zzyzxq"))
+	if n := doc.Find(`[data-testid="search-notice"]`).Text(); !strings.Contains(n, "« zzyzxq »") || doc.Find(`[data-testid="offer-hit"]`).Length() == 0 {
+		t.Errorf("catalogue, a word found nowhere: notice %q, %d hits", n, doc.Find(`[data-testid="offer-hit"]`).Length())
 	}
 }

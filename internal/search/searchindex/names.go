@@ -29,9 +29,14 @@ import (
 // prints starts with a control character.
 const namePrefix = "\x01"
 
-// NameThreshold is how much of a typed word's trigrams a name word must
+// NameThreshold is how much of the typed words' trigrams a name must
 // hold (pg_trgm's word_similarity, whose default threshold is 0.6).
 const NameThreshold = 0.6
+
+// wordThreshold is how much of one typed word's trigrams a name word must
+// hold to count: a word with one letter out of place keeps about half of
+// them ("azruial" 4 of "azurial"'s 8), which the others typed may make up.
+const wordThreshold = 0.4
 
 // maxNameWords bounds the name words one typed word brings (the closest
 // first), so a short common stem does not read half the index.
@@ -96,12 +101,12 @@ func trigrams(word string) []string {
 
 // closeWord is a name word close to a typed word, and how close.
 type closeWord struct {
-	id  uint32
-	sim float32 // share of the typed word's trigrams it holds
-	len int     // its own trigrams: of two as close, the shorter is nearer
+	id     uint32
+	shared int // the typed word's trigrams it holds
+	len    int // its length: of two as close, the shorter is nearer
 }
 
-// closeWords are the name words holding at least NameThreshold of word's
+// closeWords are the name words holding at least wordThreshold of word's
 // trigrams, the closest first, at most maxNameWords.
 func (v *vocabulary) closeWords(word string, shared []uint8) []closeWord {
 	ts := trigrams(word)
@@ -114,17 +119,16 @@ func (v *vocabulary) closeWords(word string, shared []uint8) []closeWord {
 			shared[id]++
 		}
 	}
-	need := float32(NameThreshold)
 	var out []closeWord
 	for _, id := range touched {
-		if s := float32(shared[id]) / float32(len(ts)); s >= need {
-			out = append(out, closeWord{id: id, sim: s, len: utf8.RuneCountInString(v.words[id])})
+		if float64(shared[id]) >= wordThreshold*float64(len(ts)) {
+			out = append(out, closeWord{id: id, shared: int(shared[id]), len: utf8.RuneCountInString(v.words[id])})
 		}
 		shared[id] = 0
 	}
 	slices.SortFunc(out, func(a, b closeWord) int {
-		if a.sim != b.sim {
-			return cmp.Compare(b.sim, a.sim)
+		if a.shared != b.shared {
+			return cmp.Compare(b.shared, a.shared)
 		}
 		return cmp.Compare(a.len, b.len)
 	})
@@ -154,13 +158,14 @@ func (x *Index) scratch() *scratch {
 	return s
 }
 
-// SearchNames finds the documents whose name is close to text: each typed
-// word of three letters or more is matched to the name words holding at
-// least NameThreshold of its trigrams, and a document scores the mean,
-// over the typed words, of its closest word's share (a word it lacks
-// counts 0). Documents scoring NameThreshold or more match, filtered by
-// q.Facets; they are counted, facets included, and ranked by score, then
-// recency. q.Terms is ignored.
+// SearchNames finds the documents whose name is close to text, as
+// pg_trgm's word_similarity would (without reading every name): each
+// typed word of three letters or more is matched to the name words holding
+// at least wordThreshold of its trigrams, and a document scores the
+// trigrams its closest word for each typed word holds, over all the typed
+// words' trigrams. Documents scoring NameThreshold or more match, filtered
+// by q.Facets; they are counted, facets included, and ranked by score,
+// then recency. q.Terms is ignored.
 func (x *Index) SearchNames(text string, q Query) Result {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -185,6 +190,10 @@ func (x *Index) SearchNames(text string, q Query) Result {
 	s := x.scratch()
 	defer scratchPool.Put(s)
 	var touched []uint32
+	all := 0
+	for _, w := range typed {
+		all += len(trigrams(w))
+	}
 	for i, w := range typed {
 		// The closest words first: a document holding two of them counts
 		// the closer.
@@ -201,12 +210,12 @@ func (x *Index) SearchNames(text string, q Query) Result {
 					touched = append(touched, ord)
 				}
 				s.last[ord] = int8(i + 1)
-				s.score[ord] += c.sim
+				s.score[ord] += float32(c.shared)
 			}
 		}
 	}
 	var matches []cand
-	need := float32(NameThreshold) * float32(len(typed))
+	need := float32(NameThreshold * float64(all))
 	for _, ord := range touched {
 		sc := s.score[ord]
 		s.score[ord], s.last[ord] = 0, 0
@@ -214,7 +223,7 @@ func (x *Index) SearchNames(text string, q Query) Result {
 			continue
 		}
 		if !slices.ContainsFunc(facets, func(b *roaring.Bitmap) bool { return !b.Contains(ord) }) {
-			matches = append(matches, cand{score: sc / float32(len(typed)), sort: x.sorts[ord], id: int64(ord)})
+			matches = append(matches, cand{score: sc / float32(all), sort: x.sorts[ord], id: int64(ord)})
 		}
 	}
 	res.Total = len(matches)

@@ -65,7 +65,8 @@ func TestNameTypedApproximately(t *testing.T) {
 		{"MENUISERIE LABAIGS", "menuiseri labaigs"},      // a letter missing
 		{"Génie Civil du Sud Est", "genie civil sud"},    // no accent, words left out
 		{"LEHM PRODUCTION ET CONSEIL", "lehm prodution"}, // misspelt
-		{"TRIADIS SERVICES", "triadys"},                  // one letter wrong
+		{"TRIADIS SERVICES", "triadys"},
+		{"MENUISERIE LABAIGS", "menuiserie labiags"}, // two letters swapped: the other word makes up for it                  // one letter wrong
 		{"Imprimerie Loire Impression", "IMPRIMERIE LOIRE"},
 		{"VEOLIA EAU CGE", "veolia"},
 	} {
