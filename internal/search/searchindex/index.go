@@ -33,11 +33,6 @@ type Doc struct {
 	Name   string
 }
 
-type postings struct {
-	docs   []uint32
-	scores []uint8 // the term's weight in the doc, ×100 (at most 2.55: see termScore)
-}
-
 // Index holds one list (offers or SMEs). It is safe for concurrent use:
 // searches share a read lock; changes take the write lock briefly.
 type Index struct {
@@ -143,8 +138,9 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 	}
 	x.facetOff = append(x.facetOff, uint32(x.facetCount()))
 	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + 4 ordinal by id; 6 a
-	// facet (data and the facet's list); 5 a posting (doc and score).
-	c := uint32(29 + 6*len(d.Facets) + 5*len(terms))
+	// facet (data and the facet's list); about 3 a posting (its gap and
+	// weight).
+	c := uint32(29 + 6*len(d.Facets) + 3*len(terms))
 	x.cost = append(x.cost, c)
 	x.bytes += int64(c)
 	for _, t := range terms {
@@ -156,8 +152,7 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 				x.names.add(w)
 			}
 		}
-		p.docs = append(p.docs, ord)
-		p.scores = append(p.scores, uint8(min(t.Score, 255)))
+		p.add(ord, uint8(min(t.Score, 255))) // the term's weight in the doc, ×100 (at most 2.55: see termScore)
 	}
 }
 
@@ -204,18 +199,26 @@ func (x *Index) compact() {
 	for _, b := range x.facetDoc {
 		b.RunOptimize()
 	}
-	// The postings of all terms in two arenas: one allocation each
-	// instead of two per term.
-	n := 0
+	// The postings of all terms in three arenas: one allocation each
+	// instead of three per term.
+	var nskips, ndata, nscores int
 	for _, p := range x.terms {
-		n += len(p.docs)
+		nskips, ndata, nscores = nskips+len(p.skips), ndata+len(p.data), nscores+len(p.scores)
 	}
-	docs, scores := make([]uint32, 0, n), make([]uint8, 0, n)
+	skips, data, scores := make([]uint32, 0, nskips), make([]byte, 0, ndata), make([]uint8, 0, nscores)
 	for _, p := range x.terms {
-		o := len(docs)
-		docs, scores = append(docs, p.docs...), append(scores, p.scores...)
 		// Capped: an append to one list reallocates it, never overwrites the next.
-		p.docs, p.scores = docs[o:len(docs):len(docs)], scores[o:len(scores):len(scores)]
+		if p.skips != nil {
+			o := len(skips)
+			skips = append(skips, p.skips...)
+			p.skips = skips[o:len(skips):len(skips)]
+		}
+		o := len(data)
+		data = append(data, p.data...)
+		p.data = data[o:len(data):len(data)]
+		o = len(scores)
+		scores = append(scores, p.scores...)
+		p.scores = scores[o:len(scores):len(scores)]
 	}
 }
 
@@ -317,14 +320,12 @@ func (x *Index) Search(q Query) Result {
 	res := Result{Facets: map[string]int{}}
 
 	// The words' lists to intersect, shortest first, and the facets.
-	var lists [][]uint32
 	var scored []*postings
 	for _, t := range q.Terms {
 		p := x.terms[t]
 		if p == nil {
 			return res
 		}
-		lists = append(lists, p.docs)
 		scored = append(scored, p)
 	}
 	var facets []*roaring.Bitmap
@@ -337,28 +338,37 @@ func (x *Index) Search(q Query) Result {
 		facets = append(facets, x.facetDoc[id])
 		smallest = min(smallest, x.facetDoc[id].GetCardinality())
 	}
-	slices.SortFunc(lists, func(a, b []uint32) int { return cmp.Compare(len(a), len(b)) })
+	lists := slices.Clone(scored)
+	slices.SortFunc(lists, func(a, b *postings) int { return cmp.Compare(a.len(), b.len()) })
 	// The facets lead when they hold fewer docs than the shortest word
 	// list (or there is no word): their intersection is a list to walk.
-	// Otherwise each match of the words is looked up in them.
+	// Otherwise the shortest word list leads, decoded: as a bitmap, it
+	// meets the facets container by container, faster than a lookup per
+	// document.
+	var lead []uint32
+	var decoded *postings // the word list decoded whole for the lead, if one was
+	var wholeLead []uint32
 	switch {
-	case len(facets) > 0 && (len(lists) == 0 || smallest < uint64(len(lists[0]))):
+	case len(facets) > 0 && (len(lists) == 0 || smallest < uint64(lists[0].len())):
 		both := facets[0]
 		if len(facets) > 1 {
 			both = roaring.FastAnd(facets...)
 		}
-		lists, facets = append([][]uint32{both.ToArray()}, lists...), nil
+		lead = both.ToArray()
 	case len(facets) > 0:
-		// The shortest word list leads: as a bitmap, it meets the facets
-		// container by container, faster than a lookup per document.
-		lead := roaring.BitmapOf(lists[0]...)
+		whole := lists[0].all(nil)
+		b := roaring.BitmapOf(whole...)
+		decoded, wholeLead = lists[0], whole
 		for _, f := range facets {
-			lead.And(f)
+			b.And(f)
 		}
-		lists[0], facets = lead.ToArray(), nil
+		lead, lists = b.ToArray(), lists[1:]
+	case len(lists) > 0:
+		decoded, lead, lists = lists[0], lists[0].all(nil), lists[1:]
+		wholeLead = lead
 	}
 	var matches []uint32
-	if len(lists) == 0 {
+	if len(q.Terms) == 0 && len(facets) == 0 {
 		matches = make([]uint32, 0, x.live)
 		for ord := range x.ids {
 			if !x.dead[ord] {
@@ -366,7 +376,7 @@ func (x *Index) Search(q Query) Result {
 			}
 		}
 	} else {
-		matches = intersect(lists, facets, x.dead)
+		matches = intersect(lead, lists, x.dead)
 	}
 	res.Total = len(matches)
 	if q.TotalOnly {
@@ -401,12 +411,18 @@ func (x *Index) Search(q Query) Result {
 		return res
 	}
 	h := make(candHeap, 0, min(k, len(matches)))
-	cursors := make([]int, len(scored))
+	cursors := make([]*cursor, len(scored))
+	for j, p := range scored {
+		if p == decoded {
+			cursors[j] = decodedCursor(p, wholeLead)
+		} else {
+			cursors[j] = newCursor(p)
+		}
+	}
 	for _, ord := range matches {
 		var sc float32
 		for j, p := range scored {
-			n := cursors[j] + search(p.docs[cursors[j]:], ord)
-			cursors[j] = n
+			n, _, _ := cursors[j].seek(ord) // every match holds every term
 			sc += float32(p.scores[n]) / 100
 		}
 		c := cand{score: sc, sort: x.sorts[ord], id: x.ids[ord]}
@@ -486,47 +502,31 @@ func (h candHeap) down(i int) {
 	}
 }
 
-// intersect returns the sorted docs present in every list (the first
-// leads) and every bitmap, and not dead.
-func intersect(lists [][]uint32, bitmaps []*roaring.Bitmap, dead []bool) []uint32 {
-	out := make([]uint32, 0, len(lists[0]))
-	cursors := make([]int, len(lists))
+// intersect returns the docs of lead (sorted) present in every list and
+// not dead.
+func intersect(lead []uint32, lists []*postings, dead []bool) []uint32 {
+	out := make([]uint32, 0, len(lead))
+	cursors := make([]*cursor, len(lists))
+	for i, p := range lists {
+		cursors[i] = newCursor(p)
+	}
 next:
-	for _, d := range lists[0] {
+	for _, d := range lead {
 		if dead[d] {
 			continue
 		}
-		for i := 1; i < len(lists); i++ {
-			l := lists[i][cursors[i]:]
-			k := search(l, d)
-			cursors[i] += k
-			if k == len(l) {
+		for _, c := range cursors {
+			_, ord, ok := c.seek(d)
+			if !ok {
 				break next
 			}
-			if l[k] != d {
-				continue next
-			}
-		}
-		for _, b := range bitmaps {
-			if !b.Contains(d) {
+			if ord != d {
 				continue next
 			}
 		}
 		out = append(out, d)
 	}
 	return out
-}
-
-// search is a galloping search: the first index of s holding a value ≥ v.
-func search(s []uint32, v uint32) int {
-	hi := 1
-	for hi < len(s) && s[hi-1] < v {
-		hi *= 2
-	}
-	lo := hi / 2
-	hi = min(hi, len(s))
-	n, _ := slices.BinarySearch(s[lo:hi], v)
-	return lo + n
 }
 
 // termScore weighs a lexeme's positions as ts_rank does (A 1.0, B 0.4,

@@ -140,6 +140,7 @@ type scratch struct {
 	score  []float32
 	last   []int8
 	shared []uint8
+	docs   []uint32
 }
 
 var scratchPool sync.Pool
@@ -202,7 +203,8 @@ func (x *Index) SearchNames(text string, q Query) Result {
 			if p == nil {
 				continue
 			}
-			for _, ord := range p.docs {
+			s.docs = p.all(s.docs[:0])
+			for _, ord := range s.docs {
 				if s.last[ord] == int8(i+1) {
 					continue
 				}

@@ -17,7 +17,7 @@ import (
 // a CRC-32C of the whole is checked before anything is served.
 const (
 	snapshotMagic   = "PSIX"
-	snapshotVersion = 4
+	snapshotVersion = 5
 )
 
 // ErrBadSnapshot is a snapshot that cannot be served: truncated, damaged,
@@ -122,16 +122,20 @@ func (x *Index) writeTo(e *encoder) {
 		}
 		e.bytes(b)
 	}
-	total := 0
+	var nskips, ndata, nscores int
 	for _, p := range x.terms {
-		total += len(p.docs)
+		nskips, ndata, nscores = nskips+len(p.skips), ndata+len(p.data), nscores+len(p.scores)
 	}
 	e.uvarint(uint64(len(x.terms)))
-	e.uvarint(uint64(total))
+	e.uvarint(uint64(nskips))
+	e.uvarint(uint64(ndata))
+	e.uvarint(uint64(nscores))
 	for t, p := range x.terms {
 		e.string(t)
-		e.uint32s(p.docs)
+		e.uint32s(p.skips)
+		e.bytes(p.data)
 		e.bytes(p.scores)
+		e.uvarint(uint64(p.last))
 	}
 }
 
@@ -319,24 +323,36 @@ func (d *decoder) index() *Index {
 		x.keys = append(x.keys, k)
 		x.facetDoc = append(x.facetDoc, d.bitmap())
 	}
-	nterms, total := d.n(3), d.n(5)
-	docs, scores := make([]uint32, total), make([]uint8, total)
-	o := 0
+	nterms, nskips, ndata, nscores := d.n(4), d.n(4), d.n(1), d.n(1)
+	skips, data, scores := make([]uint32, nskips), make([]byte, ndata), make([]uint8, nscores)
+	var os, od, oc int
 	for i := 0; i < nterms && d.err == nil; i++ {
 		t := d.string()
-		n := d.n(4)
-		if o+n > total {
+		p := &postings{}
+		if n := d.n(4); n > 0 {
+			if os+n > nskips || n%2 != 0 {
+				d.fail("more skips than announced")
+				break
+			}
+			d.uint32sInto(skips[os : os+n])
+			p.skips, os = skips[os:os+n:os+n], os+n
+		}
+		n := d.n(1)
+		if od+n > ndata {
 			d.fail("more postings than announced")
 			break
 		}
-		d.uint32sInto(docs[o : o+n])
-		if m := d.n(1); m != n {
+		d.full(data[od : od+n])
+		p.data, od = data[od:od+n:od+n], od+n
+		n = d.n(1)
+		if oc+n > nscores || (p.skips != nil && len(p.skips) != 2*((n+blockSize-1)/blockSize)) {
 			d.fail("scores and postings differ")
 			break
 		}
-		d.full(scores[o : o+n])
-		x.terms[t] = &postings{docs: docs[o : o+n : o+n], scores: scores[o : o+n : o+n]}
-		o += n
+		d.full(scores[oc : oc+n])
+		p.scores, oc = scores[oc:oc+n:oc+n], oc+n
+		p.last = uint32(d.uvarint())
+		x.terms[t] = p
 	}
 	if d.err != nil {
 		return nil

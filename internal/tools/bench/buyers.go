@@ -33,17 +33,29 @@ const benchMark = "Besoin (banc d'essai) : "
 // matches: 10 M matches and about 700,000 events at n = 100,000. Then the
 // monthly roll-ups are brought up to date, as the job would.
 func BuyerSide(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, n int, progress io.Writer) error {
-	var have int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM purchase_requests WHERE starts_with(description, $1)`, benchMark).Scan(&have); err != nil {
+	var have, unmatched int
+	if err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id))
+		FROM purchase_requests r WHERE starts_with(description, $1)`, benchMark).Scan(&have, &unmatched); err != nil {
 		return err
 	}
-	if have >= n {
+	if have >= n && unmatched == 0 {
 		return nil
 	}
 	say := func(format string, args ...any) {
 		if progress != nil {
 			fmt.Fprintf(progress, format+"\n", args...)
 		}
+	}
+	if err := writeRequests(ctx, db, tax, have, n, say); err != nil {
+		return err
+	}
+	return matchRequests(ctx, db, say)
+}
+
+// writeRequests writes requests have to n.
+func writeRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, have, n int, say func(string, ...any)) error {
+	if have >= n {
+		return nil
 	}
 	var buyers []int64
 	rows, err := db.Query(ctx, `SELECT id FROM organisations WHERE kind IN ('ge', 'public') AND status = 'member' ORDER BY id`)
@@ -53,13 +65,12 @@ func BuyerSide(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, n 
 	if buyers, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 		return err
 	}
-	var demoBuyer, demoSME int64
-	if err := db.QueryRow(ctx, `SELECT (SELECT organisation_id FROM users WHERE email = 'acheteur@passerelle.test'),
-			(SELECT organisation_id FROM users WHERE email = $1)`, demo.SMEEmail).Scan(&demoBuyer, &demoSME); err != nil {
-		return fmt.Errorf("bench: the demo accounts: %w", err)
-	}
 	if len(buyers) == 0 {
 		return fmt.Errorf("bench: no large account in the benchmark database")
+	}
+	var demoBuyer int64
+	if err := db.QueryRow(ctx, `SELECT organisation_id FROM users WHERE email = 'acheteur@passerelle.test'`).Scan(&demoBuyer); err != nil {
+		return fmt.Errorf("bench: the demo buyer: %w", err)
 	}
 	type need struct{ title, cpv, dep string }
 	var needs []need
@@ -96,6 +107,23 @@ func BuyerSide(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, n 
 		pgx.CopyFromRows(src)); err != nil {
 		return fmt.Errorf("bench: requests: %w", err)
 	}
+	return nil
+}
+
+// matchRequests gives every request of the benchmark without matches its
+// 100 ranked matches and its events, the demo SME its 300, and rolls the
+// platform figures up.
+func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...any)) error {
+	var demoSME int64
+	if err := db.QueryRow(ctx, `SELECT organisation_id FROM users WHERE email = $1`, demo.SMEEmail).Scan(&demoSME); err != nil {
+		return fmt.Errorf("bench: the demo SME: %w", err)
+	}
+	// The member SMEs numbered, for a match to pick the k-th.
+	if _, err := db.Exec(ctx, `DROP TABLE IF EXISTS bench_smes;
+		CREATE UNLOGGED TABLE bench_smes AS SELECT (row_number() OVER (ORDER BY id) - 1)::int AS n, id FROM organisations WHERE kind = 'pme' AND status = 'member';
+		ALTER TABLE bench_smes ADD PRIMARY KEY (n); ANALYZE bench_smes`); err != nil {
+		return err
+	}
 	reasons := sampleReasons()
 	var lo, hi int64
 	if err := db.QueryRow(ctx, `SELECT min(id), max(id) FROM purchase_requests WHERE starts_with(description, $1)`, benchMark).Scan(&lo, &hi); err != nil {
@@ -105,11 +133,11 @@ func BuyerSide(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, n 
 	start := time.Now()
 	const step = 2000
 	for from := lo; from <= hi; from += step {
-		if _, err := db.Exec(ctx, `WITH s AS MATERIALIZED (SELECT array_agg(id ORDER BY id) AS a FROM organisations WHERE kind = 'pme' AND status = 'member')
-			INSERT INTO request_matches (request_id, organisation_id, matched, state, score, rank, reasons, created_at, updated_at, computed_at, viewed_at)
-			SELECT r.id, s.a[1 + (r.id * 7919 + k * 104729) % cardinality(s.a)], true, 'suggested', 4.0 - k * 0.03, k + 1, $4::jsonb,
+		if _, err := db.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, state, score, rank, reasons, created_at, updated_at, computed_at, viewed_at)
+			SELECT r.id, s.id, true, 'suggested', 4.0 - k * 0.03, k + 1, $4::jsonb,
 				r.published_at, r.published_at, r.published_at, CASE WHEN k % 4 = 0 THEN r.published_at + interval '1 day' END
-			FROM purchase_requests r, generate_series(0, 99) k, s
+			FROM purchase_requests r CROSS JOIN generate_series(0, 99) k
+			JOIN bench_smes s ON s.n = (r.id * 7919 + k * 104729) % (SELECT count(*) FROM bench_smes)
 			WHERE r.id BETWEEN $1 AND $2 AND starts_with(r.description, $3) AND NOT EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id)
 			ON CONFLICT DO NOTHING`, from, from+step-1, benchMark, reasons); err != nil {
 			return fmt.Errorf("bench: matches: %w", err)
@@ -140,7 +168,8 @@ func BuyerSide(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, n 
 	if _, err := indicator.NewService(db, nil).Rollup(ctx); err != nil {
 		return err
 	}
-	return nil
+	_, err := db.Exec(ctx, `DROP TABLE bench_smes`)
+	return err
 }
 
 // sampleReasons are the stored facts of a typical match: past contracts
