@@ -1,3 +1,6 @@
+DROP TRIGGER IF EXISTS organisations_platform_update ON organisations;
+DROP TRIGGER IF EXISTS organisations_platform_insert ON organisations;
+DROP FUNCTION IF EXISTS platform_decisions_changed();
 DROP TRIGGER IF EXISTS purchase_requests_platform_update ON purchase_requests;
 DROP TRIGGER IF EXISTS purchase_requests_platform_insert ON purchase_requests;
 DROP FUNCTION IF EXISTS platform_requests_changed();

@@ -19,6 +19,9 @@ CREATE TABLE platform_months (
     first_answer_seconds  double precision,
     answers               integer NOT NULL DEFAULT 0,
     replied               integer NOT NULL DEFAULT 0,
+    -- seconds from application to decision of the month's decisions,
+    -- sorted: twelve months' median is exact (a median does not add up)
+    decision_seconds      double precision[] NOT NULL DEFAULT '{}',
     computed_at           timestamptz NOT NULL DEFAULT now()
 );
 
@@ -97,9 +100,32 @@ CREATE TRIGGER purchase_requests_platform_insert AFTER INSERT ON purchase_reques
 CREATE TRIGGER purchase_requests_platform_update AFTER UPDATE ON purchase_requests
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_requests_changed();
 
+-- Membership decisions: the month of the decision, old and new.
+CREATE FUNCTION platform_decisions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO platform_changes (month) SELECT DISTINCT month_of(n.decided_at) FROM new_rows n WHERE n.decided_at IS NOT NULL;
+    ELSE
+        INSERT INTO platform_changes (month)
+        SELECT DISTINCT m FROM (
+            SELECT month_of(n.decided_at) AS m FROM new_rows n JOIN old_rows o USING (id)
+                WHERE n.decided_at IS NOT NULL AND (n.decided_at IS DISTINCT FROM o.decided_at OR n.created_at IS DISTINCT FROM o.created_at
+                    OR (n.status = 'applied') IS DISTINCT FROM (o.status = 'applied'))
+            UNION ALL SELECT month_of(o.decided_at) FROM new_rows n JOIN old_rows o USING (id)
+                WHERE o.decided_at IS NOT NULL AND (n.decided_at IS DISTINCT FROM o.decided_at OR n.created_at IS DISTINCT FROM o.created_at
+                    OR (n.status = 'applied') IS DISTINCT FROM (o.status = 'applied'))) x;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER organisations_platform_insert AFTER INSERT ON organisations
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_decisions_changed();
+CREATE TRIGGER organisations_platform_update AFTER UPDATE ON organisations
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION platform_decisions_changed();
+
 -- What exists already is computed by the job's first run.
 INSERT INTO platform_changes (month)
 SELECT DISTINCT m FROM (
     SELECT month_of(created_at) AS m FROM request_matches WHERE matched
     UNION SELECT month_of(published_at) FROM purchase_requests WHERE published_at IS NOT NULL
-    UNION SELECT month_of(at) FROM request_events WHERE kind = 'interested') x;
+    UNION SELECT month_of(at) FROM request_events WHERE kind = 'interested'
+    UNION SELECT month_of(decided_at) FROM organisations WHERE decided_at IS NOT NULL) x;

@@ -2,6 +2,7 @@ package indicator
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"passerelle/internal/member"
@@ -24,6 +25,10 @@ type Month struct {
 	FirstAnswer *time.Duration // median from opening to the first answer; nil: no answer that month
 	Answers     int            // interests expressed
 	Replied     int            // … of which the buyer replied to
+	// decisions are the seconds from application to decision of the
+	// month's membership decisions, sorted (the roll-ups keep them: a
+	// median over twelve months does not add up from monthly ones).
+	decisions []float64
 }
 
 // AnsweredShare is the share of the month's requests with an answer.
@@ -44,7 +49,7 @@ type Platform struct {
 	ApplicationsWaiting int
 	OldestApplication   *time.Time
 	// MedianDecision is the median time from application to staff's
-	// decision, over the decisions of the last twelve months.
+	// decision, over the decisions of the twelve months shown.
 	MedianDecision *time.Duration
 	Decisions      int
 	Months         []Month // the last twelve, oldest first, empty ones included
@@ -70,19 +75,39 @@ func (s *Service) Platform(ctx context.Context, actor member.Actor) (Platform, e
 	var p Platform
 	var median *float64
 	var err error
-	if p.ApplicationsWaiting, p.OldestApplication, median, p.Decisions, err = s.store.applications(ctx, s.db, now.AddDate(-1, 0, 0), now); err != nil {
+	if p.ApplicationsWaiting, p.OldestApplication, err = s.store.waiting(ctx, s.db); err != nil {
 		return p, wrap("platform", err)
 	}
-	p.MedianDecision = seconds(median)
 	if p.Months, err = s.store.platformMonths(ctx, s.db, first, end); err != nil {
 		return p, wrap("platform months", err)
 	}
+	var all []float64
+	for _, m := range p.Months {
+		all = append(all, m.decisions...)
+	}
+	slices.Sort(all)
+	p.Decisions, median = len(all), medianOf(all)
+	p.MedianDecision = seconds(median)
 	if s.Queue != nil {
 		if p.Waiting, err = s.Queue.Summary(ctx, actor); err != nil {
 			return p, wrap("platform waiting", err)
 		}
 	}
 	return p, nil
+}
+
+// medianOf is the median of sorted values as percentile_cont(0.5) gives
+// it (the mean of the two middle ones when they are even); nil for none.
+func medianOf(sorted []float64) *float64 {
+	n := len(sorted)
+	if n == 0 {
+		return nil
+	}
+	m := sorted[n/2]
+	if n%2 == 0 {
+		m = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+	return &m
 }
 
 func seconds(v *float64) *time.Duration {

@@ -46,7 +46,8 @@ func (s *Service) Rollup(ctx context.Context) (int, error) {
 	return n, wrap("rollup", err)
 }
 
-// Months counts, directly from the matches, events and requests, every
+// Months counts, directly from the matches, events, requests and
+// membership decisions, every
 // month from first to end (both the first of a month, UTC): what the
 // roll-ups hold.
 func (s *Service) Months(ctx context.Context, q dbtx, first, end time.Time) ([]Month, error) {
@@ -78,6 +79,9 @@ func (s *Service) Months(ctx context.Context, q dbtx, first, end time.Time) ([]M
 		m.Answers, m.Replied = answers, replied
 	}); err != nil {
 		return nil, wrap("months: answers", err)
+	}
+	if err := s.store.decisionsByMonth(ctx, q, first, end, func(t time.Time, seconds []float64) { at(t).decisions = seconds }); err != nil {
+		return nil, wrap("months: decisions", err)
 	}
 	return out, nil
 }

@@ -10,19 +10,26 @@ import (
 
 // The SQL of staff's figures, an SME's own and a buyer's reputation.
 
-// applications reads the applications waiting (how many, the oldest) and
-// the decisions taken from since to now (how many, the median time in
-// seconds; nil without any).
-func (store) applications(ctx context.Context, q dbtx, since, now time.Time) (waiting int, oldest *time.Time, median *float64,
-	decisions int, err error) {
-	err = q.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM organisations WHERE status = 'applied'),
-			(SELECT min(created_at) FROM organisations WHERE status = 'applied'),
-			(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - created_at))
-				FROM organisations WHERE decided_at >= $1 AND decided_at < $2 AND status <> 'applied'),
-			(SELECT count(*) FROM organisations WHERE decided_at >= $1 AND decided_at < $2 AND status <> 'applied')`,
-		since, now).Scan(&waiting, &oldest, &median, &decisions)
-	return waiting, oldest, median, decisions, err
+// waiting reads the applications waiting: how many, the oldest.
+func (store) waiting(ctx context.Context, q dbtx) (n int, oldest *time.Time, err error) {
+	err = q.QueryRow(ctx, `SELECT count(*), min(created_at) FROM organisations WHERE status = 'applied'`).Scan(&n, &oldest)
+	return n, oldest, err
+}
+
+// decisionsByMonth lists, for each month from first to end, the seconds
+// from application to decision of the month's membership decisions,
+// sorted.
+func (store) decisionsByMonth(ctx context.Context, q dbtx, first, end time.Time, set func(m time.Time, seconds []float64)) error {
+	rows, err := q.Query(ctx, `SELECT date_trunc('month', decided_at AT TIME ZONE 'UTC'),
+			array_agg(extract(epoch FROM decided_at - created_at)::float8 ORDER BY 1)
+		FROM organisations WHERE decided_at >= $1 AND decided_at < $2 AND status <> 'applied' GROUP BY 1`, first, end)
+	if err != nil {
+		return err
+	}
+	var m time.Time
+	var secs []float64
+	_, err = pgx.ForEachRow(rows, []any{&m, &secs}, func() error { set(m, secs); return nil })
+	return err
 }
 
 // matchesByMonth counts the matches suggested each month from first to
@@ -139,13 +146,14 @@ func (store) storeMonths(ctx context.Context, tx pgx.Tx, months []Month, now tim
 			first = &v
 		}
 		b.Queue(`INSERT INTO platform_months (month, suggested, viewed, interested, shortlisted, won, published, answered,
-				first_answer_seconds, answers, replied, computed_at)
-			VALUES (($1::timestamptz AT TIME ZONE 'UTC')::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				first_answer_seconds, answers, replied, decision_seconds, computed_at)
+			VALUES (($1::timestamptz AT TIME ZONE 'UTC')::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12)
 			ON CONFLICT (month) DO UPDATE SET suggested = excluded.suggested, viewed = excluded.viewed, interested = excluded.interested,
 				shortlisted = excluded.shortlisted, won = excluded.won, published = excluded.published, answered = excluded.answered,
 				first_answer_seconds = excluded.first_answer_seconds, answers = excluded.answers, replied = excluded.replied,
-				computed_at = excluded.computed_at`,
-			m.Month, m.Suggested, m.Viewed, m.Interested, m.Shortlisted, m.Won, m.Published, m.Answered, first, m.Answers, m.Replied, now)
+				decision_seconds = excluded.decision_seconds, computed_at = excluded.computed_at`,
+			m.Month, m.Suggested, m.Viewed, m.Interested, m.Shortlisted, m.Won, m.Published, m.Answered, first, m.Answers, m.Replied, now,
+			append([]float64{}, m.decisions...))
 	}
 	return tx.SendBatch(ctx, b).Close()
 }
@@ -155,7 +163,7 @@ func (store) storeMonths(ctx context.Context, tx pgx.Tx, months []Month, now tim
 func (store) platformMonths(ctx context.Context, q dbtx, first, end time.Time) ([]Month, error) {
 	rows, err := q.Query(ctx, `SELECT m::timestamp AT TIME ZONE 'UTC', coalesce(p.suggested, 0), coalesce(p.viewed, 0), coalesce(p.interested, 0),
 			coalesce(p.shortlisted, 0), coalesce(p.won, 0), coalesce(p.published, 0), coalesce(p.answered, 0), p.first_answer_seconds,
-			coalesce(p.answers, 0), coalesce(p.replied, 0)
+			coalesce(p.answers, 0), coalesce(p.replied, 0), coalesce(p.decision_seconds, '{}')
 		FROM generate_series(($1::timestamptz AT TIME ZONE 'UTC')::date, ($2::timestamptz AT TIME ZONE 'UTC')::date - 1, interval '1 month') m
 		LEFT JOIN platform_months p ON p.month = m::date ORDER BY 1`, first, end)
 	if err != nil {
@@ -165,7 +173,7 @@ func (store) platformMonths(ctx context.Context, q dbtx, first, end time.Time) (
 		var m Month
 		var first *float64
 		err := r.Scan(&m.Month, &m.Suggested, &m.Viewed, &m.Interested, &m.Shortlisted, &m.Won, &m.Published, &m.Answered, &first,
-			&m.Answers, &m.Replied)
+			&m.Answers, &m.Replied, &m.decisions)
 		m.Month, m.FirstAnswer = m.Month.UTC(), seconds(first)
 		return m, err
 	})
