@@ -64,8 +64,14 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 		ids = append(ids, id)
 	}
 	rows.Close()
+	var usable []refdata.Award
+	for _, a := range awards {
+		if a.Buyer != "" && a.Object != "" && a.Departement != "" && !a.Damaged {
+			usable = append(usable, a)
+		}
+	}
 	for i, id := range ids {
-		a := awards[(i*7919)%len(awards)]
+		a := usable[(i*7919)%len(usable)]
 		if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.Buyer, a.Object, a.CPV, max(a.Year, 2015), a.Departement); err != nil {
 			return err
