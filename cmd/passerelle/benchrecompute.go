@@ -100,7 +100,8 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 	var st purchase.RecomputeStats
 	for _, s := range services {
 		r := s.Recomputed()
-		st.Merged, st.Ranked, st.LongestLock = st.Merged+r.Merged, st.Ranked+r.Ranked, max(st.LongestLock, r.LongestLock)
+		st.Merged, st.Unchanged, st.Ranked = st.Merged+r.Merged, st.Unchanged+r.Unchanged, st.Ranked+r.Ranked
+		st.LongestLock = max(st.LongestLock, r.LongestLock)
 	}
 	var left int
 	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT organisation_id) FROM match_changes`).Scan(&left); err != nil {
@@ -118,7 +119,7 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 	fmt.Fprintf(out, "\n## Recompute: %d changed SMEs against %d open requests (%d organisations) — %s\n\n", changed, open, orgs, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(out, "| measure | value |\n|---|---|\n")
 	fmt.Fprintf(out, "| finished | %v (%d SMEs' changes left) |\n| time | %s |\n", finished, left, elapsed.Round(time.Second))
-	fmt.Fprintf(out, "| requests brought up to date | %d (%d merged, %d ranked again) |\n", done, st.Merged, st.Ranked)
+	fmt.Fprintf(out, "| requests brought up to date | %d (%d merged, of which %d left as they were; %d ranked again) |\n", done, st.Merged, st.Unchanged, st.Ranked)
 	if done > 0 {
 		fmt.Fprintf(out, "| per request (two workers) | %s |\n", (elapsed / time.Duration(done)).Round(10*time.Microsecond))
 	}

@@ -1,9 +1,12 @@
 package purchase
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -28,11 +31,11 @@ type Rescorer interface {
 const ChangeBatch = 100
 
 // RecomputeStats says what the recompute did since the service started:
-// requests merged and ranked again, and the longest a request row was
-// locked (the merge's transaction).
+// requests merged (Unchanged of them left as they were) and ranked again,
+// and the longest a request row was locked (the merge's transaction).
 type RecomputeStats struct {
-	Merged, Ranked int
-	LongestLock    time.Duration
+	Merged, Unchanged, Ranked int
+	LongestLock               time.Duration
 }
 
 type recomputeStats struct {
@@ -40,12 +43,16 @@ type recomputeStats struct {
 	RecomputeStats
 }
 
-func (r *recomputeStats) add(merged bool, locked time.Duration) {
+func (r *recomputeStats) add(merged, unchanged bool, locked time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if merged {
+	switch {
+	case unchanged:
 		r.Merged++
-	} else {
+		r.Unchanged++
+	case merged:
+		r.Merged++
+	default:
 		r.Ranked++
 	}
 	r.LongestLock = max(r.LongestLock, locked)
@@ -129,7 +136,7 @@ func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bo
 			return false, fmt.Errorf("rescore request %d: %w", id, err)
 		}
 	}
-	done, merged := false, false
+	done, merged, unchanged := false, false, false
 	start := time.Now()
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var status Status
@@ -158,10 +165,14 @@ func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bo
 			return s.suggest(ctx, tx, r)
 		}
 		merged = true
+		if slices.EqualFunc(list, stored, sameSuggestion) {
+			unchanged = true
+			return nil // most changes leave most rankings as they were: nothing written
+		}
 		return s.store.storeRanking(ctx, tx, id, suggestionOf(list), s.Now())
 	})
 	if done && err == nil {
-		s.recomputed.add(merged, time.Since(start))
+		s.recomputed.add(merged, unchanged, time.Since(start))
 	}
 	return done, err
 }
@@ -204,6 +215,24 @@ func merge(stored []Suggestion, changed []int64, fresh []Suggestion, keep int) (
 		return nil, false
 	}
 	return out, true
+}
+
+// sameSuggestion: the same SME, score, reasons and offer.
+func sameSuggestion(a, b Suggestion) bool {
+	return a.OrgID == b.OrgID && a.Score == b.Score && a.OfferID == b.OfferID && jsonEqual(a.Reasons, b.Reasons)
+}
+
+// jsonEqual compares two JSON texts as values (stored reasons come back
+// from jsonb with its own spacing).
+func jsonEqual(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func suggestionOf(list []Suggestion) suggestion {

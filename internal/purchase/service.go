@@ -71,7 +71,7 @@ type Service struct {
 	matcher Matcher
 	// recomputed counts what ApplyMatchChanges did.
 	recomputed recomputeStats
-	store   store
+	store      store
 	// reputations gives an SME the buyer's reputation; nil: none shown.
 	reputations Reputations
 	// coach reads requests as SMEs would, and what happened after them.

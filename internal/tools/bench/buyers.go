@@ -216,7 +216,7 @@ func buyerPages(ctx context.Context, db *pgxpool.Pool, base string, floor float6
 		own = append(own, fmt.Sprintf("/demandes/%d", id))
 	}
 	pages := []page{
-		{"buyer's request page, 100 ranked matches `/demandes/{id}`", "acheteur@passerelle.test", own},
+		{"buyer's request page `/demandes/{id}` (100 ranked matches stored, the first 20 shown)", "acheteur@passerelle.test", own},
 		{"SME's \"Demandes pour vous\" `/demandes/pour-vous`", demo.SMEEmail, []string{"/demandes/pour-vous"}},
 		{"observatory `/observatoire`", "acheteur@passerelle.test", []string{"/observatoire"}},
 		{"staff's platform figures `/equipe/indicateurs`", "equipe@passerelle.test", []string{"/equipe/indicateurs"}},
