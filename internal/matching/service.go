@@ -518,22 +518,17 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 		return "(" + strings.Join(or, " OR ") + ")"
 	}
 	w := s.Weights
-	// Each contract's level is worked out once (the deepest that holds),
-	// then counted at every level: eight filters over the prefixes per
-	// row were the ranking's slowest step in the largest groups.
 	query := `SELECT organisation_id, n_group, n_class, n_category, n_exact, latest, latest_group, latest_category, latest_exact FROM (
 			SELECT r.organisation_id,
-				count(*) FILTER (WHERE r.l >= 3) AS n_group,
-				count(*) FILTER (WHERE r.l >= 4) AS n_class,
-				count(*) FILTER (WHERE r.l >= 5) AS n_category,
-				count(*) FILTER (WHERE r.l >= 6) AS n_exact,
-				coalesce(max(r.year) FILTER (WHERE r.l >= 4), 0) AS latest,
+				count(*) FILTER (WHERE ` + atLeast(3) + `) AS n_group,
+				count(*) FILTER (WHERE ` + atLeast(4) + `) AS n_class,
+				count(*) FILTER (WHERE ` + atLeast(5) + `) AS n_category,
+				count(*) FILTER (WHERE ` + atLeast(6) + `) AS n_exact,
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(4) + `), 0) AS latest,
 				coalesce(max(r.year), 0) AS latest_group,
-				coalesce(max(r.year) FILTER (WHERE r.l >= 5), 0) AS latest_category,
-				coalesce(max(r.year) FILTER (WHERE r.l >= 6), 0) AS latest_exact
-			FROM (SELECT r.organisation_id, r.year, CASE WHEN ` + atLeast(6) + ` THEN 6 WHEN ` + atLeast(5) + ` THEN 5
-					WHEN ` + atLeast(4) + ` THEN 4 WHEN ` + atLeast(3) + ` THEN 3 ELSE 0 END AS l
-				FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)` + p.among(r) + `) r
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(5) + `), 0) AS latest_category,
+				coalesce(max(r.year) FILTER (WHERE ` + atLeast(6) + `), 0) AS latest_exact
+			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)` + p.among(r) + `
 			GROUP BY 1) x
 		ORDER BY ` + p.add(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + p.add(w[FRefsClass]) + ` * ln(1 + n_class)
 			+ ` + p.add(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + p.add(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
