@@ -346,8 +346,8 @@ func (x *Index) Search(q Query) Result {
 	// meets the facets container by container, faster than a lookup per
 	// document.
 	var lead []uint32
-	var decoded *postings // the word list decoded whole for the lead, if one was
-	var wholeLead []uint32
+	var leadTerm *postings // the term whose whole list lead is (its scores by index), if one is
+	var others []*cursor
 	switch {
 	case len(facets) > 0 && (len(lists) == 0 || smallest < uint64(lists[0].len())):
 		both := facets[0]
@@ -358,16 +358,20 @@ func (x *Index) Search(q Query) Result {
 	case len(facets) > 0:
 		whole := lists[0].all(nil)
 		b := roaring.BitmapOf(whole...)
-		decoded, wholeLead = lists[0], whole
 		for _, f := range facets {
 			b.And(f)
 		}
-		lead, lists = b.ToArray(), lists[1:]
+		lead = b.ToArray()
+		others = append(others, decodedCursor(lists[0], whole))
+		lists = lists[1:]
 	case len(lists) > 0:
-		decoded, lead, lists = lists[0], lists[0].all(nil), lists[1:]
-		wholeLead = lead
+		lead, leadTerm, lists = lists[0].all(nil), lists[0], lists[1:]
+	}
+	for _, p := range lists {
+		others = append(others, newCursor(p))
 	}
 	var matches []uint32
+	var sums []float32
 	if len(q.Terms) == 0 && len(facets) == 0 {
 		matches = make([]uint32, 0, x.live)
 		for ord := range x.ids {
@@ -375,8 +379,9 @@ func (x *Index) Search(q Query) Result {
 				matches = append(matches, uint32(ord))
 			}
 		}
+		sums = make([]float32, len(matches))
 	} else {
-		matches = intersect(lead, lists, x.dead)
+		matches, sums = intersect(lead, leadTerm, others, x.dead, !q.TotalOnly)
 	}
 	res.Total = len(matches)
 	if q.TotalOnly {
@@ -411,21 +416,8 @@ func (x *Index) Search(q Query) Result {
 		return res
 	}
 	h := make(candHeap, 0, min(k, len(matches)))
-	cursors := make([]*cursor, len(scored))
-	for j, p := range scored {
-		if p == decoded {
-			cursors[j] = decodedCursor(p, wholeLead)
-		} else {
-			cursors[j] = newCursor(p)
-		}
-	}
-	for _, ord := range matches {
-		var sc float32
-		for j, p := range scored {
-			n, _, _ := cursors[j].seek(ord) // every match holds every term
-			sc += float32(p.scores[n]) / 100
-		}
-		c := cand{score: sc, sort: x.sorts[ord], id: x.ids[ord]}
+	for i, ord := range matches {
+		c := cand{score: sums[i], sort: x.sorts[ord], id: x.ids[ord]}
 		if len(h) < k {
 			h.push(c)
 		} else if c.better(h[0]) {
@@ -502,31 +494,41 @@ func (h candHeap) down(i int) {
 	}
 }
 
-// intersect returns the docs of lead (sorted) present in every list and
-// not dead.
-func intersect(lead []uint32, lists []*postings, dead []bool) []uint32 {
+// intersect returns the docs of lead (sorted) present in every other list
+// and not dead, and, when scores is set, the sum of each one's weights in
+// every term: leadTerm's (when lead is its whole list, by index) and the
+// others' (where their cursors found it) — one walk for both.
+func intersect(lead []uint32, leadTerm *postings, others []*cursor, dead []bool, scores bool) ([]uint32, []float32) {
 	out := make([]uint32, 0, len(lead))
-	cursors := make([]*cursor, len(lists))
-	for i, p := range lists {
-		cursors[i] = newCursor(p)
+	var sums []float32
+	if scores {
+		sums = make([]float32, 0, len(lead))
 	}
 next:
-	for _, d := range lead {
+	for i, d := range lead {
 		if dead[d] {
 			continue
 		}
-		for _, c := range cursors {
-			_, ord, ok := c.seek(d)
+		var sc uint32 // weights ×100, summed exactly whatever the order of the terms
+		if leadTerm != nil {
+			sc = uint32(leadTerm.scores[i])
+		}
+		for _, c := range others {
+			pos, ord, ok := c.seek(d)
 			if !ok {
 				break next
 			}
 			if ord != d {
 				continue next
 			}
+			sc += uint32(c.p.scores[pos])
 		}
 		out = append(out, d)
+		if scores {
+			sums = append(sums, float32(sc)/100)
+		}
 	}
-	return out
+	return out, sums
 }
 
 // termScore weighs a lexeme's positions as ts_rank does (A 1.0, B 0.4,

@@ -131,14 +131,15 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 			if deleted[d.ID] {
 				continue
 			}
-			var s float32
+			var sum uint32
 			for _, w := range q.Terms {
 				wt, ok := d.words[w]
 				if !ok {
 					continue docs
 				}
-				s += float32(termScore([]byte{wt})) / 100
+				sum += uint32(termScore([]byte{wt}))
 			}
+			s := float32(sum) / 100
 			for _, f := range q.Facets {
 				if !slices.Contains(d.fs, f) {
 					continue docs
