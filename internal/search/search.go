@@ -206,8 +206,10 @@ func (s *Service) tail(ctx context.Context, x *searchindex.Index, p Parsed, w wo
 	slices.SortStableFunc(order, func(a, b int) int { return known[a] - known[b] })
 	var kept, left []string
 	for _, i := range order {
+		// Each word kept only if some live document holds it with those
+		// kept before (the counts include replaced documents).
 		with := append(slices.Clone(kept), w.terms[i])
-		if len(kept) == 0 || x.Search(searchindex.Query{Terms: with, TotalOnly: true}).Total > 0 {
+		if x.Search(searchindex.Query{Terms: with, TotalOnly: true}).Total > 0 {
 			kept = with
 		}
 	}

@@ -106,10 +106,9 @@ type closeWord struct {
 	len    int // its length: of two as close, the shorter is nearer
 }
 
-// closeWords are the name words holding at least wordThreshold of word's
-// trigrams, the closest first, at most maxNameWords.
-func (v *vocabulary) closeWords(word string, shared []uint8) []closeWord {
-	ts := trigrams(word)
+// closeWords are the name words holding at least wordThreshold of a
+// typed word's trigrams ts, the closest first, at most maxNameWords.
+func (v *vocabulary) closeWords(ts []string, shared []uint8) []closeWord {
 	var touched []uint32
 	for _, t := range ts {
 		for _, id := range v.tri[t] {
@@ -192,13 +191,15 @@ func (x *Index) SearchNames(text string, q Query) Result {
 	defer scratchPool.Put(s)
 	var touched []uint32
 	all := 0
-	for _, w := range typed {
-		all += len(trigrams(w))
-	}
+	grams := make([][]string, len(typed))
 	for i, w := range typed {
+		grams[i] = trigrams(w)
+		all += len(grams[i])
+	}
+	for i := range typed {
 		// The closest words first: a document holding two of them counts
 		// the closer.
-		for _, c := range x.names.closeWords(w, s.shared) {
+		for _, c := range x.names.closeWords(grams[i], s.shared) {
 			p := x.terms[namePrefix+x.names.words[c.id]]
 			if p == nil {
 				continue
@@ -260,11 +261,17 @@ func (x *Index) SearchNames(text string, q Query) Result {
 	return res
 }
 
-// Known reports, for each term, how many live documents hold it.
+// Known reports, for each term, how many postings it has (documents
+// replaced or deleted since the last build included): what orders words
+// from the rarest, read from the list's length, not by walking it.
 func (x *Index) Known(terms []string) []int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	out := make([]int, len(terms))
 	for i, t := range terms {
-		out[i] = x.Search(Query{Terms: []string{t}, TotalOnly: true}).Total
+		if p := x.terms[t]; p != nil {
+			out[i] = p.len()
+		}
 	}
 	return out
 }

@@ -182,6 +182,3 @@ func gallop(s []uint32, v uint32) int {
 	n, _ := slices.BinarySearch(s[lo:hi], v)
 	return lo + n
 }
-
-// postingsBytes is what a term's postings take in memory.
-func (p *postings) bytes() int { return 4*len(p.skips) + len(p.data) + len(p.scores) }
