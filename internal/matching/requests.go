@@ -2,6 +2,7 @@ package matching
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -49,43 +50,84 @@ func RequestFor(r purchase.Request, buyerSIREN string, tax *taxonomy.Taxonomy) R
 // Match ranks the SMEs for a request: the best Limit with a positive
 // score, the buyer's own organisation aside.
 func (m ForRequests) Match(ctx context.Context, tx pgx.Tx, r purchase.Request) ([]purchase.Suggestion, error) {
-	return m.rank(ctx, tx, r, nil)
+	return m.rank(ctx, tx, r)
 }
 
-// Rescore scores orgs for a request as Match ranks them: each from its
-// own evidence, gathered for them alone (Request.Among), so each gets the
-// score and reasons a whole ranking would give it — exactly while the
-// request's candidate pools are within the service's bounds
-// (ReferenceCandidates, TextBest…), which only the largest CPV groups
-// at national scale exceed.
-func (m ForRequests) Rescore(ctx context.Context, tx pgx.Tx, r purchase.Request, orgs []int64) ([]purchase.Suggestion, error) {
-	return m.rank(ctx, tx, r, append(make([]int64, 0, len(orgs)), orgs...))
+// Rescoring reads once what scoring orgs for many requests needs.
+func (m ForRequests) Rescoring(ctx context.Context, orgs []int64) (purchase.Rescoring, error) {
+	b, err := m.Service.Prepare(ctx, orgs)
+	if err != nil {
+		return nil, err
+	}
+	return batchForRequests{m: m, b: b}, nil
+}
+
+type batchForRequests struct {
+	m ForRequests
+	b *Batch
+}
+
+// Rescore scores the batch's SMEs for each request as Match ranks them:
+// each from its own evidence, so each gets the score and reasons a whole
+// ranking would give it — exactly while the request's candidate pools are
+// within the service's bounds (ReferenceCandidates, TextBest…), which
+// only the largest CPV groups at national scale exceed.
+func (x batchForRequests) Rescore(ctx context.Context, reqs []purchase.Request) ([][]purchase.Suggestion, error) {
+	var buyers []int64
+	for _, r := range reqs {
+		buyers = append(buyers, r.OrgID)
+	}
+	rows, err := x.m.Service.db.Query(ctx, `SELECT id, siren FROM organisations WHERE id = ANY($1)`, buyers)
+	if err != nil {
+		return nil, fmt.Errorf("matching: buyers: %w", err)
+	}
+	siren := map[int64]string{}
+	var id int64
+	var s string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &s}, func() error { siren[id] = s; return nil }); err != nil {
+		return nil, fmt.Errorf("matching: buyers: %w", err)
+	}
+	list, years := make([]Request, len(reqs)), make([]int, len(reqs))
+	for i, r := range reqs {
+		list[i], years[i] = RequestFor(r, siren[r.OrgID], x.m.Service.tax), r.CreatedAt.Year()
+	}
+	scored, err := x.b.Score(ctx, list, years)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]purchase.Suggestion, len(reqs))
+	for i, ranked := range scored {
+		out[i] = x.m.suggestions(ranked, reqs[i].OrgID)
+	}
+	return out, nil
 }
 
 // Keep is how many SMEs Match suggests at most.
 func (m ForRequests) Keep() int { return m.Limit }
 
-func (m ForRequests) rank(ctx context.Context, tx pgx.Tx, r purchase.Request, among []int64) ([]purchase.Suggestion, error) {
+func (m ForRequests) rank(ctx context.Context, tx pgx.Tx, r purchase.Request) ([]purchase.Suggestion, error) {
 	var siren string
 	if err := tx.QueryRow(ctx, `SELECT siren FROM organisations WHERE id = $1`, r.OrgID).Scan(&siren); err != nil {
 		return nil, err
 	}
 	req := RequestFor(r, siren, m.Service.tax)
-	req.Among = among
-	limit := m.Limit + 1 // the buyer's own organisation may take a place
-	if among != nil {
-		limit = len(among)
-	}
-	ranked, err := m.Service.Rank(ctx, req, r.CreatedAt.Year(), limit)
+	// The buyer's own organisation may take a place.
+	ranked, err := m.Service.Rank(ctx, req, r.CreatedAt.Year(), m.Limit+1)
 	if err != nil {
 		return nil, err
 	}
+	return m.suggestions(ranked, r.OrgID), nil
+}
+
+// suggestions are the best Limit of ranked with a positive score, the
+// buyer's own organisation aside.
+func (m ForRequests) suggestions(ranked []Match, buyer int64) []purchase.Suggestion {
 	var out []purchase.Suggestion
 	for _, x := range ranked {
-		if x.Score <= 0 || x.OrgID == r.OrgID || len(out) == m.Limit {
+		if x.Score <= 0 || x.OrgID == buyer || len(out) == m.Limit {
 			continue
 		}
 		out = append(out, purchase.Suggestion{OrgID: x.OrgID, Score: x.Score, Reasons: FactsJSON(x.Facts), OfferID: x.OfferID})
 	}
-	return out, nil
+	return out
 }

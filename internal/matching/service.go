@@ -326,7 +326,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			for _, a := range codes {
 				lvl = max(lvl, bestLevel(a, r.CPV))
 			}
-			if lvl > e.OfferLevel {
+			if betterOffer(lvl, offerID, e) {
 				e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, offerID, title, trl
 			}
 			if overlaps(s.tax.PlaceKeys(places), placeKeys) {

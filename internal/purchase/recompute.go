@@ -14,25 +14,41 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Rescorer is a Matcher that can score a few SMEs for a request the way
-// Match ranks them all: an SME's score depends on its own evidence only,
-// so a change to a few SMEs is merged into a request's stored ranking
-// instead of ranking every candidate again.
+// Rescorer is a Matcher that can score a few SMEs for many requests the
+// way Match ranks them all: an SME's score depends on its own evidence
+// only, so a change to a few SMEs is merged into each request's stored
+// ranking instead of ranking every candidate again.
 type Rescorer interface {
 	Matcher
-	// Rescore returns those of orgs Match would suggest were they within
-	// its limit, with their scores and reasons.
-	Rescore(ctx context.Context, tx pgx.Tx, r Request, orgs []int64) ([]Suggestion, error)
+	// Rescoring reads once what scoring orgs needs.
+	Rescoring(ctx context.Context, orgs []int64) (Rescoring, error)
 	// Keep is how many SMEs Match suggests at most.
 	Keep() int
 }
 
-// ChangeBatch is how many changed SMEs one pass takes.
-const ChangeBatch = 100
+// Rescoring scores a batch of SMEs for requests.
+type Rescoring interface {
+	// Rescore returns, for each request, those of the batch's SMEs Match
+	// would suggest were they within its limit (at most Keep, best
+	// first), with their scores and reasons.
+	Rescore(ctx context.Context, reqs []Request) ([][]Suggestion, error)
+}
+
+// ChangeBatch is how many changed SMEs one pass takes; requestChunk how
+// many requests are scored at once (what a pass holds in memory).
+const (
+	ChangeBatch  = 1000
+	requestChunk = 1000
+)
+
+// changeLease is how long a pass holds its changes before another server
+// may take them (it renews the lease after each chunk of requests).
+const changeLease = 10 * time.Minute
 
 // RecomputeStats says what the recompute did since the service started:
-// requests merged (Unchanged of them left as they were) and ranked again,
-// and the longest a request row was locked (the merge's transaction).
+// requests merged (Unchanged of them left as they were: their stored
+// ranking already was the merged one) and ranked again, and the longest
+// a request row was locked (the merge's transaction).
 type RecomputeStats struct {
 	Merged, Unchanged, Ranked int
 	LongestLock               time.Duration
@@ -66,15 +82,16 @@ func (s *Service) Recomputed() RecomputeStats {
 }
 
 // ApplyMatchChanges takes the SMEs whose offers or references changed (a
-// batch at a time, each taken by one server only) and brings every open
+// batch at a time, each leased by one server only) and brings every open
 // request they may concern up to date: those in the CPV divisions of
 // their offers and references, and those that suggest them now. With a
-// Rescorer, the changed SMEs alone are scored (outside any lock), then
-// merged into each request's stored ranking in a transaction of its own;
-// without one, or when the merge cannot know the result (see merge), the
-// request is ranked again. The changes are deleted when the batch is
-// done; a failure leaves them to the next run. It returns how many
-// requests it brought up to date.
+// Rescorer, the changed SMEs alone are scored for a thousand requests at
+// a time, outside any lock; a request whose stored ranking the new scores
+// leave as it is gets no write, the others are merged in a transaction of
+// their own; without one, or when the merge cannot know the result (see
+// merge), the request is ranked again. The changes are deleted when the
+// batch is done; a failure leaves them to the next run (once their lease
+// is over). It returns how many requests it brought up to date.
 func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -89,60 +106,110 @@ func (s *Service) ApplyMatchChanges(ctx context.Context) (int, error) {
 	}
 }
 
-// applyChangeBatch takes one batch of changes: its transaction holds the
-// change rows only (another server skips them), never a request.
+// applyChangeBatch takes one batch of changes. Its lease is committed at
+// once: no transaction stays open while the batch is worked through.
 func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err error) {
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		orgs, err := s.store.takeMatchChanges(ctx, tx, ChangeBatch)
-		if err != nil || len(orgs) == 0 {
-			return err
+	changes, orgs, err := s.store.leaseMatchChanges(ctx, s.db, ChangeBatch, changeLease)
+	if err != nil || len(orgs) == 0 {
+		return 0, false, err
+	}
+	defer func() {
+		if err != nil { // another pass may take them at once
+			_ = s.store.releaseMatchChanges(context.WithoutCancel(ctx), s.db, changes)
 		}
-		more = true
-		ids, err := s.store.concerning(ctx, s.db, orgs, s.today())
-		if err != nil {
-			return err
-		}
+	}()
+	ids, err := s.store.concerning(ctx, s.db, orgs, s.today())
+	if err != nil {
+		return 0, true, err
+	}
+	rs, incremental := s.matcher.(Rescorer)
+	if !incremental {
 		for _, id := range ids {
-			done, err := s.bringUpToDate(ctx, id, orgs)
+			done, err := s.rankAgain(ctx, id)
 			if err != nil {
-				return err
+				return n, true, err
 			}
 			if done {
 				n++
 			}
 		}
-		return nil
-	})
-	return n, more, err
-}
-
-// bringUpToDate merges the new scores of orgs into request id's ranking,
-// or ranks it again; false when the request is no longer open.
-func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bool, error) {
-	r, err := s.store.request(ctx, s.db, id)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return n, true, s.store.dropMatchChanges(ctx, s.db, changes)
 	}
+	scoring, err := rs.Rescoring(ctx, orgs)
 	if err != nil {
-		return false, err
+		return 0, true, fmt.Errorf("rescore: %w", err)
 	}
-	rs, incremental := s.matcher.(Rescorer)
-	var fresh []Suggestion
-	if incremental {
-		if err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-			fresh, err = rs.Rescore(ctx, tx, r, orgs)
-			return err
-		}); err != nil {
-			return false, fmt.Errorf("rescore request %d: %w", id, err)
+	for chunk := range slices.Chunk(ids, requestChunk) {
+		reqs, err := s.store.requestsOpen(ctx, s.db, chunk, s.today())
+		if err != nil {
+			return n, true, err
+		}
+		fresh, err := scoring.Rescore(ctx, reqs)
+		if err != nil {
+			return n, true, fmt.Errorf("rescore: %w", err)
+		}
+		stored, err := s.store.storedOf(ctx, s.db, chunk, orgs)
+		if err != nil {
+			return n, true, err
+		}
+		for i, r := range reqs {
+			if !stored[r.ID].changedBy(fresh[i], rs.Keep()) {
+				s.recomputed.add(true, true, 0)
+				n++
+				continue
+			}
+			done, err := s.bringUpToDate(ctx, r, orgs, fresh[i], rs.Keep())
+			if err != nil {
+				return n, true, err
+			}
+			if done {
+				n++
+			}
+		}
+		if err := s.store.renewMatchChanges(ctx, s.db, changes, changeLease); err != nil {
+			return n, true, err
 		}
 	}
-	done, merged, unchanged := false, false, false
+	return n, true, s.store.dropMatchChanges(ctx, s.db, changes)
+}
+
+// storedPart is what a request's stored ranking holds of a batch's SMEs,
+// and its last place.
+type storedPart struct {
+	batch map[int64]Suggestion
+	last  Suggestion
+	count int
+}
+
+// changedBy tells whether merging fresh into the ranking may change it:
+// an SME of the batch stored with other scores, reasons or offer, or
+// gone; or a new one placed before the last (or a ranking not full).
+func (p storedPart) changedBy(fresh []Suggestion, keep int) bool {
+	seen := 0
+	for _, f := range fresh {
+		old, ok := p.batch[f.OrgID]
+		if ok {
+			seen++
+			if !sameSuggestion(old, f) {
+				return true
+			}
+			continue
+		}
+		if p.count < keep || better(f, p.last) {
+			return true
+		}
+	}
+	return seen < len(p.batch)
+}
+
+// rankAgain ranks an open request again in a transaction of its own;
+// false when it is no longer open.
+func (s *Service) rankAgain(ctx context.Context, id int64) (done bool, err error) {
 	start := time.Now()
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var status Status
-		var updated time.Time
-		err := tx.QueryRow(ctx, `SELECT status, updated_at FROM purchase_requests WHERE id = $1 AND deadline >= $2 FOR NO KEY UPDATE`,
-			id, s.today()).Scan(&status, &updated)
+		err := tx.QueryRow(ctx, `SELECT status FROM purchase_requests WHERE id = $1 AND deadline >= $2 FOR NO KEY UPDATE`,
+			id, s.today()).Scan(&status)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && status != StatusOpen) {
 			return nil
 		}
@@ -150,17 +217,46 @@ func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bo
 			return err
 		}
 		done = true
-		if !incremental || !updated.Equal(r.UpdatedAt) { // edited meanwhile: its text or codes may differ
-			if r, err = s.store.request(ctx, tx, id); err != nil {
+		r, err := s.store.request(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return s.suggest(ctx, tx, r)
+	})
+	if done && err == nil {
+		s.recomputed.add(false, false, time.Since(start))
+	}
+	return done, err
+}
+
+// bringUpToDate merges the new scores of orgs into request r's ranking,
+// or ranks it again; false when the request is no longer open.
+func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fresh []Suggestion, keep int) (bool, error) {
+	done, merged, unchanged := false, false, false
+	start := time.Now()
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var status Status
+		var updated time.Time
+		err := tx.QueryRow(ctx, `SELECT status, updated_at FROM purchase_requests WHERE id = $1 AND deadline >= $2 FOR NO KEY UPDATE`,
+			r.ID, s.today()).Scan(&status, &updated)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && status != StatusOpen) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		done = true
+		if !updated.Equal(r.UpdatedAt) { // edited meanwhile: its text or codes may differ
+			if r, err = s.store.request(ctx, tx, r.ID); err != nil {
 				return err
 			}
 			return s.suggest(ctx, tx, r)
 		}
-		stored, err := s.store.ranking(ctx, tx, id)
+		stored, err := s.store.ranking(ctx, tx, r.ID)
 		if err != nil {
 			return err
 		}
-		list, ok := merge(stored, orgs, fresh, rs.Keep())
+		list, ok := merge(stored, orgs, fresh, keep)
 		if !ok {
 			return s.suggest(ctx, tx, r)
 		}
@@ -169,7 +265,7 @@ func (s *Service) bringUpToDate(ctx context.Context, id int64, orgs []int64) (bo
 			unchanged = true
 			return nil // most changes leave most rankings as they were: nothing written
 		}
-		return s.store.storeRanking(ctx, tx, id, suggestionOf(list), s.Now())
+		return s.store.storeRanking(ctx, tx, r.ID, suggestionOf(list), s.Now())
 	})
 	if done && err == nil {
 		s.recomputed.add(merged, unchanged, time.Since(start))

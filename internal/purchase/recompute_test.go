@@ -30,9 +30,20 @@ func (m countingMatcher) Match(ctx context.Context, tx pgx.Tx, r purchase.Reques
 	return m.ForRequests.Match(ctx, tx, r)
 }
 
-func (m countingMatcher) Rescore(ctx context.Context, tx pgx.Tx, r purchase.Request, orgs []int64) ([]purchase.Suggestion, error) {
-	m.rescored.Add(1)
-	return m.ForRequests.Rescore(ctx, tx, r, orgs)
+func (m countingMatcher) Rescoring(ctx context.Context, orgs []int64) (purchase.Rescoring, error) {
+	r, err := m.ForRequests.Rescoring(ctx, orgs)
+	return countingRescoring{r, m.rescored}, err
+}
+
+// countingRescoring counts the requests it scores a batch for.
+type countingRescoring struct {
+	purchase.Rescoring
+	rescored *atomic.Int64
+}
+
+func (r countingRescoring) Rescore(ctx context.Context, reqs []purchase.Request) ([][]purchase.Suggestion, error) {
+	r.rescored.Add(int64(len(reqs)))
+	return r.Rescoring.Rescore(ctx, reqs)
 }
 
 // rankings are the stored rankings of the requests, one line per SME.
@@ -150,7 +161,7 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM match_changes`), &left)
 	incremental := rankings(t, pool, ids)
 	ranked, rescored := m.ranked.Load(), m.rescored.Load()
-	t.Logf("%d requests brought up to date: %d by merging rescored SMEs, %d ranked again; %d changes left", n, rescored-ranked, ranked, left)
+	t.Logf("%d requests brought up to date: %d by merging rescored SMEs, %d ranked again; %d changes left; %+v", n, rescored-ranked, ranked, left, svc.Recomputed())
 	if left != 0 || n != len(ids) || ranked < 1 || ranked >= int64(len(ids)) || rescored != int64(len(ids)) {
 		t.Fatalf("%d changes left, %d requests brought up to date, %d ranked again, %d rescorings; want 0, %d, at least the one that lost its first three but not all, %d",
 			left, n, ranked, rescored, len(ids), len(ids))

@@ -142,17 +142,92 @@ const dueForInvitations = `r.status = 'open' AND r.deadline >= $1
 	AND EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.matched AND m.invited_at IS NULL
 		AND m.state IN ('suggested', 'viewed') AND m.score >= $5)`
 
-// takeMatchChanges removes up to n entries of the change list (skipping
-// those another server holds) and returns their SMEs, each once.
-func (store) takeMatchChanges(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
-	rows, err := tx.Query(ctx, `DELETE FROM match_changes WHERE id IN (SELECT id FROM match_changes
-		ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING organisation_id`, n)
+// leaseMatchChanges leases the changes of up to n SMEs (the oldest, none
+// another server holds) for a while, committed at once, and returns the
+// changes' ids and their SMEs, each once. A new change to one of them
+// meanwhile is a row of its own, left for the next pass.
+func (store) leaseMatchChanges(ctx context.Context, q dbtx, n int, lease time.Duration) ([]int64, []int64, error) {
+	rows, err := q.Query(ctx, `WITH orgs AS (
+			SELECT organisation_id FROM match_changes WHERE leased_until IS NULL OR leased_until < now()
+			GROUP BY organisation_id ORDER BY min(id) LIMIT $1)
+		UPDATE match_changes c SET leased_until = now() + make_interval(secs => $2)
+		WHERE c.id IN (SELECT id FROM match_changes WHERE organisation_id IN (SELECT organisation_id FROM orgs)
+			AND (leased_until IS NULL OR leased_until < now()) FOR UPDATE SKIP LOCKED)
+		RETURNING c.id, c.organisation_id`, n, lease.Seconds())
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids, orgs []int64
+	var id, org int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &org}, func() error {
+		ids, orgs = append(ids, id), append(orgs, org)
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(orgs)
+	return ids, slices.Compact(orgs), nil
+}
+
+// renewMatchChanges extends the lease of changes still being worked on.
+func (store) renewMatchChanges(ctx context.Context, q dbtx, ids []int64, lease time.Duration) error {
+	_, err := q.Exec(ctx, `UPDATE match_changes SET leased_until = now() + make_interval(secs => $2) WHERE id = ANY($1)`, ids, lease.Seconds())
+	return err
+}
+
+// releaseMatchChanges gives changes back at once (their pass failed).
+func (store) releaseMatchChanges(ctx context.Context, q dbtx, ids []int64) error {
+	_, err := q.Exec(ctx, `UPDATE match_changes SET leased_until = NULL WHERE id = ANY($1)`, ids)
+	return err
+}
+
+// dropMatchChanges deletes changes brought into every request.
+func (store) dropMatchChanges(ctx context.Context, q dbtx, ids []int64) error {
+	_, err := q.Exec(ctx, `DELETE FROM match_changes WHERE id = ANY($1)`, ids)
+	return err
+}
+
+// requestsOpen reads the requests of ids still open, by id.
+func (store) requestsOpen(ctx context.Context, q dbtx, ids []int64, today time.Time) ([]Request, error) {
+	return collect(q.Query(ctx, `SELECT `+columns+from+`WHERE r.id = ANY($1) AND r.status = 'open' AND r.deadline >= $2 ORDER BY r.id`, ids, today))
+}
+
+// storedOf reads, for each request of ids, what its stored ranking holds
+// of orgs, and its last place.
+func (store) storedOf(ctx context.Context, q dbtx, ids, orgs []int64) (map[int64]storedPart, error) {
+	out := map[int64]storedPart{}
+	rows, err := q.Query(ctx, `SELECT l.request_id, l.organisation_id, l.score, l.reasons::text, coalesce(l.best_offer_id, 0), l.rank
+		FROM unnest($1::bigint[]) AS r(id) CROSS JOIN LATERAL (SELECT * FROM request_matches m
+			WHERE m.request_id = r.id AND m.matched AND m.rank IS NOT NULL ORDER BY m.rank DESC LIMIT 1) l`, ids)
 	if err != nil {
 		return nil, err
 	}
-	changed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	slices.Sort(changed)
-	return slices.Compact(changed), err
+	var req int64
+	var x Suggestion
+	var reasons string
+	var rank int
+	if _, err := pgx.ForEachRow(rows, []any{&req, &x.OrgID, &x.Score, &reasons, &x.OfferID, &rank}, func() error {
+		x.Reasons = []byte(reasons)
+		out[req] = storedPart{batch: map[int64]Suggestion{}, last: x, count: rank}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rows, err = q.Query(ctx, `SELECT request_id, organisation_id, score, reasons::text, coalesce(best_offer_id, 0) FROM request_matches
+		WHERE organisation_id = ANY($2) AND request_id = ANY($1) AND matched AND rank IS NOT NULL`, ids, orgs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&req, &x.OrgID, &x.Score, &reasons, &x.OfferID}, func() error {
+		x.Reasons = []byte(reasons)
+		if p, ok := out[req]; ok {
+			p.batch[x.OrgID] = x
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // concerning lists the open requests a change to orgs may concern: those

@@ -2,9 +2,11 @@ package evaluation_test
 
 import (
 	"context"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +222,77 @@ func TestPlatformEvidenceAgreesWithTheExhaustiveRead(t *testing.T) {
 	}
 	if compared < 100 {
 		t.Fatalf("only %d SMEs compared: the test says little", compared)
+	}
+}
+
+// TestBatchScoresAsEvidenceAmong: the recompute's batch (a few SMEs read
+// once, scored for many requests in memory) gives each SME of each of 150
+// real DECP contracts, taken as requests, the score, evidence and reasons
+// the platform's own searches give it when they look at the batch alone
+// (Request.Among): the SMEs the platform ranks first for these requests,
+// some of every rank, and SMEs with no tie to them.
+func TestBatchScoresAsEvidenceAmong(t *testing.T) {
+	ctx := context.Background()
+	pool, tax, _, queries := loaded(t, 400)
+	platform := matching.NewService(pool, tax)
+	var reqs []matching.Request
+	var years []int
+	batch := map[int64]bool{}
+	for i, q := range queries[:min(150, len(queries))] {
+		r := q.Request
+		r.EvalExclude = nil
+		ranked, err := platform.Rank(ctx, r, 2024, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, x := range ranked {
+			if k < 2 || (k+i)%9 == 0 {
+				batch[x.OrgID] = true
+			}
+		}
+		reqs, years = append(reqs, r), append(years, 2024)
+	}
+	var strangers []int64
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT array_agg(id) FROM (SELECT id FROM organisations WHERE id <> ALL($1) ORDER BY id DESC LIMIT 20) x`,
+		slices.Collect(maps.Keys(batch))), &strangers)
+	for _, id := range strangers {
+		batch[id] = true
+	}
+	orgs := slices.Sorted(maps.Keys(batch))
+	b, err := platform.Prepare(ctx, orgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Score(ctx, reqs, years)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, worded, buyers := 0, 0, 0
+	for i, r := range reqs {
+		r.Among = orgs
+		want, err := platform.Rank(ctx, r, years[i], len(orgs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got[i]) != len(want) {
+			t.Fatalf("request %d (%q): the batch ranks %d SMEs, the searches among them %d", i, r.Text, len(got[i]), len(want))
+		}
+		for k := range want {
+			g, w := got[i][k], want[k]
+			if g.OrgID != w.OrgID || g.Score != w.Score || !reflect.DeepEqual(g.Evidence, w.Evidence) || !reflect.DeepEqual(g.Facts, w.Facts) {
+				t.Fatalf("request %d (%q), place %d:\n batch    %+v\n searches %+v", i, r.Text, k+1, g, w)
+			}
+			compared++
+			if w.Text > 0 {
+				worded++
+			}
+			if w.SameBuyer > 0 {
+				buyers++
+			}
+		}
+	}
+	t.Logf("%d SMEs in the batch, %d requests, %d scores compared (%d with words, %d with the same buyer)", len(orgs), len(reqs), compared, worded, buyers)
+	if compared < 500 || worded < 50 || buyers < 5 {
+		t.Fatalf("%d scores compared, %d with words, %d with the same buyer: the test says little", compared, worded, buyers)
 	}
 }

@@ -1,0 +1,459 @@
+package matching
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Batch is what the platform knows of a few SMEs (their trade and place,
+// past contracts and published offers), read once, to score them for
+// many requests at once: the recompute brings a batch of changed SMEs
+// into every open request, and gathering their evidence request by
+// request (Evidence with Among) costs a few statements per request.
+// Score works out, in memory, the evidence each of Evidence's searches
+// would find for them, save the text ranks, read in one statement for the
+// pairs of a request and a past contract whose words meet.
+type Batch struct {
+	s    *Service
+	aff  *Affinity
+	smes []*batchSME
+	// By CPV division of their past contracts and offers, by the buyer
+	// SIREN of their contracts, by département.
+	byDivision, byBuyer, byDep map[string][]*batchSME
+	affine                     map[string][]string // by division: Affinity.Affine, worked out once
+}
+
+type batchSME struct {
+	id                int64
+	naf, dep, region  string
+	name              string
+	places            []string // as place keys, its département's among them
+	member            bool     // a member PME or ETI: the only SMEs ranked
+	references        int
+	refs              []batchRef
+	offers            []batchOffer
+	divisions, buyers []string
+}
+
+type batchRef struct {
+	id        int64
+	code, dep string
+	year      int
+	buyer     string   // the client's SIREN, "" unknown
+	lexemes   []string // of its object, as fr_tsvector reads it, with their parts
+}
+
+type batchOffer struct {
+	id            int64
+	title         string
+	codes, places []string
+	facets        []string
+	placeKeys     []string
+	trl           int
+}
+
+// Prepare reads what scoring orgs needs (for the platform's ranking, not
+// the exhaustive evaluation).
+func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
+	aff, err := s.LoadAffinity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := &Batch{s: s, aff: aff, byDivision: map[string][]*batchSME{}, byBuyer: map[string][]*batchSME{}, byDep: map[string][]*batchSME{},
+		affine: map[string][]string{}}
+	at := map[int64]*batchSME{}
+	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement, g.legal_name, g.places, `+smeMember+`,
+			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)
+		FROM organisations g WHERE g.id = ANY($1) ORDER BY g.id`, orgs)
+	if err != nil {
+		return nil, fmt.Errorf("matching: batch: %w", err)
+	}
+	for rows.Next() {
+		x := &batchSME{}
+		if err := rows.Scan(&x.id, &x.naf, &x.dep, &x.name, &x.places, &x.member, &x.references); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("matching: batch: %w", err)
+		}
+		if d, ok := s.tax.Departement(x.dep); ok {
+			x.region = d.RegionCode
+		}
+		x.places = s.tax.PlaceKeys(append(x.places, "dep:"+x.dep))
+		at[x.id] = x
+		b.smes = append(b.smes, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("matching: batch: %w", err)
+	}
+	rows, err = s.db.Query(ctx, `SELECT id, organisation_id, cpv_code, departement, coalesce(year, 0),
+			CASE WHEN client_siret <> '' THEN left(client_siret, 9) ELSE '' END, tsvector_to_array(fr_tsvector(object))
+		FROM org_references WHERE organisation_id = ANY($1) ORDER BY id`, orgs)
+	if err != nil {
+		return nil, fmt.Errorf("matching: batch references: %w", err)
+	}
+	var org int64
+	var ref batchRef
+	if _, err := pgx.ForEachRow(rows, []any{&ref.id, &org, &ref.code, &ref.dep, &ref.year, &ref.buyer, &ref.lexemes}, func() error {
+		if x := at[org]; x != nil {
+			ref.lexemes = withParts(ref.lexemes)
+			x.refs = append(x.refs, ref)
+			x.divisions = addOnce(x.divisions, ref.code[:2])
+			if ref.buyer != "" {
+				x.buyers = addOnce(x.buyers, ref.buyer)
+			}
+		}
+		ref = batchRef{}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("matching: batch references: %w", err)
+	}
+	rows, err = s.db.Query(ctx, `SELECT id, organisation_id, title, cpv_codes, coalesce(trl, 0), places, facets
+		FROM offers WHERE listed AND organisation_id = ANY($1) ORDER BY id`, orgs)
+	if err != nil {
+		return nil, fmt.Errorf("matching: batch offers: %w", err)
+	}
+	var o batchOffer
+	if _, err := pgx.ForEachRow(rows, []any{&o.id, &org, &o.title, &o.codes, &o.trl, &o.places, &o.facets}, func() error {
+		if x := at[org]; x != nil {
+			o.placeKeys = s.tax.PlaceKeys(o.places)
+			x.offers = append(x.offers, o)
+			for _, c := range o.codes {
+				if len(c) >= 2 {
+					x.divisions = addOnce(x.divisions, c[:2])
+				}
+			}
+		}
+		o = batchOffer{}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("matching: batch offers: %w", err)
+	}
+	for _, x := range b.smes {
+		for _, d := range x.divisions {
+			b.byDivision[d] = append(b.byDivision[d], x)
+		}
+		for _, siren := range x.buyers {
+			b.byBuyer[siren] = append(b.byBuyer[siren], x)
+		}
+		if x.dep != "" {
+			b.byDep[x.dep] = append(b.byDep[x.dep], x)
+		}
+	}
+	return b, nil
+}
+
+// Scored is one request's score of the batch's SMEs: those it ranks
+// (a positive score or not), best first.
+type Scored struct {
+	Request Request
+	Matches []Match
+}
+
+// Score ranks the batch's SMEs for each request as Rank ranks them, each
+// from its own evidence (as Evidence with Among finds it), with its
+// reasons; years date the requests (for recency).
+func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Match, error) {
+	type pending struct {
+		e         *Evidence
+		sme       *batchSME
+		candidate bool
+	}
+	lists := make([][]pending, len(reqs))
+	// Every SME a request may see, each once.
+	near := func(r Request, divisions []string) []*batchSME {
+		var out []*batchSME
+		for _, d := range divisions {
+			out = append(out, b.byDivision[d]...)
+		}
+		if r.BuyerSIREN != "" {
+			out = append(out, b.byBuyer[r.BuyerSIREN]...)
+		}
+		if r.Departement != "" {
+			out = append(out, b.byDep[r.Departement]...)
+		}
+		slices.SortFunc(out, func(x, y *batchSME) int { return int(x.id - y.id) })
+		return slices.Compact(out)
+	}
+	// The pairs of a request and a past contract whose words may meet,
+	// and those with the request's buyer, ranked in SQL afterwards.
+	type pair struct {
+		req, pos int // request and its pending
+		ref      int64
+		text     bool // a contract of the divisions: its words may rank it
+		buyer    bool // a contract with the buyer: its closeness counts
+	}
+	var pairs []pair
+	lexemes, err := b.lexemes(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range reqs {
+		divisions := requestDivisions(r)
+		if len(divisions) == 0 {
+			continue
+		}
+		placeKeys := b.s.tax.PlaceKeys(requestPlaces(r))
+		keys := offerKeys(r.CPV)
+		worded := strings.TrimSpace(r.Text) != ""
+		affine, ok := b.affine[divisions[0]]
+		if !ok {
+			affine = b.aff.Affine(divisions[0], 0.15, 30)
+			b.affine[divisions[0]] = affine
+		}
+		for _, x := range near(r, divisions) {
+			e := &Evidence{OrgID: x.id}
+			cand := false
+			latestHere := 0
+			var n, y [4]int // group, class, category, exact (classReferences)
+			classRefs := false
+			for _, ref := range x.refs {
+				lvl := bestLevel(ref.code, r.CPV)
+				if hasPrefixOf(ref.code, r.CPV, 3) {
+					classRefs = true
+					y[0] = max(y[0], ref.year)
+					for k, digits := range []int{3, 4, 5, 6} {
+						if atLeast(ref.code, r.CPV, digits) {
+							n[k]++
+							if k > 0 {
+								y[k] = max(y[k], ref.year)
+							}
+						}
+					}
+				}
+				if r.Departement != "" && ref.dep == r.Departement && hasPrefixOf(ref.code, r.CPV, 2) {
+					cand = true
+					for l := LevelDivision; l <= lvl; l++ {
+						e.RefsAtDep[l]++
+					}
+					if lvl >= LevelClass {
+						latestHere = max(latestHere, ref.year)
+					}
+				}
+				same := r.BuyerSIREN != "" && ref.buyer == r.BuyerSIREN
+				if same {
+					cand = true
+					e.SameBuyer++
+					if lvl >= LevelDivision {
+						e.SameBuyerDiv++
+					}
+					if lvl >= LevelClass {
+						e.SameBuyerClass++
+					}
+				}
+				inDivisions := worded && slices.Contains(divisions, ref.code[:2]) && meets(ref.lexemes, lexemes[i])
+				if same || inDivisions {
+					pairs = append(pairs, pair{req: i, pos: len(lists[i]), ref: ref.id, text: inDivisions, buyer: same})
+				}
+			}
+			if classRefs {
+				cand = true
+				e.RefsAt = [6]int{0, n[0], n[0], n[1], n[2], n[3]}
+				e.LatestAt = [6]int{0, y[0], y[0], y[1], y[2], y[3]}
+				e.Latest = y[1]
+			}
+			e.latestHere = latestHere
+			for _, o := range x.offers {
+				if !overlaps(o.facets, keys) || (len(placeKeys) > 0 && !overlaps(o.facets, placeKeys)) {
+					continue
+				}
+				cand = true
+				lvl := LevelNone
+				for _, c := range o.codes {
+					lvl = max(lvl, bestLevel(c, r.CPV))
+				}
+				if betterOffer(lvl, o.id, e) {
+					e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, o.id, o.title, o.trl
+				}
+				if overlaps(o.placeKeys, placeKeys) {
+					e.ServesPlace = true
+				}
+			}
+			if r.Departement != "" && x.member && x.dep == r.Departement && slices.Contains(affine, x.naf) {
+				cand = true
+			}
+			lists[i] = append(lists[i], pending{e: e, sme: x, candidate: cand})
+		}
+	}
+	// The text ranks of the pairs, in one statement per thousands of them.
+	if len(pairs) > 0 {
+		texts, index := []string{}, map[int]int32{}
+		reqIdx, refs := make([]int32, len(pairs)), make([]int64, len(pairs))
+		for k, p := range pairs {
+			j, ok := index[p.req]
+			if !ok {
+				j = int32(len(texts)) + 1
+				index[p.req] = j
+				texts = append(texts, reqs[p.req].Text)
+			}
+			reqIdx[k], refs[k] = j, p.ref
+		}
+		rows, err := b.s.db.Query(ctx, `WITH t AS MATERIALIZED (
+				SELECT t.i, `+wordsQuery("t.text", "|")+` AS any_word, `+wordsQuery("t.text", "&")+` AS all_words
+				FROM unnest($1::text[]) WITH ORDINALITY AS t(text, i)),
+			v AS MATERIALIZED (SELECT id, fr_tsvector(object) AS v FROM org_references WHERE id = ANY($3))
+			SELECT p.k, v.v @@ t.any_word, v.v @@ t.all_words,
+				CASE WHEN numnode(t.any_word) = 0 THEN 0 ELSE ts_rank(v.v, t.any_word) END::float8
+			FROM unnest($2::int[], $3::bigint[]) WITH ORDINALITY AS p(i, ref, k)
+			JOIN t ON t.i = p.i JOIN v ON v.id = p.ref`, texts, reqIdx, refs)
+		if err != nil {
+			return nil, fmt.Errorf("matching: batch words: %w", err)
+		}
+		var k int64
+		var anyWord, allWords bool
+		var rank float64
+		if _, err := pgx.ForEachRow(rows, []any{&k, &anyWord, &allWords, &rank}, func() error {
+			p := pairs[k-1]
+			x := &lists[p.req][p.pos]
+			if p.buyer {
+				x.e.SimilarForBuyer = max(x.e.SimilarForBuyer, rank)
+			}
+			if p.text && allWords {
+				x.candidate = true
+			}
+			if p.text && anyWord {
+				x.e.Text = max(x.e.Text, rank)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("matching: batch words: %w", err)
+		}
+	}
+	out := make([][]Match, len(reqs))
+	for i, r := range reqs {
+		divisions := requestDivisions(r)
+		placeKeys := b.s.tax.PlaceKeys(requestPlaces(r))
+		var ev []Evidence
+		for _, p := range lists[i] {
+			if !p.candidate || !p.sme.member {
+				continue
+			}
+			e, x := p.e, p.sme
+			e.Latest = max(e.Latest, e.latestHere)
+			e.NAF, e.Departement, e.Region = x.naf, x.dep, x.region
+			e.AffinityDiv = b.aff.Share(x.naf, divisions[0], 0)
+			if len(r.CPV[0]) >= 3 {
+				e.AffinityGroup = b.aff.Share(x.naf, r.CPV[0][:3], 0)
+			}
+			// details: the name, the places of its profile, its contracts.
+			e.Name, e.References = x.name, x.references
+			if overlaps(x.places, placeKeys) {
+				e.ServesPlace = true
+			}
+			ev = append(ev, *e)
+		}
+		for _, x := range Rank(ev, r, b.s.Weights, years[i]) {
+			out[i] = append(out[i], Match{Ranked: x, Facts: Facts(x.Evidence, r)})
+		}
+	}
+	return out, nil
+}
+
+// lexemes are the requests' words as fr_tsvector reads them, with the
+// parts of compound ones (what a tsquery of them may look for).
+func (b *Batch) lexemes(ctx context.Context, reqs []Request) ([][]string, error) {
+	texts := make([]string, len(reqs))
+	for i, r := range reqs {
+		texts[i] = r.Text
+	}
+	rows, err := b.s.db.Query(ctx, `SELECT coalesce(tsvector_to_array(fr_tsvector(t)), '{}') FROM unnest($1::text[]) WITH ORDINALITY AS x(t, i) ORDER BY i`, texts)
+	if err != nil {
+		return nil, fmt.Errorf("matching: batch lexemes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
+	if err != nil {
+		return nil, fmt.Errorf("matching: batch lexemes: %w", err)
+	}
+	for i, list := range out {
+		out[i] = withParts(list)
+	}
+	return out, nil
+}
+
+// withParts adds to lexemes the parts of compound ones ("e-commerc":
+// "e", "commerc"), each once.
+func withParts(lexemes []string) []string {
+	for _, l := range lexemes {
+		for _, part := range strings.FieldsFunc(l, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			if part != l && !slices.Contains(lexemes, part) {
+				lexemes = append(lexemes, part)
+			}
+		}
+	}
+	return lexemes
+}
+
+// meets tells whether a contract's words and a request's share one, the
+// parts of compound words included: the only pairs whose text rank is
+// read (a tsquery of the request's words matches only a contract holding
+// one of them, or all the parts of one).
+func meets(ref, req []string) bool {
+	for _, l := range ref {
+		if slices.Contains(req, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestDivisions are the divisions of a request's 8-digit codes, in order.
+func requestDivisions(r Request) []string {
+	var divisions []string
+	for _, c := range r.CPV {
+		if len(c) == 8 && !containsString(divisions, c[:2]) {
+			divisions = append(divisions, c[:2])
+		}
+	}
+	return divisions
+}
+
+// hasPrefixOf is "code LIKE c[:n]% for one of the codes" (params.prefixed).
+func hasPrefixOf(code string, codes []string, n int) bool {
+	for _, c := range codes {
+		if strings.HasPrefix(code, c[:min(n, len(c))]) {
+			return true
+		}
+	}
+	return false
+}
+
+// atLeast is classReferences' condition of n digits, in Go: a code's
+// level with one of the request's codes is at least that of n digits, as
+// Level reads codes (by their significant digits).
+func atLeast(code string, codes []string, n int) bool {
+	for _, c := range codes {
+		sig := strings.TrimRight(c, "0")
+		switch {
+		case len(sig) < n:
+			if code == c {
+				return true
+			}
+		case c[n-1] == '0':
+			if strings.HasPrefix(code, c[:n]) && code != c[:n]+strings.Repeat("0", 8-n) {
+				return true
+			}
+		default:
+			if strings.HasPrefix(code, c[:n]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// betterOffer tells whether an offer at level lvl is the one an SME's
+// evidence cites rather than the one it holds: the deepest, then the
+// first published (the lowest id), whatever order the rows come in.
+func betterOffer(lvl int, id int64, e *Evidence) bool {
+	return lvl > e.OfferLevel || (lvl == e.OfferLevel && lvl > LevelNone && id < e.OfferID)
+}
+
+func addOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

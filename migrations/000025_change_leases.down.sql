@@ -1,0 +1,1 @@
+ALTER TABLE match_changes DROP COLUMN leased_until;
