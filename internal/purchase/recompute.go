@@ -265,7 +265,7 @@ func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fr
 			unchanged = true
 			return nil // most changes leave most rankings as they were: nothing written
 		}
-		return s.store.storeRanking(ctx, tx, r.ID, suggestionOf(list), s.Now())
+		return s.store.storeMerged(ctx, tx, r.ID, stored, list, s.Now())
 	})
 	if done && err == nil {
 		s.recomputed.add(merged, unchanged, time.Since(start))

@@ -64,6 +64,52 @@ func (store) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg suggesti
 	return err
 }
 
+// storeMerged writes a merged ranking over the stored one: only the SMEs
+// whose place, score, reasons or offer changed, and those that left it
+// (what a change to a few SMEs moves is mostly the tail).
+func (store) storeMerged(ctx context.Context, tx pgx.Tx, req int64, stored, list []Suggestion, now time.Time) error {
+	at := make(map[int64]int, len(stored))
+	for i, x := range stored {
+		at[x.OrgID] = i
+	}
+	var moved []Suggestion
+	var ranks []int32
+	kept := map[int64]bool{}
+	for i, x := range list {
+		kept[x.OrgID] = true
+		if j, ok := at[x.OrgID]; !ok || j != i || !sameSuggestion(stored[j], x) {
+			moved, ranks = append(moved, x), append(ranks, int32(i+1))
+		}
+	}
+	var gone []int64
+	for _, x := range stored {
+		if !kept[x.OrgID] {
+			gone = append(gone, x.OrgID)
+		}
+	}
+	if len(gone) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE request_matches SET matched = state NOT IN ('suggested', 'viewed'),
+				score = CASE WHEN state IN ('suggested', 'viewed') THEN NULL ELSE score END,
+				reasons = CASE WHEN state IN ('suggested', 'viewed') THEN '[]' ELSE reasons END,
+				rank = NULL, computed_at = $3
+			WHERE request_id = $1 AND matched AND rank IS NOT NULL AND organisation_id = ANY($2)`, req, gone, now); err != nil {
+			return err
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	sg := suggestionOf(moved)
+	_, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, best_offer_id,
+			computed_at, created_at, updated_at)
+		SELECT $1, o, true, sc, rk, rs::jsonb, bo, $7, $7, $7
+		FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::bigint[], $6::int[]) AS x(o, sc, rs, bo, rk)
+		ON CONFLICT (request_id, organisation_id) DO UPDATE SET matched = true, score = excluded.score, rank = excluded.rank,
+			reasons = excluded.reasons, best_offer_id = excluded.best_offer_id, computed_at = excluded.computed_at`,
+		req, sg.orgs, sg.scores, sg.reasons, sg.offers, ranks, now)
+	return err
+}
+
 // toInvite locks up to n matched SMEs still to answer and not invited,
 // scored at least minScore and invited to fewer than perWeek requests
 // since since, best ranked first.
