@@ -234,12 +234,14 @@ func (store) storedOf(ctx context.Context, q dbtx, ids, orgs []int64) (map[int64
 // in the CPV divisions of their offers and references, and those that
 // suggest one of them now (it may have left the division).
 func (store) concerning(ctx context.Context, q dbtx, orgs []int64, today time.Time) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT r.id FROM purchase_requests r WHERE r.status = 'open' AND r.deadline >= $2 AND (r.facets && (
+	rows, err := q.Query(ctx, `SELECT r.id FROM purchase_requests r WHERE r.status = 'open' AND r.deadline >= $2 AND r.facets && (
 			SELECT coalesce(array_agg(DISTINCT 'cpv:' || left(c, 2)), '{}') FROM (
 				SELECT unnest(cpv_codes) AS c FROM offers WHERE organisation_id = ANY($1)
 				UNION SELECT cpv_code FROM org_references WHERE organisation_id = ANY($1)) x)
-		OR EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.organisation_id = ANY($1) AND m.matched))
-		ORDER BY r.id`, orgs, today)
+		UNION
+		SELECT r.id FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
+		WHERE m.organisation_id = ANY($1) AND m.matched AND r.status = 'open' AND r.deadline >= $2
+		ORDER BY 1`, orgs, today)
 	if err != nil {
 		return nil, err
 	}
