@@ -36,8 +36,9 @@ type Request struct {
 	// EvalExclude, for the evaluation only, are reference uids to leave out: its query
 	// contract and its re-publications (leave-one-out).
 	EvalExclude []string
-	// Among, when set, are the only SMEs looked at: a change to a few SMEs
-	// scores them alone (Service.Rescore), each as the whole ranking would.
+	// Among, when set, are the only SMEs looked at, each scored as the
+	// whole ranking would score it: the reference the recompute's Batch is
+	// tested against.
 	Among []int64
 }
 
