@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"io"
 	"sync"
 	"time"
@@ -102,6 +105,7 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 		r := s.Recomputed()
 		st.Merged, st.Unchanged, st.Ranked = st.Merged+r.Merged, st.Unchanged+r.Unchanged, st.Ranked+r.Ranked
 		st.LongestLock = max(st.LongestLock, r.LongestLock)
+		st.Scored, st.Scoring, st.Bringing = st.Scored+r.Scored, st.Scoring+r.Scoring, st.Bringing+r.Bringing
 	}
 	var left int
 	if err := pool.QueryRow(ctx, `SELECT count(DISTINCT organisation_id) FROM match_changes`).Scan(&left); err != nil {
@@ -115,6 +119,12 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 			return err
 		}
 	}
+	// Some requests the changed SMEs entered, ranked again in full: does
+	// the merged ranking equal it?
+	same, sampled, err := compareWithFull(ctx, pool, services[0], ids, 30)
+	if err != nil {
+		return err
+	}
 	done := st.Merged + st.Ranked
 	fmt.Fprintf(out, "\n## Recompute: %d changed SMEs against %d open requests (%d organisations) — %s\n\n", changed, open, orgs, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(out, "| measure | value |\n|---|---|\n")
@@ -124,5 +134,50 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 		fmt.Fprintf(out, "| per request (two workers) | %s |\n", (elapsed / time.Duration(done)).Round(10*time.Microsecond))
 	}
 	fmt.Fprintf(out, "| longest a request row was locked | %s |\n", st.LongestLock.Round(100*time.Microsecond))
+	fmt.Fprintf(out, "| requests scored (a request once per batch) | %d |\n", st.Scored)
+	fmt.Fprintf(out, "| time scoring / bringing up to date (both workers, summed) | %s / %s |\n", st.Scoring.Round(time.Second), st.Bringing.Round(time.Second))
+	fmt.Fprintf(out, "| of %d requests a changed SME entered, ranked again in full: same ranking (SMEs, order, scores) | %d |\n", sampled, same)
+	if elapsed > 0 {
+		fmt.Fprintf(out, "| changed SMEs absorbed per minute | %.0f |\n", float64(changed-left)/elapsed.Minutes())
+	}
 	return nil
+}
+
+// compareWithFull ranks again in full n random open requests that suggest
+// one of the changed SMEs and counts those whose ranking (SMEs, order,
+// scores) is the one the recompute stored.
+func compareWithFull(ctx context.Context, pool *pgxpool.Pool, s *purchase.Service, changed []int64, n int) (same, sampled int, err error) {
+	rows, err := pool.Query(ctx, `SELECT DISTINCT m.request_id FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
+		WHERE m.organisation_id = ANY($1) AND m.matched AND m.rank IS NOT NULL AND r.status = 'open' ORDER BY 1`, changed)
+	if err != nil {
+		return 0, 0, err
+	}
+	reqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, 0, err
+	}
+	ranking := func(id int64) (string, error) {
+		var s string
+		err := pool.QueryRow(ctx, `SELECT coalesce(string_agg(organisation_id || ':' || score, ' ' ORDER BY rank), '')
+			FROM request_matches WHERE request_id = $1 AND matched AND rank IS NOT NULL`, id).Scan(&s)
+		return s, err
+	}
+	for i := 0; i < len(reqs) && sampled < n; i += max(1, len(reqs)/n) {
+		before, err := ranking(reqs[i])
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := s.Rerank(ctx, reqs[i]); err != nil {
+			return 0, 0, err
+		}
+		after, err := ranking(reqs[i])
+		if err != nil {
+			return 0, 0, err
+		}
+		sampled++
+		if before == after {
+			same++
+		}
+	}
+	return same, sampled, nil
 }

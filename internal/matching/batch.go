@@ -205,6 +205,10 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 			b.affine[divisions[0]] = affine
 		}
 		for _, x := range near(r, divisions) {
+			if !x.member { // found or not, never ranked
+				continue
+			}
+			paired := len(pairs)
 			e := &Evidence{OrgID: x.id}
 			cand := false
 			latestHere := 0
@@ -275,7 +279,9 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 			if r.Departement != "" && x.member && x.dep == r.Departement && slices.Contains(affine, x.naf) {
 				cand = true
 			}
-			lists[i] = append(lists[i], pending{e: e, sme: x, candidate: cand})
+			if cand || len(pairs) > paired { // its words may still make it one
+				lists[i] = append(lists[i], pending{e: e, sme: x, candidate: cand})
+			}
 		}
 	}
 	// The text ranks of the pairs, in one statement per thousands of them.
@@ -328,7 +334,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 		placeKeys := b.s.tax.PlaceKeys(requestPlaces(r))
 		var ev []Evidence
 		for _, p := range lists[i] {
-			if !p.candidate || !p.sme.member {
+			if !p.candidate {
 				continue
 			}
 			e, x := p.e, p.sme

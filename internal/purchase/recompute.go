@@ -52,11 +52,24 @@ const changeLease = 10 * time.Minute
 type RecomputeStats struct {
 	Merged, Unchanged, Ranked int
 	LongestLock               time.Duration
+	// Scored requests, and the time spent scoring batches (reading the
+	// SMEs included) and bringing requests up to date (reading their
+	// stored rankings included).
+	Scored            int
+	Scoring, Bringing time.Duration
 }
 
 type recomputeStats struct {
 	mu sync.Mutex
 	RecomputeStats
+}
+
+func (r *recomputeStats) timed(scored int, scoring, bringing time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Scored += scored
+	r.Scoring += scoring
+	r.Bringing += bringing
 }
 
 func (r *recomputeStats) add(merged, unchanged bool, locked time.Duration) {
@@ -135,11 +148,14 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 		}
 		return n, true, s.store.dropMatchChanges(ctx, s.db, changes)
 	}
+	start := time.Now()
 	scoring, err := rs.Rescoring(ctx, orgs)
 	if err != nil {
 		return 0, true, fmt.Errorf("rescore: %w", err)
 	}
+	s.recomputed.timed(0, time.Since(start), 0)
 	for chunk := range slices.Chunk(ids, requestChunk) {
+		start := time.Now()
 		reqs, err := s.store.requestsOpen(ctx, s.db, chunk, s.today())
 		if err != nil {
 			return n, true, err
@@ -148,6 +164,8 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 		if err != nil {
 			return n, true, fmt.Errorf("rescore: %w", err)
 		}
+		scored := time.Now()
+		s.recomputed.timed(len(reqs), scored.Sub(start), 0)
 		stored, err := s.store.storedOf(ctx, s.db, chunk, orgs)
 		if err != nil {
 			return n, true, err
@@ -166,6 +184,7 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 				n++
 			}
 		}
+		s.recomputed.timed(0, 0, time.Since(scored))
 		if err := s.store.renewMatchChanges(ctx, s.db, changes, changeLease); err != nil {
 			return n, true, err
 		}
