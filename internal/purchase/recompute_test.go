@@ -198,3 +198,71 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 		t.Fatal(fmt.Sprintf("the merged rankings differ from ranking all again (%d and %d lines)", len(incremental), len(again)))
 	}
 }
+
+// TestLeasedChangesWaitForTheirLease: changes another server leased (and
+// may still be working on, or died with) are left alone until the lease
+// is over, then taken; changes made while a pass runs stay for the next.
+func TestLeasedChangesWaitForTheirLease(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.svc.UseMatcher(matching.ForRequests{Service: matching.NewService(f.pool, tax), Limit: 8})
+	if _, err := f.pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+		VALUES ($1, $2, $3, $4, 2024, $5)`, f.sme.OrgID, award.Buyer, award.Object, award.CPV, award.Departement); err != nil {
+		t.Fatal(err)
+	}
+	id := f.open(t, input())
+	if err := f.svc.Rerank(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ApplyMatchChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var org int64
+	var first float64
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT organisation_id, score FROM request_matches WHERE request_id = $1 AND rank = 1`, id), &org, &first)
+	score := func() float64 {
+		t.Helper()
+		var s float64
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT coalesce((SELECT score FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND rank IS NOT NULL), 0)`, id, org), &s)
+		return s
+	}
+	count := func() (all, leased int) {
+		t.Helper()
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE leased_until > now()) FROM match_changes`), &all, &leased)
+		return all, leased
+	}
+	// Another server leased a change of the first ranked SME: its contract is withdrawn.
+	if _, err := f.pool.Exec(ctx, `DELETE FROM org_references WHERE organisation_id = $1`, org); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, `UPDATE match_changes SET leased_until = now() + interval '5 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	all, leased := count()
+	if all == 0 || leased != all {
+		t.Fatalf("%d changes, %d leased: the test has no leased change", all, leased)
+	}
+	n, err := f.svc.ApplyMatchChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, l := count(); n != 0 || a != all || l != leased {
+		t.Fatalf("a pass with every change leased elsewhere brought %d requests up to date and left %d changes (%d leased), want 0, %d, %d", n, a, l, all, leased)
+	}
+	if s := score(); s != first {
+		t.Fatalf("the leased change was applied meanwhile: score %v, was %v", s, first)
+	}
+	// The lease is over (the server died): the next pass takes them.
+	if _, err := f.pool.Exec(ctx, `UPDATE match_changes SET leased_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = f.svc.ApplyMatchChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := count(); n == 0 || a != 0 {
+		t.Fatalf("after the lease: %d requests brought up to date, %d changes left; want some, 0", n, a)
+	}
+	if s := score(); s >= first {
+		t.Fatalf("the SME whose contract was withdrawn still scores %v (was %v)", s, first)
+	}
+}
