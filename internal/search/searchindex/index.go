@@ -555,3 +555,36 @@ func weightOf(w byte) float64 {
 	}
 	return 0.1
 }
+
+// Sizes are the bytes each part of the index holds (the lengths of its
+// arrays; maps and bitmaps as their contents), what the benchmark reports
+// beside the resident memory.
+func (x *Index) Sizes() map[string]int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s := map[string]int64{
+		"ids":           8 * int64(len(x.ids)),
+		"sort keys":     8 * int64(len(x.sorts)),
+		"dead flags":    int64(len(x.dead)),
+		"facet offsets": 4 * int64(len(x.facetOff)),
+		"facets by doc": 2*int64(len(x.facetData)) + 4*int64(len(x.wideData)),
+		"costs":         4 * int64(len(x.cost)),
+		"ordinals":      4*int64(len(x.byID.dense)) + 16*int64(len(x.byID.sparse)),
+	}
+	for _, b := range x.facetDoc {
+		s["docs by facet"] += int64(b.GetSizeInBytes())
+	}
+	for t, p := range x.terms {
+		s["posting gaps"] += int64(len(p.data))
+		s["posting weights"] += int64(len(p.scores))
+		s["posting skips"] += 4 * int64(len(p.skips))
+		s["terms"] += int64(len(t)) + 16 + 8 + 72 // key, its header, the pointer, the postings struct
+	}
+	for _, w := range x.names.words {
+		s["name vocabulary"] += int64(len(w)) + 16
+	}
+	for t, ids := range x.names.tri {
+		s["name trigrams"] += int64(len(t)) + 16 + 24 + 4*int64(len(ids))
+	}
+	return s
+}

@@ -30,6 +30,8 @@ type Start struct {
 	Heap         int64         `json:"heap"`
 	Offers       int           `json:"offers"`
 	SMEs         int           `json:"smes"`
+	// Sizes are the bytes of each part of both indexes (Index.Sizes).
+	Sizes map[string]int64 `json:"sizes"`
 }
 
 // processStart is when this process started, for Start.Ready.
@@ -62,6 +64,12 @@ func MeasureStart(ctx context.Context, databaseURL string, scratch bool, out io.
 	s.Heap = int64(m.HeapInuse)
 	s.RSS = residentBytes()
 	s.Offers, s.SMEs = sy.Index(searchindex.Offers).Len(), sy.Index(searchindex.SMEs).Len()
+	s.Sizes = map[string]int64{}
+	for _, list := range []string{searchindex.Offers, searchindex.SMEs} {
+		for k, v := range sy.Index(list).Sizes() {
+			s.Sizes[k] += v
+		}
+	}
 	return json.NewEncoder(out).Encode(s)
 }
 
