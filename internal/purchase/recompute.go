@@ -249,47 +249,70 @@ func (s *Service) rankAgain(ctx context.Context, id int64) (done bool, err error
 }
 
 // bringUpToDate merges the new scores of orgs into request r's ranking,
-// or ranks it again; false when the request is no longer open.
+// or ranks it again; false when the request is no longer open. A ranking
+// again is worked out outside the lock, then stored if the stored ranking
+// did not change meanwhile (otherwise ranked again under the lock): the
+// request row stays locked only while rankings are read and written.
 func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fresh []Suggestion, keep int) (bool, error) {
-	done, merged, unchanged := false, false, false
-	start := time.Now()
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var status Status
-		var updated time.Time
-		err := tx.QueryRow(ctx, `SELECT status, updated_at FROM purchase_requests WHERE id = $1 AND deadline >= $2 FOR NO KEY UPDATE`,
-			r.ID, s.today()).Scan(&status, &updated)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && status != StatusOpen) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		done = true
-		if !updated.Equal(r.UpdatedAt) { // edited meanwhile: its text or codes may differ
-			if r, err = s.store.request(ctx, tx, r.ID); err != nil {
+	var whole, replaced []Suggestion // a whole ranking, and the stored one it replaces
+	for pass := 0; pass < 2; pass++ {
+		done, merged, unchanged, again := false, false, false, false
+		start := time.Now()
+		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+			var status Status
+			var updated time.Time
+			err := tx.QueryRow(ctx, `SELECT status, updated_at FROM purchase_requests WHERE id = $1 AND deadline >= $2 FOR NO KEY UPDATE`,
+				r.ID, s.today()).Scan(&status, &updated)
+			if errors.Is(err, pgx.ErrNoRows) || (err == nil && status != StatusOpen) {
+				return nil
+			}
+			if err != nil {
 				return err
 			}
-			return s.suggest(ctx, tx, r)
+			done = true
+			if !updated.Equal(r.UpdatedAt) { // edited meanwhile: its text or codes may differ
+				if r, err = s.store.request(ctx, tx, r.ID); err != nil {
+					return err
+				}
+				return s.suggest(ctx, tx, r)
+			}
+			stored, err := s.store.ranking(ctx, tx, r.ID)
+			if err != nil {
+				return err
+			}
+			if pass == 1 { // the whole ranking, unless the stored one changed meanwhile
+				if !slices.EqualFunc(stored, replaced, sameSuggestion) {
+					return s.suggest(ctx, tx, r)
+				}
+				return s.store.storeMerged(ctx, tx, r.ID, stored, whole, s.Now())
+			}
+			list, ok := merge(stored, orgs, fresh, keep)
+			if !ok {
+				again, replaced = true, stored
+				return nil
+			}
+			merged = true
+			if slices.EqualFunc(list, stored, sameSuggestion) {
+				unchanged = true
+				return nil // nothing written
+			}
+			return s.store.storeMerged(ctx, tx, r.ID, stored, list, s.Now())
+		})
+		if err != nil || !done {
+			return done, err
 		}
-		stored, err := s.store.ranking(ctx, tx, r.ID)
-		if err != nil {
+		if !again {
+			s.recomputed.add(merged, unchanged, time.Since(start))
+			return true, nil
+		}
+		if err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			whole, err = s.matcher.Match(ctx, tx, r)
 			return err
+		}); err != nil {
+			return false, fmt.Errorf("purchase: match %d: %w", r.ID, err)
 		}
-		list, ok := merge(stored, orgs, fresh, keep)
-		if !ok {
-			return s.suggest(ctx, tx, r)
-		}
-		merged = true
-		if slices.EqualFunc(list, stored, sameSuggestion) {
-			unchanged = true
-			return nil // most changes leave most rankings as they were: nothing written
-		}
-		return s.store.storeMerged(ctx, tx, r.ID, stored, list, s.Now())
-	})
-	if done && err == nil {
-		s.recomputed.add(merged, unchanged, time.Since(start))
 	}
-	return done, err
+	return true, nil
 }
 
 // better orders suggestions as the matching ranks them: by score, then
