@@ -8,11 +8,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -539,5 +541,13 @@ func indexStarts(ctx context.Context, databaseURL string, index *searchindex.Syn
 		fmt.Fprintf(out, "| %s | %s | %s | %s |\n", s.name, s.s.Ready.Round(100*time.Millisecond), mib(s.s.RSS), mib(s.s.Heap))
 	}
 	fmt.Fprintf(out, "\nRatio of the starts: %.1f× faster from the snapshot.\n\n", float64(scratch.Ready)/float64(warm.Ready))
+	fmt.Fprintf(out, "What the indexes hold, from the snapshot (`Index.Sizes`, both indexes):\n\n| part | size |\n|---|---|\n")
+	parts := slices.SortedFunc(maps.Keys(warm.Sizes), func(a, b string) int { return cmp.Compare(warm.Sizes[b], warm.Sizes[a]) })
+	var total int64
+	for _, k := range parts {
+		fmt.Fprintf(out, "| %s | %s |\n", k, mib(warm.Sizes[k]))
+		total += warm.Sizes[k]
+	}
+	fmt.Fprintf(out, "| all | %s |\n\n", mib(total))
 	return nil
 }
