@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The SQL of the background jobs: digests, reminders, follow-ups,
@@ -146,23 +147,32 @@ const dueForInvitations = `r.status = 'open' AND r.deadline >= $1
 // another server holds) for a while, committed at once, and returns the
 // changes' ids and their SMEs, each once. A new change to one of them
 // meanwhile is a row of its own, left for the next pass.
-func (store) leaseMatchChanges(ctx context.Context, q dbtx, n int, lease time.Duration) ([]int64, []int64, error) {
-	rows, err := q.Query(ctx, `WITH orgs AS (
-			SELECT organisation_id FROM match_changes WHERE leased_until IS NULL OR leased_until < now()
-			GROUP BY organisation_id ORDER BY min(id) LIMIT $1)
-		UPDATE match_changes c SET leased_until = now() + make_interval(secs => $2)
-		WHERE c.id IN (SELECT id FROM match_changes WHERE organisation_id IN (SELECT organisation_id FROM orgs)
-			AND (leased_until IS NULL OR leased_until < now()) FOR UPDATE SKIP LOCKED)
-		RETURNING c.id, c.organisation_id`, n, lease.Seconds())
-	if err != nil {
-		return nil, nil, err
-	}
+func (store) leaseMatchChanges(ctx context.Context, db *pgxpool.Pool, n int, lease time.Duration) ([]int64, []int64, error) {
 	var ids, orgs []int64
-	var id, org int64
-	if _, err := pgx.ForEachRow(rows, []any{&id, &org}, func() error {
-		ids, orgs = append(ids, id), append(orgs, org)
-		return nil
-	}); err != nil {
+	// One server leases at a time (a few milliseconds): the next one then
+	// sees the lease and takes the following SMEs, rather than skipping
+	// rows still locked and finding nothing.
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('match_changes_lease'))`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `WITH orgs AS (
+				SELECT organisation_id FROM match_changes WHERE leased_until IS NULL OR leased_until < now()
+				GROUP BY organisation_id ORDER BY min(id) LIMIT $1)
+			UPDATE match_changes c SET leased_until = now() + make_interval(secs => $2)
+			WHERE c.organisation_id IN (SELECT organisation_id FROM orgs) AND (c.leased_until IS NULL OR c.leased_until < now())
+			RETURNING c.id, c.organisation_id`, n, lease.Seconds())
+		if err != nil {
+			return err
+		}
+		var id, org int64
+		_, err = pgx.ForEachRow(rows, []any{&id, &org}, func() error {
+			ids, orgs = append(ids, id), append(orgs, org)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	slices.Sort(orgs)
