@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"errors"
 	"fmt"
@@ -54,7 +56,10 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 		return err
 	}
 	fmt.Fprintf(stderr, "%d SMEs gain a past contract…\n", changed)
-	rows, err := pool.Query(ctx, `SELECT id FROM organisations WHERE kind = 'pme' AND status = 'member' ORDER BY random() LIMIT $1`, changed)
+	// SMEs with no event on any request (their stored matches can be
+	// handed to others, see calibrate).
+	rows, err := pool.Query(ctx, `SELECT id FROM organisations g WHERE kind = 'pme' AND status = 'member'
+		AND NOT EXISTS (SELECT 1 FROM request_events e WHERE e.organisation_id = g.id) ORDER BY random() LIMIT $1`, changed)
 	if err != nil {
 		return err
 	}
@@ -67,6 +72,10 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 		ids = append(ids, id)
 	}
 	rows.Close()
+	matcher := matching.ForRequests{Service: matching.NewService(pool, tax), Limit: server.MatchLimit}
+	if err := calibrate(ctx, pool, tax, matcher, ids, stderr); err != nil {
+		return err
+	}
 	var usable []refdata.Award
 	for _, a := range awards {
 		if a.Buyer != "" && a.Object != "" && a.Departement != "" && !a.Damaged {
@@ -80,10 +89,17 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 			return err
 		}
 	}
+	var stepsMu sync.Mutex
+	steps := map[string]time.Duration{}
+	matcher.Service.Trace = func(step string, d time.Duration) {
+		stepsMu.Lock()
+		defer stepsMu.Unlock()
+		steps[step] += d
+	}
 	services := make([]*purchase.Service, 2)
 	for i := range services {
 		services[i] = purchase.NewService(pool, tax, search.NewIndexer(tax), nil)
-		services[i].UseMatcher(matching.ForRequests{Service: matching.NewService(pool, tax), Limit: server.MatchLimit})
+		services[i].UseMatcher(matcher)
 	}
 	fmt.Fprintf(stderr, "Recomputing (two workers, at most %s)…\n", recomputeLimit)
 	limited, cancel := context.WithTimeout(ctx, recomputeLimit)
@@ -119,12 +135,6 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 			return err
 		}
 	}
-	// Some requests the changed SMEs entered, ranked again in full: does
-	// the merged ranking equal it?
-	same, sampled, err := compareWithFull(ctx, pool, services[0], ids, 30)
-	if err != nil {
-		return err
-	}
 	done := st.Merged + st.Ranked
 	fmt.Fprintf(out, "\n## Recompute: %d changed SMEs against %d open requests (%d organisations) — %s\n\n", changed, open, orgs, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(out, "| measure | value |\n|---|---|\n")
@@ -136,48 +146,76 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 	fmt.Fprintf(out, "| longest a request row was locked | %s |\n", st.LongestLock.Round(100*time.Microsecond))
 	fmt.Fprintf(out, "| requests scored (a request once per batch) | %d |\n", st.Scored)
 	fmt.Fprintf(out, "| time scoring / bringing up to date (both workers, summed) | %s / %s |\n", st.Scoring.Round(time.Second), st.Bringing.Round(time.Second))
-	fmt.Fprintf(out, "| of %d requests a changed SME entered, ranked again in full: same ranking (SMEs, order, scores) | %d |\n", sampled, same)
+	for _, step := range slices.Sorted(maps.Keys(steps)) {
+		fmt.Fprintf(out, "| — %s (summed) | %s |\n", step, steps[step].Round(100*time.Millisecond))
+	}
 	if elapsed > 0 {
 		fmt.Fprintf(out, "| changed SMEs absorbed per minute | %.0f |\n", float64(changed-left)/elapsed.Minutes())
 	}
 	return nil
 }
 
-// compareWithFull ranks again in full n random open requests that suggest
-// one of the changed SMEs and counts those whose ranking (SMEs, order,
-// scores) is the one the recompute stored.
-func compareWithFull(ctx context.Context, pool *pgxpool.Pool, s *purchase.Service, changed []int64, n int) (same, sampled int, err error) {
-	rows, err := pool.Query(ctx, `SELECT DISTINCT m.request_id FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
-		WHERE m.organisation_id = ANY($1) AND m.matched AND m.rank IS NOT NULL AND r.status = 'open' ORDER BY 1`, changed)
+// calibrate makes the generated rankings look like the matching's where
+// the recompute reads them (untimed, before the changes): their scores
+// take the scale of real rankings of the same CPV division (the first and
+// the 100th score of rankings worked out in full for a few open requests
+// of each division), and the changed SMEs hold no place in them (their
+// places go to other SMEs): otherwise random SMEs would sit in random
+// rankings with scores no ranking would give them, and leave them as soon
+// as they are scored.
+func calibrate(ctx context.Context, pool *pgxpool.Pool, tax *taxonomy.Taxonomy, m matching.ForRequests, changed []int64, stderr io.Writer) error {
+	fmt.Fprintln(stderr, "Calibrating the generated rankings on real ones (a few per CPV division)…")
+	rows, err := pool.Query(ctx, `SELECT division, ids[1:4] FROM (
+			SELECT left(r.cpv_codes[1], 2) AS division, array_agg(r.id ORDER BY r.id) AS ids FROM purchase_requests r
+			WHERE r.status = 'open' AND r.deadline >= current_date GROUP BY 1) x ORDER BY 1`)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	reqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	type sample struct {
+		division string
+		ids      []int64
+	}
+	samples, err := pgx.CollectRows(rows, pgx.RowToStructByPos[sample])
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	ranking := func(id int64) (string, error) {
-		var s string
-		err := pool.QueryRow(ctx, `SELECT coalesce(string_agg(organisation_id || ':' || score, ' ' ORDER BY rank), '')
-			FROM request_matches WHERE request_id = $1 AND matched AND rank IS NOT NULL`, id).Scan(&s)
-		return s, err
+	svc := purchase.NewService(pool, tax, search.NewIndexer(tax), nil)
+	svc.UseMatcher(m)
+	var divisions []string
+	var firsts, lasts []float64
+	for _, sm := range samples {
+		var first, last []float64
+		for _, id := range sm.ids {
+			list, err := svc.RankedInFull(ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(list) == m.Limit {
+				first, last = append(first, list[0].Score), append(last, list[len(list)-1].Score)
+			}
+		}
+		if len(last) > 0 {
+			slices.Sort(first)
+			slices.Sort(last)
+			divisions = append(divisions, sm.division)
+			firsts, lasts = append(firsts, first[len(first)/2]), append(lasts, last[len(last)/2])
+		}
 	}
-	for i := 0; i < len(reqs) && sampled < n; i += max(1, len(reqs)/n) {
-		before, err := ranking(reqs[i])
-		if err != nil {
-			return 0, 0, err
-		}
-		if err := s.Rerank(ctx, reqs[i]); err != nil {
-			return 0, 0, err
-		}
-		after, err := ranking(reqs[i])
-		if err != nil {
-			return 0, 0, err
-		}
-		sampled++
-		if before == after {
-			same++
-		}
+	fmt.Fprintf(stderr, "  %d divisions with full real rankings; rescaling the generated scores…\n", len(divisions))
+	if _, err := pool.Exec(ctx, `UPDATE request_matches m SET score = c.last + (100 - m.rank) * (c.first - c.last) / 99
+		FROM purchase_requests r, unnest($1::text[], $2::float8[], $3::float8[]) AS c(division, first, last)
+		WHERE r.id = m.request_id AND left(r.cpv_codes[1], 2) = c.division AND m.matched AND m.rank IS NOT NULL
+		  AND r.status = 'open' AND starts_with(r.description, $4)`, divisions, firsts, lasts, bench.Mark); err != nil {
+		return err
 	}
-	return same, sampled, nil
+	fmt.Fprintln(stderr, "  handing the changed SMEs' places to other SMEs…")
+	if _, err := pool.Exec(ctx, `UPDATE request_matches m SET organisation_id = o.id
+		FROM bench_smes s, bench_smes o
+		WHERE m.organisation_id = ANY($1) AND s.id = m.organisation_id
+		  AND o.n = (s.n + 1 + m.request_id % 1000) % (SELECT count(*) FROM bench_smes) AND o.id <> ALL($1)
+		  AND NOT EXISTS (SELECT 1 FROM request_matches x WHERE x.request_id = m.request_id AND x.organisation_id = o.id)`, changed); err != nil {
+		return err
+	}
+	_, err = pool.Exec(ctx, `ANALYZE request_matches`)
+	return err
 }

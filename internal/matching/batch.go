@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
@@ -187,10 +188,13 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 		buyer    bool // a contract with the buyer: its closeness counts
 	}
 	var pairs []pair
+	started := time.Now()
 	lexemes, err := b.lexemes(ctx, reqs)
 	if err != nil {
 		return nil, err
 	}
+	b.s.trace("batch: the requests' words", time.Since(started))
+	started = time.Now()
 	for i, r := range reqs {
 		divisions := requestDivisions(r)
 		if len(divisions) == 0 {
@@ -284,6 +288,8 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 			}
 		}
 	}
+	b.s.trace("batch: evidence in memory", time.Since(started))
+	started = time.Now()
 	// The text ranks of the pairs, in one statement per thousands of them.
 	if len(pairs) > 0 {
 		texts, index := []string{}, map[int]int32{}
@@ -328,6 +334,9 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 			return nil, fmt.Errorf("matching: batch words: %w", err)
 		}
 	}
+	b.s.trace("batch: text ranks of the pairs whose words meet", time.Since(started))
+	started = time.Now()
+	defer func() { b.s.trace("batch: scores and reasons", time.Since(started)) }()
 	out := make([][]Match, len(reqs))
 	for i, r := range reqs {
 		divisions := requestDivisions(r)

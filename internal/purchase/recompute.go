@@ -406,3 +406,17 @@ func (s *Service) Rerank(ctx context.Context, id int64) error {
 		return s.suggest(ctx, tx, r)
 	})
 }
+
+// RankedInFull ranks a request in full without storing anything (the
+// benchmarks' reference).
+func (s *Service) RankedInFull(ctx context.Context, id int64) (list []Suggestion, err error) {
+	err = pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		r, err := s.store.request(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		list, err = s.matcher.Match(ctx, tx, r)
+		return err
+	})
+	return list, err
+}

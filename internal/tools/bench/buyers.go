@@ -23,6 +23,9 @@ import (
 // benchMark starts the description of every request the benchmark writes.
 const benchMark = "Besoin (banc d'essai) : "
 
+// Mark starts the description of every request the benchmark writes.
+const Mark = benchMark
+
 // BuyerSide makes the buyer side of the benchmark database once: n
 // purchase requests written from real DECP contracts (object, CPV code,
 // département), by the generated large accounts and public buyers (the
