@@ -172,8 +172,8 @@ func calibrate(ctx context.Context, pool *pgxpool.Pool, tax *taxonomy.Taxonomy, 
 		return err
 	}
 	type sample struct {
-		division string
-		ids      []int64
+		Division string
+		IDs      []int64
 	}
 	samples, err := pgx.CollectRows(rows, pgx.RowToStructByPos[sample])
 	if err != nil {
@@ -185,7 +185,7 @@ func calibrate(ctx context.Context, pool *pgxpool.Pool, tax *taxonomy.Taxonomy, 
 	var firsts, lasts []float64
 	for _, sm := range samples {
 		var first, last []float64
-		for _, id := range sm.ids {
+		for _, id := range sm.IDs {
 			list, err := svc.RankedInFull(ctx, id)
 			if err != nil {
 				return err
@@ -197,7 +197,7 @@ func calibrate(ctx context.Context, pool *pgxpool.Pool, tax *taxonomy.Taxonomy, 
 		if len(last) > 0 {
 			slices.Sort(first)
 			slices.Sort(last)
-			divisions = append(divisions, sm.division)
+			divisions = append(divisions, sm.Division)
 			firsts, lasts = append(firsts, first[len(first)/2]), append(lasts, last[len(last)/2])
 		}
 	}

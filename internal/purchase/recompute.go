@@ -170,19 +170,24 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 		if err != nil {
 			return n, true, err
 		}
+		var group []Request
+		var groupFresh [][]Suggestion
 		for i, r := range reqs {
 			if !stored[r.ID].changedBy(fresh[i], rs.Keep()) {
 				s.recomputed.add(true, true, 0)
 				n++
 				continue
 			}
-			done, err := s.bringUpToDate(ctx, r, orgs, fresh[i], rs.Keep())
+			group, groupFresh = append(group, r), append(groupFresh, fresh[i])
+			if len(group) < mergeGroup && i < len(reqs)-1 {
+				continue
+			}
+			done, err := s.mergeAll(ctx, group, groupFresh, orgs, rs.Keep())
+			n += done
 			if err != nil {
 				return n, true, err
 			}
-			if done {
-				n++
-			}
+			group, groupFresh = group[:0], groupFresh[:0]
 		}
 		s.recomputed.timed(0, 0, time.Since(scored))
 		if err := s.store.renewMatchChanges(ctx, s.db, changes, changeLease); err != nil {
@@ -248,6 +253,87 @@ func (s *Service) rankAgain(ctx context.Context, id int64) (done bool, err error
 	return done, err
 }
 
+// mergeGroup is how many requests one transaction merges at most: their
+// rows stay locked a few tens of milliseconds.
+const mergeGroup = 50
+
+// mergeAll merges the new scores of orgs into the rankings of reqs in one
+// transaction (their rows locked in id order, their rankings read and
+// written in a statement each); a request edited meanwhile, or whose
+// merge cannot know the result, is then brought up to date alone
+// (bringUpToDate). It returns how many requests it brought up to date.
+func (s *Service) mergeAll(ctx context.Context, reqs []Request, fresh [][]Suggestion, orgs []int64, keep int) (int, error) {
+	var alone []int
+	var done int
+	start := time.Now()
+	var merges, unchanged int
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		alone, done, merges, unchanged = nil, 0, 0, 0
+		ids := make([]int64, len(reqs))
+		for i, r := range reqs {
+			ids[i] = r.ID
+		}
+		rows, err := tx.Query(ctx, `SELECT id, status, updated_at FROM purchase_requests WHERE id = ANY($1) AND deadline >= $2
+			ORDER BY id FOR NO KEY UPDATE`, ids, s.today())
+		if err != nil {
+			return err
+		}
+		open := map[int64]time.Time{}
+		var id int64
+		var status Status
+		var updated time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&id, &status, &updated}, func() error {
+			if status == StatusOpen {
+				open[id] = updated
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		stored, err := s.store.rankings(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		var writes []rankingMerge
+		for i, r := range reqs {
+			at, ok := open[r.ID]
+			if !ok {
+				continue
+			}
+			list, exact := merge(stored[r.ID], orgs, fresh[i], keep)
+			if !at.Equal(r.UpdatedAt) || !exact {
+				alone = append(alone, i)
+				continue
+			}
+			done++
+			merges++
+			if slices.EqualFunc(list, stored[r.ID], sameSuggestion) {
+				unchanged++
+				continue
+			}
+			writes = append(writes, rankingMerge{r.ID, stored[r.ID], list})
+		}
+		return s.store.storeMerged(ctx, tx, writes, s.Now())
+	})
+	if err != nil {
+		return 0, err
+	}
+	locked := time.Since(start)
+	for k := range merges {
+		s.recomputed.add(true, k < unchanged, locked)
+	}
+	for _, i := range alone {
+		ok, err := s.bringUpToDate(ctx, reqs[i], orgs, fresh[i], keep)
+		if err != nil {
+			return done, err
+		}
+		if ok {
+			done++
+		}
+	}
+	return done, nil
+}
+
 // bringUpToDate merges the new scores of orgs into request r's ranking,
 // or ranks it again; false when the request is no longer open. A ranking
 // again is worked out outside the lock, then stored if the stored ranking
@@ -284,7 +370,7 @@ func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fr
 				if !slices.EqualFunc(stored, replaced, sameSuggestion) {
 					return s.suggest(ctx, tx, r)
 				}
-				return s.store.storeMerged(ctx, tx, r.ID, stored, whole, s.Now())
+				return s.store.storeMerged(ctx, tx, []rankingMerge{{r.ID, stored, whole}}, s.Now())
 			}
 			list, ok := merge(stored, orgs, fresh, keep)
 			if !ok {
@@ -296,7 +382,7 @@ func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fr
 				unchanged = true
 				return nil // nothing written
 			}
-			return s.store.storeMerged(ctx, tx, r.ID, stored, list, s.Now())
+			return s.store.storeMerged(ctx, tx, []rankingMerge{{r.ID, stored, list}}, s.Now())
 		})
 		if err != nil || !done {
 			return done, err

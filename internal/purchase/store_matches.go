@@ -64,35 +64,46 @@ func (store) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg suggesti
 	return err
 }
 
-// storeMerged writes a merged ranking over the stored one: only the SMEs
-// whose place, score, reasons or offer changed, and those that left it
-// (what a change to a few SMEs moves is mostly the tail).
-func (store) storeMerged(ctx context.Context, tx pgx.Tx, req int64, stored, list []Suggestion, now time.Time) error {
-	at := make(map[int64]int, len(stored))
-	for i, x := range stored {
-		at[x.OrgID] = i
-	}
+// rankingMerge is a request's merged ranking over the one it had stored.
+type rankingMerge struct {
+	req          int64
+	stored, list []Suggestion
+}
+
+// storeMerged writes merged rankings over the stored ones, in two
+// statements for them all: only the SMEs whose place, score, reasons or
+// offer changed, and those that left (what a change to a few SMEs moves
+// is mostly the tail).
+func (store) storeMerged(ctx context.Context, tx pgx.Tx, all []rankingMerge, now time.Time) error {
 	var moved []Suggestion
+	var movedReq []int64
 	var ranks []int32
-	kept := map[int64]bool{}
-	for i, x := range list {
-		kept[x.OrgID] = true
-		if j, ok := at[x.OrgID]; !ok || j != i || !sameSuggestion(stored[j], x) {
-			moved, ranks = append(moved, x), append(ranks, int32(i+1))
+	var goneReq, goneOrg []int64
+	for _, m := range all {
+		at := make(map[int64]int, len(m.stored))
+		for i, x := range m.stored {
+			at[x.OrgID] = i
+		}
+		kept := make(map[int64]bool, len(m.list))
+		for i, x := range m.list {
+			kept[x.OrgID] = true
+			if j, ok := at[x.OrgID]; !ok || j != i || !sameSuggestion(m.stored[j], x) {
+				moved, movedReq, ranks = append(moved, x), append(movedReq, m.req), append(ranks, int32(i+1))
+			}
+		}
+		for _, x := range m.stored {
+			if !kept[x.OrgID] {
+				goneReq, goneOrg = append(goneReq, m.req), append(goneOrg, x.OrgID)
+			}
 		}
 	}
-	var gone []int64
-	for _, x := range stored {
-		if !kept[x.OrgID] {
-			gone = append(gone, x.OrgID)
-		}
-	}
-	if len(gone) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE request_matches SET matched = state NOT IN ('suggested', 'viewed'),
+	if len(goneReq) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE request_matches m SET matched = state NOT IN ('suggested', 'viewed'),
 				score = CASE WHEN state IN ('suggested', 'viewed') THEN NULL ELSE score END,
 				reasons = CASE WHEN state IN ('suggested', 'viewed') THEN '[]' ELSE reasons END,
 				rank = NULL, computed_at = $3
-			WHERE request_id = $1 AND matched AND rank IS NOT NULL AND organisation_id = ANY($2)`, req, gone, now); err != nil {
+			FROM unnest($1::bigint[], $2::bigint[]) AS g(req, org)
+			WHERE m.request_id = g.req AND m.organisation_id = g.org AND m.matched AND m.rank IS NOT NULL`, goneReq, goneOrg, now); err != nil {
 			return err
 		}
 	}
@@ -102,12 +113,31 @@ func (store) storeMerged(ctx context.Context, tx pgx.Tx, req int64, stored, list
 	sg := suggestionOf(moved)
 	_, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, best_offer_id,
 			computed_at, created_at, updated_at)
-		SELECT $1, o, true, sc, rk, rs::jsonb, bo, $7, $7, $7
-		FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::bigint[], $6::int[]) AS x(o, sc, rs, bo, rk)
+		SELECT rq, o, true, sc, rk, rs::jsonb, bo, $7, $7, $7
+		FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::bigint[], $6::int[]) AS x(rq, o, sc, rs, bo, rk)
 		ON CONFLICT (request_id, organisation_id) DO UPDATE SET matched = true, score = excluded.score, rank = excluded.rank,
 			reasons = excluded.reasons, best_offer_id = excluded.best_offer_id, computed_at = excluded.computed_at`,
-		req, sg.orgs, sg.scores, sg.reasons, sg.offers, ranks, now)
+		movedReq, sg.orgs, sg.scores, sg.reasons, sg.offers, ranks, now)
 	return err
+}
+
+// rankings are the stored rankings of requests, best first.
+func (store) rankings(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64][]Suggestion, error) {
+	rows, err := tx.Query(ctx, `SELECT request_id, organisation_id, score, reasons::text, coalesce(best_offer_id, 0) FROM request_matches
+		WHERE request_id = ANY($1) AND matched AND rank IS NOT NULL ORDER BY request_id, rank`, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]Suggestion{}
+	var req int64
+	var x Suggestion
+	var reasons string
+	_, err = pgx.ForEachRow(rows, []any{&req, &x.OrgID, &x.Score, &reasons, &x.OfferID}, func() error {
+		x.Reasons = []byte(reasons)
+		out[req] = append(out[req], x)
+		return nil
+	})
+	return out, err
 }
 
 // toInvite locks up to n matched SMEs still to answer and not invited,
