@@ -177,14 +177,24 @@ func calibrate(ctx context.Context, pool *pgxpool.Pool, tax *taxonomy.Taxonomy, 
 		}
 	}
 	fmt.Fprintln(stderr, "  handing the changed SMEs' places to other SMEs…")
-	if _, err := pool.Exec(ctx, `UPDATE request_matches m SET organisation_id = o.id
-		FROM bench_smes s, bench_smes o
+	conn, err := pool.Acquire(ctx) // a temporary table lives in its connection
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `CREATE TEMP TABLE smes AS SELECT (row_number() OVER (ORDER BY id) - 1)::int AS n, id
+		FROM organisations WHERE kind = 'pme' AND status = 'member';
+		ALTER TABLE smes ADD PRIMARY KEY (n); CREATE INDEX ON smes (id); ANALYZE smes`); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `UPDATE request_matches m SET organisation_id = o.id
+		FROM smes s, smes o
 		WHERE m.organisation_id = ANY($1) AND s.id = m.organisation_id
-		  AND o.n = (s.n + 1 + m.request_id % 1000) % (SELECT count(*) FROM bench_smes) AND o.id <> ALL($1)
+		  AND o.n = (s.n + 1 + m.request_id % 1000) % (SELECT count(*) FROM smes) AND o.id <> ALL($1)
 		  AND NOT EXISTS (SELECT 1 FROM request_matches x WHERE x.request_id = m.request_id AND x.organisation_id = o.id)`, changed); err != nil {
 		return err
 	}
-	_, err := pool.Exec(ctx, `ANALYZE request_matches`)
+	_, err = conn.Exec(ctx, `DROP TABLE smes; ANALYZE request_matches`)
 	return err
 }
 
