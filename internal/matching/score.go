@@ -10,8 +10,7 @@ package matching
 import (
 	"math"
 	"slices"
-
-	"passerelle/internal/taxonomy"
+	"strings"
 )
 
 // Levels of the CPV hierarchy a code is matched at, from the division
@@ -127,20 +126,32 @@ var ExhaustiveOnly = [NumFeatures]bool{FRefsDivision: true, FVolume: true}
 // Weights multiply the features.
 type Weights [NumFeatures]float64
 
-// Level is the deepest level at which two CPV codes share a prefix.
+// Level is the deepest level at which two CPV codes share a prefix: the
+// length of the common prefix of their significant digits (as
+// taxonomy.CPVPrefixes lists them), without allocating — the matching
+// calls it for every contract and offer of every candidate.
 func Level(a, b string) int {
-	pa, pb := taxonomy.CPVPrefixes(a), taxonomy.CPVPrefixes(b)
-	lvl := LevelNone
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		if pa[i] != pb[i] {
-			break
-		}
-		lvl = levelOf(len(pa[i]))
-	}
 	if a == b {
-		lvl = LevelExact
+		return LevelExact
 	}
-	return lvl
+	sa, sb := significant(a), significant(b)
+	c, m := 0, min(len(sa), len(sb))
+	for c < m && sa[c] == sb[c] {
+		c++
+	}
+	if c < 2 {
+		return LevelNone
+	}
+	return levelOf(c)
+}
+
+// significant is a code without its trailing zeros, at least its division.
+func significant(code string) string {
+	sig := strings.TrimRight(code, "0")
+	if len(sig) < 2 {
+		sig = code[:min(2, len(code))]
+	}
+	return sig
 }
 
 // levelOf maps a prefix length to its level: 2 division, 3 group, 4

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"passerelle/internal/matching"
+	"passerelle/internal/taxonomy"
 )
 
 func TestLevel(t *testing.T) {
@@ -242,6 +243,48 @@ func TestWeightsFileNamesEveryFeature(t *testing.T) {
 	for name, m := range map[string]map[string]float64{"a feature missing": missing, "an unknown feature": extra} {
 		if _, err := matching.ParseWeights(file(m)); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// levelByPrefixes is Level as it was first written, from the lists of
+// prefixes (taxonomy.CPVPrefixes): the reference of the allocation-free one.
+func levelByPrefixes(a, b string) int {
+	pa, pb := taxonomy.CPVPrefixes(a), taxonomy.CPVPrefixes(b)
+	lvl := matching.LevelNone
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if pa[i] != pb[i] {
+			break
+		}
+		lvl = map[int]int{2: matching.LevelDivision, 3: matching.LevelGroup, 4: matching.LevelClass, 5: matching.LevelCategory}[len(pa[i])]
+		if len(pa[i]) > 5 {
+			lvl = matching.LevelExact
+		}
+	}
+	if a == b {
+		lvl = matching.LevelExact
+	}
+	return lvl
+}
+
+// TestLevelAsPrefixesSayIt: 200,000 pairs of codes made of few digits (so
+// that they share prefixes and end in zeros often).
+func TestLevelAsPrefixesSayIt(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	code := func() string {
+		b := make([]byte, 8)
+		for i := range b {
+			b[i] = "0012"[r.IntN(4)]
+		}
+		if r.IntN(3) == 0 {
+			b[0], b[1] = '4', '5'
+		}
+		return string(b)
+	}
+	for range 200_000 {
+		a, b := code(), code()
+		if got, want := matching.Level(a, b), levelByPrefixes(a, b); got != want {
+			t.Fatalf("Level(%s, %s) = %d, the prefixes say %d", a, b, got, want)
 		}
 	}
 }
