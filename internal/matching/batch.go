@@ -47,6 +47,12 @@ type batchRef struct {
 	year      int
 	buyer     string   // the client's SIREN, "" unknown
 	lexemes   []string // of its object, as fr_tsvector reads it, with their parts
+	// Its object's tsvector: lexemes in Go's order, each one's number of
+	// positions; plain when every position has the default weight (D), as
+	// fr_tsvector gives them: its text rank is then worked out in Go.
+	vector []string
+	npos   []int32
+	plain  bool
 }
 
 type batchOffer struct {
@@ -90,17 +96,22 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("matching: batch: %w", err)
 	}
-	rows, err = s.db.Query(ctx, `SELECT id, organisation_id, cpv_code, departement, coalesce(year, 0),
-			CASE WHEN client_siret <> '' THEN left(client_siret, 9) ELSE '' END, tsvector_to_array(fr_tsvector(object))
-		FROM org_references WHERE organisation_id = ANY($1) ORDER BY id`, orgs)
+	rows, err = s.db.Query(ctx, `SELECT r.id, r.organisation_id, r.cpv_code, r.departement, coalesce(r.year, 0),
+			CASE WHEN r.client_siret <> '' THEN left(r.client_siret, 9) ELSE '' END, v.lexemes, v.npos, v.plain
+		FROM org_references r, LATERAL (SELECT coalesce(array_agg(lexeme), '{}') AS lexemes,
+				coalesce(array_agg(coalesce(cardinality(positions), 0)), '{}') AS npos,
+				coalesce(bool_and(weights <@ '{D}'::text[]), true) AS plain
+			FROM unnest(fr_tsvector(r.object))) v
+		WHERE r.organisation_id = ANY($1) ORDER BY r.id`, orgs)
 	if err != nil {
 		return nil, fmt.Errorf("matching: batch references: %w", err)
 	}
 	var org int64
 	var ref batchRef
-	if _, err := pgx.ForEachRow(rows, []any{&ref.id, &org, &ref.code, &ref.dep, &ref.year, &ref.buyer, &ref.lexemes}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&ref.id, &org, &ref.code, &ref.dep, &ref.year, &ref.buyer, &ref.vector, &ref.npos, &ref.plain}, func() error {
 		if x := at[org]; x != nil {
-			ref.lexemes = withParts(ref.lexemes)
+			sortVector(ref.vector, ref.npos)
+			ref.lexemes = withParts(slices.Clone(ref.vector))
 			x.refs = append(x.refs, ref)
 			x.divisions = addOnce(x.divisions, ref.code[:2])
 			if ref.buyer != "" {
@@ -155,9 +166,10 @@ type Scored struct {
 }
 
 // Score ranks the batch's SMEs for each request as Rank ranks them, each
-// from its own evidence (as Evidence with Among finds it), with its
-// reasons; years date the requests (for recency).
-func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Match, error) {
+// from its own evidence (as Evidence with Among finds it), the first limit
+// of them with their reasons; years date the requests (for recency). A
+// Batch is not safe for concurrent use.
+func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit int) ([][]Match, error) {
 	type pending struct {
 		e         *Evidence
 		sme       *batchSME
@@ -189,7 +201,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 	}
 	var pairs []pair
 	started := time.Now()
-	lexemes, err := b.lexemes(ctx, reqs)
+	lexemes, words, err := b.lexemes(ctx, reqs)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +265,20 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 					}
 				}
 				inDivisions := worded && slices.Contains(divisions, ref.code[:2]) && meets(ref.lexemes, lexemes[i])
-				if same || inDivisions {
+				switch {
+				case !same && !inDivisions:
+				case words[i].plain && ref.plain: // the rank as ts_rank works it out, here
+					rank := tsRankOr(words[i].lexemes, ref.vector, ref.npos)
+					if same {
+						e.SimilarForBuyer = max(e.SimilarForBuyer, rank)
+					}
+					if inDivisions && containsAll(ref.vector, words[i].lexemes) {
+						cand = true
+					}
+					if inDivisions && rank > 0 {
+						e.Text = max(e.Text, rank)
+					}
+				default:
 					pairs = append(pairs, pair{req: i, pos: len(lists[i]), ref: ref.id, text: inDivisions, buyer: same})
 				}
 			}
@@ -360,32 +385,114 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int) ([][]Mat
 			}
 			ev = append(ev, *e)
 		}
-		for _, x := range Rank(ev, r, b.s.Weights, years[i]) {
+		ranked := Rank(ev, r, b.s.Weights, years[i])
+		for _, x := range ranked[:min(limit, len(ranked))] {
 			out[i] = append(out[i], Match{Ranked: x, Facts: Facts(x.Evidence, r)})
 		}
 	}
 	return out, nil
 }
 
+// requestWords are a request's words as its tsquery of any of them holds
+// them (fr_tsvector's lexemes, sorted, each once); plain when each is
+// made of letters and digits alone, so that the tsquery holds each as
+// one operand and nothing else.
+type requestWords struct {
+	lexemes []string
+	plain   bool
+}
+
 // lexemes are the requests' words as fr_tsvector reads them, with the
-// parts of compound ones (what a tsquery of them may look for).
-func (b *Batch) lexemes(ctx context.Context, reqs []Request) ([][]string, error) {
+// parts of compound ones (what a tsquery of them may look for), and as
+// their tsqueries hold them.
+func (b *Batch) lexemes(ctx context.Context, reqs []Request) ([][]string, []requestWords, error) {
 	texts := make([]string, len(reqs))
 	for i, r := range reqs {
 		texts[i] = r.Text
 	}
 	rows, err := b.s.db.Query(ctx, `SELECT coalesce(tsvector_to_array(fr_tsvector(t)), '{}') FROM unnest($1::text[]) WITH ORDINALITY AS x(t, i) ORDER BY i`, texts)
 	if err != nil {
-		return nil, fmt.Errorf("matching: batch lexemes: %w", err)
+		return nil, nil, fmt.Errorf("matching: batch lexemes: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
 	if err != nil {
-		return nil, fmt.Errorf("matching: batch lexemes: %w", err)
+		return nil, nil, fmt.Errorf("matching: batch lexemes: %w", err)
 	}
+	words := make([]requestWords, len(out))
 	for i, list := range out {
+		w := requestWords{lexemes: slices.Clone(list), plain: true}
+		slices.Sort(w.lexemes)
+		w.lexemes = slices.Compact(w.lexemes)
+		for _, l := range w.lexemes {
+			if strings.IndexFunc(l, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) >= 0 {
+				w.plain = false
+			}
+		}
+		words[i] = w
 		out[i] = withParts(list)
 	}
-	return out, nil
+	return out, words, nil
+}
+
+// tsRankOr is PostgreSQL's ts_rank(vector, query) (default weights, no
+// normalisation) where query is the OR of the lexemes ops, each one
+// operand, and every position of the vector has weight D: calc_rank_or
+// of tsrank.c, in its float arithmetic, step by step.
+func tsRankOr(ops []string, vector []string, npos []int32) float64 {
+	if len(ops) == 0 || len(vector) == 0 {
+		return 0
+	}
+	const d = float32(0.1) // weight D
+	var res float32
+	for _, op := range ops {
+		i, ok := slices.BinarySearch(vector, op)
+		if !ok {
+			continue
+		}
+		n := int(npos[i])
+		if n == 0 { // no positions: one, of weight D
+			n = 1
+		}
+		var resj float32
+		wjm, jm := float32(-1), 0
+		for j := 0; j < n; j++ {
+			resj = float32(resj + float32(d/float32((j+1)*(j+1))))
+			if d > wjm {
+				wjm, jm = d, j
+			}
+		}
+		part := float32(float32(wjm+resj) - float32(wjm/float32((jm+1)*(jm+1))))
+		res = float32(float64(res) + float64(part)/1.64493406685)
+	}
+	res = float32(res / float32(len(ops)))
+	if res < 0 {
+		res = 1e-20
+	}
+	return float64(res)
+}
+
+// containsAll tells whether a sorted vector holds every lexeme of ops.
+func containsAll(vector, ops []string) bool {
+	for _, op := range ops {
+		if _, ok := slices.BinarySearch(vector, op); !ok {
+			return false
+		}
+	}
+	return len(ops) > 0
+}
+
+// sortVector sorts a tsvector's lexemes in Go's order, their counts of
+// positions with them.
+func sortVector(lexemes []string, npos []int32) {
+	idx := make([]int, len(lexemes))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(lexemes[a], lexemes[b]) })
+	l, n := slices.Clone(lexemes), slices.Clone(npos)
+	for k, i := range idx {
+		lexemes[k], npos[k] = l[i], n[i]
+	}
 }
 
 // withParts adds to lexemes the parts of compound ones ("e-commerc":

@@ -91,7 +91,7 @@ func (x batchForRequests) Rescore(ctx context.Context, reqs []purchase.Request) 
 	for i, r := range reqs {
 		list[i], years[i] = RequestFor(r, siren[r.OrgID], x.m.Service.tax), r.CreatedAt.Year()
 	}
-	scored, err := x.b.Score(ctx, list, years)
+	scored, err := x.b.Score(ctx, list, years, x.m.Limit+1) // the buyer's own organisation may take a place
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,13 @@ type Rescoring interface {
 	Rescore(ctx context.Context, reqs []Request) ([][]Suggestion, error)
 }
 
-// ChangeBatch is how many changed SMEs one pass takes; requestChunk how
-// many requests are scored at once (what a pass holds in memory).
+// ChangeBatch is how many changed SMEs one pass takes (a request changed
+// by several of them is merged once); requestChunk how many requests are
+// scored at once (what a pass holds in memory: the evidence of the SMEs
+// each may rank).
 const (
-	ChangeBatch  = 1000
-	requestChunk = 1000
+	ChangeBatch  = 5000
+	requestChunk = 250
 )
 
 // changeLease is how long a pass holds its changes before another server
@@ -98,7 +100,7 @@ func (s *Service) Recomputed() RecomputeStats {
 // batch at a time, each leased by one server only) and brings every open
 // request they may concern up to date: those in the CPV divisions of
 // their offers and references, and those that suggest them now. With a
-// Rescorer, the changed SMEs alone are scored for a thousand requests at
+// Rescorer, the changed SMEs alone are scored for 250 requests at
 // a time, outside any lock; a request whose stored ranking the new scores
 // leave as it is gets no write, the others are merged in a transaction of
 // their own; without one, or when the merge cannot know the result (see

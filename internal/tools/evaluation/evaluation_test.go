@@ -263,7 +263,7 @@ func TestBatchScoresAsEvidenceAmong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.Score(ctx, reqs, years)
+	got, err := b.Score(ctx, reqs, years, len(orgs))
 	if err != nil {
 		t.Fatal(err)
 	}
