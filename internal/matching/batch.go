@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -26,7 +27,11 @@ type Batch struct {
 	// By CPV division of their past contracts and offers, by the buyer
 	// SIREN of their contracts, by département.
 	byDivision, byBuyer, byDep map[string][]*batchSME
-	affine                     map[string][]string // by division: Affinity.Affine, worked out once
+	// Where each search may find them: by the CPV group of a past
+	// contract, by its division and département, by the category keys of
+	// an offer ("cpv:72212"), by a word of a past contract.
+	byGroup, byDivDep, byOfferKey, byWord map[string][]*batchSME
+	affine                                map[string][]string // by division: Affinity.Affine, worked out once
 }
 
 type batchSME struct {
@@ -72,6 +77,7 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 		return nil, err
 	}
 	b := &Batch{s: s, aff: aff, byDivision: map[string][]*batchSME{}, byBuyer: map[string][]*batchSME{}, byDep: map[string][]*batchSME{},
+		byGroup: map[string][]*batchSME{}, byDivDep: map[string][]*batchSME{}, byOfferKey: map[string][]*batchSME{}, byWord: map[string][]*batchSME{},
 		affine: map[string][]string{}}
 	at := map[int64]*batchSME{}
 	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement, g.legal_name, g.places, `+smeMember+`,
@@ -154,8 +160,61 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 		if x.dep != "" {
 			b.byDep[x.dep] = append(b.byDep[x.dep], x)
 		}
+		add := func(m map[string][]*batchSME, key string) {
+			if list := m[key]; len(list) == 0 || list[len(list)-1] != x {
+				m[key] = append(list, x)
+			}
+		}
+		for _, ref := range x.refs {
+			add(b.byGroup, ref.code[:3])
+			add(b.byDivDep, ref.code[:2]+"|"+ref.dep)
+			for _, l := range ref.vector {
+				add(b.byWord, l)
+			}
+		}
+		for _, o := range x.offers {
+			for _, f := range o.facets {
+				if strings.HasPrefix(f, "cpv:") {
+					add(b.byOfferKey, f)
+				}
+			}
+		}
 	}
 	return b, nil
+}
+
+// found are the SMEs of the batch one of a request's searches finds (a
+// superset: the evidence decides), each once, for a request whose words
+// are plain (their text ranks are worked out in Go): every other SME of
+// the batch is no candidate, whatever its words.
+func (b *Batch) found(r Request, keys []string, w requestWords, worded bool) []*batchSME {
+	var out []*batchSME
+	for _, c := range r.CPV {
+		out = append(out, b.byGroup[c[:min(3, len(c))]]...)
+		if r.Departement != "" {
+			out = append(out, b.byDivDep[c[:min(2, len(c))]+"|"+r.Departement]...)
+		}
+	}
+	if r.BuyerSIREN != "" {
+		out = append(out, b.byBuyer[r.BuyerSIREN]...)
+	}
+	for _, k := range keys {
+		out = append(out, b.byOfferKey[k]...)
+	}
+	if r.Departement != "" {
+		out = append(out, b.byDep[r.Departement]...) // the affine trades
+	}
+	if worded && len(w.lexemes) > 0 { // those holding every word hold the rarest
+		rarest := b.byWord[w.lexemes[0]]
+		for _, l := range w.lexemes[1:] {
+			if len(b.byWord[l]) < len(rarest) {
+				rarest = b.byWord[l]
+			}
+		}
+		out = append(out, rarest...)
+	}
+	slices.SortFunc(out, func(x, y *batchSME) int { return cmp.Compare(x.id, y.id) })
+	return slices.Compact(out)
 }
 
 // Scored is one request's score of the batch's SMEs: those it ranks
@@ -188,7 +247,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 		if r.Departement != "" {
 			out = append(out, b.byDep[r.Departement]...)
 		}
-		slices.SortFunc(out, func(x, y *batchSME) int { return int(x.id - y.id) })
+		slices.SortFunc(out, func(x, y *batchSME) int { return cmp.Compare(x.id, y.id) })
 		return slices.Compact(out)
 	}
 	// The pairs of a request and a past contract whose words may meet,
@@ -220,7 +279,13 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 			affine = b.aff.Affine(divisions[0], 0.15, 30)
 			b.affine[divisions[0]] = affine
 		}
-		for _, x := range near(r, divisions) {
+		var smes []*batchSME
+		if words[i].plain {
+			smes = b.found(r, keys, words[i], worded)
+		} else { // pairs of any SME of the divisions go to PostgreSQL
+			smes = near(r, divisions)
+		}
+		for _, x := range smes {
 			if !x.member { // found or not, never ranked
 				continue
 			}
