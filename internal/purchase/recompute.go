@@ -339,11 +339,14 @@ func (s *Service) mergeAll(ctx context.Context, reqs []Request, fresh [][]Sugges
 // bringUpToDate merges the new scores of orgs into request r's ranking,
 // or ranks it again; false when the request is no longer open. A ranking
 // again is worked out outside the lock, then stored if the stored ranking
-// did not change meanwhile (otherwise ranked again under the lock): the
-// request row stays locked only while rankings are read and written.
+// did not change meanwhile; if it did (another server merged its own
+// changes), the merge is tried again on it, and so on a few times before
+// the request is ranked under its lock: the row stays locked only while
+// rankings are read and written.
 func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fresh []Suggestion, keep int) (bool, error) {
+	const passes = 4
 	var whole, replaced []Suggestion // a whole ranking, and the stored one it replaces
-	for pass := 0; pass < 2; pass++ {
+	for pass := 0; pass < passes; pass++ {
 		done, merged, unchanged, again := false, false, false, false
 		start := time.Now()
 		err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -368,13 +371,13 @@ func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fr
 			if err != nil {
 				return err
 			}
-			if pass == 1 { // the whole ranking, unless the stored one changed meanwhile
-				if !slices.EqualFunc(stored, replaced, sameSuggestion) {
-					return s.suggest(ctx, tx, r)
-				}
+			if whole != nil && slices.EqualFunc(stored, replaced, sameSuggestion) { // the whole ranking
 				return s.store.storeMerged(ctx, tx, []rankingMerge{{r.ID, stored, whole}}, s.Now())
 			}
 			list, ok := merge(stored, orgs, fresh, keep)
+			if !ok && pass == passes-1 {
+				return s.suggest(ctx, tx, r)
+			}
 			if !ok {
 				again, replaced = true, stored
 				return nil
