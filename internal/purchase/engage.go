@@ -71,7 +71,11 @@ func (s *Service) suggest(ctx context.Context, tx pgx.Tx, r Request) error {
 	if err != nil {
 		return fmt.Errorf("purchase: match %d: %w", r.ID, err)
 	}
-	return s.store.storeRanking(ctx, tx, r.ID, suggestionOf(list), s.Now())
+	stored, err := s.store.ranking(ctx, tx, r.ID)
+	if err != nil {
+		return err
+	}
+	return s.store.storeMerged(ctx, tx, []rankingMerge{{r.ID, stored, list}}, s.Now())
 }
 
 // invite mails up to n SMEs matched to the request that were not invited

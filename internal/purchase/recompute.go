@@ -482,20 +482,10 @@ func suggestionOf(list []Suggestion) suggestion {
 // Rerank ranks an open request again, every candidate, in a transaction
 // of its own (what opening it does; the recompute's reference).
 func (s *Service) Rerank(ctx context.Context, id int64) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var status Status
-		if err := tx.QueryRow(ctx, `SELECT status FROM purchase_requests WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&status); err != nil {
-			return fmt.Errorf("purchase: rerank %d: %w", id, err)
-		}
-		if status != StatusOpen {
-			return nil
-		}
-		r, err := s.store.request(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		return s.suggest(ctx, tx, r)
-	})
+	if _, err := s.rankAgain(ctx, id); err != nil {
+		return fmt.Errorf("purchase: rerank %d: %w", id, err)
+	}
+	return nil
 }
 
 // RankedInFull ranks a request in full without storing anything (the

@@ -259,17 +259,7 @@ func (store) concerning(ctx context.Context, q dbtx, orgs []int64, today time.Ti
 }
 
 // ranking is a request's stored ranking, best first.
-func (store) ranking(ctx context.Context, tx pgx.Tx, req int64) ([]Suggestion, error) {
-	rows, err := tx.Query(ctx, `SELECT organisation_id, score, reasons::text, coalesce(best_offer_id, 0) FROM request_matches
-		WHERE request_id = $1 AND matched AND rank IS NOT NULL ORDER BY rank`, req)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Suggestion, error) {
-		var x Suggestion
-		var reasons string
-		err := row.Scan(&x.OrgID, &x.Score, &reasons, &x.OfferID)
-		x.Reasons = []byte(reasons)
-		return x, err
-	})
+func (st store) ranking(ctx context.Context, tx pgx.Tx, req int64) ([]Suggestion, error) {
+	all, err := st.rankings(ctx, tx, []int64{req})
+	return all[req], err
 }

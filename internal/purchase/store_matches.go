@@ -42,28 +42,6 @@ type suggestion struct {
 	offers  []*int64
 }
 
-// storeRanking upserts a request's ranking; an SME no longer suggested
-// that has not answered is no longer matched (it keeps what it did).
-func (store) storeRanking(ctx context.Context, tx pgx.Tx, req int64, sg suggestion, now time.Time) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, best_offer_id,
-			computed_at, created_at, updated_at)
-		SELECT $1, o, true, sc, rk, rs::jsonb, bo, $6, $6, $6
-		FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::bigint[]) WITH ORDINALITY AS x(o, sc, rs, bo, rk)
-		ON CONFLICT (request_id, organisation_id) DO UPDATE SET matched = true, score = excluded.score, rank = excluded.rank,
-			reasons = excluded.reasons, best_offer_id = excluded.best_offer_id, computed_at = excluded.computed_at`,
-		req, sg.orgs, sg.scores, sg.reasons, sg.offers, now); err != nil {
-		return err
-	}
-	// An SME that answered stays matched (it keeps what it did) but has
-	// no rank: the ranking is the rows with one.
-	_, err := tx.Exec(ctx, `UPDATE request_matches SET matched = state NOT IN ('suggested', 'viewed'),
-			score = CASE WHEN state IN ('suggested', 'viewed') THEN NULL ELSE score END,
-			reasons = CASE WHEN state IN ('suggested', 'viewed') THEN '[]' ELSE reasons END,
-			rank = NULL, computed_at = $3
-		WHERE request_id = $1 AND matched AND rank IS NOT NULL AND organisation_id <> ALL($2)`, req, sg.orgs, now)
-	return err
-}
-
 // rankingMerge is a request's merged ranking over the one it had stored.
 type rankingMerge struct {
 	req          int64

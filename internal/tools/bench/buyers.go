@@ -20,11 +20,8 @@ import (
 	"passerelle/internal/tools/demo"
 )
 
-// benchMark starts the description of every request the benchmark writes.
-const benchMark = "Besoin (banc d'essai) : "
-
 // Mark starts the description of every request the benchmark writes.
-const Mark = benchMark
+const Mark = "Besoin (banc d'essai) : "
 
 // BuyerSide makes the buyer side of the benchmark database once: n
 // purchase requests written from real DECP contracts (object, CPV code,
@@ -38,7 +35,7 @@ const Mark = benchMark
 func BuyerSide(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, n int, progress io.Writer) error {
 	var have, unmatched int
 	if err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id))
-		FROM purchase_requests r WHERE starts_with(description, $1)`, benchMark).Scan(&have, &unmatched); err != nil {
+		FROM purchase_requests r WHERE starts_with(description, $1)`, Mark).Scan(&have, &unmatched); err != nil {
 		return err
 	}
 	if have >= n && unmatched == 0 {
@@ -102,7 +99,7 @@ func writeRequests(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy
 		band := bands[rnd.IntN(len(bands))]
 		places := []string{"dep:" + x.dep}
 		cv, _ := tax.CPV(x.cpv)
-		src = append(src, []any{buyer, x.title, benchMark + x.title, []string{x.cpv}, cv.LabelFR, band, deadline, places, status,
+		src = append(src, []any{buyer, x.title, Mark + x.title, []string{x.cpv}, cv.LabelFR, band, deadline, places, status,
 			purchase.Facets(tax, []string{x.cpv}, places, band), published, published, published, published})
 	}
 	if _, err := db.CopyFrom(ctx, pgx.Identifier{"purchase_requests"}, []string{"organisation_id", "title", "description", "cpv_codes",
@@ -129,7 +126,7 @@ func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...an
 	}
 	reasons := sampleReasons()
 	var lo, hi int64
-	if err := db.QueryRow(ctx, `SELECT min(id), max(id) FROM purchase_requests WHERE starts_with(description, $1)`, benchMark).Scan(&lo, &hi); err != nil {
+	if err := db.QueryRow(ctx, `SELECT min(id), max(id) FROM purchase_requests WHERE starts_with(description, $1)`, Mark).Scan(&lo, &hi); err != nil {
 		return err
 	}
 	say("Writing 100 ranked matches per request (10 M at 100,000 requests; about 10 minutes)…")
@@ -142,7 +139,7 @@ func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...an
 			FROM purchase_requests r CROSS JOIN generate_series(0, 99) k
 			JOIN bench_smes s ON s.n = (r.id * 7919 + k * 104729) % (SELECT count(*) FROM bench_smes)
 			WHERE r.id BETWEEN $1 AND $2 AND starts_with(r.description, $3) AND NOT EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id)
-			ON CONFLICT DO NOTHING`, from, from+step-1, benchMark, reasons); err != nil {
+			ON CONFLICT DO NOTHING`, from, from+step-1, Mark, reasons); err != nil {
 			return fmt.Errorf("bench: matches: %w", err)
 		}
 		if _, err := db.Exec(ctx, `INSERT INTO request_events (request_id, organisation_id, kind, at)
@@ -150,7 +147,7 @@ func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...an
 			FROM request_matches x JOIN purchase_requests r ON r.id = x.request_id,
 				(VALUES ('interested', interval '2 days', 20), ('shortlisted', interval '5 days', 50)) e(kind, after, every)
 			WHERE x.request_id BETWEEN $1 AND $2 AND starts_with(r.description, $3) AND (x.organisation_id + x.request_id) % e.every = 0
-			  AND NOT EXISTS (SELECT 1 FROM request_events v WHERE v.request_id = x.request_id)`, from, from+step-1, benchMark); err != nil {
+			  AND NOT EXISTS (SELECT 1 FROM request_events v WHERE v.request_id = x.request_id)`, from, from+step-1, Mark); err != nil {
 			return fmt.Errorf("bench: events: %w", err)
 		}
 		if done := from - lo + step; done%20000 == 0 {
@@ -161,7 +158,7 @@ func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...an
 	if _, err := db.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, state, score, rank, reasons, created_at, updated_at, computed_at)
 		SELECT r.id, $2, true, 'suggested', 4.5, 1, $3::jsonb, r.published_at, r.published_at, r.published_at
 		FROM purchase_requests r WHERE starts_with(r.description, $1) AND r.status = 'open' ORDER BY r.id LIMIT 300
-		ON CONFLICT DO NOTHING`, benchMark, demoSME, reasons); err != nil {
+		ON CONFLICT DO NOTHING`, Mark, demoSME, reasons); err != nil {
 		return fmt.Errorf("bench: the demo SME's matches: %w", err)
 	}
 	say("Rolling up the platform figures…")
@@ -194,7 +191,7 @@ func buyerPages(ctx context.Context, db *pgxpool.Pool, base string, floor float6
 	rows, err := db.Query(ctx, `SELECT r.id FROM purchase_requests r JOIN users u ON u.organisation_id = r.organisation_id
 		WHERE u.email = 'acheteur@passerelle.test' AND r.status = 'open' AND starts_with(r.description, $1)
 		  AND (SELECT count(*) FROM request_matches m WHERE m.request_id = r.id AND m.matched) >= 100
-		ORDER BY r.id LIMIT $2`, benchMark, opt.Queries)
+		ORDER BY r.id LIMIT $2`, Mark, opt.Queries)
 	if err != nil {
 		return err
 	}
