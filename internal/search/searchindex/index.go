@@ -37,7 +37,7 @@ type Doc struct {
 // searches share a read lock; changes take the write lock briefly.
 type Index struct {
 	mu    sync.RWMutex
-	ids   []int64
+	ids   idList
 	sorts []int64
 	// The facets of doc ord are facetData[facetOff[ord]:facetOff[ord+1]]:
 	// one flat array without pointers, which the garbage collector skips.
@@ -82,7 +82,7 @@ func (x *Index) Len() int {
 func (x *Index) Dead() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.ids) - x.live
+	return x.ids.len() - x.live
 }
 
 // Memory estimates the bytes the documents' entries take, all of them and
@@ -119,11 +119,11 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.deleteLocked(d.ID)
-	ord := uint32(len(x.ids))
-	x.ids = append(x.ids, d.ID)
+	ord := uint32(x.ids.len())
+	x.ids.append(d.ID)
 	x.sorts = append(x.sorts, d.Sort)
 	x.dead = append(x.dead, false)
-	x.byID.set(d.ID, ord, len(x.ids))
+	x.byID.set(d.ID, ord, x.ids.len())
 	x.live++
 	for _, k := range d.Facets {
 		id, ok := x.facetIDs[k]
@@ -187,7 +187,7 @@ func (x *Index) compact() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	exact := func(s []uint32) []uint32 { return append(make([]uint32, 0, len(s)), s...) }
-	x.ids = append(make([]int64, 0, len(x.ids)), x.ids...)
+	x.ids.compact()
 	x.sorts = append(make([]int64, 0, len(x.sorts)), x.sorts...)
 	x.dead = append(make([]bool, 0, len(x.dead)), x.dead...)
 	x.facetData = append(make([]uint16, 0, len(x.facetData)), x.facetData...)
@@ -219,6 +219,52 @@ func (x *Index) compact() {
 		o = len(scores)
 		scores = append(scores, p.scores...)
 		p.scores = scores[o:len(scores):len(scores)]
+	}
+}
+
+// idList is the documents' ids by ordinal: four bytes each while every
+// id fits in them (identity columns count from 1), eight once one does
+// not.
+type idList struct {
+	narrow []uint32
+	wide   []int64 // all of them, once one is out of narrow's range
+}
+
+func (l *idList) len() int {
+	if l.wide != nil {
+		return len(l.wide)
+	}
+	return len(l.narrow)
+}
+
+func (l *idList) get(ord uint32) int64 {
+	if l.wide != nil {
+		return l.wide[ord]
+	}
+	return int64(l.narrow[ord])
+}
+
+func (l *idList) append(id int64) {
+	if l.wide == nil && (id < 0 || id > math.MaxUint32) {
+		l.wide = make([]int64, len(l.narrow), 2*len(l.narrow)+1)
+		for i, v := range l.narrow {
+			l.wide[i] = int64(v)
+		}
+		l.narrow = nil
+	}
+	if l.wide != nil {
+		l.wide = append(l.wide, id)
+	} else {
+		l.narrow = append(l.narrow, uint32(id))
+	}
+}
+
+// compact copies the list into an allocation of its exact length.
+func (l *idList) compact() {
+	if l.wide != nil {
+		l.wide = append(make([]int64, 0, len(l.wide)), l.wide...)
+	} else {
+		l.narrow = append(make([]uint32, 0, len(l.narrow)), l.narrow...)
 	}
 }
 
@@ -374,7 +420,7 @@ func (x *Index) Search(q Query) Result {
 	var sums []float32
 	if len(q.Terms) == 0 && len(facets) == 0 {
 		matches = make([]uint32, 0, x.live)
-		for ord := range x.ids {
+		for ord := range x.ids.len() {
 			if !x.dead[ord] {
 				matches = append(matches, uint32(ord))
 			}
@@ -417,7 +463,7 @@ func (x *Index) Search(q Query) Result {
 	}
 	h := make(candHeap, 0, min(k, len(matches)))
 	for i, ord := range matches {
-		c := cand{score: sums[i], sort: x.sorts[ord], id: x.ids[ord]}
+		c := cand{score: sums[i], sort: x.sorts[ord], id: x.ids.get(ord)}
 		if len(h) < k {
 			h.push(c)
 		} else if c.better(h[0]) {
@@ -500,6 +546,7 @@ func (h candHeap) down(i int) {
 // others' (where their cursors found it) — one walk for both.
 func intersect(lead []uint32, leadTerm *postings, others []*cursor, dead []bool, scores bool) ([]uint32, []float32) {
 	out := make([]uint32, 0, len(lead))
+	leadWeights := weightReader{p: leadTerm, blk: -1}
 	var sums []float32
 	if scores {
 		sums = make([]float32, 0, len(lead))
@@ -511,7 +558,7 @@ next:
 		}
 		var sc uint32 // weights ×100, summed exactly whatever the order of the terms
 		if leadTerm != nil {
-			sc = uint32(leadTerm.scores[i])
+			sc = uint32(leadWeights.at(i))
 		}
 		for _, c := range others {
 			pos, ord, ok := c.seek(d)
@@ -521,7 +568,7 @@ next:
 			if ord != d {
 				continue next
 			}
-			sc += uint32(c.p.scores[pos])
+			sc += uint32(c.weight(pos))
 		}
 		out = append(out, d)
 		if scores {
@@ -563,7 +610,7 @@ func (x *Index) Sizes() map[string]int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	s := map[string]int64{
-		"ids":           8 * int64(len(x.ids)),
+		"ids":           4*int64(len(x.ids.narrow)) + 8*int64(len(x.ids.wide)),
 		"sort keys":     8 * int64(len(x.sorts)),
 		"dead flags":    int64(len(x.dead)),
 		"facet offsets": 4 * int64(len(x.facetOff)),
@@ -575,8 +622,8 @@ func (x *Index) Sizes() map[string]int64 {
 		s["docs by facet"] += int64(b.GetSizeInBytes())
 	}
 	for t, p := range x.terms {
-		s["posting gaps"] += int64(len(p.data))
-		s["posting weights"] += int64(len(p.scores))
+		s["posting gaps and packed weights"] += int64(len(p.data))
+		s["posting weights (open blocks)"] += int64(len(p.scores))
 		s["posting skips"] += 4 * int64(len(p.skips))
 		s["terms"] += int64(len(t)) + 16 + 8 + 72 // key, its header, the pointer, the postings struct
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -279,5 +280,51 @@ func TestSnapshotBytesAreChecked(t *testing.T) {
 		if _, err := readSnapshot(bytes.NewReader(bad), size, sum); !errors.Is(err, ErrBadSnapshot) {
 			t.Fatalf("byte %d changed: %v", at, err)
 		}
+	}
+}
+
+// Ids take four bytes while they fit; one that does not (past 2³² or
+// below 0) widens them all, and searches, deletes and snapshots still give
+// every id back as it was put.
+func TestIDsWidenPastFourBytes(t *testing.T) {
+	for _, ids := range [][]int64{{1, 2, 3}, {1, 5_000_000_000, 3}, {7, -3, math.MaxUint32}} {
+		x := New()
+		for i, id := range ids {
+			if err := x.Put(Doc{ID: id, Sort: int64(i), Facets: []string{"all"}, Vector: "'mot':1A"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = x.Put(Doc{ID: 99, Sort: 99, Vector: "'autre':1A"})
+		x.Delete(99)
+		wide := slices.ContainsFunc(ids, func(id int64) bool { return id < 0 || id > math.MaxUint32 })
+		if (x.ids.wide != nil) != wide {
+			t.Fatalf("%v: wide %t, want %t", ids, x.ids.wide != nil, wide)
+		}
+		check := func(x *Index) {
+			t.Helper()
+			r := x.Search(Query{Terms: []string{"mot"}, Limit: 10})
+			var got []int64
+			for _, h := range r.Hits {
+				got = append(got, h.ID)
+			}
+			want := slices.Clone(ids)
+			slices.Reverse(want) // same score: the most recent first
+			if !slices.Equal(got, want) || x.Len() != len(ids) {
+				t.Fatalf("hits %v, want %v (%d live)", got, want, x.Len())
+			}
+		}
+		check(x)
+		x.compact()
+		check(x)
+		var b bytes.Buffer
+		size, sum, err := writeSnapshot(&b, []string{"l"}, map[string]*Index{"l": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readSnapshot(&b, size, sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(got["l"])
 	}
 }

@@ -149,7 +149,7 @@ func (x *Index) scratch() *scratch {
 	if s == nil {
 		s = &scratch{}
 	}
-	if n := len(x.ids); len(s.score) < n {
+	if n := x.ids.len(); len(s.score) < n {
 		s.score, s.last = make([]float32, n+n/8), make([]int8, n+n/8)
 	}
 	if n := len(x.names.words); len(s.shared) < n {
@@ -250,7 +250,7 @@ func (x *Index) SearchNames(text string, q Query) Result {
 		res.Facets[x.keys[id]] = n
 	}
 	for i := range matches {
-		matches[i].id = x.ids[matches[i].id]
+		matches[i].id = x.ids.get(uint32(matches[i].id))
 	}
 	slices.SortFunc(matches, compareCands)
 	if q.Offset < len(matches) {

@@ -2,6 +2,7 @@ package searchindex
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 )
 
@@ -11,25 +12,47 @@ import (
 // the gaps to the next ones (uvarints). A frequent word's gaps take a
 // byte, where an ordinal took four; a term of more than one block keeps,
 // per block, its first ordinal and where its bytes start, so a search
-// reaches any ordinal by decoding one block. Weights stay one byte each,
-// by position: the n-th posting's weight is scores[n].
+// reaches any ordinal by decoding one block. A full block's weights follow
+// its gaps, packed (packWeights: most blocks hold a few distinct weights,
+// a word being in the title or not, so a weight takes one to four bits);
+// the weights of the last block, while it is not full, stay one byte each
+// in scores.
 type postings struct {
 	skips  []uint32 // per block: first ordinal, offset in data; nil while there is one block
 	data   []byte
-	scores []uint8
-	last   uint32 // the last ordinal, for appends
+	scores []uint8 // the open block's weights (fewer than blockSize)
+	last   uint32  // the last ordinal, for appends
 }
 
 // blockSize is how many postings a block holds.
 const blockSize = 64
 
-func (p *postings) len() int { return len(p.scores) }
+// started is how many blocks hold postings, the open one included.
+func (p *postings) started() int {
+	switch {
+	case len(p.data) == 0:
+		return 0
+	case p.skips == nil:
+		return 1
+	}
+	return len(p.skips) / 2
+}
 
-func (p *postings) blocks() int { return (len(p.scores) + blockSize - 1) / blockSize }
+// full is how many blocks are full (their weights packed in data).
+func (p *postings) full() int {
+	if len(p.scores) > 0 {
+		return p.started() - 1
+	}
+	return p.started()
+}
+
+func (p *postings) len() int { return p.full()*blockSize + len(p.scores) }
+
+func (p *postings) blocks() int { return p.started() }
 
 // add appends a document, whose ordinal is above every one held.
 func (p *postings) add(ord uint32, score uint8) {
-	n := len(p.scores)
+	n := p.len()
 	switch {
 	case n == 0:
 		p.data = binary.AppendUvarint(p.data, uint64(ord))
@@ -45,10 +68,130 @@ func (p *postings) add(ord uint32, score uint8) {
 	}
 	p.scores = append(p.scores, score)
 	p.last = ord
+	if len(p.scores) == blockSize {
+		p.data = packWeights(p.data, p.scores)
+		p.scores = p.scores[:0]
+	}
 }
 
-// block decodes block b into buf (blockSize long) and returns its length.
-func (p *postings) block(b int, buf []uint32) int {
+// packWeights appends a full block's weights: the count k of distinct
+// weights, the k weights ascending, then each posting's index among them
+// in bits.Len(k-1) bits (none when all are equal); more than 16 distinct
+// weights are written as they are after a 0.
+func packWeights(dst []byte, w []uint8) []byte {
+	var seen [256]bool
+	k := 0
+	for _, v := range w {
+		if !seen[v] {
+			seen[v] = true
+			k++
+		}
+	}
+	if k > 16 {
+		dst = append(dst, 0)
+		return append(dst, w...)
+	}
+	dst = append(dst, byte(k))
+	var index [256]uint8
+	i := uint8(0)
+	for v := range 256 {
+		if seen[v] {
+			index[v] = i
+			i++
+			dst = append(dst, byte(v))
+		}
+	}
+	width := uint(bits.Len(uint(k - 1)))
+	if width == 0 {
+		return dst
+	}
+	var acc uint64
+	var have uint
+	for _, v := range w {
+		acc |= uint64(index[v]) << have
+		have += width
+		for have >= 8 {
+			dst = append(dst, byte(acc))
+			acc >>= 8
+			have -= 8
+		}
+	}
+	return dst // 64 × width bits: a whole number of bytes
+}
+
+// unpackWeights reads what packWeights wrote into out.
+func unpackWeights(src []byte, out *[blockSize]uint8) {
+	k := int(src[0])
+	if k == 0 {
+		copy(out[:], src[1:1+blockSize])
+		return
+	}
+	pal := src[1 : 1+k]
+	width := uint(bits.Len(uint(k - 1)))
+	if width == 0 {
+		for i := range out {
+			out[i] = pal[0]
+		}
+		return
+	}
+	codes := src[1+k:]
+	mask := uint64(1)<<width - 1
+	var acc uint64
+	var have uint
+	j := 0
+	for i := range out {
+		for have < width {
+			acc |= uint64(codes[j]) << have
+			j++
+			have += 8
+		}
+		out[i] = pal[acc&mask]
+		acc >>= width
+		have -= width
+	}
+}
+
+// weights decodes block b's weights into out; at is where they start in
+// data when the caller knows it (block returns it), otherwise -1.
+func (p *postings) weights(b, at int, out *[blockSize]uint8) {
+	if b >= p.full() {
+		copy(out[:], p.scores)
+		return
+	}
+	if at < 0 {
+		at = 0
+		if p.skips != nil {
+			at = int(p.skips[2*b+1])
+		}
+		for range blockSize { // the first ordinal and the gaps
+			for p.data[at] >= 0x80 {
+				at++
+			}
+			at++
+		}
+	}
+	unpackWeights(p.data[at:], out)
+}
+
+// weightReader reads a term's weights by position, decoding a block's at
+// a time (positions are read mostly in order).
+type weightReader struct {
+	p   *postings
+	blk int
+	buf [blockSize]uint8
+}
+
+func (r *weightReader) at(pos int) uint8 {
+	if b := pos / blockSize; b != r.blk {
+		r.p.weights(b, -1, &r.buf)
+		r.blk = b
+	}
+	return r.buf[pos%blockSize]
+}
+
+// block decodes block b into buf (blockSize long) and returns its length
+// and where its packed weights start in data (-1 for the open block).
+func (p *postings) block(b int, buf []uint32) (int, int) {
 	off, end := 0, len(p.data)
 	if p.skips != nil {
 		off = int(p.skips[2*b+1])
@@ -56,7 +199,7 @@ func (p *postings) block(b int, buf []uint32) int {
 			end = int(p.skips[2*b+3])
 		}
 	}
-	n := min(blockSize, len(p.scores)-b*blockSize)
+	n := min(blockSize, p.len()-b*blockSize)
 	data := p.data[off:end]
 	v, j := binary.Uvarint(data)
 	buf[0] = uint32(v)
@@ -71,15 +214,18 @@ func (p *postings) block(b int, buf []uint32) int {
 		}
 		buf[i] = uint32(v)
 	}
-	return n
+	if b < p.full() {
+		return n, off + j
+	}
+	return n, -1
 }
 
 // all decodes every ordinal, appended to dst.
 func (p *postings) all(dst []uint32) []uint32 {
-	dst = slices.Grow(dst, len(p.scores))
+	dst = slices.Grow(dst, p.len())
 	var buf [blockSize]uint32
 	for b := range p.blocks() {
-		n := p.block(b, buf[:])
+		n, _ := p.block(b, buf[:])
 		dst = append(dst, buf[:n]...)
 	}
 	return dst
@@ -102,14 +248,29 @@ type cursor struct {
 	n   int // its length
 	i   int // the position in it
 	buf [blockSize]uint32
+	at  int // where the decoded block's packed weights start in data (-1: open block)
 	// whole, when the search decoded the list already: seek searches it.
 	whole []uint32
+	// The weights of block w.blk, decoded when one is first read.
+	w weightReader
 }
 
-func newCursor(p *postings) *cursor { return &cursor{p: p, blk: -1} }
+func newCursor(p *postings) *cursor { return &cursor{p: p, blk: -1, w: weightReader{p: p, blk: -1}} }
 
 // decodedCursor walks a list the search has decoded whole.
-func decodedCursor(p *postings, whole []uint32) *cursor { return &cursor{p: p, blk: -1, whole: whole} }
+func decodedCursor(p *postings, whole []uint32) *cursor {
+	return &cursor{p: p, blk: -1, whole: whole, w: weightReader{p: p, blk: -1}}
+}
+
+// weight is the weight of the posting at pos (a position seek returned).
+func (c *cursor) weight(pos int) uint8 {
+	b := pos / blockSize
+	if b != c.w.blk && b == c.blk && c.whole == nil {
+		c.p.weights(b, c.at, &c.w.buf) // the block just decoded: its weights' offset is known
+		c.w.blk = b
+	}
+	return c.w.at(pos)
+}
 
 // seek moves to the first ordinal ≥ v (never back) and returns its
 // position among the postings and the ordinal; ok is false past the end.
@@ -156,14 +317,16 @@ func (c *cursor) seek(v uint32) (pos int, ord uint32, ok bool) {
 			}
 		}
 		if b != c.blk {
-			c.blk, c.n, c.i = b, c.p.block(b, c.buf[:]), 0
+			c.blk, c.i = b, 0
+			c.n, c.at = c.p.block(b, c.buf[:])
 		}
 		if c.buf[c.n-1] < v { // v falls between this block's last and the next one's first
 			if b+1 >= nb {
 				c.i = c.n
 				return 0, 0, false
 			}
-			c.blk, c.n, c.i = b+1, c.p.block(b+1, c.buf[:]), 0
+			c.blk, c.i = b+1, 0
+			c.n, c.at = c.p.block(b+1, c.buf[:])
 		}
 	}
 	k, _ := slices.BinarySearch(c.buf[c.i:c.n], v)

@@ -9,15 +9,26 @@ import (
 // TestPostingsEncodeAndSeek: ordinals with small and large gaps, in one
 // block and in many, decode to what was added, and a cursor's seek finds
 // the first ordinal at or after any value, walking forward, as a search
-// in the plain list does.
+// in the plain list does; the weight read at its position is the one
+// added, whether its block's weights are packed in 0 to 4 bits, written
+// as they are (more than 16 distinct) or still open, and read through a
+// cursor, a decoded list or in order.
 func TestPostingsEncodeAndSeek(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for trial := range 300 {
 		n := []int{1, 2, blockSize - 1, blockSize, blockSize + 1, 3*blockSize + 7, 5000}[trial%7]
 		var want []uint32
+		var wantW []uint8
 		var p postings
+		// How many distinct weights a block may hold: one (all equal), a
+		// few, up to 16 (packed), more (as they are).
+		distinct := []int{1, 2, 3, 4, 5, 16, 17, 256}[rng.IntN(8)]
+		palette := make([]uint8, distinct)
+		for i := range palette {
+			palette[i] = uint8(rng.IntN(256))
+		}
 		v := uint32(rng.IntN(1000))
-		for i := range n {
+		for range n {
 			switch rng.IntN(4) {
 			case 0:
 				v += 1 + uint32(rng.IntN(3))
@@ -26,11 +37,30 @@ func TestPostingsEncodeAndSeek(t *testing.T) {
 			default:
 				v += 1 + uint32(rng.IntN(100000))
 			}
-			want = append(want, v)
-			p.add(v, uint8(i))
+			w := palette[rng.IntN(distinct)]
+			want, wantW = append(want, v), append(wantW, w)
+			p.add(v, w)
 		}
 		if got := p.all(nil); !slices.Equal(got, want) {
 			t.Fatalf("trial %d: decoded %d ordinals differ from the %d added", trial, len(got), len(want))
+		}
+		if p.len() != n {
+			t.Fatalf("trial %d: len %d, want %d", trial, p.len(), n)
+		}
+		r := weightReader{p: &p, blk: -1}
+		for i := range n {
+			if got := r.at(i); got != wantW[i] {
+				t.Fatalf("trial %d (%d distinct): weight %d read in order = %d, want %d", trial, distinct, i, got, wantW[i])
+			}
+		}
+		whole := decodedCursor(&p, p.all(nil))
+		for range 50 {
+			i := rng.IntN(n)
+			pos, ord, ok := whole.seek(want[i])
+			if !ok || pos != i || ord != want[i] || whole.weight(pos) != wantW[i] {
+				t.Fatalf("trial %d: decoded list seek(%d) = %d, %d, %v weight %d; want %d weight %d", trial, want[i], pos, ord, ok, whole.weight(pos), i, wantW[i])
+			}
+			whole = decodedCursor(&p, whole.whole)
 		}
 		c := newCursor(&p)
 		target := uint32(0)
@@ -44,8 +74,8 @@ func TestPostingsEncodeAndSeek(t *testing.T) {
 				}
 				break
 			}
-			if !ok || pos != k || ord != want[k] || p.scores[pos] != uint8(k) {
-				t.Fatalf("trial %d: seek(%d) = %d, %d, %v; want %d, %d", trial, target, pos, ord, ok, k, want[k])
+			if !ok || pos != k || ord != want[k] || c.weight(pos) != wantW[k] {
+				t.Fatalf("trial %d: seek(%d) = %d, %d, %v weight %d; want %d, %d weight %d", trial, target, pos, ord, ok, c.weight(pos), k, want[k], wantW[k])
 			}
 		}
 	}
