@@ -39,20 +39,14 @@ type Index struct {
 	mu    sync.RWMutex
 	ids   idList
 	sorts []int64
-	// The facets of doc ord are facetData[facetOff[ord]:facetOff[ord+1]]:
-	// one flat array without pointers, which the garbage collector skips.
-	// Facet ids take two bytes while there are fewer than 65,536 keys (CPV
-	// prefixes and places are about 10,000); past that, wideData holds
-	// them all in four.
-	facetData []uint16
-	wideData  []uint32
-	facetOff  []uint32
-	dead      []bool
-	byID      ordinals
-	live      int
-	terms     map[string]*postings
-	facetIDs  map[string]uint32
-	keys      []string
+	// facets: each doc's facet ids, as shared sets.
+	facets   facetSets
+	dead     []bool
+	byID     ordinals
+	live     int
+	terms    map[string]*postings
+	facetIDs map[string]uint32
+	keys     []string
 	// facetDoc: facet id → the docs holding it, a compressed bitmap
 	// (roaring): facets are only ever tested for membership, and the
 	// common ones (a CPV division, a region) hold a large part of the
@@ -68,7 +62,7 @@ type Index struct {
 
 // New returns an empty index.
 func New() *Index {
-	return &Index{byID: ordinals{sparse: map[int64]uint32{}}, terms: map[string]*postings{}, facetIDs: map[string]uint32{}, facetOff: []uint32{0}}
+	return &Index{byID: ordinals{sparse: map[int64]uint32{}}, terms: map[string]*postings{}, facetIDs: map[string]uint32{}, facets: newFacetSets()}
 }
 
 // Len is the number of live documents.
@@ -125,6 +119,7 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 	x.dead = append(x.dead, false)
 	x.byID.set(d.ID, ord, x.ids.len())
 	x.live++
+	var cats, rest []uint32
 	for _, k := range d.Facets {
 		id, ok := x.facetIDs[k]
 		if !ok {
@@ -133,14 +128,18 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 			x.keys = append(x.keys, k)
 			x.facetDoc = append(x.facetDoc, roaring.New())
 		}
-		x.appendFacet(id)
+		if isCategory(k) {
+			cats = append(cats, id)
+		} else {
+			rest = append(rest, id)
+		}
 		x.facetDoc[id].Add(ord)
 	}
-	x.facetOff = append(x.facetOff, uint32(x.facetCount()))
-	// 8 id + 8 sort + 1 dead + 4 offset + 4 cost + 4 ordinal by id; 6 a
-	// facet (data and the facet's list); about 3 a posting (its gap and
-	// weight).
-	c := uint32(29 + 6*len(d.Facets) + 3*len(terms))
+	x.facets.add(cats, rest)
+	// 4 id + 8 sort + 1 dead + 8 sets + 4 cost + 4 ordinal by id; 6 a
+	// facet (its list, and its set's share, or all of it when the set is
+	// not shared); about 2 a posting (its gap and weight).
+	c := uint32(29 + 6*len(d.Facets) + 2*len(terms))
 	x.cost = append(x.cost, c)
 	x.bytes += int64(c)
 	for _, t := range terms {
@@ -156,30 +155,6 @@ func (x *Index) putParsed(d Doc, terms []Term) {
 	}
 }
 
-// appendFacet adds a facet id to the flat array, widening it once ids no
-// longer fit in two bytes.
-func (x *Index) appendFacet(id uint32) {
-	if x.wideData == nil && id > math.MaxUint16 {
-		x.wideData = make([]uint32, len(x.facetData), 2*len(x.facetData)+1)
-		for i, v := range x.facetData {
-			x.wideData[i] = uint32(v)
-		}
-		x.facetData = nil
-	}
-	if x.wideData != nil {
-		x.wideData = append(x.wideData, id)
-	} else {
-		x.facetData = append(x.facetData, uint16(id))
-	}
-}
-
-func (x *Index) facetCount() int {
-	if x.wideData != nil {
-		return len(x.wideData)
-	}
-	return len(x.facetData)
-}
-
 // compact copies every list into an allocation of its exact length: a
 // list built by appending holds up to twice what it needs. Called once a
 // build is done; a later change grows only the lists it touches.
@@ -190,11 +165,8 @@ func (x *Index) compact() {
 	x.ids.compact()
 	x.sorts = append(make([]int64, 0, len(x.sorts)), x.sorts...)
 	x.dead = append(make([]bool, 0, len(x.dead)), x.dead...)
-	x.facetData = append(make([]uint16, 0, len(x.facetData)), x.facetData...)
-	if x.wideData != nil {
-		x.wideData = exact(x.wideData)
-	}
-	x.facetOff, x.cost = exact(x.facetOff), exact(x.cost)
+	x.facets.compact()
+	x.cost = exact(x.cost)
 	x.byID.dense = exact(x.byID.dense)
 	for _, b := range x.facetDoc {
 		b.RunOptimize()
@@ -435,18 +407,8 @@ func (x *Index) Search(q Query) Result {
 	}
 
 	counts := make([]int, len(x.keys))
-	if x.wideData != nil {
-		for _, ord := range matches {
-			for _, f := range x.wideData[x.facetOff[ord]:x.facetOff[ord+1]] {
-				counts[f]++
-			}
-		}
-	} else {
-		for _, ord := range matches {
-			for _, f := range x.facetData[x.facetOff[ord]:x.facetOff[ord+1]] {
-				counts[f]++
-			}
-		}
+	for _, ord := range matches {
+		x.facets.count(ord, counts)
 	}
 	for id, n := range counts {
 		if n > 0 {
@@ -609,14 +571,15 @@ func weightOf(w byte) float64 {
 func (x *Index) Sizes() map[string]int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	sets, docs := x.facets.bytes()
 	s := map[string]int64{
-		"ids":           4*int64(len(x.ids.narrow)) + 8*int64(len(x.ids.wide)),
-		"sort keys":     8 * int64(len(x.sorts)),
-		"dead flags":    int64(len(x.dead)),
-		"facet offsets": 4 * int64(len(x.facetOff)),
-		"facets by doc": 2*int64(len(x.facetData)) + 4*int64(len(x.wideData)),
-		"costs":         4 * int64(len(x.cost)),
-		"ordinals":      4*int64(len(x.byID.dense)) + 16*int64(len(x.byID.sparse)),
+		"ids":               4*int64(len(x.ids.narrow)) + 8*int64(len(x.ids.wide)),
+		"sort keys":         8 * int64(len(x.sorts)),
+		"dead flags":        int64(len(x.dead)),
+		"facet sets":        sets,
+		"facet sets by doc": docs,
+		"costs":             4 * int64(len(x.cost)),
+		"ordinals":          4*int64(len(x.byID.dense)) + 16*int64(len(x.byID.sparse)),
 	}
 	for _, b := range x.facetDoc {
 		s["docs by facet"] += int64(b.GetSizeInBytes())

@@ -89,7 +89,9 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Replace and delete some: the index must forget the old versions.
+	// The build is done (lists exact, facet sets no longer looked up);
+	// then replace and delete some: the index must forget the old versions.
+	x.compact()
 	for i := 0; i < 300; i++ {
 		j := r.IntN(len(docs))
 		docs[j].Sort += 1000
@@ -227,7 +229,7 @@ func TestManyFacetKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if x.wideData == nil || x.facetData != nil {
+	if x.facets.wide == nil || x.facets.narrow != nil {
 		t.Fatal("the facets did not widen")
 	}
 	check := func(x *Index) {

@@ -233,20 +233,14 @@ func (x *Index) SearchNames(text string, q Query) Result {
 	if q.TotalOnly {
 		return res
 	}
-	counts := make(map[uint32]int)
+	counts := make([]int, len(x.keys))
 	for _, m := range matches {
-		ord := uint32(m.id)
-		if x.wideData != nil {
-			for _, f := range x.wideData[x.facetOff[ord]:x.facetOff[ord+1]] {
-				counts[f]++
-			}
-		} else {
-			for _, f := range x.facetData[x.facetOff[ord]:x.facetOff[ord+1]] {
-				counts[uint32(f)]++
-			}
-		}
+		x.facets.count(uint32(m.id), counts)
 	}
 	for id, n := range counts {
+		if n == 0 {
+			continue
+		}
 		res.Facets[x.keys[id]] = n
 	}
 	for i := range matches {

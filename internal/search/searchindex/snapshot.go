@@ -17,7 +17,7 @@ import (
 // a CRC-32C of the whole is checked before anything is served.
 const (
 	snapshotMagic   = "PSIX"
-	snapshotVersion = 6 // 6: full blocks' weights packed after their gaps, ids in four bytes
+	snapshotVersion = 6 // 6: full blocks' weights packed after their gaps, ids in four bytes, facet sets shared
 )
 
 // ErrBadSnapshot is a snapshot that cannot be served: truncated, damaged,
@@ -107,14 +107,15 @@ func (x *Index) writeTo(e *encoder) {
 		}
 	}
 	e.bytes(dead)
-	e.uint32s(x.facetOff)
-	if x.wideData != nil {
+	if x.facets.wide != nil {
 		e.uvarint(1)
-		e.uint32s(x.wideData)
+		e.uint32s(x.facets.wide)
 	} else {
 		e.uvarint(0)
-		e.uint16s(x.facetData)
+		e.uint16s(x.facets.narrow)
 	}
+	e.uint32s(x.facets.off)
+	e.uint32s(x.facets.doc)
 	e.uint32s(x.cost)
 	e.uvarint(uint64(x.live))
 	e.uvarint(uint64(x.bytes))
@@ -303,17 +304,19 @@ func (d *decoder) index() *Index {
 	}
 	x.sorts = d.int64s()
 	dead := d.bytes()
-	x.facetOff = d.uint32s()
 	if d.uvarint() == 1 {
-		x.wideData = d.uint32s()
+		x.facets.wide = d.uint32s()
 	} else {
-		x.facetData = d.uint16s()
+		x.facets.narrow = d.uint16s()
 	}
+	x.facets.off = d.uint32s()
+	x.facets.doc = d.uint32s()
+	x.facets.known = nil // sets are shared again at the next build
 	x.cost = d.uint32s()
 	x.live = int(d.uvarint())
 	x.bytes = int64(d.uvarint())
 	x.deadBytes = int64(d.uvarint())
-	if d.err == nil && (len(dead) != x.ids.len() || len(x.sorts) != x.ids.len() || len(x.cost) != x.ids.len() || len(x.facetOff) != x.ids.len()+1) {
+	if d.err == nil && (len(dead) != x.ids.len() || len(x.sorts) != x.ids.len() || len(x.cost) != x.ids.len() || len(x.facets.doc) != 2*x.ids.len() || !x.facets.valid()) {
 		d.fail("lists of different lengths")
 	}
 	if d.err != nil {
