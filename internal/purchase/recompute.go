@@ -172,24 +172,27 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 		if err != nil {
 			return n, true, err
 		}
-		var group []Request
-		var groupFresh [][]Suggestion
+		// The requests the new scores may change, merged mergeGroup to a
+		// transaction; the others are already up to date.
+		var changed []int
 		for i, r := range reqs {
-			if !stored[r.ID].changedBy(fresh[i], rs.Keep()) {
-				s.recomputed.add(true, true, 0)
-				n++
+			if stored[r.ID].changedBy(fresh[i], rs.Keep()) {
+				changed = append(changed, i)
 				continue
 			}
-			group, groupFresh = append(group, r), append(groupFresh, fresh[i])
-			if len(group) < mergeGroup && i < len(reqs)-1 {
-				continue
+			s.recomputed.add(true, true, 0)
+			n++
+		}
+		for part := range slices.Chunk(changed, mergeGroup) {
+			group, groupFresh := make([]Request, len(part)), make([][]Suggestion, len(part))
+			for k, i := range part {
+				group[k], groupFresh[k] = reqs[i], fresh[i]
 			}
 			done, err := s.mergeAll(ctx, group, groupFresh, orgs, rs.Keep())
 			n += done
 			if err != nil {
 				return n, true, err
 			}
-			group, groupFresh = group[:0], groupFresh[:0]
 		}
 		s.recomputed.timed(0, 0, time.Since(scored))
 		if err := s.store.renewMatchChanges(ctx, s.db, changes, changeLease); err != nil {

@@ -266,3 +266,96 @@ func TestLeasedChangesWaitForTheirLease(t *testing.T) {
 		t.Fatalf("the SME whose contract was withdrawn still scores %v (was %v)", s, first)
 	}
 }
+
+// TestRecomputeMergesAChangedRequestBeforeAnUnchangedOne: of two open
+// requests in CPV division 72 (different groups, départements and
+// words), an SME of the first's département (ranked there for its trade)
+// gains a contract in its code; the second, taken after it, cannot rank
+// that SME. The first is merged (the SME's score rises), the second left
+// as it was, and both equal
+// ranking all their candidates again — a pass whose last requests are
+// unchanged still merges those before them.
+func TestRecomputeMergesAChangedRequestBeforeAnUnchangedOne(t *testing.T) {
+	f := setup(t)
+	pool, svc := f.pool, f.svc
+	ctx := context.Background()
+	svc.UseMatcher(matching.ForRequests{Service: matching.NewService(pool, tax), Limit: 8})
+	awards, err := refdata.ReadAwards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{"007050065": true, "007350200": true, "015650955": true, "552081317": true, "999000002": true}
+	var first, second *refdata.Award
+	smes := 0
+	for i := range awards {
+		a := &awards[i]
+		if !strings.HasPrefix(a.CPV, "72") || len(a.Winners) != 1 || seen[a.Winners[0]] || !taxonomy.ValidSIREN(a.Winners[0]) || a.Departement == "" || a.Damaged {
+			continue
+		}
+		seen[a.Winners[0]] = true
+		switch {
+		case smes < 12:
+			s := addMember(t, pool, a.Winners[0], fmt.Sprintf("Titulaire %d", smes+1), "pme", a.Departement)
+			if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+				VALUES ($1, $2, $3, $4, $5, $6)`, s.OrgID, a.Buyer, a.Object, a.CPV, max(a.Year, 2015), a.Departement); err != nil {
+				t.Fatal(err)
+			}
+			smes++
+		case first == nil && len(a.Object) > 20:
+			first = a
+		case second == nil && len(a.Object) > 20 && a.CPV[:3] != first.CPV[:3] && a.Departement != first.Departement:
+			second = a
+		}
+	}
+	if first == nil || second == nil {
+		t.Fatal("no two requests of division 72 in different groups and départements in the awards")
+	}
+	var ids []int64
+	for _, a := range []*refdata.Award{first, second} {
+		in := input()
+		in.Title, in.Description, in.CPVCodes, in.Departements = a.Object, "Besoin : "+a.Object, []string{a.CPV}, []string{a.Departement}
+		ids = append(ids, f.open(t, in))
+	}
+	rankAll := func() []string {
+		t.Helper()
+		for _, id := range ids {
+			if err := svc.Rerank(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return rankings(t, pool, ids)
+	}
+	newcomer := addMember(t, pool, "130005481", "Nouvelle venue", "pme", first.Departement) // a valid SIREN, in no award
+	if _, err := pool.Exec(ctx, `DELETE FROM match_changes`); err != nil {
+		t.Fatal(err)
+	}
+	before := rankAll()
+	score := func() float64 {
+		t.Helper()
+		var s float64
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce((SELECT score FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND rank IS NOT NULL), 0)`,
+			ids[0], newcomer.OrgID), &s)
+		return s
+	}
+	was := score()
+	if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+		VALUES ($1, $2, $3, $4, 2025, $5)`, newcomer.OrgID, first.Buyer, first.Object, first.CPV, first.Departement); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ApplyMatchChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	merged := rankings(t, pool, ids)
+	if now := score(); now <= was {
+		t.Fatalf("the SME that gained a contract in request %d's code scores %g there after the recompute, %g before", ids[0], now, was)
+	}
+	secondOf := func(lines []string) []string {
+		return slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !strings.HasPrefix(l, fmt.Sprint(ids[1])+" ") })
+	}
+	if !slices.Equal(secondOf(before), secondOf(merged)) || len(secondOf(before)) == 0 {
+		t.Fatalf("the second request's ranking (%d lines) changed or is empty: not the case this test is about", len(secondOf(before)))
+	}
+	if again := rankAll(); !slices.Equal(merged, again) {
+		t.Fatalf("merged rankings differ from ranking all again:\n%s\n---\n%s", strings.Join(merged, "\n"), strings.Join(again, "\n"))
+	}
+}
