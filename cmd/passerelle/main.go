@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -451,10 +452,23 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	out := fs.String("out", filepath.Join(".artifacts", "bench.md"), "where to write the Markdown report too")
 	matchingOnly := fs.Int("matching", 0, "only time the ranking of this many requests (the matching benchmark)")
 	fs.IntVar(&opt.Requests, "requests", 100000, "purchase requests of the buyer side (made once, 100 matches each); 0 skips it")
+	fs.BoolVar(&opt.IndexOnly, "index-only", false, "leave out the searches in PostgreSQL alone (comparing two versions of the index)")
 	fs.BoolVar(&opt.BuyerOnly, "buyer", false, "only measure the buyer side (request page, requests for an SME, observatory, staff figures)")
 	recompute := fs.Int("recompute", 0, "only time the recompute of this many changed SMEs against the open requests")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (go tool pprof) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if cfg.Production() {
 		return errors.New("bench: refused when PASSERELLE_ENV=production")

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strings"
+	"sync"
 )
 
 // facetSets holds each document's facet ids as two interned sets: its
@@ -91,6 +92,59 @@ func (f *facetSets) count(ord uint32, counts []int) {
 		}
 	}
 }
+
+// countAll adds one to counts[id] for each facet id of each document of
+// matches (ascending ordinals). Many matches share sets: each set's
+// matches are counted first (the documents' set numbers read in order),
+// then each set touched adds its count to its facets once.
+func (f *facetSets) countAll(matches []uint32, counts []int) {
+	if len(matches) < 256 {
+		for _, ord := range matches {
+			f.count(ord, counts)
+		}
+		return
+	}
+	sc, _ := setCountsPool.Get().(*setCounts)
+	if sc == nil {
+		sc = &setCounts{}
+	}
+	if n := len(f.off) - 1; len(sc.n) < n {
+		sc.n = make([]uint32, n+n/8)
+	}
+	touched := sc.touched[:0]
+	for _, ord := range matches {
+		for _, s := range f.doc[2*ord : 2*ord+2] {
+			if sc.n[s] == 0 {
+				touched = append(touched, s)
+			}
+			sc.n[s]++
+		}
+	}
+	for _, s := range touched {
+		n := int(sc.n[s])
+		sc.n[s] = 0
+		if f.wide != nil {
+			for _, id := range f.wide[f.off[s]:f.off[s+1]] {
+				counts[id] += n
+			}
+		} else {
+			for _, id := range f.narrow[f.off[s]:f.off[s+1]] {
+				counts[id] += n
+			}
+		}
+	}
+	sc.touched = touched
+	setCountsPool.Put(sc)
+}
+
+// setCounts is countAll's scratch: a count per set (zero between uses)
+// and the sets touched.
+type setCounts struct {
+	n       []uint32
+	touched []uint32
+}
+
+var setCountsPool sync.Pool
 
 // compact copies the arrays into allocations of their exact length and
 // forgets the sets' lookup (the build is done).

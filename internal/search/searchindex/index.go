@@ -407,9 +407,7 @@ func (x *Index) Search(q Query) Result {
 	}
 
 	counts := make([]int, len(x.keys))
-	for _, ord := range matches {
-		x.facets.count(ord, counts)
-	}
+	x.facets.countAll(matches, counts)
 	for id, n := range counts {
 		if n > 0 {
 			res.Facets[x.keys[id]] = n

@@ -52,6 +52,9 @@ type Options struct {
 	Requests int
 	// BuyerOnly measures the buyer side alone (no search index, no search).
 	BuyerOnly bool
+	// IndexOnly leaves out the searches in PostgreSQL alone and their
+	// plans (a comparison of two versions of the index).
+	IndexOnly bool
 }
 
 func (o Options) say(format string, args ...any) {
@@ -209,9 +212,13 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	fmt.Fprintf(out, "Page: the whole request until the page is rendered (`Server-Timing: app`); search: the search service's call in it (`Server-Timing: search`).\n\n")
 	fmt.Fprintf(out, "| Page | search runs in | p50 | p95 | p99 | max | search p50 | search p95 | search p99 |\n|---|---|---|---|---|---|---|---|---|\n")
 	var slowest []string
-	for _, run := range []struct {
+	runs := []struct {
 		base, name string
-	}{{app.url, "the index"}, {sqlOnly.url, "PostgreSQL only"}} {
+	}{{app.url, "the index"}, {sqlOnly.url, "PostgreSQL only"}}
+	if opt.IndexOnly {
+		runs = runs[:1]
+	}
+	for _, run := range runs {
 		c, err := signIn(run.base)
 		if err != nil {
 			return err
@@ -262,6 +269,9 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	}
 
 	// 3. Plans.
+	if opt.IndexOnly {
+		return nil
+	}
 	opt.say("EXPLAIN of the SQL path…")
 	return explain(ctx, db, queries, out)
 }
