@@ -61,3 +61,21 @@ func BenchmarkSearchRareWordTwoFacets(b *testing.B) {
 		_ = x.Search(q)
 	}
 }
+
+func BenchmarkSearchTwoWordsTwoFacets(b *testing.B) {
+	x := benchmarkIndex()
+	q := Query{Terms: []string{"w0", "w40"}, Facets: []string{"cpv:01"}, Limit: 21}
+	b.ResetTimer()
+	for b.Loop() {
+		_ = x.Search(q)
+	}
+}
+
+func BenchmarkSearchTwoWords(b *testing.B) {
+	x := benchmarkIndex()
+	q := Query{Terms: []string{"w0", "w3"}, Limit: 21}
+	b.ResetTimer()
+	for b.Loop() {
+		_ = x.Search(q)
+	}
+}

@@ -364,7 +364,7 @@ func (x *Index) Search(q Query) Result {
 	// meets the facets container by container, faster than a lookup per
 	// document.
 	var lead []uint32
-	var leadTerm *postings // the term whose whole list lead is (its scores by index), if one is
+	var leadWeights []uint8 // its weights, by index
 	var others []*cursor
 	switch {
 	case len(facets) > 0 && (len(lists) == 0 || smallest < uint64(lists[0].len())):
@@ -374,16 +374,19 @@ func (x *Index) Search(q Query) Result {
 		}
 		lead = both.ToArray()
 	case len(facets) > 0:
-		whole := lists[0].all(nil)
+		whole, ats := lists[0].allAt(nil, nil)
 		b := roaring.BitmapOf(whole...)
 		for _, f := range facets {
 			b.And(f)
 		}
 		lead = b.ToArray()
-		others = append(others, decodedCursor(lists[0], whole))
+		others = append(others, decodedCursor(lists[0], whole, ats))
 		lists = lists[1:]
 	case len(lists) > 0:
-		lead, leadTerm, lists = lists[0].all(nil), lists[0], lists[1:]
+		var ats []int32
+		lead, ats = lists[0].allAt(nil, nil)
+		leadWeights = lists[0].allWeights(make([]uint8, 0, len(lead)), ats)
+		lists = lists[1:]
 	}
 	for _, p := range lists {
 		others = append(others, newCursor(p))
@@ -399,7 +402,7 @@ func (x *Index) Search(q Query) Result {
 		}
 		sums = make([]float32, len(matches))
 	} else {
-		matches, sums = intersect(lead, leadTerm, others, x.dead, !q.TotalOnly)
+		matches, sums = intersect(lead, leadWeights, others, x.dead, !q.TotalOnly)
 	}
 	res.Total = len(matches)
 	if q.TotalOnly {
@@ -502,11 +505,10 @@ func (h candHeap) down(i int) {
 
 // intersect returns the docs of lead (sorted) present in every other list
 // and not dead, and, when scores is set, the sum of each one's weights in
-// every term: leadTerm's (when lead is its whole list, by index) and the
+// every term: leadWeights (when lead is a term's whole list, by index) and the
 // others' (where their cursors found it) — one walk for both.
-func intersect(lead []uint32, leadTerm *postings, others []*cursor, dead []bool, scores bool) ([]uint32, []float32) {
+func intersect(lead []uint32, leadWeights []uint8, others []*cursor, dead []bool, scores bool) ([]uint32, []float32) {
 	out := make([]uint32, 0, len(lead))
-	leadWeights := weightReader{p: leadTerm, blk: -1}
 	var sums []float32
 	if scores {
 		sums = make([]float32, 0, len(lead))
@@ -517,8 +519,8 @@ next:
 			continue
 		}
 		var sc uint32 // weights ×100, summed exactly whatever the order of the terms
-		if leadTerm != nil {
-			sc = uint32(leadWeights.at(i))
+		if leadWeights != nil {
+			sc = uint32(leadWeights[i])
 		}
 		for _, c := range others {
 			pos, ord, ok := c.seek(d)

@@ -119,7 +119,19 @@ func packWeights(dst []byte, w []uint8) []byte {
 	return dst // 64 × width bits: a whole number of bytes
 }
 
-// unpackWeights reads what packWeights wrote into out.
+// allWeights decodes every weight, in order, appended to dst; ats are
+// where the blocks' weights start (allAt).
+func (p *postings) allWeights(dst []uint8, ats []int32) []uint8 {
+	var buf [blockSize]uint8
+	full := p.full()
+	for b := range full {
+		unpackWeights(p.data[ats[b]:], &buf)
+		dst = append(dst, buf[:]...)
+	}
+	return append(dst, p.scores...)
+}
+
+// unpackWeights reads a block's weights as packWeights wrote them.
 func unpackWeights(src []byte, out *[blockSize]uint8) {
 	k := int(src[0])
 	if k == 0 {
@@ -151,42 +163,44 @@ func unpackWeights(src []byte, out *[blockSize]uint8) {
 	}
 }
 
-// weights decodes block b's weights into out; at is where they start in
-// data when the caller knows it (block returns it), otherwise -1.
-func (p *postings) weights(b, at int, out *[blockSize]uint8) {
-	if b >= p.full() {
-		copy(out[:], p.scores)
-		return
-	}
+// packedBlock is a block's weights as packWeights wrote them, read in
+// place: raw (written as they are, or the open block's), or a palette and
+// width-bit codes.
+type packedBlock struct {
+	raw   []uint8
+	pal   []uint8
+	codes []byte
+	width int
+}
+
+// packedAt reads the header of the weights starting at at in data (-1:
+// the open block's, in scores).
+func (p *postings) packedAt(at int) packedBlock {
 	if at < 0 {
-		at = 0
-		if p.skips != nil {
-			at = int(p.skips[2*b+1])
-		}
-		for range blockSize { // the first ordinal and the gaps
-			for p.data[at] >= 0x80 {
-				at++
-			}
-			at++
-		}
+		return packedBlock{raw: p.scores}
 	}
-	unpackWeights(p.data[at:], out)
+	data := p.data[at:]
+	k := int(data[0])
+	if k == 0 {
+		return packedBlock{raw: data[1 : 1+blockSize]}
+	}
+	return packedBlock{pal: data[1 : 1+k], codes: data[1+k:], width: bits.Len(uint(k - 1))}
 }
 
-// weightReader reads a term's weights by position, decoding a block's at
-// a time (positions are read mostly in order).
-type weightReader struct {
-	p   *postings
-	blk int
-	buf [blockSize]uint8
-}
-
-func (r *weightReader) at(pos int) uint8 {
-	if b := pos / blockSize; b != r.blk {
-		r.p.weights(b, -1, &r.buf)
-		r.blk = b
+// weight is the i-th weight of the block.
+func (w *packedBlock) weight(i int) uint8 {
+	switch {
+	case w.raw != nil:
+		return w.raw[i]
+	case w.width == 0:
+		return w.pal[0]
 	}
-	return r.buf[pos%blockSize]
+	bit := i * w.width
+	v := uint(w.codes[bit/8])
+	if bit%8+w.width > 8 {
+		v |= uint(w.codes[bit/8+1]) << 8
+	}
+	return w.pal[int(v>>(bit%8))&(1<<w.width-1)]
 }
 
 // block decodes block b into buf (blockSize long) and returns its length
@@ -222,13 +236,21 @@ func (p *postings) block(b int, buf []uint32) (int, int) {
 
 // all decodes every ordinal, appended to dst.
 func (p *postings) all(dst []uint32) []uint32 {
+	dst, _ = p.allAt(dst, nil)
+	return dst
+}
+
+// allAt decodes every ordinal, appended to dst, and where each block's
+// weights start (for packedAt), appended to ats.
+func (p *postings) allAt(dst []uint32, ats []int32) ([]uint32, []int32) {
 	dst = slices.Grow(dst, p.len())
 	var buf [blockSize]uint32
 	for b := range p.blocks() {
-		n, _ := p.block(b, buf[:])
+		n, at := p.block(b, buf[:])
 		dst = append(dst, buf[:n]...)
+		ats = append(ats, int32(at))
 	}
-	return dst
+	return dst, ats
 }
 
 // first is block b's first ordinal.
@@ -249,27 +271,33 @@ type cursor struct {
 	i   int // the position in it
 	buf [blockSize]uint32
 	at  int // where the decoded block's packed weights start in data (-1: open block)
-	// whole, when the search decoded the list already: seek searches it.
+	// whole, when the search decoded the list already (allAt): seek
+	// searches it; ats are where its blocks' weights start.
 	whole []uint32
-	// The weights of block w.blk, decoded when one is first read.
-	w weightReader
+	ats   []int32
+	// The weights of block wb, read in place.
+	wb int
+	w  packedBlock
 }
 
-func newCursor(p *postings) *cursor { return &cursor{p: p, blk: -1, w: weightReader{p: p, blk: -1}} }
+func newCursor(p *postings) *cursor { return &cursor{p: p, blk: -1, wb: -1} }
 
 // decodedCursor walks a list the search has decoded whole.
-func decodedCursor(p *postings, whole []uint32) *cursor {
-	return &cursor{p: p, blk: -1, whole: whole, w: weightReader{p: p, blk: -1}}
+func decodedCursor(p *postings, whole []uint32, ats []int32) *cursor {
+	return &cursor{p: p, blk: -1, whole: whole, ats: ats, wb: -1}
 }
 
-// weight is the weight of the posting at pos (a position seek returned).
+// weight is the weight of the posting at pos, the position seek returned
+// last.
 func (c *cursor) weight(pos int) uint8 {
-	b := pos / blockSize
-	if b != c.w.blk && b == c.blk && c.whole == nil {
-		c.p.weights(b, c.at, &c.w.buf) // the block just decoded: its weights' offset is known
-		c.w.blk = b
+	if b := pos / blockSize; b != c.wb {
+		at := c.at // the block seek decoded
+		if c.whole != nil {
+			at = int(c.ats[b])
+		}
+		c.w, c.wb = c.p.packedAt(at), b
 	}
-	return c.w.at(pos)
+	return c.w.weight(pos % blockSize)
 }
 
 // seek moves to the first ordinal ≥ v (never back) and returns its

@@ -12,7 +12,7 @@ import (
 // in the plain list does; the weight read at its position is the one
 // added, whether its block's weights are packed in 0 to 4 bits, written
 // as they are (more than 16 distinct) or still open, and read through a
-// cursor, a decoded list or in order.
+// cursor or a decoded list.
 func TestPostingsEncodeAndSeek(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for trial := range 300 {
@@ -47,20 +47,24 @@ func TestPostingsEncodeAndSeek(t *testing.T) {
 		if p.len() != n {
 			t.Fatalf("trial %d: len %d, want %d", trial, p.len(), n)
 		}
-		r := weightReader{p: &p, blk: -1}
+		ords, ats := p.allAt(nil, nil)
 		for i := range n {
-			if got := r.at(i); got != wantW[i] {
-				t.Fatalf("trial %d (%d distinct): weight %d read in order = %d, want %d", trial, distinct, i, got, wantW[i])
+			w := p.packedAt(int(ats[i/blockSize]))
+			if got := w.weight(i % blockSize); got != wantW[i] {
+				t.Fatalf("trial %d (%d distinct): weight %d = %d, want %d", trial, distinct, i, got, wantW[i])
 			}
 		}
-		whole := decodedCursor(&p, p.all(nil))
+		if got := p.allWeights(nil, ats); !slices.Equal(got, wantW) {
+			t.Fatalf("trial %d (%d distinct): the %d weights decoded at once differ from those added", trial, distinct, len(got))
+		}
+		whole := decodedCursor(&p, ords, ats)
 		for range 50 {
 			i := rng.IntN(n)
 			pos, ord, ok := whole.seek(want[i])
 			if !ok || pos != i || ord != want[i] || whole.weight(pos) != wantW[i] {
 				t.Fatalf("trial %d: decoded list seek(%d) = %d, %d, %v weight %d; want %d weight %d", trial, want[i], pos, ord, ok, whole.weight(pos), i, wantW[i])
 			}
-			whole = decodedCursor(&p, whole.whole)
+			whole = decodedCursor(&p, ords, ats)
 		}
 		c := newCursor(&p)
 		target := uint32(0)
