@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -31,7 +32,11 @@ type Batch struct {
 	// contract, by its division and département, by the category keys of
 	// an offer ("cpv:72212"), by a word of a past contract.
 	byGroup, byDivDep, byOfferKey, byWord map[string][]*batchSME
+	affineMu                              sync.Mutex
 	affine                                map[string][]string // by division: Affinity.Affine, worked out once
+	// keyIDs numbers the offers' facet and place keys, which a request's
+	// keys are then compared with as numbers.
+	keyIDs map[string]int32
 }
 
 type batchSME struct {
@@ -67,6 +72,8 @@ type batchOffer struct {
 	facets        []string
 	placeKeys     []string
 	trl           int
+	// facets and placeKeys numbered (Batch.keyIDs), ascending.
+	facetIDs, placeIDs []int32
 }
 
 // Prepare reads what scoring orgs needs (for the platform's ranking, not
@@ -78,7 +85,7 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	}
 	b := &Batch{s: s, aff: aff, byDivision: map[string][]*batchSME{}, byBuyer: map[string][]*batchSME{}, byDep: map[string][]*batchSME{},
 		byGroup: map[string][]*batchSME{}, byDivDep: map[string][]*batchSME{}, byOfferKey: map[string][]*batchSME{}, byWord: map[string][]*batchSME{},
-		affine: map[string][]string{}}
+		affine: map[string][]string{}, keyIDs: map[string]int32{}}
 	at := map[int64]*batchSME{}
 	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement, g.legal_name, g.places, `+smeMember+`,
 			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)
@@ -138,6 +145,7 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	if _, err := pgx.ForEachRow(rows, []any{&o.id, &org, &o.title, &o.codes, &o.trl, &o.places, &o.facets}, func() error {
 		if x := at[org]; x != nil {
 			o.placeKeys = s.tax.PlaceKeys(o.places)
+			o.facetIDs, o.placeIDs = b.number(o.facets, true), b.number(o.placeKeys, true)
 			x.offers = append(x.offers, o)
 			for _, c := range o.codes {
 				if len(c) >= 2 {
@@ -183,6 +191,39 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	return b, nil
 }
 
+// number is keys as their numbers (keyIDs), ascending; add numbers the
+// keys not numbered yet, otherwise they are left out (no offer holds them).
+func (b *Batch) number(keys []string, add bool) []int32 {
+	out := make([]int32, 0, len(keys))
+	for _, k := range keys {
+		id, ok := b.keyIDs[k]
+		if !ok && add {
+			id, ok = int32(len(b.keyIDs)), true
+			b.keyIDs[k] = id
+		}
+		if ok {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// overlapIDs tells whether two ascending lists share a number.
+func overlapIDs(a, b []int32) bool {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] == b[j]:
+			return true
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	return false
+}
+
 // found are the SMEs of the batch one of a request's searches finds (a
 // superset: the evidence decides), each once, for a request whose words
 // are plain (their text ranks are worked out in Go): every other SME of
@@ -226,8 +267,9 @@ type Scored struct {
 
 // Score ranks the batch's SMEs for each request as Rank ranks them, each
 // from its own evidence (as Evidence with Among finds it), the first limit
-// of them with their reasons; years date the requests (for recency). A
-// Batch is not safe for concurrent use.
+// of them with their reasons; years date the requests (for recency).
+// Several Scores may run at once on one Batch (it is only read, but for
+// the affine trades worked out once per division, under a lock).
 func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit int) ([][]Match, error) {
 	type pending struct {
 		e         *Evidence
@@ -273,12 +315,15 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 		}
 		placeKeys := b.s.tax.PlaceKeys(requestPlaces(r))
 		keys := offerKeys(r.CPV)
+		keyIDs, placeIDs := b.number(keys, false), b.number(placeKeys, false)
 		worded := strings.TrimSpace(r.Text) != ""
+		b.affineMu.Lock()
 		affine, ok := b.affine[divisions[0]]
 		if !ok {
 			affine = b.aff.Affine(divisions[0], 0.15, 30)
 			b.affine[divisions[0]] = affine
 		}
+		b.affineMu.Unlock()
 		var smes []*batchSME
 		if words[i].plain {
 			smes = b.found(r, keys, words[i], worded)
@@ -355,7 +400,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 			}
 			e.latestHere = latestHere
 			for _, o := range x.offers {
-				if !overlaps(o.facets, keys) || (len(placeKeys) > 0 && !overlaps(o.facets, placeKeys)) {
+				if !overlapIDs(o.facetIDs, keyIDs) || (len(placeKeys) > 0 && !overlapIDs(o.facetIDs, placeIDs)) {
 					continue
 				}
 				cand = true
@@ -366,7 +411,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 				if betterOffer(lvl, o.id, e) {
 					e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, o.id, o.title, o.trl
 				}
-				if overlaps(o.placeKeys, placeKeys) {
+				if overlapIDs(o.placeIDs, placeIDs) {
 					e.ServesPlace = true
 				}
 			}

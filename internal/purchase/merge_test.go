@@ -47,7 +47,7 @@ func TestMerge(t *testing.T) {
 		{"one leaves, another enters above the old last", ranking(1, 3, 2, 2, 3, 1), []int64{1, 8}, ranking(8, 1.5), 3, []int64{2, 8, 3}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := merge(tc.stored, tc.changed, tc.fresh, tc.keep)
+			got, ok := merge(tc.stored, slices.Sorted(slices.Values(tc.changed)), tc.fresh, tc.keep)
 			if ok != tc.ok || (ok && !slices.Equal(orgsOf(got), tc.want)) {
 				t.Errorf("merge = %v, %v; want %v, %v", orgsOf(got), ok, tc.want, tc.ok)
 			}
@@ -97,7 +97,7 @@ func TestMergeEqualsRankingAll(t *testing.T) {
 				fresh = append(fresh, Suggestion{OrgID: org, Score: all[org]})
 			}
 		}
-		got, ok := merge(stored, changed, fresh, keep)
+		got, ok := merge(stored, slices.Sorted(slices.Values(changed)), fresh, keep)
 		if !ok {
 			refused++
 			continue

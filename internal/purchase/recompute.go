@@ -9,9 +9,11 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 )
 
 // Rescorer is a Matcher that can score a few SMEs for many requests the
@@ -26,7 +28,8 @@ type Rescorer interface {
 	Keep() int
 }
 
-// Rescoring scores a batch of SMEs for requests.
+// Rescoring scores a batch of SMEs for requests; Rescore may be called
+// from several goroutines at once.
 type Rescoring interface {
 	// Rescore returns, for each request, those of the batch's SMEs Match
 	// would suggest were they within its limit (at most Keep, best
@@ -38,10 +41,12 @@ type Rescoring interface {
 // by several of them is merged once); requestChunk how many requests are
 // scored at once (what a pass holds in memory: the evidence of the SMEs
 // each may rank).
-const (
-	ChangeBatch  = 5000
-	requestChunk = 250
-)
+const ChangeBatch = 10000
+
+var requestChunk = 250 // a variable for tests: several chunks of a few requests
+
+// passWorkers is how many chunks of a pass are worked on at once.
+const passWorkers = 2
 
 // changeLease is how long a pass holds its changes before another server
 // may take them (it renews the lease after each chunk of requests).
@@ -156,50 +161,73 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 		return 0, true, fmt.Errorf("rescore: %w", err)
 	}
 	s.recomputed.timed(0, time.Since(start), 0)
+	// The chunks of requests, passWorkers at a time: one scores in Go
+	// while another's merge waits on PostgreSQL.
+	var brought atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(passWorkers)
 	for chunk := range slices.Chunk(ids, requestChunk) {
-		start := time.Now()
-		reqs, err := s.store.requestsOpen(ctx, s.db, chunk, s.today())
-		if err != nil {
-			return n, true, err
-		}
-		fresh, err := scoring.Rescore(ctx, reqs)
-		if err != nil {
-			return n, true, fmt.Errorf("rescore: %w", err)
-		}
-		scored := time.Now()
-		s.recomputed.timed(len(reqs), scored.Sub(start), 0)
-		stored, err := s.store.storedOf(ctx, s.db, chunk, orgs)
-		if err != nil {
-			return n, true, err
-		}
-		// The requests the new scores may change, merged mergeGroup to a
-		// transaction; the others are already up to date.
-		var changed []int
-		for i, r := range reqs {
-			if stored[r.ID].changedBy(fresh[i], rs.Keep()) {
-				changed = append(changed, i)
-				continue
-			}
-			s.recomputed.add(true, true, 0)
-			n++
-		}
-		for part := range slices.Chunk(changed, mergeGroup) {
-			group, groupFresh := make([]Request, len(part)), make([][]Suggestion, len(part))
-			for k, i := range part {
-				group[k], groupFresh[k] = reqs[i], fresh[i]
-			}
-			done, err := s.mergeAll(ctx, group, groupFresh, orgs, rs.Keep())
-			n += done
+		g.Go(func() error {
+			k, err := s.bringChunk(gctx, scoring, rs.Keep(), chunk, orgs)
+			brought.Add(int64(k))
 			if err != nil {
-				return n, true, err
+				return err
 			}
-		}
-		s.recomputed.timed(0, 0, time.Since(scored))
-		if err := s.store.renewMatchChanges(ctx, s.db, changes, changeLease); err != nil {
-			return n, true, err
-		}
+			return s.store.renewMatchChanges(gctx, s.db, changes, changeLease)
+		})
+	}
+	err = g.Wait()
+	n = int(brought.Load())
+	if err != nil {
+		return n, true, err
 	}
 	return n, true, s.store.dropMatchChanges(ctx, s.db, changes)
+}
+
+// bringChunk brings a chunk of the requests a batch of changed SMEs
+// concerns up to date: the batch scored for them, then merged into those
+// whose stored ranking the new scores may change. It returns how many
+// requests it brought up to date.
+func (s *Service) bringChunk(ctx context.Context, scoring Rescoring, keep int, chunk, orgs []int64) (n int, err error) {
+	start := time.Now()
+	reqs, err := s.store.requestsOpen(ctx, s.db, chunk, s.today())
+	if err != nil {
+		return 0, err
+	}
+	fresh, err := scoring.Rescore(ctx, reqs)
+	if err != nil {
+		return 0, fmt.Errorf("rescore: %w", err)
+	}
+	scored := time.Now()
+	s.recomputed.timed(len(reqs), scored.Sub(start), 0)
+	stored, err := s.store.storedOf(ctx, s.db, chunk, orgs)
+	if err != nil {
+		return 0, err
+	}
+	// The requests the new scores may change, merged mergeGroup to a
+	// transaction; the others are already up to date.
+	var changed []int
+	for i, r := range reqs {
+		if stored[r.ID].changedBy(fresh[i], keep) {
+			changed = append(changed, i)
+			continue
+		}
+		s.recomputed.add(true, true, 0)
+		n++
+	}
+	for part := range slices.Chunk(changed, mergeGroup) {
+		group, groupFresh := make([]Request, len(part)), make([][]Suggestion, len(part))
+		for k, i := range part {
+			group[k], groupFresh[k] = reqs[i], fresh[i]
+		}
+		done, err := s.mergeAll(ctx, group, groupFresh, orgs, keep)
+		n += done
+		if err != nil {
+			return n, err
+		}
+	}
+	s.recomputed.timed(0, 0, time.Since(scored))
+	return n, nil
 }
 
 // storedPart is what a request's stored ranking holds of a batch's SMEs,
@@ -424,11 +452,11 @@ func better(a, b Suggestion) bool {
 // (scores depend on each SME's own evidence): when the stored ranking was
 // full, the merged one is exact only if its own last is not worse than
 // that old last; otherwise an SME never stored might belong, and merge
-// says it cannot know (false).
+// says it cannot know (false). changed is sorted (a pass's SMEs are).
 func merge(stored []Suggestion, changed []int64, fresh []Suggestion, keep int) ([]Suggestion, bool) {
 	out := make([]Suggestion, 0, len(stored)+len(fresh))
 	for _, x := range stored {
-		if !slices.Contains(changed, x.OrgID) {
+		if _, found := slices.BinarySearch(changed, x.OrgID); !found {
 			out = append(out, x)
 		}
 	}

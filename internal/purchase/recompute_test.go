@@ -70,7 +70,8 @@ func rankings(t *testing.T, pool *pgxpool.Pool, ids []int64) []string {
 // the
 // recompute scores the changed SMEs alone and merges them into the stored
 // rankings, or ranks a request again when it must — and every open
-// request's ranking then equals ranking all its candidates again.
+// request's ranking then equals ranking all its candidates again. Each
+// request is a chunk of its own, two worked on at once.
 func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 	f := setup(t)
 	pool := f.pool
@@ -153,6 +154,7 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 	exec(`DELETE FROM org_references WHERE organisation_id = ANY($1)`, tops)
 	exec(`UPDATE organisations SET naf_code = '01.11Z' WHERE id = ANY($1)`, tops) // and their trade is no longer one of the division's
 
+	defer purchase.SetRequestChunk(1)() // each request a chunk, two at once
 	n, err := svc.ApplyMatchChanges(ctx)
 	if err != nil {
 		t.Fatal(err)
