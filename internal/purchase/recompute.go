@@ -288,7 +288,7 @@ func (s *Service) rankAgain(ctx context.Context, id int64) (done bool, err error
 
 // mergeGroup is how many requests one transaction merges at most: their
 // rows stay locked a few tens of milliseconds.
-const mergeGroup = 50
+const mergeGroup = 20
 
 // mergeAll merges the new scores of orgs into the rankings of reqs in one
 // transaction (their rows locked in id order, their rankings read and

@@ -61,6 +61,56 @@ func rankings(t *testing.T, pool *pgxpool.Pool, ids []int64) []string {
 	return out
 }
 
+// winnersOf72 walks the real DECP awards of CPV division 72 with one
+// winner of a valid SIREN not already a member of the fixture: the first
+// n winners become member SMEs holding their contract as a reference;
+// every later award is handed to rest.
+func winnersOf72(t *testing.T, f fixture, n int, rest func(a refdata.Award)) {
+	t.Helper()
+	awards, err := refdata.ReadAwards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{"007050065": true, "007350200": true, "015650955": true, "552081317": true, "999000002": true}
+	smes := 0
+	for _, a := range awards {
+		if !strings.HasPrefix(a.CPV, "72") || len(a.Winners) != 1 || seen[a.Winners[0]] || !taxonomy.ValidSIREN(a.Winners[0]) || a.Departement == "" || a.Damaged {
+			continue
+		}
+		seen[a.Winners[0]] = true
+		if smes == n {
+			rest(a)
+			continue
+		}
+		s := addMember(t, f.pool, a.Winners[0], fmt.Sprintf("Titulaire %d", smes+1), "pme", a.Departement)
+		if _, err := f.pool.Exec(context.Background(), `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
+			VALUES ($1, $2, $3, $4, $5, $6)`, s.OrgID, a.Buyer, a.Object, a.CPV, max(a.Year, 2015), a.Departement); err != nil {
+			t.Fatal(err)
+		}
+		smes++
+	}
+}
+
+// openOn opens a request on a real award: its object, code and place.
+func openOn(t *testing.T, f fixture, a refdata.Award) int64 {
+	t.Helper()
+	in := input()
+	in.Title, in.Description, in.CPVCodes, in.Departements = a.Object, "Besoin : "+a.Object, []string{a.CPV}, []string{a.Departement}
+	return f.open(t, in)
+}
+
+// rankedAgain ranks the requests again, every candidate, and returns their
+// stored rankings.
+func rankedAgain(t *testing.T, f fixture, ids []int64) []string {
+	t.Helper()
+	for _, id := range ids {
+		if err := f.svc.Rerank(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rankings(t, f.pool, ids)
+}
+
 // TestIncrementalRecomputeEqualsFullRanking: 40 real winners of DECP
 // contracts in CPV division 72 hold their contract as a reference; three
 // requests open on three of those contracts. Two SMEs gain past contracts
@@ -80,44 +130,17 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 		ranked: &atomic.Int64{}, rescored: &atomic.Int64{}}
 	f.svc.UseMatcher(m)
 	svc := f.svc
-	awards, err := refdata.ReadAwards()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{"007050065": true, "007350200": true, "015650955": true, "552081317": true, "999000002": true}
 	var needs []refdata.Award
-	smes := 0
-	for _, a := range awards {
-		if !strings.HasPrefix(a.CPV, "72") || len(a.Winners) != 1 || seen[a.Winners[0]] || !taxonomy.ValidSIREN(a.Winners[0]) || a.Departement == "" || a.Damaged {
-			continue
-		}
-		seen[a.Winners[0]] = true
-		if smes < 40 {
-			s := addMember(t, pool, a.Winners[0], fmt.Sprintf("Titulaire %d", smes+1), "pme", a.Departement)
-			if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
-				VALUES ($1, $2, $3, $4, $5, $6)`, s.OrgID, a.Buyer, a.Object, a.CPV, max(a.Year, 2015), a.Departement); err != nil {
-				t.Fatal(err)
-			}
-			smes++
-		} else if len(needs) < 2 && len(a.Object) > 20 && len(a.Object) < 140 {
+	winnersOf72(t, f, 40, func(a refdata.Award) {
+		if len(needs) < 2 && len(a.Object) > 20 && len(a.Object) < 140 {
 			needs = append(needs, a)
 		}
-	}
+	})
 	ids := []int64{f.open(t, input())}
 	for _, a := range needs {
-		in := input()
-		in.Title, in.Description, in.CPVCodes, in.Departements = a.Object, "Besoin : "+a.Object, []string{a.CPV}, []string{a.Departement}
-		ids = append(ids, f.open(t, in))
+		ids = append(ids, openOn(t, f, a))
 	}
-	rankAll := func() []string {
-		t.Helper()
-		for _, id := range ids {
-			if err := svc.Rerank(ctx, id); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return rankings(t, pool, ids)
-	}
+	rankAll := func() []string { return rankedAgain(t, f, ids) }
 	if _, err := pool.Exec(ctx, `DELETE FROM match_changes`); err != nil {
 		t.Fatal(err)
 	}
@@ -282,51 +305,20 @@ func TestRecomputeMergesAChangedRequestBeforeAnUnchangedOne(t *testing.T) {
 	pool, svc := f.pool, f.svc
 	ctx := context.Background()
 	svc.UseMatcher(matching.ForRequests{Service: matching.NewService(pool, tax), Limit: 8})
-	awards, err := refdata.ReadAwards()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{"007050065": true, "007350200": true, "015650955": true, "552081317": true, "999000002": true}
 	var first, second *refdata.Award
-	smes := 0
-	for i := range awards {
-		a := &awards[i]
-		if !strings.HasPrefix(a.CPV, "72") || len(a.Winners) != 1 || seen[a.Winners[0]] || !taxonomy.ValidSIREN(a.Winners[0]) || a.Departement == "" || a.Damaged {
-			continue
-		}
-		seen[a.Winners[0]] = true
+	winnersOf72(t, f, 12, func(a refdata.Award) {
 		switch {
-		case smes < 12:
-			s := addMember(t, pool, a.Winners[0], fmt.Sprintf("Titulaire %d", smes+1), "pme", a.Departement)
-			if _, err := pool.Exec(ctx, `INSERT INTO org_references (organisation_id, client, object, cpv_code, year, departement)
-				VALUES ($1, $2, $3, $4, $5, $6)`, s.OrgID, a.Buyer, a.Object, a.CPV, max(a.Year, 2015), a.Departement); err != nil {
-				t.Fatal(err)
-			}
-			smes++
 		case first == nil && len(a.Object) > 20:
-			first = a
-		case second == nil && len(a.Object) > 20 && a.CPV[:3] != first.CPV[:3] && a.Departement != first.Departement:
-			second = a
+			first = &a
+		case first != nil && second == nil && len(a.Object) > 20 && a.CPV[:3] != first.CPV[:3] && a.Departement != first.Departement:
+			second = &a
 		}
-	}
+	})
 	if first == nil || second == nil {
 		t.Fatal("no two requests of division 72 in different groups and départements in the awards")
 	}
-	var ids []int64
-	for _, a := range []*refdata.Award{first, second} {
-		in := input()
-		in.Title, in.Description, in.CPVCodes, in.Departements = a.Object, "Besoin : "+a.Object, []string{a.CPV}, []string{a.Departement}
-		ids = append(ids, f.open(t, in))
-	}
-	rankAll := func() []string {
-		t.Helper()
-		for _, id := range ids {
-			if err := svc.Rerank(ctx, id); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return rankings(t, pool, ids)
-	}
+	ids := []int64{openOn(t, f, *first), openOn(t, f, *second)}
+	rankAll := func() []string { return rankedAgain(t, f, ids) }
 	newcomer := addMember(t, pool, "130005481", "Nouvelle venue", "pme", first.Departement) // a valid SIREN, in no award
 	if _, err := pool.Exec(ctx, `DELETE FROM match_changes`); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package searchindex
 
 import (
 	"encoding/binary"
-	"math"
 	"strings"
 	"sync"
 )
@@ -16,12 +15,11 @@ import (
 type facetSets struct {
 	// The sets' facet ids, one set after the other: two bytes each while
 	// there are fewer than 65,536 keys (CPV prefixes and places are about
-	// 10,000); past that, wide holds them all in four. One flat array
-	// without pointers, which the garbage collector skips.
-	narrow []uint16
-	wide   []uint32
-	off    []uint32 // set s is [off[s], off[s+1])
-	doc    []uint32 // document ord's sets: doc[2*ord] (categories) and doc[2*ord+1] (the rest)
+	// 10,000), four past that. Flat arrays without pointers, which the
+	// garbage collector skips.
+	ids widening[uint16, uint32]
+	off []uint32 // set s is [off[s], off[s+1])
+	doc []uint32 // document ord's sets: doc[2*ord] (categories) and doc[2*ord+1] (the rest)
 	// known finds a set already held while the index is built; nil after
 	// (a later document adds its sets unshared: a rebuild shares them again).
 	known map[string]uint32
@@ -50,43 +48,25 @@ func (f *facetSets) intern(ids []uint32) uint32 {
 		}
 	}
 	for _, id := range ids {
-		if f.wide == nil && id > math.MaxUint16 {
-			f.wide = make([]uint32, len(f.narrow), 2*len(f.narrow)+1)
-			for i, v := range f.narrow {
-				f.wide[i] = uint32(v)
-			}
-			f.narrow = nil
-		}
-		if f.wide != nil {
-			f.wide = append(f.wide, id)
-		} else {
-			f.narrow = append(f.narrow, uint16(id))
-		}
+		f.ids.append(id)
 	}
 	s := uint32(len(f.off) - 1)
-	f.off = append(f.off, uint32(f.len()))
+	f.off = append(f.off, uint32(f.ids.len()))
 	if f.known != nil {
 		f.known[string(f.buf)] = s
 	}
 	return s
 }
 
-func (f *facetSets) len() int {
-	if f.wide != nil {
-		return len(f.wide)
-	}
-	return len(f.narrow)
-}
-
 // count adds one to counts[id] for each facet id of document ord.
 func (f *facetSets) count(ord uint32, counts []int) {
 	for _, s := range f.doc[2*ord : 2*ord+2] {
-		if f.wide != nil {
-			for _, id := range f.wide[f.off[s]:f.off[s+1]] {
+		if f.ids.wide != nil {
+			for _, id := range f.ids.wide[f.off[s]:f.off[s+1]] {
 				counts[id]++
 			}
 		} else {
-			for _, id := range f.narrow[f.off[s]:f.off[s+1]] {
+			for _, id := range f.ids.narrow[f.off[s]:f.off[s+1]] {
 				counts[id]++
 			}
 		}
@@ -123,12 +103,12 @@ func (f *facetSets) countAll(matches []uint32, counts []int) {
 	for _, s := range touched {
 		n := int(sc.n[s])
 		sc.n[s] = 0
-		if f.wide != nil {
-			for _, id := range f.wide[f.off[s]:f.off[s+1]] {
+		if f.ids.wide != nil {
+			for _, id := range f.ids.wide[f.off[s]:f.off[s+1]] {
 				counts[id] += n
 			}
 		} else {
-			for _, id := range f.narrow[f.off[s]:f.off[s+1]] {
+			for _, id := range f.ids.narrow[f.off[s]:f.off[s+1]] {
 				counts[id] += n
 			}
 		}
@@ -150,18 +130,14 @@ var setCountsPool sync.Pool
 // forgets the sets' lookup (the build is done).
 func (f *facetSets) compact() {
 	exact := func(s []uint32) []uint32 { return append(make([]uint32, 0, len(s)), s...) }
-	if f.wide != nil {
-		f.wide = exact(f.wide)
-	} else {
-		f.narrow = append(make([]uint16, 0, len(f.narrow)), f.narrow...)
-	}
+	f.ids.compact()
 	f.off, f.doc = exact(f.off), exact(f.doc)
 	f.known, f.buf = nil, nil
 }
 
 // bytes is what the arrays take.
 func (f *facetSets) bytes() (sets, docs int64) {
-	return 2*int64(len(f.narrow)) + 4*int64(len(f.wide)) + 4*int64(len(f.off)), 4 * int64(len(f.doc))
+	return f.ids.bytes() + 4*int64(len(f.off)), 4 * int64(len(f.doc))
 }
 
 // valid tells whether the sets and the documents' set numbers point
@@ -175,7 +151,7 @@ func (f *facetSets) valid() bool {
 			return false
 		}
 	}
-	if int(f.off[len(f.off)-1]) != f.len() {
+	if int(f.off[len(f.off)-1]) != f.ids.len() {
 		return false
 	}
 	for _, s := range f.doc {

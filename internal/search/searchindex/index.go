@@ -197,48 +197,7 @@ func (x *Index) compact() {
 // idList is the documents' ids by ordinal: four bytes each while every
 // id fits in them (identity columns count from 1), eight once one does
 // not.
-type idList struct {
-	narrow []uint32
-	wide   []int64 // all of them, once one is out of narrow's range
-}
-
-func (l *idList) len() int {
-	if l.wide != nil {
-		return len(l.wide)
-	}
-	return len(l.narrow)
-}
-
-func (l *idList) get(ord uint32) int64 {
-	if l.wide != nil {
-		return l.wide[ord]
-	}
-	return int64(l.narrow[ord])
-}
-
-func (l *idList) append(id int64) {
-	if l.wide == nil && (id < 0 || id > math.MaxUint32) {
-		l.wide = make([]int64, len(l.narrow), 2*len(l.narrow)+1)
-		for i, v := range l.narrow {
-			l.wide[i] = int64(v)
-		}
-		l.narrow = nil
-	}
-	if l.wide != nil {
-		l.wide = append(l.wide, id)
-	} else {
-		l.narrow = append(l.narrow, uint32(id))
-	}
-}
-
-// compact copies the list into an allocation of its exact length.
-func (l *idList) compact() {
-	if l.wide != nil {
-		l.wide = append(make([]int64, 0, len(l.wide)), l.wide...)
-	} else {
-		l.narrow = append(make([]uint32, 0, len(l.narrow)), l.narrow...)
-	}
-}
+type idList = widening[uint32, int64]
 
 // ordinals finds a document's ordinal by its id: a dense array indexed by
 // id (4 bytes per id up to the largest) while ids are dense, as identity
@@ -573,7 +532,7 @@ func (x *Index) Sizes() map[string]int64 {
 	defer x.mu.RUnlock()
 	sets, docs := x.facets.bytes()
 	s := map[string]int64{
-		"ids":               4*int64(len(x.ids.narrow)) + 8*int64(len(x.ids.wide)),
+		"ids":               x.ids.bytes(),
 		"sort keys":         8 * int64(len(x.sorts)),
 		"dead flags":        int64(len(x.dead)),
 		"facet sets":        sets,

@@ -229,7 +229,7 @@ func TestManyFacetKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if x.facets.wide == nil || x.facets.narrow != nil {
+	if x.facets.ids.wide == nil || x.facets.ids.narrow != nil {
 		t.Fatal("the facets did not widen")
 	}
 	check := func(x *Index) {
@@ -242,6 +242,12 @@ func TestManyFacetKeys(t *testing.T) {
 	check(x)
 	x.compact()
 	check(x)
+	check(throughSnapshot(t, x))
+}
+
+// throughSnapshot is x written to a snapshot and read back.
+func throughSnapshot(t *testing.T, x *Index) *Index {
+	t.Helper()
 	var b bytes.Buffer
 	size, sum, err := writeSnapshot(&b, []string{"l"}, map[string]*Index{"l": x})
 	if err != nil {
@@ -251,7 +257,7 @@ func TestManyFacetKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(got["l"])
+	return got["l"]
 }
 
 // A snapshot cut anywhere, or with any byte changed, is refused with
@@ -318,15 +324,6 @@ func TestIDsWidenPastFourBytes(t *testing.T) {
 		check(x)
 		x.compact()
 		check(x)
-		var b bytes.Buffer
-		size, sum, err := writeSnapshot(&b, []string{"l"}, map[string]*Index{"l": x})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := readSnapshot(&b, size, sum)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(got["l"])
+		check(throughSnapshot(t, x))
 	}
 }

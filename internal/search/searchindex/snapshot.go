@@ -107,12 +107,12 @@ func (x *Index) writeTo(e *encoder) {
 		}
 	}
 	e.bytes(dead)
-	if x.facets.wide != nil {
+	if x.facets.ids.wide != nil {
 		e.uvarint(1)
-		e.uint32s(x.facets.wide)
+		e.uint32s(x.facets.ids.wide)
 	} else {
 		e.uvarint(0)
-		e.uint16s(x.facets.narrow)
+		e.uint16s(x.facets.ids.narrow)
 	}
 	e.uint32s(x.facets.off)
 	e.uint32s(x.facets.doc)
@@ -305,9 +305,9 @@ func (d *decoder) index() *Index {
 	x.sorts = d.int64s()
 	dead := d.bytes()
 	if d.uvarint() == 1 {
-		x.facets.wide = d.uint32s()
+		x.facets.ids.wide = d.uint32s()
 	} else {
-		x.facets.narrow = d.uint16s()
+		x.facets.ids.narrow = d.uint16s()
 	}
 	x.facets.off = d.uint32s()
 	x.facets.doc = d.uint32s()
