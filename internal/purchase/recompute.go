@@ -287,7 +287,8 @@ func (s *Service) rankAgain(ctx context.Context, id int64) (done bool, err error
 }
 
 // mergeGroup is how many requests one transaction merges at most: their
-// rows stay locked a few tens of milliseconds.
+// rows stay locked while their rankings are read, merged and written —
+// at most 546 ms at twenty in the national bench, 2.6 s at fifty.
 const mergeGroup = 20
 
 // mergeAll merges the new scores of orgs into the rankings of reqs in one
