@@ -70,9 +70,9 @@ type batchOffer struct {
 	title         string
 	codes, places []string
 	facets        []string
-	placeKeys     []string
 	trl           int
-	// facets and placeKeys numbered (Batch.keyIDs), ascending.
+	// Its facet keys and the place keys of its places, numbered
+	// (Batch.keyIDs), ascending.
 	facetIDs, placeIDs []int32
 }
 
@@ -144,8 +144,7 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	var o batchOffer
 	if _, err := pgx.ForEachRow(rows, []any{&o.id, &org, &o.title, &o.codes, &o.trl, &o.places, &o.facets}, func() error {
 		if x := at[org]; x != nil {
-			o.placeKeys = s.tax.PlaceKeys(o.places)
-			o.facetIDs, o.placeIDs = b.number(o.facets, true), b.number(o.placeKeys, true)
+			o.facetIDs, o.placeIDs = b.number(o.facets, true), b.number(s.tax.PlaceKeys(o.places), true)
 			x.offers = append(x.offers, o)
 			for _, c := range o.codes {
 				if len(c) >= 2 {

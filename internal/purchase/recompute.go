@@ -49,7 +49,7 @@ var requestChunk = 250 // a variable for tests: several chunks of a few requests
 const passWorkers = 2
 
 // changeLease is how long a pass holds its changes before another server
-// may take them (it renews the lease after each chunk of requests).
+// may take them (it renews the lease once a quarter of it has gone by).
 const changeLease = 10 * time.Minute
 
 // RecomputeStats says what the recompute did since the service started:
@@ -133,6 +133,7 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 	if err != nil || len(orgs) == 0 {
 		return 0, false, err
 	}
+	lease := &leaseRenewal{at: time.Now()}
 	defer func() {
 		if err != nil { // another pass may take them at once
 			_ = s.store.releaseMatchChanges(context.WithoutCancel(ctx), s.db, changes)
@@ -151,6 +152,9 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 			}
 			if done {
 				n++
+			}
+			if err := lease.renew(ctx, s, changes); err != nil {
+				return n, true, err
 			}
 		}
 		return n, true, s.store.dropMatchChanges(ctx, s.db, changes)
@@ -173,7 +177,7 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 			if err != nil {
 				return err
 			}
-			return s.store.renewMatchChanges(gctx, s.db, changes, changeLease)
+			return lease.renew(gctx, s, changes)
 		})
 	}
 	err = g.Wait()
@@ -182,6 +186,27 @@ func (s *Service) applyChangeBatch(ctx context.Context) (n int, more bool, err e
 		return n, true, err
 	}
 	return n, true, s.store.dropMatchChanges(ctx, s.db, changes)
+}
+
+// leaseRenewal renews a pass's lease on its changes once a quarter of it
+// has gone by (every chunk would rewrite thousands of change rows, twice
+// when two chunks end together).
+type leaseRenewal struct {
+	mu sync.Mutex
+	at time.Time // the last renewal (or the lease)
+}
+
+func (l *leaseRenewal) renew(ctx context.Context, s *Service, changes []int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.at) < changeLease/4 {
+		return nil
+	}
+	if err := s.store.renewMatchChanges(ctx, s.db, changes, changeLease); err != nil {
+		return err
+	}
+	l.at = time.Now()
+	return nil
 }
 
 // bringChunk brings a chunk of the requests a batch of changed SMEs

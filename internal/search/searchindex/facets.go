@@ -60,16 +60,20 @@ func (f *facetSets) intern(ids []uint32) uint32 {
 
 // count adds one to counts[id] for each facet id of document ord.
 func (f *facetSets) count(ord uint32, counts []int) {
-	for _, s := range f.doc[2*ord : 2*ord+2] {
-		if f.ids.wide != nil {
-			for _, id := range f.ids.wide[f.off[s]:f.off[s+1]] {
-				counts[id]++
-			}
-		} else {
-			for _, id := range f.ids.narrow[f.off[s]:f.off[s+1]] {
-				counts[id]++
-			}
+	f.addSet(f.doc[2*ord], 1, counts)
+	f.addSet(f.doc[2*ord+1], 1, counts)
+}
+
+// addSet adds n to counts[id] for each facet id of set s.
+func (f *facetSets) addSet(s uint32, n int, counts []int) {
+	if f.ids.wide != nil {
+		for _, id := range f.ids.wide[f.off[s]:f.off[s+1]] {
+			counts[id] += n
 		}
+		return
+	}
+	for _, id := range f.ids.narrow[f.off[s]:f.off[s+1]] {
+		counts[id] += n
 	}
 }
 
@@ -101,17 +105,8 @@ func (f *facetSets) countAll(matches []uint32, counts []int) {
 		}
 	}
 	for _, s := range touched {
-		n := int(sc.n[s])
+		f.addSet(s, int(sc.n[s]), counts)
 		sc.n[s] = 0
-		if f.ids.wide != nil {
-			for _, id := range f.ids.wide[f.off[s]:f.off[s+1]] {
-				counts[id] += n
-			}
-		} else {
-			for _, id := range f.ids.narrow[f.off[s]:f.off[s+1]] {
-				counts[id] += n
-			}
-		}
 	}
 	sc.touched = touched
 	setCountsPool.Put(sc)
