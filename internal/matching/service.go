@@ -307,27 +307,29 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		return nil
 	}))
 	// Published offers in the categories, serving the request's region
-	// when it has one (a category may hold tens of thousands of offers).
+	// when it has one (a category may hold tens of thousands of offers),
+	// from the narrow copy kept by category (index-only); their titles are
+	// read for those shown only (details).
 	g.Go(s.timed("offers", func() error {
-		keys := offerKeys(r.CPV)
-		rows, err := s.db.Query(gctx, `SELECT o.id, o.organisation_id, o.title, o.cpv_codes, coalesce(o.trl, 0), o.places
-			FROM offers o WHERE o.listed AND o.facets && $1 AND (cardinality($2::text[]) = 0 OR o.facets && $2)
-			  AND ($3::bigint[] IS NULL OR o.organisation_id = ANY($3))`, keys, nonNil(placeKeys), r.Among)
+		query, p := s.offersQuery(r, placeKeys)
+		if query == "" {
+			return nil
+		}
+		rows, err := s.db.Query(gctx, query, p...)
 		if err != nil {
 			return fmt.Errorf("matching: offers: %w", err)
 		}
 		var org, offerID int64
-		var title string
 		var codes, places []string
 		var trl int
-		_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &title, &codes, &trl, &places}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &codes, &trl, &places}, func() error {
 			e := get(org)
 			lvl := LevelNone
 			for _, a := range codes {
 				lvl = max(lvl, bestLevel(a, r.CPV))
 			}
 			if betterOffer(lvl, offerID, e) {
-				e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, offerID, title, trl
+				e.OfferLevel, e.OfferID, e.OfferTRL = lvl, offerID, trl
 			}
 			if overlaps(s.tax.PlaceKeys(places), placeKeys) {
 				e.ServesPlace = true
@@ -383,7 +385,6 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	}
 	s.trace("all candidate searches (at once)", time.Since(started))
 	var org int64
-	var dep string
 	for _, e := range by {
 		e.Latest = max(e.Latest, e.latestHere)
 	}
@@ -407,31 +408,54 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// or for all when exhaustive (the evaluation).
 	started = time.Now()
 	defer func() { s.trace("candidates' trade and place", time.Since(started)) }()
-	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, ids)
-	if err != nil {
-		return nil, fmt.Errorf("matching: organisations: %w", err)
+	// Thousands of index probes at national scale: two halves at once, on
+	// the two cores the candidate searches just left.
+	slices.Sort(ids)
+	halves := [][]int64{ids}
+	if len(ids) >= 2000 {
+		halves = [][]int64{ids[:len(ids)/2], ids[len(ids)/2:]}
 	}
-	var naf string
+	members := make([][]int64, len(halves))
+	og, octx := errgroup.WithContext(ctx)
+	for k, half := range halves {
+		og.Go(func() error {
+			rows, err := s.db.Query(octx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, half)
+			if err != nil {
+				return fmt.Errorf("matching: organisations: %w", err)
+			}
+			var org int64
+			var naf, dep string
+			_, err = pgx.ForEachRow(rows, []any{&org, &naf, &dep}, func() error {
+				members[k] = append(members[k], org)
+				e := by[org]
+				e.NAF, e.Departement = naf, dep
+				if d, ok := s.tax.Departement(dep); ok {
+					e.Region = d.RegionCode
+				}
+				minus := 0
+				if excluded[org] {
+					minus = 1
+				}
+				e.AffinityDiv = aff.Share(naf, divisions[0], minus)
+				if len(r.CPV[0]) >= 3 {
+					e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("matching: organisations: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := og.Wait(); err != nil {
+		return nil, err
+	}
 	member := make(map[int64]bool, len(by))
-	_, err = pgx.ForEachRow(rows, []any{&org, &naf, &dep}, func() error {
-		member[org] = true
-		e := by[org]
-		e.NAF, e.Departement = naf, dep
-		if d, ok := s.tax.Departement(dep); ok {
-			e.Region = d.RegionCode
+	for _, list := range members {
+		for _, id := range list {
+			member[id] = true
 		}
-		minus := 0
-		if excluded[org] {
-			minus = 1
-		}
-		e.AffinityDiv = aff.Share(naf, divisions[0], minus)
-		if len(r.CPV[0]) >= 3 {
-			e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("matching: organisations: %w", err)
 	}
 	out := make([]Evidence, 0, len(by))
 	for _, e := range by {
@@ -455,6 +479,36 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		s.trace("words of the first ranked", time.Since(start))
 	}
 	return out, nil
+}
+
+// offersQuery reads the listed offers of the request's categories
+// serving its places from their narrow copy (offer_categories), as the
+// catalogue's facets would find them (listed AND facets && the category
+// keys AND facets && the place keys); "" when it has no category.
+func (s *Service) offersQuery(r Request, placeKeys []string) (string, params) {
+	// Its places meet the request's when they share a region (both
+	// sides' keys hold each département's region); without places, any
+	// region, or none.
+	var regions []string
+	for _, k := range placeKeys {
+		if strings.HasPrefix(k, "reg:") {
+			regions = append(regions, k)
+		}
+	}
+	if len(placeKeys) == 0 {
+		regions = append(regions, "")
+		for _, x := range s.tax.Regions() {
+			regions = append(regions, "reg:"+x.Code)
+		}
+	}
+	var p params
+	in := p.add(regions)
+	var union []string
+	for _, k := range offerKeys(r.CPV) {
+		union = append(union, `SELECT c.offer_id, c.organisation_id, c.cpv_codes, c.trl, c.places FROM offer_categories c
+			WHERE c.region = ANY(`+in+`) AND c.category LIKE `+p.add(strings.TrimPrefix(k, "cpv:")+"%")+p.among(r, "c"))
+	}
+	return strings.Join(union, " UNION ALL "), p
 }
 
 // divisionReferences reads every past contract in the request's
@@ -528,7 +582,7 @@ func (s *Service) classReferences(ctx context.Context, r Request, get func(int64
 				coalesce(max(r.year), 0) AS latest_group,
 				coalesce(max(r.year) FILTER (WHERE ` + atLeast(5) + `), 0) AS latest_category,
 				coalesce(max(r.year) FILTER (WHERE ` + atLeast(6) + `), 0) AS latest_exact
-			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)` + p.among(r) + `
+			FROM org_references r WHERE ` + p.prefixed(r.CPV, 3) + ` AND NOT r.source_uid = ANY(` + p.add(nonNil(r.EvalExclude)) + `)` + p.among(r, "r") + `
 			GROUP BY 1) x
 		ORDER BY ` + p.add(w[FRefsGroup]) + ` * ln(1 + n_group) + ` + p.add(w[FRefsClass]) + ` * ln(1 + n_class)
 			+ ` + p.add(w[FRefsCategory]) + ` * ln(1 + n_category) + ` + p.add(w[FRefsExact]) + ` * ln(1 + n_exact) DESC, organisation_id
@@ -570,7 +624,7 @@ func (s *Service) localReferences(ctx context.Context, r Request, get func(int64
 	}
 	var p params
 	rows, err := s.db.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
-		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.EvalExclude))+`)`+p.among(r), p...)
+		WHERE r.departement = `+p.add(r.Departement)+` AND `+p.prefixed(r.CPV, 2)+` AND NOT r.source_uid = ANY(`+p.add(nonNil(r.EvalExclude))+`)`+p.among(r, "r"), p...)
 	if err != nil {
 		return fmt.Errorf("matching: local references: %w", err)
 	}
@@ -669,32 +723,34 @@ func (s *Service) textOfBest(ctx context.Context, r Request, divisions []string,
 }
 
 // details fills in the name, whether it serves a place of the request,
-// and how many past contracts it has, of the given evidence.
+// how many past contracts it has and the title of the offer it cites,
+// of the given evidence.
 func (s *Service) details(ctx context.Context, r Request, list []*Evidence) error {
-	ids := make([]int64, len(list))
+	ids, offers := make([]int64, len(list)), make([]int64, len(list))
 	at := make(map[int64]*Evidence, len(list))
 	for i, e := range list {
-		ids[i], at[e.OrgID] = e.OrgID, e
+		ids[i], offers[i], at[e.OrgID] = e.OrgID, e.OfferID, e
 	}
 	var p params
-	in := p.add(ids)
+	in, cited := p.add(ids), p.add(offers)
 	// Its past contracts, counted from the index alone unless some are left out.
 	count := `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)`
 	if len(r.EvalExclude) > 0 {
 		count = `(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id AND NOT r.source_uid = ANY(` + p.add(r.EvalExclude) + `))`
 	}
-	rows, err := s.db.Query(ctx, `SELECT g.id, g.legal_name, g.departement, g.places, `+count+` FROM organisations g WHERE g.id = ANY(`+in+`)`, p...)
+	rows, err := s.db.Query(ctx, `SELECT g.id, g.legal_name, g.departement, g.places, `+count+`, coalesce((SELECT o.title FROM offers o WHERE o.id = x.offer), '')
+		FROM unnest(`+in+`::bigint[], `+cited+`::bigint[]) x(id, offer) JOIN organisations g ON g.id = x.id`, p...)
 	if err != nil {
 		return fmt.Errorf("matching: details: %w", err)
 	}
 	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
 	var org int64
-	var name, dep string
+	var name, dep, title string
 	var places []string
 	var refs int
-	_, err = pgx.ForEachRow(rows, []any{&org, &name, &dep, &places, &refs}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&org, &name, &dep, &places, &refs, &title}, func() error {
 		e := at[org]
-		e.Name, e.References = name, refs
+		e.Name, e.References, e.OfferTitle = name, refs, title
 		if overlaps(s.tax.PlaceKeys(append(places, "dep:"+dep)), placeKeys) {
 			e.ServesPlace = true
 		}
@@ -740,16 +796,16 @@ func overlaps(a, b []string) bool {
 // params are a statement's parameters, numbered as they are added.
 type params []any
 
-// add appends a parameter and returns its placeholder.
 // among is the condition on references r that keeps the request's Among
 // SMEs, when it names some.
-func (p *params) among(r Request) string {
+func (p *params) among(r Request, table string) string {
 	if r.Among == nil {
 		return ""
 	}
-	return " AND r.organisation_id = ANY(" + p.add(r.Among) + ")"
+	return " AND " + table + ".organisation_id = ANY(" + p.add(r.Among) + ")"
 }
 
+// add appends a parameter and returns its placeholder.
 func (p *params) add(v any) string {
 	*p = append(*p, v)
 	return fmt.Sprintf("$%d", len(*p))
