@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"time"
 
 	"passerelle/internal/matching"
 	"passerelle/internal/platform/postgres"
@@ -15,7 +17,7 @@ import (
 // benchMatching times the ranking of requests at the benchmark
 // database's scale: n real DECP contracts read as requests, each ranked
 // one at a time against every SME, beside the baseline query.
-func benchMatching(ctx context.Context, url string, n int, out io.Writer, stderr io.Writer) error {
+func benchMatching(ctx context.Context, url string, n int, memory bool, out io.Writer, stderr io.Writer) error {
 	tax, err := taxonomy.Load()
 	if err != nil {
 		return err
@@ -40,8 +42,26 @@ func benchMatching(ctx context.Context, url string, n int, out io.Writer, stderr
 		Scan(&orgs, &refs); err != nil {
 		return err
 	}
+	svc := matching.NewService(pool, tax)
+	var memNote string
+	if memory {
+		fmt.Fprintln(stderr, "Loading the evidence held in memory…")
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		if err := svc.KeepInMemory(ctx); err != nil {
+			return err
+		}
+		took := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		o, r := svc.MemorySize()
+		memNote = fmt.Sprintf("Evidence held in memory (`-memory`): %d organisations and %d past contracts loaded in %s; Go heap +%d MiB.\n\n",
+			o, r, took.Round(100*time.Millisecond), (int64(after.HeapAlloc)-int64(before.HeapAlloc))>>20)
+	}
 	fmt.Fprintf(stderr, "Ranking %d requests one at a time against %d organisations…\n", len(requests), orgs)
-	rank, base, cands, steps, err := matching.BenchRequests(ctx, matching.NewService(pool, tax), requests, stderr)
+	rank, base, cands, steps, err := matching.BenchRequests(ctx, svc, requests, stderr)
 	if err != nil {
 		return err
 	}
@@ -49,6 +69,7 @@ func benchMatching(ctx context.Context, url string, n int, out io.Writer, stderr
 	fmt.Fprintf(out, "\n## Matching: ranking one request (%d organisations, %d offers and references)\n\n", orgs, refs)
 	fmt.Fprintf(out, "%d requests (real DECP contracts: CPV code, département, object, buyer), one at a time; candidates scored per request: median %d, max %d.\n\n",
 		len(requests), cands[len(cands)/2], cands[len(cands)-1])
+	fmt.Fprint(out, memNote)
 	fmt.Fprintln(out, "| work | p50 | p95 | p99 |")
 	fmt.Fprintln(out, "|---|---|---|---|")
 	fmt.Fprintf(out, "| baseline: the division's past contracts read (one indexed query) | %v | %v | %v |\n", base.Quantile(0.5), base.Quantile(0.95), base.Quantile(0.99))

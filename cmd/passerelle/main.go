@@ -451,6 +451,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	fs.Uint64Var(&opt.Seed, "seed", 1, "random seed of the sampled searches")
 	out := fs.String("out", filepath.Join(".artifacts", "bench.md"), "where to write the Markdown report too")
 	matchingOnly := fs.Int("matching", 0, "only time the ranking of this many requests (the matching benchmark)")
+	memory := fs.Bool("memory", false, "with -matching: rank with the evidence held in memory (matching.Memory)")
 	fs.IntVar(&opt.Requests, "requests", 100000, "purchase requests of the buyer side (made once, 100 matches each); 0 skips it")
 	fs.BoolVar(&opt.IndexOnly, "index-only", false, "leave out the searches in PostgreSQL alone (comparing two versions of the index)")
 	fs.BoolVar(&opt.BuyerOnly, "buyer", false, "only measure the buyer side (request page, requests for an SME, observatory, staff figures)")
@@ -483,7 +484,7 @@ func runBench(ctx context.Context, cfg config.Config, args []string, benchURL st
 	}
 	defer f.Close()
 	if *matchingOnly > 0 {
-		return benchMatching(ctx, url, *matchingOnly, io.MultiWriter(stdout, f), stderr)
+		return benchMatching(ctx, url, *matchingOnly, *memory, io.MultiWriter(stdout, f), stderr)
 	}
 	if *recompute > 0 {
 		return benchRecompute(ctx, url, opt.Requests, *recompute, io.MultiWriter(stdout, f), stderr)

@@ -337,22 +337,10 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 			e := &Evidence{OrgID: x.id}
 			cand := false
 			latestHere := 0
-			var n, y [4]int // group, class, category, exact (classReferences)
-			classRefs := false
+			var class classCount // classReferences
 			for _, ref := range x.refs {
 				lvl := bestLevel(ref.code, r.CPV)
-				if hasPrefixOf(ref.code, r.CPV, 3) {
-					classRefs = true
-					y[0] = max(y[0], ref.year)
-					for k, digits := range []int{3, 4, 5, 6} {
-						if atLeast(ref.code, r.CPV, digits) {
-							n[k]++
-							if k > 0 {
-								y[k] = max(y[k], ref.year)
-							}
-						}
-					}
-				}
+				class.add(ref.code, ref.year, r.CPV)
 				if r.Departement != "" && ref.dep == r.Departement && hasPrefixOf(ref.code, r.CPV, 2) {
 					cand = true
 					for l := LevelDivision; l <= lvl; l++ {
@@ -391,11 +379,9 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 					pairs = append(pairs, pair{req: i, pos: len(lists[i]), ref: ref.id, text: inDivisions, buyer: same})
 				}
 			}
-			if classRefs {
+			if class.any {
 				cand = true
-				e.RefsAt = [6]int{0, n[0], n[0], n[1], n[2], n[3]}
-				e.LatestAt = [6]int{0, y[0], y[0], y[1], y[2], y[3]}
-				e.Latest = y[1]
+				class.set(e)
 			}
 			e.latestHere = latestHere
 			for _, o := range x.offers {

@@ -112,6 +112,7 @@ type Service struct {
 	mu       sync.Mutex
 	affinity *Affinity
 	loadedAt time.Time
+	memory   *Memory // KeepInMemory
 }
 
 // NewService returns the service with the fitted weights.
@@ -261,12 +262,23 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		return nil, nil
 	}
 	placeKeys := s.tax.PlaceKeys(requestPlaces(r))
+	mem, err := s.inMemory(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	var worded []int64
 	started := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
-	if s.EvalExhaustive {
+	switch {
+	case s.EvalExhaustive:
 		g.Go(func() error { return s.divisionReferences(gctx, r, get) })
-	} else {
+	case mem != nil:
+		g.Go(s.timed("class contracts", func() error {
+			mem.classReferences(r, s.Weights, s.ReferenceCandidates, get)
+			return nil
+		}))
+		g.Go(s.timed("local contracts", func() error { return s.localReferences(gctx, r, get) }))
+	default:
 		g.Go(s.timed("class contracts", func() error { return s.classReferences(gctx, r, get) }))
 		g.Go(s.timed("local contracts", func() error { return s.localReferences(gctx, r, get) }))
 	}
@@ -408,12 +420,42 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// or for all when exhaustive (the evaluation).
 	started = time.Now()
 	defer func() { s.trace("candidates' trade and place", time.Since(started)) }()
-	// Thousands of index probes at national scale: two halves at once, on
-	// the two cores the candidate searches just left.
+	// From memory; otherwise thousands of index probes at national scale:
+	// two halves at once, on the two cores the candidate searches just left.
+	member := make(map[int64]bool, len(by))
+	know := func(org int64, naf, dep string) {
+		e := by[org]
+		e.NAF, e.Departement = naf, dep
+		if d, ok := s.tax.Departement(dep); ok {
+			e.Region = d.RegionCode
+		}
+		minus := 0
+		if excluded[org] {
+			minus = 1
+		}
+		e.AffinityDiv = aff.Share(naf, divisions[0], minus)
+		if len(r.CPV[0]) >= 3 {
+			e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
+		}
+	}
+	if mem != nil {
+		mem.mu.RLock()
+		for _, id := range ids {
+			if naf, dep, isMember, ok := mem.org(id); ok && isMember {
+				member[id] = true
+				know(id, naf, dep)
+			}
+		}
+		mem.mu.RUnlock()
+		ids = nil
+	}
 	slices.Sort(ids)
-	halves := [][]int64{ids}
-	if len(ids) >= 2000 {
+	var halves [][]int64
+	switch {
+	case len(ids) >= 2000:
 		halves = [][]int64{ids[:len(ids)/2], ids[len(ids)/2:]}
+	case len(ids) > 0:
+		halves = [][]int64{ids}
 	}
 	members := make([][]int64, len(halves))
 	og, octx := errgroup.WithContext(ctx)
@@ -427,19 +469,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			var naf, dep string
 			_, err = pgx.ForEachRow(rows, []any{&org, &naf, &dep}, func() error {
 				members[k] = append(members[k], org)
-				e := by[org]
-				e.NAF, e.Departement = naf, dep
-				if d, ok := s.tax.Departement(dep); ok {
-					e.Region = d.RegionCode
-				}
-				minus := 0
-				if excluded[org] {
-					minus = 1
-				}
-				e.AffinityDiv = aff.Share(naf, divisions[0], minus)
-				if len(r.CPV[0]) >= 3 {
-					e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
-				}
+				know(org, naf, dep)
 				return nil
 			})
 			if err != nil {
@@ -451,7 +481,6 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	if err := og.Wait(); err != nil {
 		return nil, err
 	}
-	member := make(map[int64]bool, len(by))
 	for _, list := range members {
 		for _, id := range list {
 			member[id] = true

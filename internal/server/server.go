@@ -158,6 +158,7 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 		return nil
 	})
 	jobs.Periodic[once.PruneArgs](reg, 24*time.Hour, func(ctx context.Context) error { return once.Prune(ctx, db) })
+	jobs.Periodic[matching.PruneLogArgs](reg, time.Hour, func(ctx context.Context) error { return matching.PruneLog(ctx, db) })
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
 	requests := purchase.NewService(db, tax, search.NewIndexer(tax), notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL))

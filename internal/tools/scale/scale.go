@@ -74,6 +74,9 @@ func Generate(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, opt
 			// The matching's narrow copy of offers by category, filled at once below.
 			`ALTER TABLE offers DISABLE TRIGGER offers_categories`,
 			`ALTER TABLE offers DISABLE TRIGGER offers_categories_update`,
+			// New SMEs: a server's memory of evidence reads them when it loads.
+			`ALTER TABLE organisations DISABLE TRIGGER organisations_evidence_insert`,
+			`ALTER TABLE org_references DISABLE TRIGGER references_evidence_insert`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
@@ -124,6 +127,8 @@ func Generate(ctx context.Context, db *pgxpool.Pool, tax *taxonomy.Taxonomy, opt
 			`ALTER TABLE org_references ENABLE TRIGGER references_match_change`,
 			`ALTER TABLE offers ENABLE TRIGGER offers_categories`,
 			`ALTER TABLE offers ENABLE TRIGGER offers_categories_update`,
+			`ALTER TABLE organisations ENABLE TRIGGER organisations_evidence_insert`,
+			`ALTER TABLE org_references ENABLE TRIGGER references_evidence_insert`,
 			`INSERT INTO search_changes (list) VALUES ('all')`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {

@@ -1,0 +1,441 @@
+package matching
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Memory holds what ranking a request reads of every SME the most: its
+// trade, département and membership, and its past contracts by CPV group.
+// Counting a group's contracts per SME in SQL reads up to 160,000 index
+// entries per request at national scale, and reading thousands of
+// candidates' trade as many index probes; here both are a walk over maps.
+// It is derived, never the source of truth: loaded from PostgreSQL, then
+// brought up to date before each use from evidence_log, the SMEs whose
+// evidence changed (written by triggers), so a ranking reads what was
+// committed when it began, as the SQL searches do.
+type Memory struct {
+	db *pgxpool.Pool
+
+	update sync.Mutex // one catch-up at a time
+	mu     sync.RWMutex
+	// Without pointers, so that the collector never walks them: trades
+	// and départements as numbers (names), past contracts as flat lists
+	// by CPV group, sorted by SME.
+	orgs    map[int64]memOrg
+	byGroup map[string][]memRef
+	names   []string
+	nameIDs map[string]uint16
+	// last is the last change read; pending the transactions still
+	// running when the log was last read, whose changes may yet commit
+	// with a lower number.
+	last    int64
+	pending []string
+	readAt  time.Time // of the last read of the log
+}
+
+// LogRetention is how long evidence_log keeps a change (PruneLog): a
+// memory that has not read the log for half of it loads everything again.
+const LogRetention = 24 * time.Hour
+
+// PruneLogArgs is the hourly job that deletes the changes older than
+// LogRetention from evidence_log.
+type PruneLogArgs struct{}
+
+// Kind names the job.
+func (PruneLogArgs) Kind() string { return "matching.prune_evidence_log" }
+
+// PruneLog deletes the changes older than LogRetention.
+func PruneLog(ctx context.Context, db *pgxpool.Pool) error {
+	if _, err := db.Exec(ctx, `DELETE FROM evidence_log WHERE logged_at < now() - $1::interval`, LogRetention.String()); err != nil {
+		return fmt.Errorf("matching: prune the evidence log: %w", err)
+	}
+	return nil
+}
+
+type memOrg struct {
+	naf, dep uint16 // Memory.names
+	member   bool   // a member PME or ETI: the only SMEs ranked
+}
+
+type memRef struct {
+	org  int64
+	code uint32 // the 8 digits as a number
+	year int32
+}
+
+func newMemory(db *pgxpool.Pool) *Memory {
+	return &Memory{db: db, orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{}}
+}
+
+// name numbers a trade or a département.
+func (m *Memory) name(s string) uint16 {
+	id, ok := m.nameIDs[s]
+	if !ok {
+		id = uint16(len(m.names))
+		m.names = append(m.names, s)
+		m.nameIDs[s] = id
+	}
+	return id
+}
+
+// LoadMemory reads every SME's trade, place and past contracts, in one
+// snapshot whose place in the log it keeps.
+func LoadMemory(ctx context.Context, db *pgxpool.Pool) (*Memory, error) {
+	m := newMemory(db)
+	err := pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := m.position(ctx, tx); err != nil {
+			return err
+		}
+		orgs, refs, err := m.read(ctx, tx, nil)
+		if err != nil {
+			return err
+		}
+		m.orgs = orgs
+		for g, list := range refs {
+			slices.SortFunc(list, byOrg)
+			m.byGroup[g] = list
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("matching: memory: %w", err)
+	}
+	m.readAt = time.Now()
+	return m, nil
+}
+
+func byOrg(a, b memRef) int { return cmp.Compare(a.org, b.org) }
+
+// position reads, in the transaction's snapshot, the last change it sees
+// and the transactions it does not see yet.
+func (m *Memory) position(ctx context.Context, tx pgx.Tx) error {
+	return tx.QueryRow(ctx, `SELECT coalesce((SELECT max(seq) FROM evidence_log), 0),
+		array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x)`).Scan(&m.last, &m.pending)
+}
+
+// read reads the organisations given (all when nil) and their past
+// contracts by group. It numbers names: the caller holds the write lock
+// or owns m.
+func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]memOrg, map[string][]memRef, error) {
+	orgs, refs := map[int64]memOrg{}, map[string][]memRef{}
+	rows, err := tx.Query(ctx, `SELECT g.id, g.naf_code, g.departement, `+smeMember+` FROM organisations g
+		WHERE $1::bigint[] IS NULL OR g.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	var id int64
+	var naf, dep, code string
+	var member bool
+	if _, err = pgx.ForEachRow(rows, []any{&id, &naf, &dep, &member}, func() error {
+		orgs[id] = memOrg{naf: m.name(naf), dep: m.name(dep), member: member}
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
+		WHERE $1::bigint[] IS NULL OR r.organisation_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	var year int32
+	_, err = pgx.ForEachRow(rows, []any{&id, &code, &year}, func() error {
+		n, err := strconv.ParseUint(code, 10, 32)
+		if err != nil || len(code) != 8 {
+			return nil // the table's CHECK keeps 8 digits
+		}
+		refs[code[:3]] = append(refs[code[:3]], memRef{org: id, code: uint32(n), year: year})
+		return nil
+	})
+	return orgs, refs, err
+}
+
+// CatchUp reads again the SMEs whose evidence changed since the last
+// read: the log's rows after the last one read, and those of the
+// transactions running then. It returns how many SMEs it read again.
+func (m *Memory) CatchUp(ctx context.Context) (int, error) {
+	m.update.Lock()
+	defer m.update.Unlock()
+	if time.Since(m.readAt) > LogRetention/2 { // the log may have lost changes since
+		fresh, err := LoadMemory(ctx, m.db)
+		if err != nil {
+			return 0, err
+		}
+		m.mu.Lock()
+		m.orgs, m.byGroup, m.names, m.nameIDs = fresh.orgs, fresh.byGroup, fresh.names, fresh.nameIDs
+		m.last, m.pending, m.readAt = fresh.last, fresh.pending, fresh.readAt
+		m.mu.Unlock()
+		return len(fresh.orgs), nil
+	}
+	started := time.Now()
+	var changed []int64
+	var orgs map[int64]memOrg
+	var refs map[string][]memRef
+	next := &Memory{}
+	err := pgx.BeginTxFunc(ctx, m.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := next.position(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT organisation_id FROM evidence_log WHERE seq > $1 OR xid = ANY($2::xid8[])`, m.last, m.pending)
+		if err != nil {
+			return err
+		}
+		if changed, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(changed) == 0 {
+			return err
+		}
+		m.mu.Lock() // names are numbered as they are read
+		defer m.mu.Unlock()
+		orgs, refs, err = m.read(ctx, tx, changed)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("matching: memory: catch up: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		gone := func(x memRef) bool { _, ok := slices.BinarySearch(changed, x.org); return ok }
+		for _, id := range changed {
+			delete(m.orgs, id)
+			if o, ok := orgs[id]; ok {
+				m.orgs[id] = o
+			}
+		}
+		// Every group's list without the changed SMEs, then with what they hold now.
+		for g, list := range m.byGroup {
+			if slices.ContainsFunc(list, gone) {
+				m.byGroup[g] = slices.DeleteFunc(list, gone)
+			}
+		}
+		for g, list := range refs {
+			merged := append(m.byGroup[g], list...)
+			slices.SortFunc(merged, byOrg)
+			m.byGroup[g] = merged
+		}
+	}
+	m.last = max(m.last, next.last)
+	m.pending = next.pending
+	m.readAt = started
+	return len(changed), nil
+}
+
+// classCount counts an SME's past contracts in a request's CPV groups at
+// the group, class, category and exact levels, with the latest year of
+// each (classReferences' counts).
+type classCount struct {
+	n, y [4]int // group, class, category, exact
+	any  bool
+}
+
+// add counts a past contract of the given code and year.
+func (c *classCount) add(code string, year int, codes []string) {
+	if !hasPrefixOf(code, codes, 3) {
+		return
+	}
+	var at [4]bool
+	for k, digits := range []int{3, 4, 5, 6} {
+		at[k] = atLeast(code, codes, digits)
+	}
+	c.addLevels(year, at)
+}
+
+// addLevels counts a past contract in the request's groups, of the given
+// year, at the levels it reaches (group, class, category, exact).
+func (c *classCount) addLevels(year int, at [4]bool) {
+	c.any = true
+	c.y[0] = max(c.y[0], year)
+	for k := range at {
+		if at[k] {
+			c.n[k]++
+			if k > 0 {
+				c.y[k] = max(c.y[k], year)
+			}
+		}
+	}
+}
+
+// set writes the counts into the evidence.
+func (c *classCount) set(e *Evidence) {
+	e.RefsAt = [6]int{0, c.n[0], c.n[0], c.n[1], c.n[2], c.n[3]}
+	e.LatestAt = [6]int{0, c.y[0], c.y[0], c.y[1], c.y[2], c.y[3]}
+	e.Latest = c.y[1]
+}
+
+// classReferences is Service.classReferences from memory: every SME with
+// a past contract in the request's groups counted, the limit whose counts
+// weigh most under the weights kept.
+func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64) *Evidence) {
+	type counted struct {
+		org   int64
+		score float64
+		c     classCount
+	}
+	var groups []string
+	for _, c := range r.CPV {
+		if g := c[:min(3, len(c))]; !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	// Each code's place under the request's, worked out once.
+	type levels struct {
+		in   bool
+		at   [4]bool
+		code string
+	}
+	known := map[uint32]levels{}
+	level := func(code uint32) levels {
+		l, ok := known[code]
+		if !ok {
+			l.code = fmt.Sprintf("%08d", code)
+			l.in = hasPrefixOf(l.code, r.CPV, 3)
+			for k, digits := range []int{3, 4, 5, 6} {
+				l.at[k] = atLeast(l.code, r.CPV, digits)
+			}
+			known[code] = l
+		}
+		return l
+	}
+	m.mu.RLock()
+	var list []counted
+	for gi, g := range groups {
+		refs := m.byGroup[g]
+		for i := 0; i < len(refs); {
+			org := refs[i].org
+			if gi > 0 && slices.ContainsFunc(groups[:gi], func(h string) bool { return m.holds(h, org) }) {
+				for i < len(refs) && refs[i].org == org {
+					i++
+				}
+				continue // counted with an earlier group, all its groups at once
+			}
+			x := counted{org: org}
+			j := i
+			for ; j < len(refs) && refs[j].org == org; j++ {
+				if l := level(refs[j].code); l.in {
+					x.c.addLevels(int(refs[j].year), l.at)
+				}
+			}
+			i = j
+			for _, h := range groups[gi+1:] {
+				for _, ref := range m.refsOf(h, org) {
+					if l := level(ref.code); l.in {
+						x.c.addLevels(int(ref.year), l.at)
+					}
+				}
+			}
+			n := x.c.n
+			x.score = w[FRefsGroup]*ln1(n[0]) + w[FRefsClass]*ln1(n[1]) + w[FRefsCategory]*ln1(n[2]) + w[FRefsExact]*ln1(n[3])
+			list = append(list, x)
+		}
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(list, func(a, b counted) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.org, b.org)
+	})
+	for _, x := range list[:min(limit, len(list))] {
+		x.c.set(get(x.org))
+	}
+}
+
+// ln1 is ln(1+n), read from a table for the small counts most are.
+func ln1(n int) float64 {
+	if n < len(lnTable) {
+		return lnTable[n]
+	}
+	return math.Log(float64(1 + n))
+}
+
+var lnTable = func() (t [256]float64) {
+	for n := range t {
+		t[n] = math.Log(float64(1 + n))
+	}
+	return t
+}()
+
+// refsOf are an SME's past contracts in a group (the list is sorted by SME).
+func (m *Memory) refsOf(group string, org int64) []memRef {
+	list := m.byGroup[group]
+	i, _ := slices.BinarySearchFunc(list, org, func(x memRef, org int64) int { return cmp.Compare(x.org, org) })
+	j := i
+	for j < len(list) && list[j].org == org {
+		j++
+	}
+	return list[i:j]
+}
+
+// holds tells whether an SME has a past contract in a group.
+func (m *Memory) holds(group string, org int64) bool { return len(m.refsOf(group, org)) > 0 }
+
+// org is an organisation's trade, département and membership; ok is
+// false when there is none of that id. The caller holds the read lock.
+func (m *Memory) org(id int64) (naf, dep string, member, ok bool) {
+	o, ok := m.orgs[id]
+	return m.names[o.naf], m.names[o.dep], o.member, ok
+}
+
+// Size is how many organisations and past contracts it holds.
+func (m *Memory) Size() (orgs, refs int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, list := range m.byGroup {
+		refs += len(list)
+	}
+	return len(m.orgs), refs
+}
+
+// MemorySize is how many organisations and past contracts its memory
+// holds (none without KeepInMemory).
+func (s *Service) MemorySize() (orgs, refs int) {
+	s.mu.Lock()
+	m := s.memory
+	s.mu.Unlock()
+	if m == nil {
+		return 0, 0
+	}
+	return m.Size()
+}
+
+// KeepInMemory loads the evidence Memory holds and uses it from then on
+// for the rankings it can serve (not the evaluation's, which leave
+// contracts out or look at a few SMEs).
+func (s *Service) KeepInMemory(ctx context.Context) error {
+	start := time.Now()
+	m, err := LoadMemory(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.memory = m
+	s.mu.Unlock()
+	s.trace("memory: loaded", time.Since(start))
+	return nil
+}
+
+// inMemory is the memory a ranking of r may read, brought up to date;
+// nil when there is none or r asks what it does not hold.
+func (s *Service) inMemory(ctx context.Context, r Request) (*Memory, error) {
+	s.mu.Lock()
+	m := s.memory
+	s.mu.Unlock()
+	if m == nil || s.EvalExhaustive || len(r.EvalExclude) > 0 || r.Among != nil {
+		return nil, nil
+	}
+	start := time.Now()
+	if _, err := m.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	s.trace("memory: caught up", time.Since(start))
+	return m, nil
+}

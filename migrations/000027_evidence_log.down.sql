@@ -1,0 +1,12 @@
+DROP TRIGGER organisations_evidence_update ON organisations;
+DROP TRIGGER organisations_evidence_delete ON organisations;
+DROP TRIGGER organisations_evidence_insert ON organisations;
+DROP TRIGGER references_evidence_update ON org_references;
+DROP TRIGGER references_evidence_delete ON org_references;
+DROP TRIGGER references_evidence_insert ON org_references;
+DROP FUNCTION evidence_log_org_old();
+DROP FUNCTION evidence_log_org_new();
+DROP FUNCTION evidence_log_both();
+DROP FUNCTION evidence_log_old();
+DROP FUNCTION evidence_log_new();
+DROP TABLE evidence_log;
