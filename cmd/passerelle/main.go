@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/indicator"
+	"passerelle/internal/matching"
 	"passerelle/internal/platform/backup"
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/i18n"
@@ -321,7 +322,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		sender = mail.SMTPSender{Addr: cfg.SMTPAddr, From: cfg.MailFrom, AllowPlain: cfg.SMTPPlain}
 	}
 	reg := jobs.NewRegistry()
-	server.Background(reg, cfg, background, tax, sender, log)
+	// The matching's memory of SMEs loads in the background; rankings read
+	// PostgreSQL alone until then.
+	evidence := matching.NewKeeper(background)
+	go func() {
+		if err := evidence.Run(ctx); err != nil {
+			log.Error("matching memory not loaded: rankings read PostgreSQL alone", "err", err)
+		}
+	}()
+	server.Background(reg, cfg, background, tax, sender, log, evidence)
 	quiet := jobs.NewQuiet(log, background) // one line when the database goes, one when it returns
 	queue, err := jobs.New(background, reg, log, jobs.Options{Quiet: quiet})
 	if err != nil {
@@ -379,7 +388,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	views := indicator.NewViews(pool)
 	go views.Run(ctx, indicator.FlushEvery, func(err error) { log.Error("offer views: kept for the next flush", "err", err) })
 	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Taxonomy: tax, Catalog: catalog, Jobs: queue, Index: index,
-		Draining: draining, Metrics: m, Views: views})
+		Draining: draining, Metrics: m, Views: views, Evidence: evidence})
 	err = server.ServeDraining(ctx, l, h, cfg, log, draining)
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

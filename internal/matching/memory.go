@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -395,11 +396,58 @@ func (m *Memory) Size() (orgs, refs int) {
 	return len(m.orgs), refs
 }
 
+// Keeper keeps one Memory for the services of a process: loaded once in
+// the background (rankings read PostgreSQL alone until then), then
+// brought up to date every minute, besides before each ranking, so that
+// a ranking has little of the log to read.
+type Keeper struct {
+	db *pgxpool.Pool
+	m  atomic.Pointer[Memory]
+}
+
+// NewKeeper returns a keeper that holds nothing yet (Run loads it).
+func NewKeeper(db *pgxpool.Pool) *Keeper { return &Keeper{db: db} }
+
+// Run loads the memory, then keeps it up to date until ctx ends; an error
+// is the load's (rankings then read PostgreSQL alone).
+func (k *Keeper) Run(ctx context.Context) error {
+	m, err := LoadMemory(ctx, k.db)
+	if err != nil {
+		return err
+	}
+	k.m.Store(m)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			_, _ = m.CatchUp(ctx) // a ranking's own catch-up reports a failure
+		}
+	}
+}
+
+// memory is what the keeper holds, nil before it is loaded or without a keeper.
+func (k *Keeper) memory() *Memory {
+	if k == nil {
+		return nil
+	}
+	return k.m.Load()
+}
+
+// UseMemory makes the service rank from the keeper's memory once loaded.
+func (s *Service) UseMemory(k *Keeper) {
+	s.mu.Lock()
+	s.keeper = k
+	s.mu.Unlock()
+}
+
 // MemorySize is how many organisations and past contracts its memory
-// holds (none without KeepInMemory).
+// holds (none before it is loaded).
 func (s *Service) MemorySize() (orgs, refs int) {
 	s.mu.Lock()
-	m := s.memory
+	m := s.keeper.memory()
 	s.mu.Unlock()
 	if m == nil {
 		return 0, 0
@@ -407,18 +455,17 @@ func (s *Service) MemorySize() (orgs, refs int) {
 	return m.Size()
 }
 
-// KeepInMemory loads the evidence Memory holds and uses it from then on
-// for the rankings it can serve (not the evaluation's, which leave
-// contracts out or look at a few SMEs).
+// KeepInMemory loads the memory now and ranks from it from then on
+// (the benchmark and tests; servers run a Keeper).
 func (s *Service) KeepInMemory(ctx context.Context) error {
 	start := time.Now()
 	m, err := LoadMemory(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.memory = m
-	s.mu.Unlock()
+	k := NewKeeper(s.db)
+	k.m.Store(m)
+	s.UseMemory(k)
 	s.trace("memory: loaded", time.Since(start))
 	return nil
 }
@@ -427,7 +474,7 @@ func (s *Service) KeepInMemory(ctx context.Context) error {
 // nil when there is none or r asks what it does not hold.
 func (s *Service) inMemory(ctx context.Context, r Request) (*Memory, error) {
 	s.mu.Lock()
-	m := s.memory
+	m := s.keeper.memory()
 	s.mu.Unlock()
 	if m == nil || s.EvalExhaustive || len(r.EvalExclude) > 0 || r.Among != nil {
 		return nil, nil

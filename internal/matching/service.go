@@ -112,7 +112,7 @@ type Service struct {
 	mu       sync.Mutex
 	affinity *Affinity
 	loadedAt time.Time
-	memory   *Memory // KeepInMemory
+	keeper   *Keeper // UseMemory: rankings read part of the evidence from memory
 }
 
 // NewService returns the service with the fitted weights.

@@ -58,6 +58,9 @@ type Deps struct {
 	// (indicator.Views.Run) and flushes once after the last request. nil:
 	// a counter of its own, written when an SME reads its figures.
 	Views *indicator.Views
+	// Evidence is the matching's memory of SMEs, run by the caller; nil:
+	// rankings read PostgreSQL alone.
+	Evidence *matching.Keeper
 	// Draining, once true, makes /readyz answer 503 so the load balancer
 	// stops sending requests before the server closes (see ServeDraining).
 	Draining *atomic.Bool
@@ -123,7 +126,9 @@ func New(d Deps) http.Handler {
 	s.moderation = moderation.NewService(d.DB, s.notify)
 	s.moderation.Register(s.offerSvc.Moderation())
 	s.purchases = purchase.NewService(d.DB, s.tax, index, s.notify)
-	s.purchases.UseMatcher(matching.ForRequests{Service: matching.NewService(d.DB, s.tax), Limit: MatchLimit})
+	matcher := matching.NewService(d.DB, s.tax)
+	matcher.UseMemory(d.Evidence)
+	s.purchases.UseMatcher(matching.ForRequests{Service: matcher, Limit: MatchLimit})
 	s.purchases.Invitations = d.Config.Invitations
 	s.moderation.Register(s.purchases.Moderation())
 	var queue indicator.Enqueuer
@@ -149,8 +154,10 @@ func New(d Deps) http.Handler {
 
 // Background registers every domain's background jobs on reg: the one list
 // of what runs behind the pages. Mail is delivered by sender; only in
-// development do sent mails keep their links readable for staff.
-func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *taxonomy.Taxonomy, sender mail.Sender, log *slog.Logger) {
+// development do sent mails keep their links readable for staff. The
+// rankings read part of the evidence from evidence's memory (nil: from
+// PostgreSQL alone).
+func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *taxonomy.Taxonomy, sender mail.Sender, log *slog.Logger, evidence *matching.Keeper) {
 	jobs.Periodic[PruneSessionsArgs](reg, time.Hour, func(ctx context.Context) error {
 		if _, err := db.Exec(ctx, `DELETE FROM sessions WHERE expiry < current_timestamp`); err != nil {
 			return fmt.Errorf("server: prune sessions: %w", err)
@@ -162,7 +169,9 @@ func Background(reg *jobs.Registry, cfg config.Config, db *pgxpool.Pool, tax *ta
 	mail.Register(reg, db, sender, mail.Options{KeepSecrets: cfg.Env == config.EnvDevelopment, Retention: cfg.MailRetention, Log: log})
 	search.Register(reg, db, search.NewIndexer(tax))
 	requests := purchase.NewService(db, tax, search.NewIndexer(tax), notify.New(db, mail.JobOutbox{}, i18n.MustLoad(), cfg.BaseURL))
-	requests.UseMatcher(matching.ForRequests{Service: matching.NewService(db, tax), Limit: MatchLimit})
+	matcher := matching.NewService(db, tax)
+	matcher.UseMemory(evidence)
+	requests.UseMatcher(matching.ForRequests{Service: matcher, Limit: MatchLimit})
 	requests.Invitations = cfg.Invitations
 	purchase.Register(reg, requests)
 	indicators := indicator.NewService(db, nil)

@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"passerelle/internal/matching"
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/jobs"
 	"passerelle/internal/platform/mail"
@@ -95,7 +96,8 @@ func StartWith(t testing.TB, o Options) *App {
 		}
 	})
 	reg := jobs.NewRegistry()
-	server.Background(reg, cfg, pool, taxonomy.MustLoad(), mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom, AllowPlain: true}, log)
+	evidence := matching.NewKeeper(pool) // run below, as servers run it
+	server.Background(reg, cfg, pool, taxonomy.MustLoad(), mail.SMTPSender{Addr: smtp.Addr, From: cfg.MailFrom, AllowPlain: true}, log, evidence)
 	queue, err := jobs.New(pool, reg, log, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -113,8 +115,10 @@ func StartWith(t testing.TB, o Options) *App {
 	index := searchindex.NewSyncer(pool, log)
 	index.Poll = 100 * time.Millisecond
 	go func() { _ = index.Run(ctx) }()
+	go func() { _ = evidence.Run(ctx) }()
 	m := metrics.New(metrics.Sources{Pools: map[string]*pgxpool.Pool{"web": pool}, DB: pool, Index: index, Log: log})
-	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index, SessionStore: o.SessionStore, Metrics: m})
+	h := server.New(server.Deps{Config: cfg, Logger: log, DB: pool, Jobs: queue, Index: index, SessionStore: o.SessionStore, Metrics: m,
+		Evidence: evidence})
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)

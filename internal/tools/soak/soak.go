@@ -86,7 +86,7 @@ func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) er
 	defer background.Close()
 	tax := taxonomy.MustLoad()
 	reg := jobs.NewRegistry()
-	server.Background(reg, cfg, background, tax, mail.LogSender{Log: log}, log)
+	server.Background(reg, cfg, background, tax, mail.LogSender{Log: log}, log, nil)
 	queue, err := jobs.New(background, reg, log, jobs.Options{})
 	if err != nil {
 		return err

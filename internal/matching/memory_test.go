@@ -1,0 +1,65 @@
+package matching
+
+import (
+	"context"
+	"testing"
+
+	"passerelle/internal/platform/postgres/pgtest"
+	"passerelle/internal/taxonomy"
+	"passerelle/internal/tools/scale"
+)
+
+// A change written by a transaction that began before another's but
+// committed after the memory read the other's (its number is the lower)
+// still reaches the memory; the log keeps a day of changes.
+func TestMemoryReadsAChangeCommittedLate(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	tax := taxonomy.MustLoad()
+	if _, err := scale.Generate(ctx, pool, tax, scale.Options{Organisations: 40, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadMemory(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := pgtest.Rows[int64](t, pool, `SELECT id FROM organisations ORDER BY id LIMIT 2`)
+	add := `INSERT INTO org_references (organisation_id, client, object, cpv_code, year) VALUES ($1, 'Ville de Lyon', 'Maintenance informatique', '72267100', 2024)`
+	late, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(ctx)
+	if _, err := late.Exec(ctx, add, orgs[0]); err != nil { // logged first, committed last
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, add, orgs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.CatchUp(ctx); err != nil || n != 1 {
+		t.Fatalf("first catch-up: %d SMEs read again (%v), want the one committed", n, err)
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.CatchUp(ctx); err != nil || n != 1 {
+		t.Fatalf("second catch-up: %d SMEs read again (%v), want the one committed late", n, err)
+	}
+	for _, org := range orgs {
+		if refs := m.refsOf("722", org); len(refs) == 0 || refs[len(refs)-1].code != 72267100 {
+			t.Errorf("SME %d: its new contract is not in memory: %v", org, refs)
+		}
+	}
+	// A day of changes kept, older ones pruned.
+	if _, err := pool.Exec(ctx, `UPDATE evidence_log SET logged_at = now() - interval '25 hours' WHERE organisation_id = $1`, orgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := PruneLog(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	var old, kept int
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE organisation_id = $1), count(*) FILTER (WHERE organisation_id = $2) FROM evidence_log`, orgs[0], orgs[1]), &old, &kept)
+	if old != 0 || kept == 0 {
+		t.Fatalf("after pruning: %d changes older than a day, %d of today", old, kept)
+	}
+}
