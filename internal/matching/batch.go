@@ -480,8 +480,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 			}
 			ev = append(ev, *e)
 		}
-		ranked := Rank(ev, r, b.s.Weights, years[i])
-		for _, x := range ranked[:min(limit, len(ranked))] {
+		for _, x := range RankFirst(ev, r, b.s.Weights, years[i], limit) {
 			out[i] = append(out[i], Match{Ranked: x, Facts: Facts(x.Evidence, r)})
 		}
 	}

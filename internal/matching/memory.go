@@ -307,7 +307,11 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 		return l
 	}
 	m.mu.RLock()
-	var list []counted
+	size := 0
+	for _, g := range groups {
+		size += len(m.byGroup[g])
+	}
+	list := make([]counted, 0, size) // at most one per contract
 	for gi, g := range groups {
 		refs := m.byGroup[g]
 		for i := 0; i < len(refs); {
@@ -339,14 +343,13 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 		}
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(list, func(a, b counted) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.org, b.org)
-	})
-	for _, x := range list[:min(limit, len(list))] {
-		x.c.set(get(x.org))
+	keys := make([]rankKey, len(list))
+	for i, x := range list {
+		keys[i] = rankKey{x.score, x.org, int32(i)}
+	}
+	sortKeys(keys)
+	for _, k := range keys[:min(limit, len(keys))] {
+		list[k.i].c.set(get(k.org))
 	}
 }
 

@@ -79,3 +79,44 @@ func TestOffersByCategoryAsTheirFacetsSay(t *testing.T) {
 		t.Fatal("no offer recoded: the updates missed")
 	}
 }
+
+// An offer's places meet a request's as their place keys overlap exactly
+// when they share a région: for every département and région of the
+// taxonomy (and a code it does not know) against every request place.
+func TestSharesRegionAsPlaceKeysOverlap(t *testing.T) {
+	tax := taxonomy.MustLoad()
+	s := &Service{tax: tax}
+	var places []string
+	for _, d := range tax.Departements() {
+		places = append(places, "dep:"+d.Code)
+	}
+	for _, r := range tax.Regions() {
+		places = append(places, "reg:"+r.Code)
+	}
+	places = append(places, "dep:00", "reg:00")
+	var requests [][]string
+	for _, d := range tax.Departements() {
+		requests = append(requests, []string{"dep:" + d.Code, "reg:" + d.RegionCode}, []string{"dep:" + d.Code})
+	}
+	for _, r := range tax.Regions() {
+		requests = append(requests, []string{"reg:" + r.Code})
+	}
+	met := 0
+	for _, req := range requests {
+		keys := tax.PlaceKeys(req)
+		regions := placeRegions(keys)
+		for i, p := range places {
+			offer := []string{p, places[(i*37)%len(places)]}
+			want := overlaps(tax.PlaceKeys(offer), keys)
+			if got := s.sharesRegion(offer, regions); got != want {
+				t.Fatalf("offer in %v, request in %v: shares a région %v, place keys overlap %v", offer, req, got, want)
+			}
+			if want {
+				met++
+			}
+		}
+	}
+	if met < 100 {
+		t.Fatalf("%d places met: the test says little", met)
+	}
+}

@@ -8,6 +8,7 @@
 package matching
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -227,18 +228,40 @@ type Ranked struct {
 // Rank scores every candidate and sorts them, best first; ties go to the
 // lower organisation id so that a ranking is reproducible.
 func Rank(evidence []Evidence, r Request, w Weights, year int) []Ranked {
-	out := make([]Ranked, len(evidence))
-	for i, e := range evidence {
-		out[i] = Ranked{Evidence: e, Score: Score(FeaturesOf(e, r, year), w)}
+	return RankFirst(evidence, r, w, year, len(evidence))
+}
+
+// RankFirst is the first n of Rank: the evidence, a few hundred bytes
+// each, is copied for those only (thousands are scored per request).
+func RankFirst(evidence []Evidence, r Request, w Weights, year, n int) []Ranked {
+	keys := make([]rankKey, len(evidence))
+	for i := range evidence {
+		keys[i] = rankKey{Score(FeaturesOf(evidence[i], r, year), w), evidence[i].OrgID, int32(i)}
 	}
-	slices.SortFunc(out, func(a, b Ranked) int {
+	sortKeys(keys)
+	out := make([]Ranked, min(n, len(keys)))
+	for k := range out {
+		out[k] = Ranked{Evidence: evidence[keys[k].i], Score: keys[k].score}
+	}
+	return out
+}
+
+// rankKey is a scored SME's place in a list: best score first, then the
+// lower id.
+type rankKey struct {
+	score float64
+	org   int64
+	i     int32
+}
+
+func sortKeys(keys []rankKey) {
+	slices.SortFunc(keys, func(a, b rankKey) int {
 		switch {
-		case a.Score > b.Score:
+		case a.score > b.score:
 			return -1
-		case a.Score < b.Score:
+		case a.score < b.score:
 			return 1
 		}
-		return int(a.OrgID - b.OrgID)
+		return cmp.Compare(a.org, b.org)
 	})
-	return out
 }

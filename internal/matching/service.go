@@ -323,6 +323,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// from the narrow copy kept by category (index-only); their titles are
 	// read for those shown only (details).
 	g.Go(s.timed("offers", func() error {
+		regions := placeRegions(placeKeys)
 		query, p := s.offersQuery(r, placeKeys)
 		if query == "" {
 			return nil
@@ -343,7 +344,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			if betterOffer(lvl, offerID, e) {
 				e.OfferLevel, e.OfferID, e.OfferTRL = lvl, offerID, trl
 			}
-			if overlaps(s.tax.PlaceKeys(places), placeKeys) {
+			if !e.ServesPlace && s.sharesRegion(places, regions) {
 				e.ServesPlace = true
 			}
 			return nil
@@ -720,9 +721,9 @@ func (s *Service) allWords(ctx context.Context, r Request, divisions []string) (
 // holding all of them: the words then reorder the head of the ranking,
 // without ranking every reference of a division by words.
 func (s *Service) textOfBest(ctx context.Context, r Request, divisions []string, list []Evidence, worded []int64) error {
-	ranked := Rank(list, r, s.Weights, 0)
+	ranked := RankFirst(list, r, s.Weights, 0, s.TextBest)
 	ids := append([]int64(nil), worded...)
-	for _, x := range ranked[:min(s.TextBest, len(ranked))] {
+	for _, x := range ranked {
 		ids = append(ids, x.OrgID)
 	}
 	at := make(map[int64]int, len(list))
@@ -789,6 +790,37 @@ func (s *Service) details(ctx context.Context, r Request, list []*Evidence) erro
 		return fmt.Errorf("matching: details: %w", err)
 	}
 	return nil
+}
+
+// placeRegions are the région codes among place keys ("reg:84": "84").
+func placeRegions(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if code, ok := strings.CutPrefix(k, "reg:"); ok {
+			out = append(out, code)
+		}
+	}
+	return out
+}
+
+// sharesRegion tells whether places ("dep:69", "reg:84") lie in one of
+// the régions: overlaps(PlaceKeys(places), keys) without expanding them,
+// as both sides' keys hold each of their départements' région.
+func (s *Service) sharesRegion(places, regions []string) bool {
+	for _, p := range places {
+		kind, code, _ := strings.Cut(p, ":")
+		switch kind {
+		case "dep":
+			if d, ok := s.tax.Departement(code); ok && slices.Contains(regions, d.RegionCode) {
+				return true
+			}
+		case "reg":
+			if _, ok := s.tax.Region(code); ok && slices.Contains(regions, code) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requestPlaces are the request's places as place keys.
@@ -912,8 +944,7 @@ func (s *Service) rank(ctx context.Context, r Request, year, limit int) ([]Match
 	if err != nil {
 		return nil, 0, err
 	}
-	ranked := Rank(ev, r, s.Weights, year)
-	ranked = ranked[:min(limit, len(ranked))]
+	ranked := RankFirst(ev, r, s.Weights, year, limit)
 	if !s.EvalExhaustive { // the evidence has them already
 		shown := make([]*Evidence, len(ranked))
 		for i := range ranked {
