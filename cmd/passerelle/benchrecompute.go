@@ -72,7 +72,12 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 		ids = append(ids, id)
 	}
 	rows.Close()
-	matcher := matching.ForRequests{Service: matching.NewService(pool, tax), Limit: server.MatchLimit}
+	// As a server runs it: whole rankings read part of the evidence from memory.
+	svc := matching.NewService(pool, tax)
+	if err := svc.KeepInMemory(ctx); err != nil {
+		return err
+	}
+	matcher := matching.ForRequests{Service: svc, Limit: server.MatchLimit}
 	if err := calibrate(ctx, pool, tax, matcher, ids, stderr); err != nil {
 		return err
 	}

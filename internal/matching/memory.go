@@ -125,8 +125,7 @@ func (m *Memory) position(ctx context.Context, tx pgx.Tx) error {
 }
 
 // read reads the organisations given (all when nil) and their past
-// contracts by group. It numbers names: the caller holds the write lock
-// or owns m.
+// contracts by group. It numbers names: the caller owns m.
 func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]memOrg, map[string][]memRef, error) {
 	orgs, refs := map[int64]memOrg{}, map[string][]memRef{}
 	rows, err := tx.Query(ctx, `SELECT g.id, g.naf_code, g.departement, `+smeMember+` FROM organisations g
@@ -181,7 +180,7 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 	var changed []int64
 	var orgs map[int64]memOrg
 	var refs map[string][]memRef
-	next := &Memory{}
+	next := newMemory(nil) // read aside, its own names: rankings go on meanwhile
 	err := pgx.BeginTxFunc(ctx, m.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := next.position(ctx, tx); err != nil {
 			return err
@@ -193,9 +192,7 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 		if changed, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(changed) == 0 {
 			return err
 		}
-		m.mu.Lock() // names are numbered as they are read
-		defer m.mu.Unlock()
-		orgs, refs, err = m.read(ctx, tx, changed)
+		orgs, refs, err = next.read(ctx, tx, changed)
 		return err
 	})
 	if err != nil {
@@ -209,6 +206,7 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 		for _, id := range changed {
 			delete(m.orgs, id)
 			if o, ok := orgs[id]; ok {
+				o.naf, o.dep = m.name(next.names[o.naf]), m.name(next.names[o.dep])
 				m.orgs[id] = o
 			}
 		}
