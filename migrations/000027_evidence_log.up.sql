@@ -13,45 +13,33 @@ CREATE TABLE evidence_log (
 );
 CREATE INDEX evidence_log_xid ON evidence_log (xid);
 
-CREATE FUNCTION evidence_log_new() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for both tables and every statement: an organisation logs
+-- its own id, a past contract its SME's; an update logs the SMEs before
+-- and after (a contract may move from one SME to another).
+CREATE FUNCTION evidence_log_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO evidence_log (organisation_id)
-        SELECT DISTINCT x.organisation_id FROM new_rows x;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION evidence_log_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO evidence_log (organisation_id)
-        SELECT DISTINCT x.organisation_id FROM old_rows x;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION evidence_log_both() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO evidence_log (organisation_id)
-        SELECT organisation_id FROM new_rows UNION SELECT organisation_id FROM old_rows;
+    IF TG_TABLE_NAME = 'organisations' AND TG_OP = 'DELETE' THEN
+        INSERT INTO evidence_log (organisation_id) SELECT id FROM old_rows;
+    ELSIF TG_TABLE_NAME = 'organisations' THEN
+        INSERT INTO evidence_log (organisation_id) SELECT id FROM new_rows;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO evidence_log (organisation_id) SELECT DISTINCT organisation_id FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO evidence_log (organisation_id) SELECT DISTINCT organisation_id FROM old_rows;
+    ELSE
+        INSERT INTO evidence_log (organisation_id) SELECT organisation_id FROM new_rows UNION SELECT organisation_id FROM old_rows;
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER references_evidence_insert AFTER INSERT ON org_references
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_new();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_write();
 CREATE TRIGGER references_evidence_delete AFTER DELETE ON org_references
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_old();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_write();
 CREATE TRIGGER references_evidence_update AFTER UPDATE ON org_references
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_both();
-
--- Organisations: their own id.
-CREATE FUNCTION evidence_log_org_new() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO evidence_log (organisation_id) SELECT x.id FROM new_rows x;
-    RETURN NULL;
-END $$;
-CREATE FUNCTION evidence_log_org_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO evidence_log (organisation_id) SELECT x.id FROM old_rows x;
-    RETURN NULL;
-END $$;
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_write();
 CREATE TRIGGER organisations_evidence_insert AFTER INSERT ON organisations
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_org_new();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_write();
 CREATE TRIGGER organisations_evidence_delete AFTER DELETE ON organisations
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_org_old();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_write();
 CREATE TRIGGER organisations_evidence_update AFTER UPDATE ON organisations
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_org_new();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION evidence_log_write();
