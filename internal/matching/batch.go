@@ -71,9 +71,8 @@ type batchOffer struct {
 	codes, places []string
 	facets        []string
 	trl           int
-	// Its facet keys and the place keys of its places, numbered
-	// (Batch.keyIDs), ascending.
-	facetIDs, placeIDs []int32
+	// Its facet keys, numbered (Batch.keyIDs), ascending.
+	facetIDs []int32
 }
 
 // Prepare reads what scoring orgs needs (for the platform's ranking, not
@@ -144,7 +143,7 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	var o batchOffer
 	if _, err := pgx.ForEachRow(rows, []any{&o.id, &org, &o.title, &o.codes, &o.trl, &o.places, &o.facets}, func() error {
 		if x := at[org]; x != nil {
-			o.facetIDs, o.placeIDs = b.number(o.facets, true), b.number(s.tax.PlaceKeys(o.places), true)
+			o.facetIDs = b.number(o.facets, true)
 			x.offers = append(x.offers, o)
 			for _, c := range o.codes {
 				if len(c) >= 2 {
@@ -315,6 +314,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 		placeKeys := b.s.tax.PlaceKeys(requestPlaces(r))
 		keys := offerKeys(r.CPV)
 		keyIDs, placeIDs := b.number(keys, false), b.number(placeKeys, false)
+		regions := placeRegions(placeKeys)
 		worded := strings.TrimSpace(r.Text) != ""
 		b.affineMu.Lock()
 		affine, ok := b.affine[divisions[0]]
@@ -396,7 +396,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 				if betterOffer(lvl, o.id, e) {
 					e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, o.id, o.title, o.trl
 				}
-				if overlapIDs(o.placeIDs, placeIDs) {
+				if b.s.sharesRegion(o.places, regions) {
 					e.ServesPlace = true
 				}
 			}

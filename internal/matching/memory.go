@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -19,7 +20,8 @@ import (
 // trade, département and membership, and its past contracts by CPV group.
 // Counting a group's contracts per SME in SQL reads up to 160,000 index
 // entries per request at national scale, and reading thousands of
-// candidates' trade as many index probes; here both are a walk over maps.
+// candidates' trade as many index probes; here a walk over a list sorted
+// by SME and map look-ups.
 // It is derived, never the source of truth: loaded from PostgreSQL, then
 // brought up to date before each use from evidence_log, the SMEs whose
 // evidence changed (written by triggers), so a ranking reads what was
@@ -66,6 +68,23 @@ func PruneLog(ctx context.Context, db *pgxpool.Pool) error {
 type memOrg struct {
 	naf, dep uint16 // Memory.names
 	member   bool   // a member PME or ETI: the only SMEs ranked
+	// The CPV groups of its past contracts (Memory.names), so that a
+	// catch-up takes it out of those lists only; more: in more than two.
+	groups  [2]uint16
+	ngroups uint8
+	more    bool
+}
+
+// inGroup notes that the organisation has a past contract in group g.
+func (o *memOrg) inGroup(g uint16) {
+	switch {
+	case o.more || slices.Contains(o.groups[:o.ngroups], g):
+	case int(o.ngroups) < len(o.groups):
+		o.groups[o.ngroups] = g
+		o.ngroups++
+	default:
+		o.more = true
+	}
 }
 
 type memRef struct {
@@ -154,6 +173,10 @@ func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]me
 			return nil // the table's CHECK keeps 8 digits
 		}
 		refs[code[:3]] = append(refs[code[:3]], memRef{org: id, code: uint32(n), year: year})
+		if o, ok := orgs[id]; ok {
+			o.inGroup(m.name(code[:3]))
+			orgs[id] = o
+		}
 		return nil
 	})
 	return orgs, refs, err
@@ -203,16 +226,30 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 	if len(changed) > 0 {
 		slices.Sort(changed)
 		gone := func(x memRef) bool { _, ok := slices.BinarySearch(changed, x.org); return ok }
+		// The lists the changed SMEs were in, without them (every list when
+		// one was in more than two groups), then with what they hold now.
+		var held []string
+		all := false
 		for _, id := range changed {
+			old := m.orgs[id]
+			all = all || old.more
+			for _, g := range old.groups[:old.ngroups] {
+				held = append(held, m.names[g])
+			}
 			delete(m.orgs, id)
 			if o, ok := orgs[id]; ok {
 				o.naf, o.dep = m.name(next.names[o.naf]), m.name(next.names[o.dep])
+				for k := range o.groups[:o.ngroups] {
+					o.groups[k] = m.name(next.names[o.groups[k]])
+				}
 				m.orgs[id] = o
 			}
 		}
-		// Every group's list without the changed SMEs, then with what they hold now.
-		for g, list := range m.byGroup {
-			if slices.ContainsFunc(list, gone) {
+		if all {
+			held = slices.Collect(maps.Keys(m.byGroup))
+		}
+		for _, g := range held {
+			if list := m.byGroup[g]; slices.ContainsFunc(list, gone) {
 				m.byGroup[g] = slices.DeleteFunc(list, gone)
 			}
 		}
@@ -285,24 +322,20 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 			groups = append(groups, g)
 		}
 	}
-	// Each code's place under the request's, worked out once.
-	type levels struct {
-		in   bool
-		at   [4]bool
-		code string
-	}
-	known := map[uint32]levels{}
-	level := func(code uint32) levels {
-		l, ok := known[code]
+	// Each code's levels under the request's (group, class, category,
+	// exact), worked out once; every contract listed under one of the
+	// request's groups is in them.
+	known := map[uint32][4]bool{}
+	level := func(code uint32) [4]bool {
+		at, ok := known[code]
 		if !ok {
-			l.code = fmt.Sprintf("%08d", code)
-			l.in = hasPrefixOf(l.code, r.CPV, 3)
+			c := fmt.Sprintf("%08d", code)
 			for k, digits := range []int{3, 4, 5, 6} {
-				l.at[k] = atLeast(l.code, r.CPV, digits)
+				at[k] = atLeast(c, r.CPV, digits)
 			}
-			known[code] = l
+			known[code] = at
 		}
-		return l
+		return at
 	}
 	m.mu.RLock()
 	size := 0
@@ -323,16 +356,12 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 			x := counted{org: org}
 			j := i
 			for ; j < len(refs) && refs[j].org == org; j++ {
-				if l := level(refs[j].code); l.in {
-					x.c.addLevels(int(refs[j].year), l.at)
-				}
+				x.c.addLevels(int(refs[j].year), level(refs[j].code))
 			}
 			i = j
 			for _, h := range groups[gi+1:] {
 				for _, ref := range m.refsOf(h, org) {
-					if l := level(ref.code); l.in {
-						x.c.addLevels(int(ref.year), l.at)
-					}
+					x.c.addLevels(int(ref.year), level(ref.code))
 				}
 			}
 			n := x.c.n
@@ -438,18 +467,12 @@ func (k *Keeper) memory() *Memory {
 }
 
 // UseMemory makes the service rank from the keeper's memory once loaded.
-func (s *Service) UseMemory(k *Keeper) {
-	s.mu.Lock()
-	s.keeper = k
-	s.mu.Unlock()
-}
+func (s *Service) UseMemory(k *Keeper) { s.keeper.Store(k) }
 
 // MemorySize is how many organisations and past contracts its memory
 // holds (none before it is loaded).
 func (s *Service) MemorySize() (orgs, refs int) {
-	s.mu.Lock()
-	m := s.keeper.memory()
-	s.mu.Unlock()
+	m := s.keeper.Load().memory()
 	if m == nil {
 		return 0, 0
 	}
@@ -474,9 +497,7 @@ func (s *Service) KeepInMemory(ctx context.Context) error {
 // inMemory is the memory a ranking of r may read, brought up to date;
 // nil when there is none or r asks what it does not hold.
 func (s *Service) inMemory(ctx context.Context, r Request) (*Memory, error) {
-	s.mu.Lock()
-	m := s.keeper.memory()
-	s.mu.Unlock()
+	m := s.keeper.Load().memory()
 	if m == nil || s.EvalExhaustive || len(r.EvalExclude) > 0 || r.Among != nil {
 		return nil, nil
 	}

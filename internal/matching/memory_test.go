@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"passerelle/internal/platform/postgres/pgtest"
-	"passerelle/internal/taxonomy"
-	"passerelle/internal/tools/scale"
 )
 
 // A change written by a transaction that began before another's but
@@ -14,11 +12,7 @@ import (
 // still reaches the memory; the log keeps a day of changes.
 func TestMemoryReadsAChangeCommittedLate(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.Pool(t)
-	tax := taxonomy.MustLoad()
-	if _, err := scale.Generate(ctx, pool, tax, scale.Options{Organisations: 40, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
+	pool, _ := generated(t, 40, 3)
 	m, err := LoadMemory(ctx, pool)
 	if err != nil {
 		t.Fatal(err)

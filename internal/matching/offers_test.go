@@ -5,10 +5,24 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/taxonomy"
 	"passerelle/internal/tools/scale"
 )
+
+// generated is a fresh database holding n generated SMEs (with offers
+// and past contracts), the same for the same seed.
+func generated(t *testing.T, n int, seed uint64) (*pgxpool.Pool, *taxonomy.Taxonomy) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	tax := taxonomy.MustLoad()
+	if _, err := scale.Generate(context.Background(), pool, tax, scale.Options{Organisations: n, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return pool, tax
+}
 
 // The narrow copy of offers by category and region (offer_categories)
 // finds, for every category key a request may have and every kind of
@@ -17,11 +31,7 @@ import (
 // (its triggers).
 func TestOffersByCategoryAsTheirFacetsSay(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.Pool(t)
-	tax := taxonomy.MustLoad()
-	if _, err := scale.Generate(ctx, pool, tax, scale.Options{Organisations: 300, Seed: 11}); err != nil {
-		t.Fatal(err)
-	}
+	pool, tax := generated(t, 300, 11)
 	s := NewService(pool, tax)
 	// Requests of every code the offers hold, shortened to each of its
 	// prefixes (a request in a division or a group reads wider), in the

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -112,7 +113,7 @@ type Service struct {
 	mu       sync.Mutex
 	affinity *Affinity
 	loadedAt time.Time
-	keeper   *Keeper // UseMemory: rankings read part of the evidence from memory
+	keeper   atomic.Pointer[Keeper] // UseMemory: rankings read part of the evidence from memory
 }
 
 // NewService returns the service with the fitted weights.
@@ -420,10 +421,6 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// (name, places, how many contracts) only for those shown (details),
 	// or for all when exhaustive (the evaluation).
 	started = time.Now()
-	defer func() { s.trace("candidates' trade and place", time.Since(started)) }()
-	// From memory; otherwise thousands of index probes at national scale:
-	// two halves at once, on the two cores the candidate searches just left.
-	member := make(map[int64]bool, len(by))
 	know := func(org int64, naf, dep string) {
 		e := by[org]
 		e.NAF, e.Departement = naf, dep
@@ -439,54 +436,11 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
 		}
 	}
-	if mem != nil {
-		mem.mu.RLock()
-		for _, id := range ids {
-			if naf, dep, isMember, ok := mem.org(id); ok && isMember {
-				member[id] = true
-				know(id, naf, dep)
-			}
-		}
-		mem.mu.RUnlock()
-		ids = nil
-	}
-	slices.Sort(ids)
-	var halves [][]int64
-	switch {
-	case len(ids) >= 2000:
-		halves = [][]int64{ids[:len(ids)/2], ids[len(ids)/2:]}
-	case len(ids) > 0:
-		halves = [][]int64{ids}
-	}
-	members := make([][]int64, len(halves))
-	og, octx := errgroup.WithContext(ctx)
-	for k, half := range halves {
-		og.Go(func() error {
-			rows, err := s.db.Query(octx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, half)
-			if err != nil {
-				return fmt.Errorf("matching: organisations: %w", err)
-			}
-			var org int64
-			var naf, dep string
-			_, err = pgx.ForEachRow(rows, []any{&org, &naf, &dep}, func() error {
-				members[k] = append(members[k], org)
-				know(org, naf, dep)
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("matching: organisations: %w", err)
-			}
-			return nil
-		})
-	}
-	if err := og.Wait(); err != nil {
+	member, err := s.whoTheyAre(ctx, ids, mem, know)
+	if err != nil {
 		return nil, err
 	}
-	for _, list := range members {
-		for _, id := range list {
-			member[id] = true
-		}
-	}
+	s.trace("candidates' trade and place", time.Since(started))
 	out := make([]Evidence, 0, len(by))
 	for _, e := range by {
 		if member[e.OrgID] {
@@ -511,28 +465,80 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	return out, nil
 }
 
+// whoTheyAre tells which of the candidates are member SMEs, and has know
+// hear each one's trade and département: from memory when there is one,
+// otherwise thousands of index probes at national scale, two halves at
+// once on the two cores the candidate searches just left.
+func (s *Service) whoTheyAre(ctx context.Context, ids []int64, mem *Memory, know func(org int64, naf, dep string)) (map[int64]bool, error) {
+	member := make(map[int64]bool, len(ids))
+	if mem != nil {
+		mem.mu.RLock()
+		defer mem.mu.RUnlock()
+		for _, id := range ids {
+			if naf, dep, isMember, ok := mem.org(id); ok && isMember {
+				member[id] = true
+				know(id, naf, dep)
+			}
+		}
+		return member, nil
+	}
+	slices.Sort(ids)
+	halves := [][]int64{ids}
+	if len(ids) >= 2000 {
+		halves = [][]int64{ids[:len(ids)/2], ids[len(ids)/2:]}
+	}
+	members := make([][]int64, len(halves))
+	g, gctx := errgroup.WithContext(ctx)
+	for k, half := range halves {
+		g.Go(func() error {
+			rows, err := s.db.Query(gctx, `SELECT g.id, g.naf_code, g.departement FROM organisations g WHERE g.id = ANY($1) AND `+smeMember, half)
+			if err != nil {
+				return fmt.Errorf("matching: organisations: %w", err)
+			}
+			var org int64
+			var naf, dep string
+			_, err = pgx.ForEachRow(rows, []any{&org, &naf, &dep}, func() error {
+				members[k] = append(members[k], org)
+				know(org, naf, dep)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("matching: organisations: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, list := range members {
+		for _, id := range list {
+			member[id] = true
+		}
+	}
+	return member, nil
+}
+
 // offersQuery reads the listed offers of the request's categories
 // serving its places from their narrow copy (offer_categories), as the
 // catalogue's facets would find them (listed AND facets && the category
 // keys AND facets && the place keys); "" when it has no category.
 func (s *Service) offersQuery(r Request, placeKeys []string) (string, params) {
-	// Its places meet the request's when they share a region (both
-	// sides' keys hold each département's region); without places, any
-	// region, or none.
-	var regions []string
-	for _, k := range placeKeys {
-		if strings.HasPrefix(k, "reg:") {
-			regions = append(regions, k)
-		}
+	// Its places meet the request's when they share a région (both
+	// sides' keys hold each département's région); without places, any
+	// région, or none.
+	var keys []string
+	for _, code := range placeRegions(placeKeys) {
+		keys = append(keys, "reg:"+code)
 	}
 	if len(placeKeys) == 0 {
-		regions = append(regions, "")
+		keys = append(keys, "")
 		for _, x := range s.tax.Regions() {
-			regions = append(regions, "reg:"+x.Code)
+			keys = append(keys, "reg:"+x.Code)
 		}
 	}
 	var p params
-	in := p.add(regions)
+	in := p.add(keys)
 	var union []string
 	for _, k := range offerKeys(r.CPV) {
 		union = append(union, `SELECT c.offer_id, c.organisation_id, c.cpv_codes, c.trl, c.places FROM offer_categories c
