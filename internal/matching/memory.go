@@ -374,8 +374,7 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 	for i, x := range list {
 		keys[i] = rankKey{x.score, x.org, int32(i)}
 	}
-	sortKeys(keys)
-	for _, k := range keys[:min(limit, len(keys))] {
+	for _, k := range firstKeys(keys, limit) {
 		list[k.i].c.set(get(k.org))
 	}
 }

@@ -10,6 +10,7 @@ package matching
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -238,8 +239,8 @@ func RankFirst(evidence []Evidence, r Request, w Weights, year, n int) []Ranked 
 	for i := range evidence {
 		keys[i] = rankKey{Score(FeaturesOf(evidence[i], r, year), w), evidence[i].OrgID, int32(i)}
 	}
-	sortKeys(keys)
-	out := make([]Ranked, min(n, len(keys)))
+	keys = firstKeys(keys, n)
+	out := make([]Ranked, len(keys))
 	for k := range out {
 		out[k] = Ranked{Evidence: evidence[keys[k].i], Score: keys[k].score}
 	}
@@ -254,14 +255,84 @@ type rankKey struct {
 	i     int32
 }
 
+// before orders keys best first; an organisation is in a list once, so
+// no two keys are equal.
+func before(a, b rankKey) bool {
+	return a.score > b.score || (a.score == b.score && a.org < b.org)
+}
+
 func sortKeys(keys []rankKey) {
 	slices.SortFunc(keys, func(a, b rankKey) int {
 		switch {
-		case a.score > b.score:
+		case before(a, b):
 			return -1
-		case a.score < b.score:
+		case before(b, a):
 			return 1
 		}
-		return cmp.Compare(a.org, b.org)
+		return cmp.Compare(a.i, b.i)
 	})
+}
+
+// firstKeys are the n best keys, in order: selected in linear time, then
+// only those sorted (a ranking keeps 100 or 3,000 of up to 100,000
+// candidates, and sorting them all was most of its time in Go). It
+// reorders keys.
+func firstKeys(keys []rankKey, n int) []rankKey {
+	if n <= 0 {
+		return keys[:0]
+	}
+	if n < len(keys) {
+		selectKeys(keys, n)
+		keys = keys[:n]
+	}
+	sortKeys(keys)
+	return keys
+}
+
+// selectKeys moves the n best keys (0 < n < len(keys)) to keys[:n], in
+// no order: Hoare's selection, the pivot a median of three, and a sort of
+// what is left should the partitions keep coming out lopsided.
+func selectKeys(keys []rankKey, n int) {
+	lo, hi := 0, len(keys)-1 // the n-th best is in keys[lo:hi+1]
+	for budget := 2 * bits.Len(uint(len(keys))); lo < hi; budget-- {
+		if budget == 0 {
+			sortKeys(keys[lo : hi+1])
+			return
+		}
+		mid := lo + (hi-lo)/2
+		if before(keys[mid], keys[lo]) {
+			keys[mid], keys[lo] = keys[lo], keys[mid]
+		}
+		if before(keys[hi], keys[lo]) {
+			keys[hi], keys[lo] = keys[lo], keys[hi]
+		}
+		if before(keys[hi], keys[mid]) {
+			keys[hi], keys[mid] = keys[mid], keys[hi]
+		}
+		pivot := keys[mid]
+		i, j := lo, hi
+		for i <= j {
+			for before(keys[i], pivot) {
+				i++
+			}
+			for before(pivot, keys[j]) {
+				j--
+			}
+			if i <= j {
+				keys[i], keys[j] = keys[j], keys[i]
+				i++
+				j--
+			}
+		}
+		// keys[lo:j+1] are no worse than the pivot, keys[i:hi+1] no
+		// better, and those between are the pivot itself.
+		switch {
+		case n-1 <= j:
+			hi = j
+		case n-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }

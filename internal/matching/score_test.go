@@ -215,6 +215,66 @@ func TestRankIsReproducible(t *testing.T) {
 	}
 }
 
+// The first n of a ranking are those of the whole ranking, in the same
+// order, whatever n and however the candidates arrive: sorted, reversed,
+// shuffled, with few scores (many ties) or all different.
+func TestRankFirstIsTheStartOfRank(t *testing.T) {
+	req := matching.Request{CPV: []string{"72212000"}}
+	var w matching.Weights
+	w[matching.FSameBuyer], w[matching.FText] = 1, 1
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name   string
+		size   int
+		scores int // distinct SameBuyer counts; 0: a random text rank each
+		order  string
+	}{
+		{"a few, many ties", 40, 3, "shuffled"},
+		{"thousands, many ties", 5000, 7, "shuffled"},
+		{"thousands, all different", 5000, 0, "shuffled"},
+		{"best first", 3000, 0, "best first"},
+		{"worst first", 3000, 0, "worst first"},
+		{"one score", 2000, 1, "shuffled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := make([]matching.Evidence, tc.size)
+			for i := range ev {
+				ev[i].OrgID = int64(i + 1)
+				if tc.scores > 0 {
+					ev[i].SameBuyer = rng.IntN(tc.scores)
+				} else {
+					ev[i].Text = rng.Float64()
+				}
+			}
+			whole := matching.Rank(slices.Clone(ev), req, w, 0)
+			switch tc.order {
+			case "shuffled":
+				rng.Shuffle(len(ev), func(a, b int) { ev[a], ev[b] = ev[b], ev[a] })
+			case "best first", "worst first":
+				for i, m := range whole {
+					ev[i] = m.Evidence
+				}
+				if tc.order == "worst first" {
+					slices.Reverse(ev)
+				}
+			}
+			for _, n := range []int{0, 1, 2, 10, 100, 300, tc.size - 1, tc.size, tc.size + 5} {
+				got := matching.RankFirst(slices.Clone(ev), req, w, 0, n)
+				want := whole[:min(max(n, 0), len(whole))]
+				if len(got) != len(want) {
+					t.Fatalf("first %d: %d ranked, want %d", n, len(got), len(want))
+				}
+				for k := range got {
+					if got[k].OrgID != want[k].OrgID || got[k].Score != want[k].Score {
+						t.Fatalf("first %d: place %d is %d (%.4f), the whole ranking has %d (%.4f)",
+							n, k+1, got[k].OrgID, got[k].Score, want[k].OrgID, want[k].Score)
+					}
+				}
+			}
+		})
+	}
+}
+
 // weights.json names every feature and only features; a file that does
 // not is refused, whichever way it differs.
 func TestWeightsFileNamesEveryFeature(t *testing.T) {
