@@ -32,7 +32,7 @@ func benchMatching(ctx context.Context, url string, n int, memory bool, out io.W
 			requests = append(requests, evaluation.RequestOf(tax, c))
 		}
 	}
-	pool, err := postgres.Open(ctx, url)
+	pool, err := postgres.OpenWith(ctx, url, postgres.ServerPool("passerelle-bench-matching", 0))
 	if err != nil {
 		return err
 	}

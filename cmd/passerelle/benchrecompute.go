@@ -35,7 +35,7 @@ func benchRecompute(ctx context.Context, url string, requests, changed int, out 
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, url)
+	pool, err := postgres.OpenWith(ctx, url, postgres.ServerPool("passerelle-bench-recompute", 0))
 	if err != nil {
 		return err
 	}

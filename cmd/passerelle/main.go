@@ -296,13 +296,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	// Two pools: web requests (bounded statements, no transaction left
 	// open) and background work (jobs, the search index's rebuilds, which
 	// may take minutes), so neither starves the other.
-	pool, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.PoolOptions{Name: "passerelle-web",
-		MaxConns: int32(cfg.DBMaxConns), StatementTimeout: cfg.RequestTimeout, IdleInTxTimeout: 30 * time.Second})
+	web := postgres.ServerPool("passerelle-web", int32(cfg.DBMaxConns))
+	web.StatementTimeout, web.IdleInTxTimeout = cfg.RequestTimeout, 30*time.Second
+	pool, err := postgres.OpenWith(ctx, cfg.DatabaseURL, web)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	background, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.PoolOptions{Name: "passerelle-background", MaxConns: 4})
+	background, err := postgres.OpenWith(ctx, cfg.DatabaseURL, postgres.ServerPool("passerelle-background", 4))
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 
 	"passerelle/internal/platform/config"
 	"passerelle/internal/platform/jobs"
+	"passerelle/internal/platform/postgres"
 	"passerelle/internal/platform/refdata"
 	"passerelle/internal/search"
 	"passerelle/internal/search/searchindex"
@@ -127,7 +128,7 @@ func (q Query) url(path string) string {
 
 // Run measures and writes the report to out.
 func Run(ctx context.Context, databaseURL string, opt Options, out io.Writer) error {
-	db, err := pgxpool.New(ctx, databaseURL)
+	db, err := postgres.OpenWith(ctx, databaseURL, postgres.ServerPool("passerelle-bench", 0))
 	if err != nil {
 		return err
 	}
