@@ -33,7 +33,8 @@ type Batch struct {
 	// an offer ("cpv:72212"), by a word of a past contract.
 	byGroup, byDivDep, byOfferKey, byWord map[string][]*batchSME
 	affineMu                              sync.Mutex
-	affine                                map[string][]string // by division: Affinity.Affine, worked out once
+	affine                                map[string][]string              // by division: Affinity.Affine, worked out once
+	shares                                map[string]map[string][2]float64 // by division and group: Affinity.SharesIn, once
 	// keyIDs numbers the offers' facet and place keys, which a request's
 	// keys are then compared with as numbers.
 	keyIDs map[string]int32
@@ -84,7 +85,7 @@ func (s *Service) Prepare(ctx context.Context, orgs []int64) (*Batch, error) {
 	}
 	b := &Batch{s: s, aff: aff, byDivision: map[string][]*batchSME{}, byBuyer: map[string][]*batchSME{}, byDep: map[string][]*batchSME{},
 		byGroup: map[string][]*batchSME{}, byDivDep: map[string][]*batchSME{}, byOfferKey: map[string][]*batchSME{}, byWord: map[string][]*batchSME{},
-		affine: map[string][]string{}, keyIDs: map[string]int32{}}
+		affine: map[string][]string{}, shares: map[string]map[string][2]float64{}, keyIDs: map[string]int32{}}
 	at := map[int64]*batchSME{}
 	rows, err := s.db.Query(ctx, `SELECT g.id, g.naf_code, g.departement, g.legal_name, g.places, `+smeMember+`,
 			(SELECT count(*) FROM org_references r WHERE r.organisation_id = g.id)
@@ -461,6 +462,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 	for i, r := range reqs {
 		divisions := requestDivisions(r)
 		placeKeys := b.s.tax.PlaceKeys(requestPlaces(r))
+		shares := b.sharesIn(divisions[0], r.CPV[0])
 		var ev []Evidence
 		for _, p := range lists[i] {
 			if !p.candidate {
@@ -469,10 +471,8 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 			e, x := p.e, p.sme
 			e.Latest = max(e.Latest, e.latestHere)
 			e.NAF, e.Departement, e.Region = x.naf, x.dep, x.region
-			e.AffinityDiv = b.aff.Share(x.naf, divisions[0], 0)
-			if len(r.CPV[0]) >= 3 {
-				e.AffinityGroup = b.aff.Share(x.naf, r.CPV[0][:3], 0)
-			}
+			sh := shares[x.naf]
+			e.AffinityDiv, e.AffinityGroup = sh[0], sh[1]
 			// details: the name, the places of its profile, its contracts.
 			e.Name, e.References = x.name, x.references
 			if overlaps(x.places, placeKeys) {
@@ -485,6 +485,24 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 		}
 	}
 	return out, nil
+}
+
+// sharesIn is Affinity.SharesIn of a division and of the group of code
+// (none when it has fewer than three digits), worked out once a batch:
+// the same few hundred pairs come back for tens of thousands of requests.
+func (b *Batch) sharesIn(division, code string) map[string][2]float64 {
+	group := ""
+	if len(code) >= 3 {
+		group = code[:3]
+	}
+	b.affineMu.Lock()
+	defer b.affineMu.Unlock()
+	sh, ok := b.shares[division+"|"+group]
+	if !ok {
+		sh = b.aff.SharesIn(division, group)
+		b.shares[division+"|"+group] = sh
+	}
+	return sh
 }
 
 // requestWords are a request's words as its tsquery of any of them holds

@@ -152,6 +152,23 @@ func (a *Affinity) Share(naf, prefix string, minus int) float64 {
 	return float64(c) / float64(t+3)
 }
 
+// SharesIn is every activity's Share of division and of group (none
+// when group is ""), by NAF; an activity not in it has none.
+func (a *Affinity) SharesIn(division, group string) map[string][2]float64 {
+	if a == nil {
+		return nil
+	}
+	out := make(map[string][2]float64, len(a.totals))
+	for naf := range a.totals {
+		sh := [2]float64{a.Share(naf, division, 0), 0}
+		if group != "" {
+			sh[1] = a.Share(naf, group, 0)
+		}
+		out[naf] = sh
+	}
+	return out
+}
+
 // Affine lists the activities whose share in a division is at least minShare,
 // most affine first, at most limit of them: where a division holds a
 // large part of all contracts (works, 45), most activities pass it, and
@@ -324,7 +341,6 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// from the narrow copy kept by category (index-only); their titles are
 	// read for those shown only (details).
 	g.Go(s.timed("offers", func() error {
-		regions := placeRegions(placeKeys)
 		query, p := s.offersQuery(r, placeKeys)
 		if query == "" {
 			return nil
@@ -333,10 +349,16 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 		if err != nil {
 			return fmt.Errorf("matching: offers: %w", err)
 		}
+		// A row is an offer in one of the request's régions: its places
+		// share one with the request's (sharesRegion) exactly when the
+		// request has some. Its places are not read: a division holds up
+		// to 100,000 offers a région, and decoding their places was a
+		// third of the reading.
+		serves := len(placeRegions(placeKeys)) > 0
 		var org, offerID int64
-		var codes, places []string
+		var codes []string
 		var trl int
-		_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &codes, &trl, &places}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &codes, &trl}, func() error {
 			e := get(org)
 			lvl := LevelNone
 			for _, a := range codes {
@@ -345,7 +367,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 			if betterOffer(lvl, offerID, e) {
 				e.OfferLevel, e.OfferID, e.OfferTRL = lvl, offerID, trl
 			}
-			if !e.ServesPlace && s.sharesRegion(places, regions) {
+			if serves {
 				e.ServesPlace = true
 			}
 			return nil
@@ -421,20 +443,29 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	// (name, places, how many contracts) only for those shown (details),
 	// or for all when exhaustive (the evaluation).
 	started = time.Now()
+	group := ""
+	if len(r.CPV[0]) >= 3 {
+		group = r.CPV[0][:3]
+	}
+	// Every activity's shares worked out once (a few hundred), not twice
+	// for each of up to 50,000 candidates; read-only while know runs from
+	// two goroutines.
+	shares := aff.SharesIn(divisions[0], group)
 	know := func(org int64, naf, dep string) {
 		e := by[org]
 		e.NAF, e.Departement = naf, dep
 		if d, ok := s.tax.Departement(dep); ok {
 			e.Region = d.RegionCode
 		}
-		minus := 0
 		if excluded[org] {
-			minus = 1
+			e.AffinityDiv = aff.Share(naf, divisions[0], 1)
+			if group != "" {
+				e.AffinityGroup = aff.Share(naf, group, 1)
+			}
+			return
 		}
-		e.AffinityDiv = aff.Share(naf, divisions[0], minus)
-		if len(r.CPV[0]) >= 3 {
-			e.AffinityGroup = aff.Share(naf, r.CPV[0][:3], minus)
-		}
+		sh := shares[naf]
+		e.AffinityDiv, e.AffinityGroup = sh[0], sh[1]
 	}
 	member, err := s.whoTheyAre(ctx, ids, mem, know)
 	if err != nil {
@@ -541,7 +572,7 @@ func (s *Service) offersQuery(r Request, placeKeys []string) (string, params) {
 	in := p.add(keys)
 	var union []string
 	for _, k := range offerKeys(r.CPV) {
-		union = append(union, `SELECT c.offer_id, c.organisation_id, c.cpv_codes, c.trl, c.places FROM offer_categories c
+		union = append(union, `SELECT c.offer_id, c.organisation_id, c.cpv_codes, c.trl FROM offer_categories c
 			WHERE c.region = ANY(`+in+`) AND c.category LIKE `+p.add(strings.TrimPrefix(k, "cpv:")+"%")+p.among(r, "c"))
 	}
 	return strings.Join(union, " UNION ALL "), p
