@@ -1,0 +1,1 @@
+ALTER INDEX org_references_text RESET (fastupdate);
