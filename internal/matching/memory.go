@@ -311,11 +311,6 @@ func (c *classCount) set(e *Evidence) {
 // a past contract in the request's groups counted, the limit whose counts
 // weigh most under the weights kept.
 func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64) *Evidence) {
-	type counted struct {
-		org   int64
-		score float64
-		c     classCount
-	}
 	var groups []string
 	for _, c := range r.CPV {
 		if g := c[:min(3, len(c))]; !slices.Contains(groups, g) {
@@ -337,12 +332,25 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 		}
 		return at
 	}
+	// count is an SME's contracts in all the request's groups.
+	count := func(org int64) classCount {
+		var c classCount
+		for _, h := range groups {
+			for _, ref := range m.refsOf(h, org) {
+				c.addLevels(int(ref.year), level(ref.code))
+			}
+		}
+		return c
+	}
 	m.mu.RLock()
 	size := 0
 	for _, g := range groups {
 		size += len(m.byGroup[g])
 	}
-	list := make([]counted, 0, size) // at most one per contract
+	// Every SME scored, as a key alone (a group holds up to 109,000 SMEs:
+	// their counts, kept beside each, were 14 MB to allocate and clear
+	// for each ranking); the counts of those kept are read again.
+	keys := make([]rankKey, 0, size)
 	for gi, g := range groups {
 		refs := m.byGroup[g]
 		for i := 0; i < len(refs); {
@@ -353,29 +361,30 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 				}
 				continue // counted with an earlier group, all its groups at once
 			}
-			x := counted{org: org}
+			var c classCount
 			j := i
 			for ; j < len(refs) && refs[j].org == org; j++ {
-				x.c.addLevels(int(refs[j].year), level(refs[j].code))
+				c.addLevels(int(refs[j].year), level(refs[j].code))
 			}
 			i = j
 			for _, h := range groups[gi+1:] {
 				for _, ref := range m.refsOf(h, org) {
-					x.c.addLevels(int(ref.year), level(ref.code))
+					c.addLevels(int(ref.year), level(ref.code))
 				}
 			}
-			n := x.c.n
-			x.score = w[FRefsGroup]*ln1(n[0]) + w[FRefsClass]*ln1(n[1]) + w[FRefsCategory]*ln1(n[2]) + w[FRefsExact]*ln1(n[3])
-			list = append(list, x)
+			n := c.n
+			score := w[FRefsGroup]*ln1(n[0]) + w[FRefsClass]*ln1(n[1]) + w[FRefsCategory]*ln1(n[2]) + w[FRefsExact]*ln1(n[3])
+			keys = append(keys, rankKey{score, org, int32(len(keys))})
 		}
 	}
-	m.mu.RUnlock()
-	keys := make([]rankKey, len(list))
-	for i, x := range list {
-		keys[i] = rankKey{x.score, x.org, int32(i)}
+	first := firstKeys(keys, limit)
+	counts := make([]classCount, len(first))
+	for k, key := range first {
+		counts[k] = count(key.org)
 	}
-	for _, k := range firstKeys(keys, limit) {
-		list[k.i].c.set(get(k.org))
+	m.mu.RUnlock()
+	for k, key := range first {
+		counts[k].set(get(key.org))
 	}
 }
 
