@@ -278,3 +278,62 @@ func TestPublicPlansAndTheList(t *testing.T) {
 		t.Errorf("a large account invited to the SME committee: %v", err)
 	}
 }
+
+// The contracts SMEs won through the platform, measured for a plan: the
+// account's won matches of the year (dated by the contract, else by the
+// last change), not those of another year, of another account, or not won.
+func TestPlanCountsTheContractsWonInItsYear(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	id, err := f.svc.Save(ctx, f.buyer, 2026, plan.Input{Targets: map[plan.Indicator]string{plan.SMEContracts: "3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Publish(ctx, f.buyer, id); err != nil {
+		t.Fatal(err)
+	}
+	request := func(org int64) int64 {
+		var id int64
+		if err := f.pool.QueryRow(ctx, `INSERT INTO purchase_requests (organisation_id, title, description, cpv_codes, budget_band, deadline,
+			places, status, published_at) VALUES ($1, 'Maintenance applicative', 'Besoin', '{72212000}', 'lt40k', '2026-11-30', '{dep:75}', 'open', '2025-11-02')
+			RETURNING id`, org).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	mine, mineToo, theirs := request(f.buyer.OrgID), request(f.buyer.OrgID), request(f.other.OrgID)
+	for _, m := range []struct {
+		req, sme int64
+		state    string
+		contract *string // contract_date
+		updated  string
+	}{
+		{mine, f.committee.OrgID, "won", ptr("2026-05-04"), "2026-05-04"},    // counted
+		{mineToo, f.committee.OrgID, "won", nil, "2026-02-10"},              // counted: undated, changed in 2026
+		{mineToo, f.outsider.OrgID, "won", ptr("2025-12-15"), "2026-01-05"}, // won in 2025
+		{mine, f.outsider.OrgID, "shortlisted", nil, "2026-06-01"},          // not won
+		{theirs, f.committee.OrgID, "won", ptr("2026-03-01"), "2026-03-01"}, // another account's
+	} {
+		if _, err := f.pool.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, state, contract_amount, contract_date, updated_at)
+			VALUES ($1, $2, true, $3, CASE WHEN $3 = 'won' THEN 50000 END, $4, $5)`, m.req, m.sme, m.state, m.contract, m.updated); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := f.svc.Get(ctx, f.staff, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Measures) != 1 || v.Measures[0].Indicator != plan.SMEContracts || v.Measures[0].Value == nil || *v.Measures[0].Value != 2 ||
+		v.Measures[0].Source != "platform" || v.Measures[0].Outcome != plan.Missed {
+		t.Fatalf("measures %+v: want 2 contracts won through the platform in 2026, target 3 missed", v.Measures)
+	}
+	list, err := f.svc.List(ctx, f.staff, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Counts[plan.Missed] != 1 {
+		t.Fatalf("the year's list %+v: want the plan, its one commitment missed", list)
+	}
+}
+
+func ptr(s string) *string { return &s }

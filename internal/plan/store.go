@@ -212,14 +212,19 @@ func (store) declaredAll(ctx context.Context, q dbtx, orgs []int64, year int) (m
 }
 
 // platformAll counts, for each account of orgs, its requests published in
-// a year and the contracts SMEs won through them that year.
+// a year and the contracts SMEs won through them that year. The won
+// matches are read first (OFFSET 0 keeps them apart: a partial index holds
+// them), then their requests: the planner, misled by the array, read every
+// match of the accounts' requests instead (100 a request; 3 s for all the
+// accounts of the 1 M benchmark, 0.3 s now).
 func (store) platformAll(ctx context.Context, q dbtx, orgs []int64, year int) (map[int64][2]int, error) {
 	rows, err := q.Query(ctx, `SELECT o, coalesce(r.n, 0)::int, coalesce(w.n, 0)::int FROM unnest($1::bigint[]) o
 		LEFT JOIN (SELECT organisation_id, count(*) AS n FROM purchase_requests
 			WHERE organisation_id = ANY($1) AND extract(year FROM published_at) = $2 GROUP BY 1) r ON r.organisation_id = o
-		LEFT JOIN (SELECT r.organisation_id, count(*) AS n FROM request_matches m JOIN purchase_requests r ON r.id = m.request_id
-			WHERE r.organisation_id = ANY($1) AND m.state = 'won' AND extract(year FROM coalesce(m.contract_date, m.updated_at)) = $2
-			GROUP BY 1) w ON w.organisation_id = o`, orgs, year)
+		LEFT JOIN (SELECT r.organisation_id, count(*) AS n
+			FROM (SELECT request_id FROM request_matches WHERE state = 'won' AND extract(year FROM coalesce(contract_date, updated_at)) = $2 OFFSET 0) m
+			JOIN purchase_requests r ON r.id = m.request_id
+			WHERE r.organisation_id = ANY($1) GROUP BY 1) w ON w.organisation_id = o`, orgs, year)
 	if err != nil {
 		return nil, err
 	}
