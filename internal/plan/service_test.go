@@ -308,7 +308,7 @@ func TestPlanCountsTheContractsWonInItsYear(t *testing.T) {
 		contract *string // contract_date
 		updated  string
 	}{
-		{mine, f.committee.OrgID, "won", ptr("2026-05-04"), "2026-05-04"},    // counted
+		{mine, f.committee.OrgID, "won", ptr("2026-05-04"), "2026-05-04"},   // counted
 		{mineToo, f.committee.OrgID, "won", nil, "2026-02-10"},              // counted: undated, changed in 2026
 		{mineToo, f.outsider.OrgID, "won", ptr("2025-12-15"), "2026-01-05"}, // won in 2025
 		{mine, f.outsider.OrgID, "shortlisted", nil, "2026-06-01"},          // not won
