@@ -332,10 +332,15 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 		}
 		return at
 	}
-	// count is an SME's contracts in all the request's groups.
-	count := func(org int64) classCount {
+	// count is an SME's contracts in the request's groups from the gi-th
+	// on, run being those of that group: all of them when it has none in
+	// an earlier group.
+	count := func(org int64, gi int, run []memRef) classCount {
 		var c classCount
-		for _, h := range groups {
+		for _, ref := range run {
+			c.addLevels(int(ref.year), level(ref.code))
+		}
+		for _, h := range groups[gi+1:] {
 			for _, ref := range m.refsOf(h, org) {
 				c.addLevels(int(ref.year), level(ref.code))
 			}
@@ -361,17 +366,12 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 				}
 				continue // counted with an earlier group, all its groups at once
 			}
-			var c classCount
 			j := i
-			for ; j < len(refs) && refs[j].org == org; j++ {
-				c.addLevels(int(refs[j].year), level(refs[j].code))
+			for j < len(refs) && refs[j].org == org {
+				j++
 			}
+			c := count(org, gi, refs[i:j])
 			i = j
-			for _, h := range groups[gi+1:] {
-				for _, ref := range m.refsOf(h, org) {
-					c.addLevels(int(ref.year), level(ref.code))
-				}
-			}
 			n := c.n
 			score := w[FRefsGroup]*ln1(n[0]) + w[FRefsClass]*ln1(n[1]) + w[FRefsCategory]*ln1(n[2]) + w[FRefsExact]*ln1(n[3])
 			keys = append(keys, rankKey{score, org, int32(len(keys))})
@@ -380,7 +380,7 @@ func (m *Memory) classReferences(r Request, w Weights, limit int, get func(int64
 	first := firstKeys(keys, limit)
 	counts := make([]classCount, len(first))
 	for k, key := range first {
-		counts[k] = count(key.org)
+		counts[k] = count(key.org, 0, m.refsOf(groups[0], key.org))
 	}
 	m.mu.RUnlock()
 	for k, key := range first {

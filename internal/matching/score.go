@@ -8,7 +8,6 @@
 package matching
 
 import (
-	"cmp"
 	"math"
 	"math/bits"
 	"slices"
@@ -269,7 +268,7 @@ func sortKeys(keys []rankKey) {
 		case before(b, a):
 			return 1
 		}
-		return cmp.Compare(a.i, b.i)
+		return 0
 	})
 }
 
