@@ -244,9 +244,11 @@ func rescale(ctx context.Context, pool *pgxpool.Pool, tax *taxonomy.Taxonomy, m 
 		}
 	}
 	fmt.Fprintf(stderr, "  %d divisions with full real rankings; rescaling the generated scores…\n", len(divisions))
-	if _, err := pool.Exec(ctx, `UPDATE request_matches m SET score = c.last + (100 - m.rank) * (c.first - c.last) / 99
-		FROM purchase_requests r, unnest($1::text[], $2::float8[], $3::float8[]) AS c(division, first, last)
-		WHERE r.id = m.request_id AND left(r.cpv_codes[1], 2) = c.division AND m.matched AND m.rank IS NOT NULL
+	if _, err := pool.Exec(ctx, `UPDATE request_matches m SET score = c.last + (100 - p.place) * (c.first - c.last) / 99
+		FROM purchase_requests r, unnest($1::text[], $2::float8[], $3::float8[]) AS c(division, first, last),
+			LATERAL (SELECT x.organisation_id, row_number() OVER (ORDER BY x.score DESC, x.organisation_id) AS place
+				FROM request_matches x WHERE x.request_id = r.id AND x.ranked) p
+		WHERE r.id = m.request_id AND p.organisation_id = m.organisation_id AND left(r.cpv_codes[1], 2) = c.division AND m.ranked
 		  AND r.status = 'open' AND starts_with(r.description, $4)`, divisions, firsts, lasts, bench.Mark); err != nil {
 		return err
 	}

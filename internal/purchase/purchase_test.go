@@ -871,7 +871,7 @@ func TestInvitationsAreThrottled(t *testing.T) {
 	f.svc.Invitations.FirstBatch, f.svc.Invitations.DailyBatch, f.svc.Invitations.Enough = 10, 8, 3
 	f.svc.Invitations.MinScore, f.svc.Invitations.PerWeek = 10-0.3*23.5, 2 // the first 24 score enough
 	invited := func() []int64 {
-		return pgtest.Rows[int64](t, f.pool, `SELECT organisation_id FROM request_matches WHERE invited_at IS NOT NULL ORDER BY rank`)
+		return pgtest.Rows[int64](t, f.pool, `SELECT organisation_id FROM request_matches WHERE invited_at IS NOT NULL ORDER BY score DESC, organisation_id`)
 	}
 	id := f.open(t, input())
 	if got := invited(); !slices.Equal(got, orgs[:10]) {

@@ -49,8 +49,9 @@ func (r countingRescoring) Rescore(ctx context.Context, reqs []purchase.Request)
 // rankings are the stored rankings of the requests, one line per SME.
 func rankings(t *testing.T, pool *pgxpool.Pool, ids []int64) []string {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT format('%s #%s %s score=%s offer=%s %s', request_id, rank, organisation_id, score, best_offer_id, reasons)
-		FROM request_matches WHERE request_id = ANY($1) AND matched AND rank IS NOT NULL ORDER BY request_id, rank`, ids)
+	rows, err := pool.Query(context.Background(), `SELECT format('%s #%s %s score=%s offer=%s %s', request_id,
+			row_number() OVER (PARTITION BY request_id ORDER BY score DESC, organisation_id), organisation_id, score, best_offer_id, reasons)
+		FROM request_matches WHERE request_id = ANY($1) AND matched AND ranked ORDER BY request_id, score DESC, organisation_id`, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 	// The changes, on two requests with a full ranking.
 	var full []int64
 	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce(array_agg(request_id ORDER BY request_id), '{}') FROM (
-		SELECT request_id FROM request_matches WHERE request_id = ANY($1) AND rank IS NOT NULL GROUP BY 1 HAVING count(*) = 8) x`, ids), &full)
+		SELECT request_id FROM request_matches WHERE request_id = ANY($1) AND ranked GROUP BY 1 HAVING count(*) = 8) x`, ids), &full)
 	if len(full) < 2 {
 		t.Fatalf("%d open demo requests with a full ranking of 8, want 2", len(full))
 	}
@@ -170,10 +171,12 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 		AND NOT EXISTS (SELECT 1 FROM request_matches m WHERE m.organisation_id = g.id AND m.request_id = $1 AND m.matched)
 		ORDER BY g.id LIMIT 1`, full[0]), &outsider)
 	gain(full[0], outsider)
-	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT organisation_id FROM request_matches WHERE request_id = $1 AND rank = 8`, full[0]), &tail)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT organisation_id FROM request_matches WHERE request_id = $1 AND ranked
+		ORDER BY score, organisation_id DESC LIMIT 1`, full[0]), &tail)
 	gain(full[0], tail)
 	var tops []int64
-	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT array_agg(organisation_id) FROM request_matches WHERE request_id = $1 AND rank <= 3`, full[1]), &tops)
+	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT array_agg(organisation_id) FROM (SELECT organisation_id FROM request_matches WHERE request_id = $1 AND ranked
+		ORDER BY score DESC, organisation_id LIMIT 3) x`, full[1]), &tops)
 	exec(`DELETE FROM org_references WHERE organisation_id = ANY($1)`, tops)
 	exec(`UPDATE organisations SET naf_code = '01.11Z' WHERE id = ANY($1)`, tops) // and their trade is no longer one of the division's
 
@@ -199,7 +202,8 @@ func TestIncrementalRecomputeEqualsFullRanking(t *testing.T) {
 		what     string
 	}{{full[0], outsider, "the SME from outside the ranking"}, {full[0], tail, "the SME from the ranking's tail"}} {
 		var rank int
-		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce((SELECT rank FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND matched), 0)`,
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce((SELECT x.rank FROM (SELECT organisation_id, row_number() OVER (ORDER BY score DESC, organisation_id) AS rank
+			FROM request_matches WHERE request_id = $1 AND ranked) x WHERE x.organisation_id = $2), 0)`,
 			c.req, c.org), &rank)
 		if rank == 0 || (c.org == tail && rank == 8) {
 			t.Errorf("%s (%d) did not rise in request %d: rank %d", c.what, c.org, c.req, rank)
@@ -244,11 +248,12 @@ func TestLeasedChangesWaitForTheirLease(t *testing.T) {
 	}
 	var org int64
 	var first float64
-	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT organisation_id, score FROM request_matches WHERE request_id = $1 AND rank = 1`, id), &org, &first)
+	pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT organisation_id, score FROM request_matches WHERE request_id = $1 AND ranked
+		ORDER BY score DESC, organisation_id LIMIT 1`, id), &org, &first)
 	score := func() float64 {
 		t.Helper()
 		var s float64
-		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT coalesce((SELECT score FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND rank IS NOT NULL), 0)`, id, org), &s)
+		pgtest.Scan(t, f.pool.QueryRow(ctx, `SELECT coalesce((SELECT score FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND ranked), 0)`, id, org), &s)
 		return s
 	}
 	count := func() (all, leased int) {
@@ -327,7 +332,7 @@ func TestRecomputeMergesAChangedRequestBeforeAnUnchangedOne(t *testing.T) {
 	score := func() float64 {
 		t.Helper()
 		var s float64
-		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce((SELECT score FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND rank IS NOT NULL), 0)`,
+		pgtest.Scan(t, pool.QueryRow(ctx, `SELECT coalesce((SELECT score FROM request_matches WHERE request_id = $1 AND organisation_id = $2 AND ranked), 0)`,
 			ids[0], newcomer.OrgID), &s)
 		return s
 	}

@@ -206,25 +206,26 @@ func (store) requestsOpen(ctx context.Context, q dbtx, ids []int64, today time.T
 // of orgs, and its last place.
 func (store) storedOf(ctx context.Context, q dbtx, ids, orgs []int64) (map[int64]storedPart, error) {
 	out := map[int64]storedPart{}
-	rows, err := q.Query(ctx, `SELECT l.request_id, l.organisation_id, l.score, l.reasons::text, coalesce(l.best_offer_id, 0), l.rank
+	rows, err := q.Query(ctx, `SELECT l.request_id, l.organisation_id, l.score, l.reasons::text, coalesce(l.best_offer_id, 0),
+			(SELECT count(*) FROM request_matches c WHERE c.request_id = r.id AND c.ranked)
 		FROM unnest($1::bigint[]) AS r(id) CROSS JOIN LATERAL (SELECT * FROM request_matches m
-			WHERE m.request_id = r.id AND m.matched AND m.rank IS NOT NULL ORDER BY m.rank DESC LIMIT 1) l`, ids)
+			WHERE m.request_id = r.id AND m.ranked ORDER BY m.score, m.organisation_id DESC LIMIT 1) l`, ids)
 	if err != nil {
 		return nil, err
 	}
 	var req int64
 	var x Suggestion
 	var reasons string
-	var rank int
-	if _, err := pgx.ForEachRow(rows, []any{&req, &x.OrgID, &x.Score, &reasons, &x.OfferID, &rank}, func() error {
+	var count int
+	if _, err := pgx.ForEachRow(rows, []any{&req, &x.OrgID, &x.Score, &reasons, &x.OfferID, &count}, func() error {
 		x.Reasons = []byte(reasons)
-		out[req] = storedPart{batch: map[int64]Suggestion{}, last: x, count: rank}
+		out[req] = storedPart{batch: map[int64]Suggestion{}, last: x, count: count}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	rows, err = q.Query(ctx, `SELECT request_id, organisation_id, score, reasons::text, coalesce(best_offer_id, 0) FROM request_matches
-		WHERE organisation_id = ANY($2) AND request_id = ANY($1) AND matched AND rank IS NOT NULL`, ids, orgs)
+		WHERE organisation_id = ANY($2) AND request_id = ANY($1) AND ranked`, ids, orgs)
 	if err != nil {
 		return nil, err
 	}

@@ -13,11 +13,25 @@ import (
 // The SQL of matches (request_matches and what they read); the rules that
 // decide when to run it are in engage.go and lifecycle.go.
 
-const matchColumns = `m.request_id, m.organisation_id, g.legal_name, g.siren, g.departement, m.matched, m.state, m.message, m.answers,
+// matchColumnsWith are the columns of a match, its place in its request's
+// ranking read by the expression rank.
+func matchColumnsWith(rank string) string {
+	return `m.request_id, m.organisation_id, g.legal_name, g.siren, g.departement, m.matched, m.state, m.message, m.answers,
 	m.offer_id, o.title, m.sme_reason, m.sme_reason_text, m.buyer_reason, m.contract_amount, m.contract_date, m.answered_at,
 	m.updated_at, m.reported_at IS NOT NULL,
 	array(SELECT DISTINCT e.kind FROM request_events e WHERE e.request_id = m.request_id AND e.organisation_id = m.organisation_id),
-	m.score, m.rank, m.reasons, m.best_offer_id, bo.title`
+	m.score, ` + rank + `, m.reasons, m.best_offer_id, bo.title`
+}
+
+// A match's place in its request's ranking is not stored (a change to one
+// SME would move every one below it): it is the ranking's order, by score,
+// then organisation, of the matches it holds (ranked).
+var matchColumns = matchColumnsWith(`CASE WHEN m.ranked THEN 1 + (SELECT count(*) FROM request_matches x
+	WHERE x.request_id = m.request_id AND x.ranked AND (x.score > m.score OR x.score = m.score AND x.organisation_id < m.organisation_id)) END`)
+
+// rankingOrder orders a request's matches as its ranking does, those in
+// it first.
+const rankingOrder = `m.ranked DESC, m.score DESC, m.organisation_id`
 
 const matchFrom = ` FROM request_matches m JOIN organisations g ON g.id = m.organisation_id LEFT JOIN offers o ON o.id = m.offer_id
 	LEFT JOIN offers bo ON bo.id = m.best_offer_id `
@@ -49,9 +63,9 @@ type rankingMerge struct {
 }
 
 // storeMerged writes merged rankings over the stored ones, in two
-// statements for them all: only the SMEs whose place, score, reasons or
-// offer changed, and those that left (what a change to a few SMEs moves
-// is mostly the tail).
+// statements for them all: only the SMEs new to a ranking or whose score,
+// reasons or offer changed, and those that left. The others stay as they
+// are, whatever their new place: places are read from the scores.
 func (store) storeMerged(ctx context.Context, tx pgx.Tx, all []rankingMerge, now time.Time) error {
 	var moved []Suggestion
 	var movedReq []int64
@@ -65,7 +79,7 @@ func (store) storeMerged(ctx context.Context, tx pgx.Tx, all []rankingMerge, now
 		kept := make(map[int64]bool, len(m.list))
 		for i, x := range m.list {
 			kept[x.OrgID] = true
-			if j, ok := at[x.OrgID]; !ok || j != i || !sameSuggestion(m.stored[j], x) {
+			if j, ok := at[x.OrgID]; !ok || !sameSuggestion(m.stored[j], x) {
 				moved, movedReq, ranks = append(moved, x), append(movedReq, m.req), append(ranks, int32(i+1))
 			}
 		}
@@ -79,21 +93,23 @@ func (store) storeMerged(ctx context.Context, tx pgx.Tx, all []rankingMerge, now
 		if _, err := tx.Exec(ctx, `UPDATE request_matches m SET matched = state NOT IN ('suggested', 'viewed'),
 				score = CASE WHEN state IN ('suggested', 'viewed') THEN NULL ELSE score END,
 				reasons = CASE WHEN state IN ('suggested', 'viewed') THEN '[]' ELSE reasons END,
-				rank = NULL, computed_at = $3
+				ranked = false, rank = NULL, computed_at = $3
 			FROM unnest($1::bigint[], $2::bigint[]) AS g(req, org)
-			WHERE m.request_id = g.req AND m.organisation_id = g.org AND m.matched AND m.rank IS NOT NULL`, goneReq, goneOrg, now); err != nil {
+			WHERE m.request_id = g.req AND m.organisation_id = g.org AND m.ranked`, goneReq, goneOrg, now); err != nil {
 			return err
 		}
 	}
 	if len(moved) == 0 {
 		return nil
 	}
+	// rank, the place when written, is for the previous release's servers
+	// during a rolling deploy (migration 000030); nothing here reads it.
 	sg := suggestionOf(moved)
-	_, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, best_offer_id,
+	_, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, ranked, score, rank, reasons, best_offer_id,
 			computed_at, created_at, updated_at)
-		SELECT rq, o, true, sc, rk, rs::jsonb, bo, $7, $7, $7
+		SELECT rq, o, true, true, sc, rk, rs::jsonb, bo, $7, $7, $7
 		FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::bigint[], $6::int[]) AS x(rq, o, sc, rs, bo, rk)
-		ON CONFLICT (request_id, organisation_id) DO UPDATE SET matched = true, score = excluded.score, rank = excluded.rank,
+		ON CONFLICT (request_id, organisation_id) DO UPDATE SET matched = true, ranked = true, score = excluded.score, rank = excluded.rank,
 			reasons = excluded.reasons, best_offer_id = excluded.best_offer_id, computed_at = excluded.computed_at`,
 		movedReq, sg.orgs, sg.scores, sg.reasons, sg.offers, ranks, now)
 	return err
@@ -102,7 +118,7 @@ func (store) storeMerged(ctx context.Context, tx pgx.Tx, all []rankingMerge, now
 // rankings are the stored rankings of requests, best first.
 func (store) rankings(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64][]Suggestion, error) {
 	rows, err := tx.Query(ctx, `SELECT request_id, organisation_id, score, reasons::text, coalesce(best_offer_id, 0) FROM request_matches
-		WHERE request_id = ANY($1) AND matched AND rank IS NOT NULL ORDER BY request_id, rank`, ids)
+		WHERE request_id = ANY($1) AND ranked ORDER BY request_id, score DESC, organisation_id`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +141,7 @@ func (store) toInvite(ctx context.Context, tx pgx.Tx, req int64, minScore float6
 	rows, err := tx.Query(ctx, `SELECT m.organisation_id FROM request_matches m
 		WHERE m.request_id = $1 AND m.matched AND m.invited_at IS NULL AND m.state IN ('suggested', 'viewed') AND m.score >= $2
 		  AND (SELECT count(*) FROM request_matches w WHERE w.organisation_id = m.organisation_id AND w.invited_at > $3) < $4
-		ORDER BY m.rank, m.organisation_id LIMIT $5 FOR UPDATE OF m`, req, minScore, since, perWeek, n)
+		ORDER BY `+rankingOrder+` LIMIT $5 FOR UPDATE OF m`, req, minScore, since, perWeek, n)
 	if err != nil {
 		return nil, err
 	}
@@ -345,8 +361,8 @@ func (store) owner(ctx context.Context, q dbtx, id int64) (int64, error) {
 
 // ranked lists a request's matched SMEs, best ranked first.
 func (store) ranked(ctx context.Context, q dbtx, id int64, limit int) ([]Match, error) {
-	rows, err := q.Query(ctx, `SELECT `+matchColumns+matchFrom+`WHERE m.request_id = $1 AND m.matched ORDER BY m.rank, m.organisation_id LIMIT $2`,
-		id, limit)
+	rows, err := q.Query(ctx, `SELECT `+matchColumnsWith(`CASE WHEN m.ranked THEN row_number() OVER (ORDER BY `+rankingOrder+`) END`)+
+		matchFrom+`WHERE m.request_id = $1 AND m.matched ORDER BY `+rankingOrder+` LIMIT $2`, id, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -133,8 +133,8 @@ func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...an
 	start := time.Now()
 	const step = 2000
 	for from := lo; from <= hi; from += step {
-		if _, err := db.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, state, score, rank, reasons, created_at, updated_at, computed_at, viewed_at)
-			SELECT r.id, s.id, true, 'suggested', 4.0 - k * 0.03, k + 1, $4::jsonb,
+		if _, err := db.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, ranked, state, score, rank, reasons, created_at, updated_at, computed_at, viewed_at)
+			SELECT r.id, s.id, true, true, 'suggested', 4.0 - k * 0.03, k + 1, $4::jsonb,
 				r.published_at, r.published_at, r.published_at, CASE WHEN k % 4 = 0 THEN r.published_at + interval '1 day' END
 			FROM purchase_requests r CROSS JOIN generate_series(0, 99) k
 			JOIN bench_smes s ON s.n = (r.id * 7919 + k * 104729) % (SELECT count(*) FROM bench_smes)
@@ -155,8 +155,8 @@ func matchRequests(ctx context.Context, db *pgxpool.Pool, say func(string, ...an
 		}
 	}
 	// The demo SME among the matches of 300 open requests, first.
-	if _, err := db.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, state, score, rank, reasons, created_at, updated_at, computed_at)
-		SELECT r.id, $2, true, 'suggested', 4.5, 1, $3::jsonb, r.published_at, r.published_at, r.published_at
+	if _, err := db.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, ranked, state, score, rank, reasons, created_at, updated_at, computed_at)
+		SELECT r.id, $2, true, true, 'suggested', 4.5, 1, $3::jsonb, r.published_at, r.published_at, r.published_at
 		FROM purchase_requests r WHERE starts_with(r.description, $1) AND r.status = 'open' ORDER BY r.id LIMIT 300
 		ON CONFLICT DO NOTHING`, Mark, demoSME, reasons); err != nil {
 		return fmt.Errorf("bench: the demo SME's matches: %w", err)

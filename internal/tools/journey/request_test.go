@@ -275,8 +275,9 @@ func TestMatchesToInterest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var id, smeOrg int64
-	if err := b.App.DB.QueryRow(ctx, `SELECT r.id, m.organisation_id FROM purchase_requests r JOIN request_matches m ON m.request_id = r.id
-		WHERE r.anonymous AND r.status = 'open' AND m.rank = 1`).Scan(&id, &smeOrg); err != nil {
+	if err := b.App.DB.QueryRow(ctx, `SELECT r.id, m.organisation_id FROM purchase_requests r CROSS JOIN LATERAL (SELECT organisation_id FROM request_matches
+			WHERE request_id = r.id AND ranked ORDER BY score DESC, organisation_id LIMIT 1) m
+		WHERE r.anonymous AND r.status = 'open' ORDER BY r.id LIMIT 1`).Scan(&id, &smeOrg); err != nil {
 		t.Fatal(err)
 	}
 	signIn(b, "acheteur@passerelle.test", demo.Password)
