@@ -1,6 +1,7 @@
 package purchase_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"passerelle/internal/matching"
+	"passerelle/internal/member"
 	"passerelle/internal/platform/postgres/pgtest"
 	"passerelle/internal/platform/refdata"
 	"passerelle/internal/purchase"
@@ -357,4 +359,137 @@ func TestRecomputeMergesAChangedRequestBeforeAnUnchangedOne(t *testing.T) {
 	if again := rankAll(); !slices.Equal(merged, again) {
 		t.Fatalf("merged rankings differ from ranking all again:\n%s\n---\n%s", strings.Join(merged, "\n"), strings.Join(again, "\n"))
 	}
+}
+
+// scored suggests the SMEs of orgs with the scores given, in any order.
+type scored map[int64]float64
+
+func (m scored) Match(context.Context, pgx.Tx, purchase.Request) ([]purchase.Suggestion, error) {
+	var out []purchase.Suggestion
+	for o, s := range m {
+		out = append(out, purchase.Suggestion{OrgID: o, Score: s, Reasons: []byte("[]")})
+	}
+	return out, nil
+}
+
+// TestPlacesAreTheRankingsOrder: a match's place is its rank in the
+// ranking's order (score, then organisation), as the buyer's list and an
+// SME's own page read it; when one SME rises, its row alone is written
+// (the rows it passes keep their version); and a match written the way
+// the previous release writes it (a rank, no ranked) is in the ranking
+// until its rank is cleared (migration 000030's rolling deploy).
+func TestPlacesAreTheRankingsOrder(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	var smes []member.Actor
+	for i := range 5 {
+		siren := fmt.Sprintf("81000%04d", i)
+		smes = append(smes, addMember(t, f.pool, siren, "PME "+siren, "pme", "69"))
+	}
+	m := scored{}
+	for i, a := range smes {
+		m[a.OrgID] = 10 - float64(i)*0.25 // exact as a real
+	}
+	m[smes[3].OrgID] = m[smes[2].OrgID] // a tie: the lower id first
+	f.svc.UseMatcher(m)
+	id := f.open(t, input())
+
+	places := func() (orgs []int64, ranks []int) {
+		t.Helper()
+		p, err := f.svc.Get(ctx, f.staff, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range p.Matches {
+			orgs = append(orgs, x.OrgID)
+			ranks = append(ranks, cmp.Or(ptrValue(x.Rank), 0))
+		}
+		return orgs, ranks
+	}
+	own := func(a member.Actor) int {
+		t.Helper()
+		p, err := f.svc.Get(ctx, a, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Match == nil {
+			t.Fatalf("SME %d: no match of its own on request %d", a.OrgID, id)
+		}
+		return cmp.Or(ptrValue(p.Match.Rank), 0)
+	}
+	ids := func(list ...int) []int64 {
+		out := make([]int64, len(list))
+		for i, k := range list {
+			out[i] = smes[k].OrgID
+		}
+		return out
+	}
+	check := func(step string, want []int64) {
+		t.Helper()
+		orgs, ranks := places()
+		if !slices.Equal(orgs, want) {
+			t.Fatalf("%s: the buyer's list %v, want %v", step, orgs, want)
+		}
+		for i, r := range ranks {
+			if r != i+1 {
+				t.Fatalf("%s: places %v, want 1 to %d in order", step, ranks, len(ranks))
+			}
+		}
+		for _, a := range smes {
+			if k := slices.Index(orgs, a.OrgID); k >= 0 {
+				if got := own(a); got != k+1 {
+					t.Errorf("%s: SME %d reads place %d on its page, the buyer's list says %d", step, a.OrgID, got, k+1)
+				}
+			}
+		}
+	}
+	check("opened", ids(0, 1, 2, 3, 4))
+
+	versions := func() map[int64]string {
+		t.Helper()
+		rows, err := f.pool.Query(ctx, `SELECT organisation_id, xmin::text FROM request_matches WHERE request_id = $1`, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]string{}
+		var org int64
+		var v string
+		if _, err := pgx.ForEachRow(rows, []any{&org, &v}, func() error { out[org] = v; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := versions()
+	m[smes[4].OrgID] = 11
+	if err := f.svc.Rerank(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	after := versions() // before the SMEs' pages, which mark their views
+	for _, a := range smes {
+		if rewritten := before[a.OrgID] != after[a.OrgID]; rewritten != (a.OrgID == smes[4].OrgID) {
+			t.Errorf("SME %d's row rewritten: %v; want only the one that rose", a.OrgID, rewritten)
+		}
+	}
+	check("the last rose to the top", ids(4, 0, 1, 2, 3))
+
+	// The previous release's writes, during a rolling deploy.
+	late := addMember(t, f.pool, "810009999", "PME tardive", "pme", "69")
+	if _, err := f.pool.Exec(ctx, `INSERT INTO request_matches (request_id, organisation_id, matched, score, rank, reasons, created_at, updated_at)
+		VALUES ($1, $2, true, 9.9, 2, '[]', now(), now())`, id, late.OrgID); err != nil {
+		t.Fatal(err)
+	}
+	check("a match the previous release wrote", append(ids(4, 0), append([]int64{late.OrgID}, ids(1, 2, 3)...)...))
+	if _, err := f.pool.Exec(ctx, `UPDATE request_matches SET matched = false, rank = NULL WHERE request_id = $1 AND organisation_id = $2`,
+		id, late.OrgID); err != nil {
+		t.Fatal(err)
+	}
+	check("the previous release took it out", ids(4, 0, 1, 2, 3))
+}
+
+func ptrValue[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
