@@ -25,9 +25,11 @@ func matchColumnsWith(rank string) string {
 
 // A match's place in its request's ranking is not stored (a change to one
 // SME would move every one below it): it is the ranking's order, by score,
-// then organisation, of the matches it holds (ranked).
+// then organisation, of the matches it holds (ranked): those before it
+// are counted from the index by score, from its own score up.
 var matchColumns = matchColumnsWith(`CASE WHEN m.ranked THEN 1 + (SELECT count(*) FROM request_matches x
-	WHERE x.request_id = m.request_id AND x.ranked AND (x.score > m.score OR x.score = m.score AND x.organisation_id < m.organisation_id)) END`)
+	WHERE x.request_id = m.request_id AND x.ranked AND x.score >= m.score
+	  AND (x.score > m.score OR x.organisation_id < m.organisation_id)) END`)
 
 // rankingOrder orders a request's matches as its ranking does, those in
 // it first.
