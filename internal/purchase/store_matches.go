@@ -33,7 +33,7 @@ var matchColumns = matchColumnsWith(`CASE WHEN m.ranked THEN 1 + (SELECT count(*
 
 // rankingOrder orders a request's matches as its ranking does, those in
 // it first.
-const rankingOrder = `m.ranked DESC, m.score DESC, m.organisation_id`
+const rankingOrder = `m.ranked DESC, m.score DESC NULLS LAST, m.organisation_id`
 
 const matchFrom = ` FROM request_matches m JOIN organisations g ON g.id = m.organisation_id LEFT JOIN offers o ON o.id = m.offer_id
 	LEFT JOIN offers bo ON bo.id = m.best_offer_id `
