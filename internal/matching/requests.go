@@ -1,10 +1,8 @@
 package matching
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -122,22 +120,15 @@ func (m ForRequests) rank(ctx context.Context, tx pgx.Tx, r purchase.Request) ([
 }
 
 // suggestions are the best Limit of ranked with a positive score, the
-// buyer's own organisation aside. Their scores are rounded as stored (a
-// real) and ordered again on that: a stored ranking's order is read from
-// its scores, so the one suggested is the one read back.
+// buyer's own organisation aside, scores as stored (purchase.AsStored,
+// before the cut).
 func (m ForRequests) suggestions(ranked []Match, buyer int64) []purchase.Suggestion {
 	var out []purchase.Suggestion
 	for _, x := range ranked {
-		if x.Score <= 0 || x.OrgID == buyer {
-			continue
+		if x.Score > 0 && x.OrgID != buyer {
+			out = append(out, purchase.Suggestion{OrgID: x.OrgID, Score: x.Score, Reasons: FactsJSON(x.Facts), OfferID: x.OfferID})
 		}
-		out = append(out, purchase.Suggestion{OrgID: x.OrgID, Score: float64(float32(x.Score)), Reasons: FactsJSON(x.Facts), OfferID: x.OfferID})
 	}
-	slices.SortStableFunc(out, func(a, b purchase.Suggestion) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.OrgID, b.OrgID)
-	})
+	purchase.AsStored(out)
 	return out[:min(len(out), m.Limit)]
 }

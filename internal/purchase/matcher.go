@@ -1,7 +1,9 @@
 package purchase
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,8 +19,30 @@ type Suggestion struct {
 	OfferID int64  // its best offer for the request; 0 for none
 }
 
-// Matcher ranks the SMEs a request is suggested to, best first. Only they
-// see a request open to "matched SMEs only"; the best are invited by mail.
+// Compare orders suggestions as a ranking holds them, and as a stored one
+// is read back (places are not stored): by score, best first, then by
+// organisation.
+func Compare(a, b Suggestion) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.OrgID, b.OrgID)
+}
+
+// AsStored rounds the scores of list as request_matches stores them (a
+// real) and orders it on those (Compare): a matcher cutting its list
+// after AsStored keeps the SMEs a stored ranking reads back first, and an
+// SME scored again the same compares equal to its stored copy.
+func AsStored(list []Suggestion) {
+	for i := range list {
+		list[i].Score = float64(float32(list[i].Score))
+	}
+	slices.SortStableFunc(list, Compare)
+}
+
+// Matcher ranks the SMEs a request is suggested to, best first, scores as
+// stored (AsStored). Only they see a request open to "matched SMEs only";
+// the best are invited by mail.
 type Matcher interface {
 	Match(ctx context.Context, tx pgx.Tx, r Request) ([]Suggestion, error)
 }

@@ -463,14 +463,8 @@ func (s *Service) bringUpToDate(ctx context.Context, r Request, orgs []int64, fr
 	return true, nil
 }
 
-// better orders suggestions as the matching ranks them: by score, then
-// by organisation.
-func better(a, b Suggestion) bool {
-	if a.Score != b.Score {
-		return a.Score > b.Score
-	}
-	return a.OrgID < b.OrgID
-}
+// better tells whether a ranks before b (Compare).
+func better(a, b Suggestion) bool { return Compare(a, b) < 0 }
 
 // merge is a stored ranking (best first, at most keep) where the SMEs
 // changed were scored again (fresh: those the matcher still suggests).
@@ -487,15 +481,7 @@ func merge(stored []Suggestion, changed []int64, fresh []Suggestion, keep int) (
 		}
 	}
 	out = append(out, fresh...)
-	slices.SortFunc(out, func(a, b Suggestion) int {
-		switch {
-		case better(a, b):
-			return -1
-		case better(b, a):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, Compare)
 	out = out[:min(len(out), keep)]
 	if len(stored) >= keep && (len(out) < keep || better(stored[len(stored)-1], out[len(out)-1])) {
 		return nil, false

@@ -1,7 +1,6 @@
 package purchase_test
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -402,7 +401,7 @@ func TestPlacesAreTheRankingsOrder(t *testing.T) {
 		}
 		for _, x := range p.Matches {
 			orgs = append(orgs, x.OrgID)
-			ranks = append(ranks, cmp.Or(ptrValue(x.Rank), 0))
+			ranks = append(ranks, ptrValue(x.Rank))
 		}
 		return orgs, ranks
 	}
@@ -415,7 +414,7 @@ func TestPlacesAreTheRankingsOrder(t *testing.T) {
 		if p.Match == nil {
 			t.Fatalf("SME %d: no match of its own on request %d", a.OrgID, id)
 		}
-		return cmp.Or(ptrValue(p.Match.Rank), 0)
+		return ptrValue(p.Match.Rank)
 	}
 	ids := func(list ...int) []int64 {
 		out := make([]int64, len(list))
