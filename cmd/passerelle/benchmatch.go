@@ -56,9 +56,9 @@ func benchMatching(ctx context.Context, url string, n int, memory bool, out io.W
 		took := time.Since(start)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		o, r := svc.MemorySize()
-		memNote = fmt.Sprintf("Evidence held in memory (`-memory`): %d organisations and %d past contracts loaded in %s; Go heap +%d MiB.\n\n",
-			o, r, took.Round(100*time.Millisecond), (int64(after.HeapAlloc)-int64(before.HeapAlloc))>>20)
+		o, r, x := svc.MemorySize()
+		memNote = fmt.Sprintf("Evidence held in memory (`-memory`): %d organisations, %d past contracts and %d rows of listed offers (by région and category) loaded in %s; Go heap +%d MiB.\n\n",
+			o, r, x, took.Round(100*time.Millisecond), (int64(after.HeapAlloc)-int64(before.HeapAlloc))>>20)
 	}
 	fmt.Fprintf(stderr, "Ranking %d requests one at a time against %d organisations…\n", len(requests), orgs)
 	rank, base, cands, steps, err := matching.BenchRequests(ctx, svc, requests, stderr)

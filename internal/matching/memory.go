@@ -38,6 +38,10 @@ type Memory struct {
 	byGroup map[string][]memRef
 	names   []string
 	nameIDs map[string]uint16
+	// The listed offers by région key and division, each list sorted by
+	// category then offer (memory_offers.go).
+	offerLists map[offerList][]memOffer
+	moreCodes  map[int64][]uint32
 	// last is the last change read; pending the transactions still
 	// running when the log was last read, whose changes may yet commit
 	// with a lower number.
@@ -73,6 +77,10 @@ type memOrg struct {
 	groups  [2]uint16
 	ngroups uint8
 	more    bool
+	// The lists of its listed offers (offerLists); moreLists: in more than four.
+	lists     [4]offerList
+	nlists    uint8
+	moreLists bool
 }
 
 // inGroup notes that the organisation has a past contract in group g.
@@ -94,7 +102,8 @@ type memRef struct {
 }
 
 func newMemory(db *pgxpool.Pool) *Memory {
-	return &Memory{db: db, orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{}}
+	return &Memory{db: db, orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{},
+		offerLists: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{}}
 }
 
 // name numbers a trade or a département.
@@ -108,22 +117,26 @@ func (m *Memory) name(s string) uint16 {
 	return id
 }
 
-// LoadMemory reads every SME's trade, place and past contracts, in one
-// snapshot whose place in the log it keeps.
+// LoadMemory reads every SME's trade, place, past contracts and listed
+// offers, in one snapshot whose place in the log it keeps.
 func LoadMemory(ctx context.Context, db *pgxpool.Pool) (*Memory, error) {
 	m := newMemory(db)
 	err := pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := m.position(ctx, tx); err != nil {
 			return err
 		}
-		orgs, refs, err := m.read(ctx, tx, nil)
+		got, err := m.read(ctx, tx, nil)
 		if err != nil {
 			return err
 		}
-		m.orgs = orgs
-		for g, list := range refs {
+		m.orgs, m.moreCodes = got.orgs, got.moreCodes
+		for g, list := range got.refs {
 			slices.SortFunc(list, byOrg)
 			m.byGroup[g] = list
+		}
+		for l, list := range got.offers {
+			slices.SortFunc(list, byCategory)
+			m.offerLists[l] = list
 		}
 		return nil
 	})
@@ -143,14 +156,24 @@ func (m *Memory) position(ctx context.Context, tx pgx.Tx) error {
 		array(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x)`).Scan(&m.last, &m.pending)
 }
 
-// read reads the organisations given (all when nil) and their past
-// contracts by group. It numbers names: the caller owns m.
-func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]memOrg, map[string][]memRef, error) {
-	orgs, refs := map[int64]memOrg{}, map[string][]memRef{}
+// memRead is what read reads.
+type memRead struct {
+	orgs      map[int64]memOrg
+	refs      map[string][]memRef
+	offers    map[offerList][]memOffer
+	moreCodes map[int64][]uint32
+}
+
+// read reads the organisations given (all when nil), their past
+// contracts by group and their listed offers by list. It numbers names:
+// the caller owns m.
+func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (memRead, error) {
+	got := memRead{orgs: map[int64]memOrg{}, refs: map[string][]memRef{}, offers: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{}}
+	orgs, refs := got.orgs, got.refs
 	rows, err := tx.Query(ctx, `SELECT g.id, g.naf_code, g.departement, `+smeMember+` FROM organisations g
 		WHERE $1::bigint[] IS NULL OR g.id = ANY($1)`, ids)
 	if err != nil {
-		return nil, nil, err
+		return got, err
 	}
 	var id int64
 	var naf, dep, code string
@@ -159,15 +182,15 @@ func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]me
 		orgs[id] = memOrg{naf: m.name(naf), dep: m.name(dep), member: member}
 		return nil
 	}); err != nil {
-		return nil, nil, err
+		return got, err
 	}
 	rows, err = tx.Query(ctx, `SELECT r.organisation_id, r.cpv_code, coalesce(r.year, 0) FROM org_references r
 		WHERE $1::bigint[] IS NULL OR r.organisation_id = ANY($1)`, ids)
 	if err != nil {
-		return nil, nil, err
+		return got, err
 	}
 	var year int32
-	_, err = pgx.ForEachRow(rows, []any{&id, &code, &year}, func() error {
+	if _, err = pgx.ForEachRow(rows, []any{&id, &code, &year}, func() error {
 		n, err := strconv.ParseUint(code, 10, 32)
 		if err != nil || len(code) != 8 {
 			return nil // the table's CHECK keeps 8 digits
@@ -178,8 +201,25 @@ func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]me
 			orgs[id] = o
 		}
 		return nil
+	}); err != nil {
+		return got, err
+	}
+	// Their offers through offers' index on the SME (offer_categories has
+	// none: the matching reads it by région and category).
+	rows, err = tx.Query(ctx, `SELECT c.region, c.category, c.offer_id, c.organisation_id, c.trl, c.cpv_codes FROM offer_categories c
+		WHERE $1::bigint[] IS NULL OR c.offer_id IN (SELECT o.id FROM offers o WHERE o.organisation_id = ANY($1))`, ids)
+	if err != nil {
+		return got, err
+	}
+	var region, category string
+	var offerID int64
+	var trl int
+	var codes []string
+	_, err = pgx.ForEachRow(rows, []any{&region, &category, &offerID, &id, &trl, &codes}, func() error {
+		m.readOffer(got.offers, got.moreCodes, orgs, region, category, offerID, id, trl, codes)
+		return nil
 	})
-	return orgs, refs, err
+	return got, err
 }
 
 // CatchUp reads again the SMEs whose evidence changed since the last
@@ -195,14 +235,14 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 		}
 		m.mu.Lock()
 		m.orgs, m.byGroup, m.names, m.nameIDs = fresh.orgs, fresh.byGroup, fresh.names, fresh.nameIDs
+		m.offerLists, m.moreCodes = fresh.offerLists, fresh.moreCodes
 		m.last, m.pending, m.readAt = fresh.last, fresh.pending, fresh.readAt
 		m.mu.Unlock()
 		return len(fresh.orgs), nil
 	}
 	started := time.Now()
 	var changed []int64
-	var orgs map[int64]memOrg
-	var refs map[string][]memRef
+	var got memRead
 	next := newMemory(nil) // read aside, its own names: rankings go on meanwhile
 	err := pgx.BeginTxFunc(ctx, m.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := next.position(ctx, tx); err != nil {
@@ -215,7 +255,7 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 		if changed, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(changed) == 0 {
 			return err
 		}
-		orgs, refs, err = next.read(ctx, tx, changed)
+		got, err = next.read(ctx, tx, changed)
 		return err
 	})
 	if err != nil {
@@ -224,45 +264,78 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(changed) > 0 {
-		slices.Sort(changed)
-		gone := func(x memRef) bool { _, ok := slices.BinarySearch(changed, x.org); return ok }
-		// The lists the changed SMEs were in, without them (every list when
-		// one was in more than two groups), then with what they hold now.
-		var held []string
-		all := false
-		for _, id := range changed {
-			old := m.orgs[id]
-			all = all || old.more
-			for _, g := range old.groups[:old.ngroups] {
-				held = append(held, m.names[g])
-			}
-			delete(m.orgs, id)
-			if o, ok := orgs[id]; ok {
-				o.naf, o.dep = m.name(next.names[o.naf]), m.name(next.names[o.dep])
-				for k := range o.groups[:o.ngroups] {
-					o.groups[k] = m.name(next.names[o.groups[k]])
-				}
-				m.orgs[id] = o
-			}
-		}
-		if all {
-			held = slices.Collect(maps.Keys(m.byGroup))
-		}
-		for _, g := range held {
-			if list := m.byGroup[g]; slices.ContainsFunc(list, gone) {
-				m.byGroup[g] = slices.DeleteFunc(list, gone)
-			}
-		}
-		for g, list := range refs {
-			merged := append(m.byGroup[g], list...)
-			slices.SortFunc(merged, byOrg)
-			m.byGroup[g] = merged
-		}
+		m.replace(changed, next, got)
 	}
 	m.last = max(m.last, next.last)
 	m.pending = next.pending
 	m.readAt = started
 	return len(changed), nil
+}
+
+// replace takes the changed SMEs out of the lists they were in (every
+// list when one was in more than its memOrg notes), then files what got
+// holds of them now, read aside with next's names. The caller holds the
+// write lock.
+func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
+	slices.Sort(changed)
+	isChanged := func(org int64) bool { _, ok := slices.BinarySearch(changed, org); return ok }
+	var held []string
+	var lists []offerList
+	allGroups, allLists := false, false
+	for _, id := range changed {
+		old := m.orgs[id]
+		allGroups = allGroups || old.more
+		allLists = allLists || old.moreLists
+		for _, g := range old.groups[:old.ngroups] {
+			held = append(held, m.names[g])
+		}
+		lists = append(lists, old.lists[:old.nlists]...)
+		delete(m.orgs, id)
+		if o, ok := got.orgs[id]; ok {
+			o.naf, o.dep = m.name(next.names[o.naf]), m.name(next.names[o.dep])
+			for k := range o.groups[:o.ngroups] {
+				o.groups[k] = m.name(next.names[o.groups[k]])
+			}
+			for k := range o.lists[:o.nlists] {
+				o.lists[k].region = m.name(next.names[o.lists[k].region])
+			}
+			m.orgs[id] = o
+		}
+	}
+	if allGroups {
+		held = slices.Collect(maps.Keys(m.byGroup))
+	}
+	gone := func(x memRef) bool { return isChanged(x.org) }
+	for _, g := range held {
+		if list := m.byGroup[g]; slices.ContainsFunc(list, gone) {
+			m.byGroup[g] = slices.DeleteFunc(list, gone)
+		}
+	}
+	for g, list := range got.refs {
+		merged := append(m.byGroup[g], list...)
+		slices.SortFunc(merged, byOrg)
+		m.byGroup[g] = merged
+	}
+	if allLists {
+		lists = slices.Collect(maps.Keys(m.offerLists))
+	}
+	withdrawn := func(x memOffer) bool {
+		if isChanged(x.org) {
+			delete(m.moreCodes, x.id)
+			return true
+		}
+		return false
+	}
+	for _, l := range lists {
+		if list := m.offerLists[l]; slices.ContainsFunc(list, func(x memOffer) bool { return isChanged(x.org) }) {
+			m.offerLists[l] = slices.DeleteFunc(list, withdrawn)
+		}
+	}
+	for l, list := range got.offers {
+		l.region = m.name(next.names[l.region])
+		m.offerLists[l] = mergeOffers(m.offerLists[l], list)
+	}
+	maps.Copy(m.moreCodes, got.moreCodes)
 }
 
 // classCount counts an SME's past contracts in a request's CPV groups at
@@ -424,14 +497,18 @@ func (m *Memory) org(id int64) (naf, dep string, member, ok bool) {
 	return m.names[o.naf], m.names[o.dep], o.member, ok
 }
 
-// Size is how many organisations and past contracts it holds.
-func (m *Memory) Size() (orgs, refs int) {
+// Size is how many organisations, past contracts and rows of listed
+// offers (by région and category) it holds.
+func (m *Memory) Size() (orgs, refs, offers int) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, list := range m.byGroup {
 		refs += len(list)
 	}
-	return len(m.orgs), refs
+	for _, list := range m.offerLists {
+		offers += len(list)
+	}
+	return len(m.orgs), refs, offers
 }
 
 // Keeper keeps one Memory for the services of a process: loaded once in
@@ -477,12 +554,12 @@ func (k *Keeper) memory() *Memory {
 // UseMemory makes the service rank from the keeper's memory once loaded.
 func (s *Service) UseMemory(k *Keeper) { s.keeper.Store(k) }
 
-// MemorySize is how many organisations and past contracts its memory
-// holds (none before it is loaded).
-func (s *Service) MemorySize() (orgs, refs int) {
+// MemorySize is how many organisations, past contracts and rows of
+// listed offers its memory holds (none before it is loaded).
+func (s *Service) MemorySize() (orgs, refs, offers int) {
 	m := s.keeper.Load().memory()
 	if m == nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	return m.Size()
 }

@@ -338,43 +338,28 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	}))
 	// Published offers in the categories, serving the request's region
 	// when it has one (a category may hold tens of thousands of offers),
-	// from the narrow copy kept by category (index-only); their titles are
-	// read for those shown only (details).
+	// from the narrow copy kept by category (index-only), or from memory;
+	// their titles are read for those shown only (details).
+	// A row is an offer in one of the request's régions: its places share
+	// one with the request's (sharesRegion) exactly when the request has
+	// some. Its places are not read: a division holds up to 100,000 offers
+	// a région, each row's places decoded for nothing.
+	serves := len(placeRegions(placeKeys)) > 0
+	offer := func(org, offerID int64, lvl, trl int) {
+		e := get(org)
+		if betterOffer(lvl, offerID, e) {
+			e.OfferLevel, e.OfferID, e.OfferTRL = lvl, offerID, trl
+		}
+		if serves {
+			e.ServesPlace = true
+		}
+	}
 	g.Go(s.timed("offers", func() error {
-		query, p := s.offersQuery(r, placeKeys)
-		if query == "" {
+		if mem != nil {
+			mem.offers(r, s.offerRegions(placeKeys), offer)
 			return nil
 		}
-		rows, err := s.db.Query(gctx, query, p...)
-		if err != nil {
-			return fmt.Errorf("matching: offers: %w", err)
-		}
-		// A row is an offer in one of the request's régions: its places
-		// share one with the request's (sharesRegion) exactly when the
-		// request has some. Its places are not read: a division holds up
-		// to 100,000 offers a région, each row's places decoded for nothing.
-		serves := len(placeRegions(placeKeys)) > 0
-		var org, offerID int64
-		var codes []string
-		var trl int
-		_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &codes, &trl}, func() error {
-			e := get(org)
-			lvl := LevelNone
-			for _, a := range codes {
-				lvl = max(lvl, bestLevel(a, r.CPV))
-			}
-			if betterOffer(lvl, offerID, e) {
-				e.OfferLevel, e.OfferID, e.OfferTRL = lvl, offerID, trl
-			}
-			if serves {
-				e.ServesPlace = true
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("matching: offers: %w", err)
-		}
-		return nil
+		return s.offersFromSQL(gctx, r, placeKeys, offer)
 	}))
 	// References in the divisions sharing the request's words: when
 	// exhaustive, any of them, ranked (the full-text baseline); otherwise
@@ -557,6 +542,35 @@ func inHalves[T any](ctx context.Context, list []T, least int, fn func(ctx conte
 	return g.Wait()
 }
 
+// offersFromSQL hands offer each row of offersQuery with the offer's
+// level under the request's codes (Memory.offers reads the same from
+// memory).
+func (s *Service) offersFromSQL(ctx context.Context, r Request, placeKeys []string, offer func(org, offerID int64, lvl, trl int)) error {
+	query, p := s.offersQuery(r, placeKeys)
+	if query == "" {
+		return nil
+	}
+	rows, err := s.db.Query(ctx, query, p...)
+	if err != nil {
+		return fmt.Errorf("matching: offers: %w", err)
+	}
+	var org, offerID int64
+	var codes []string
+	var trl int
+	_, err = pgx.ForEachRow(rows, []any{&offerID, &org, &codes, &trl}, func() error {
+		lvl := LevelNone
+		for _, a := range codes {
+			lvl = max(lvl, bestLevel(a, r.CPV))
+		}
+		offer(org, offerID, lvl, trl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("matching: offers: %w", err)
+	}
+	return nil
+}
+
 // offersQuery reads the listed offers of the request's categories
 // serving its places from their narrow copy (offer_categories), as the
 // catalogue's facets would find them (listed AND facets && the category
@@ -565,18 +579,8 @@ func (s *Service) offersQuery(r Request, placeKeys []string) (string, params) {
 	// Its places meet the request's when they share a région (both
 	// sides' keys hold each département's région); without places, any
 	// région, or none.
-	var keys []string
-	for _, code := range placeRegions(placeKeys) {
-		keys = append(keys, "reg:"+code)
-	}
-	if len(placeKeys) == 0 {
-		keys = append(keys, "")
-		for _, x := range s.tax.Regions() {
-			keys = append(keys, "reg:"+x.Code)
-		}
-	}
 	var p params
-	in := p.add(keys)
+	in := p.add(s.offerRegions(placeKeys))
 	var union []string
 	for _, k := range offerKeys(r.CPV) {
 		union = append(union, `SELECT c.offer_id, c.organisation_id, c.cpv_codes, c.trl FROM offer_categories c

@@ -1,0 +1,3 @@
+DROP TRIGGER offer_categories_evidence_update ON offer_categories;
+DROP TRIGGER offer_categories_evidence_delete ON offer_categories;
+DROP TRIGGER offer_categories_evidence_insert ON offer_categories;
