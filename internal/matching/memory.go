@@ -42,6 +42,7 @@ type Memory struct {
 	// category then offer (memory_offers.go).
 	offerLists map[offerList][]memOffer
 	moreCodes  map[int64][]uint32
+	extraLists map[int64][]offerList // memOrg.inList
 	// last is the last change read; pending the transactions still
 	// running when the log was last read, whose changes may yet commit
 	// with a lower number.
@@ -77,10 +78,10 @@ type memOrg struct {
 	groups  [2]uint16
 	ngroups uint8
 	more    bool
-	// The lists of its listed offers (offerLists); moreLists: in more than four.
-	lists     [4]offerList
-	nlists    uint8
-	moreLists bool
+	// The lists of its listed offers (offerLists), the first four
+	// (Memory.extraLists holds the others).
+	lists  [4]offerList
+	nlists uint8
 }
 
 // inGroup notes that the organisation has a past contract in group g.
@@ -103,7 +104,7 @@ type memRef struct {
 
 func newMemory(db *pgxpool.Pool) *Memory {
 	return &Memory{db: db, orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{},
-		offerLists: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{}}
+		offerLists: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{}, extraLists: map[int64][]offerList{}}
 }
 
 // name numbers a trade or a département.
@@ -129,7 +130,7 @@ func LoadMemory(ctx context.Context, db *pgxpool.Pool) (*Memory, error) {
 		if err != nil {
 			return err
 		}
-		m.orgs, m.moreCodes = got.orgs, got.moreCodes
+		m.orgs, m.moreCodes, m.extraLists = got.orgs, got.moreCodes, got.extraLists
 		for g, list := range got.refs {
 			slices.SortFunc(list, byOrg)
 			m.byGroup[g] = list
@@ -160,15 +161,17 @@ func (m *Memory) position(ctx context.Context, tx pgx.Tx) error {
 type memRead struct {
 	orgs      map[int64]memOrg
 	refs      map[string][]memRef
-	offers    map[offerList][]memOffer
-	moreCodes map[int64][]uint32
+	offers     map[offerList][]memOffer
+	moreCodes  map[int64][]uint32
+	extraLists map[int64][]offerList
 }
 
 // read reads the organisations given (all when nil), their past
 // contracts by group and their listed offers by list. It numbers names:
 // the caller owns m.
 func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (memRead, error) {
-	got := memRead{orgs: map[int64]memOrg{}, refs: map[string][]memRef{}, offers: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{}}
+	got := memRead{orgs: map[int64]memOrg{}, refs: map[string][]memRef{}, offers: map[offerList][]memOffer{},
+		moreCodes: map[int64][]uint32{}, extraLists: map[int64][]offerList{}}
 	orgs, refs := got.orgs, got.refs
 	rows, err := tx.Query(ctx, `SELECT g.id, g.naf_code, g.departement, `+smeMember+` FROM organisations g
 		WHERE $1::bigint[] IS NULL OR g.id = ANY($1)`, ids)
@@ -216,7 +219,7 @@ func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (memRead, err
 	var trl int
 	var codes []string
 	_, err = pgx.ForEachRow(rows, []any{&region, &category, &offerID, &id, &trl, &codes}, func() error {
-		m.readOffer(got.offers, got.moreCodes, orgs, region, category, offerID, id, trl, codes)
+		m.readOffer(got, region, category, offerID, id, trl, codes)
 		return nil
 	})
 	return got, err
@@ -235,7 +238,7 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 		}
 		m.mu.Lock()
 		m.orgs, m.byGroup, m.names, m.nameIDs = fresh.orgs, fresh.byGroup, fresh.names, fresh.nameIDs
-		m.offerLists, m.moreCodes = fresh.offerLists, fresh.moreCodes
+		m.offerLists, m.moreCodes, m.extraLists = fresh.offerLists, fresh.moreCodes, fresh.extraLists
 		m.last, m.pending, m.readAt = fresh.last, fresh.pending, fresh.readAt
 		m.mu.Unlock()
 		return len(fresh.orgs), nil
@@ -273,24 +276,24 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 }
 
 // replace takes the changed SMEs out of the lists they were in (every
-// list when one was in more than its memOrg notes), then files what got
-// holds of them now, read aside with next's names. The caller holds the
-// write lock.
+// group's list when one was in more than its memOrg notes), then files
+// what got holds of them now, read aside with next's names. The caller
+// holds the write lock.
 func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 	slices.Sort(changed)
 	isChanged := func(org int64) bool { _, ok := slices.BinarySearch(changed, org); return ok }
 	var held []string
 	var lists []offerList
-	allGroups, allLists := false, false
+	allGroups := false
 	for _, id := range changed {
 		old := m.orgs[id]
 		allGroups = allGroups || old.more
-		allLists = allLists || old.moreLists
 		for _, g := range old.groups[:old.ngroups] {
 			held = append(held, m.names[g])
 		}
-		lists = append(lists, old.lists[:old.nlists]...)
+		lists = append(append(lists, old.lists[:old.nlists]...), m.extraLists[id]...)
 		delete(m.orgs, id)
+		delete(m.extraLists, id)
 		if o, ok := got.orgs[id]; ok {
 			o.naf, o.dep = m.name(next.names[o.naf]), m.name(next.names[o.dep])
 			for k := range o.groups[:o.ngroups] {
@@ -298,6 +301,12 @@ func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 			}
 			for k := range o.lists[:o.nlists] {
 				o.lists[k].region = m.name(next.names[o.lists[k].region])
+			}
+			if extra := got.extraLists[id]; len(extra) > 0 {
+				for k := range extra {
+					extra[k].region = m.name(next.names[extra[k].region])
+				}
+				m.extraLists[id] = extra
 			}
 			m.orgs[id] = o
 		}
@@ -315,9 +324,6 @@ func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 		merged := append(m.byGroup[g], list...)
 		slices.SortFunc(merged, byOrg)
 		m.byGroup[g] = merged
-	}
-	if allLists {
-		lists = slices.Collect(maps.Keys(m.offerLists))
 	}
 	withdrawn := func(x memOffer) bool {
 		if isChanged(x.org) {

@@ -32,15 +32,17 @@ type offerList struct {
 	div    uint8
 }
 
-// inList notes that the organisation has a listed offer in list l.
-func (o *memOrg) inList(l offerList) {
+// inList notes that the organisation has a listed offer in list l: in
+// its memOrg, or in extra past four (1.5 % of the SMEs at national
+// scale, a few of them in twelve).
+func (o *memOrg) inList(org int64, l offerList, extra map[int64][]offerList) {
 	switch {
-	case o.moreLists || slices.Contains(o.lists[:o.nlists], l):
+	case slices.Contains(o.lists[:o.nlists], l) || slices.Contains(extra[org], l):
 	case int(o.nlists) < len(o.lists):
 		o.lists[o.nlists] = l
 		o.nlists++
 	default:
-		o.moreLists = true
+		extra[org] = append(extra[org], l)
 	}
 }
 
@@ -58,10 +60,10 @@ func padded(cat string) (uint32, uint8, bool) {
 	return uint32(n), uint8(len(cat)), true
 }
 
-// readOffer files one row of offer_categories into offers (and an
-// offer's codes beyond four into more), noting the list on its SME.
-func (m *Memory) readOffer(offers map[offerList][]memOffer, more map[int64][]uint32, orgs map[int64]memOrg,
-	region, category string, offerID, org int64, trl int, codes []string) {
+// readOffer files one row of offer_categories into got's offers (and an
+// offer's codes beyond four into its moreCodes), noting the list on its
+// SME.
+func (m *Memory) readOffer(got memRead, region, category string, offerID, org int64, trl int, codes []string) {
 	cat, ncat, ok := padded(category)
 	if !ok {
 		return // cpv_category gives two to five digits
@@ -80,13 +82,13 @@ func (m *Memory) readOffer(offers map[offerList][]memOffer, more map[int64][]uin
 		all = append(all, uint32(n))
 	}
 	if len(all) > len(x.codes) {
-		more[offerID] = all
+		got.moreCodes[offerID] = all
 	}
 	l := offerList{region: m.name(region), div: uint8(cat / 1000)}
-	offers[l] = append(offers[l], x)
-	if o, ok := orgs[org]; ok {
-		o.inList(l)
-		orgs[org] = o
+	got.offers[l] = append(got.offers[l], x)
+	if o, ok := got.orgs[org]; ok {
+		o.inList(org, l, got.extraLists)
+		got.orgs[org] = o
 	}
 }
 

@@ -246,7 +246,7 @@ func TestOfferCategoryRangesAsPrefixes(t *testing.T) {
 	for i, code := range codes {
 		cat := strings.TrimRight(code, "0")
 		cat = cat[:min(max(len(cat), 2), 5)]
-		m.readOffer(m.offerLists, m.moreCodes, m.orgs, "reg:11", cat, int64(i+1), int64(i+1), 0, []string{code})
+		m.readOffer(memRead{orgs: m.orgs, offers: m.offerLists, moreCodes: m.moreCodes, extraLists: m.extraLists}, "reg:11", cat, int64(i+1), int64(i+1), 0, []string{code})
 		byID[int64(i+1)] = cat
 	}
 	for l, list := range m.offerLists {
