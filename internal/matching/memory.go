@@ -159,8 +159,8 @@ func (m *Memory) position(ctx context.Context, tx pgx.Tx) error {
 
 // memRead is what read reads.
 type memRead struct {
-	orgs      map[int64]memOrg
-	refs      map[string][]memRef
+	orgs       map[int64]memOrg
+	refs       map[string][]memRef
 	offers     map[offerList][]memOffer
 	moreCodes  map[int64][]uint32
 	extraLists map[int64][]offerList
