@@ -19,7 +19,7 @@ import (
 type memOffer struct {
 	org, id int64
 	cat     uint32    // the category's digits, padded with zeros to five
-	codes   [4]uint32 // its codes as numbers, the first four (Memory.moreCodes holds all of a longer list)
+	codes   [2]uint32 // its codes as numbers, the first two (Memory.moreCodes holds all of a longer list)
 	ncat    uint8     // the category's digits
 	ncodes  uint8
 	trl     uint8
@@ -61,7 +61,7 @@ func padded(cat string) (uint32, uint8, bool) {
 }
 
 // readOffer files one row of offer_categories into got's offers (and an
-// offer's codes beyond four into its moreCodes), noting the list on its
+// offer's codes beyond two into its moreCodes), noting the list on its
 // SME.
 func (m *Memory) readOffer(got memRead, region, category string, offerID, org int64, trl int, codes []string) {
 	cat, ncat, ok := padded(category)

@@ -172,7 +172,7 @@ func TestOffersFromMemoryAsFromSQL(t *testing.T) {
 		compare(q)
 	}
 	if len(m.moreCodes) == 0 {
-		t.Fatal("no offer of more than four codes in memory: the last change missed")
+		t.Fatal("no offer of more than two codes in memory: the last change missed")
 	}
 	// Loaded again from scratch, it holds what it caught up with.
 	fresh, err := LoadMemory(ctx, pool)
