@@ -42,7 +42,9 @@ type Memory struct {
 	// category then offer (memory_offers.go).
 	offerLists map[offerList][]memOffer
 	moreCodes  map[int64][]uint32
-	extraLists map[int64][]offerList // memOrg.inList
+	// The groups and offer lists of SMEs past the room of their memOrg.
+	extraGroups map[int64][]uint16
+	extraLists  map[int64][]offerList
 	// last is the last change read; pending the transactions still
 	// running when the log was last read, whose changes may yet commit
 	// with a lower number.
@@ -74,25 +76,28 @@ type memOrg struct {
 	naf, dep uint16 // Memory.names
 	member   bool   // a member PME or ETI: the only SMEs ranked
 	// The CPV groups of its past contracts (Memory.names), so that a
-	// catch-up takes it out of those lists only; more: in more than two.
+	// catch-up takes it out of those lists only, the first two
+	// (Memory.extraGroups holds the others).
 	groups  [2]uint16
 	ngroups uint8
-	more    bool
 	// The lists of its listed offers (offerLists), the first four
 	// (Memory.extraLists holds the others).
 	lists  [4]offerList
 	nlists uint8
 }
 
-// inGroup notes that the organisation has a past contract in group g.
-func (o *memOrg) inGroup(g uint16) {
+// noteIn notes v among an SME's values: in the room of its memOrg (n of
+// them used) while there is some, past it in extra. A catch-up then reads
+// the lists of a changed SME's values, not every list (an SME with
+// contracts in ten CPV groups made it walk them all).
+func noteIn[T comparable](room []T, n *uint8, extra map[int64][]T, org int64, v T) {
 	switch {
-	case o.more || slices.Contains(o.groups[:o.ngroups], g):
-	case int(o.ngroups) < len(o.groups):
-		o.groups[o.ngroups] = g
-		o.ngroups++
+	case slices.Contains(room[:*n], v) || slices.Contains(extra[org], v):
+	case int(*n) < len(room):
+		room[*n] = v
+		*n++
 	default:
-		o.more = true
+		extra[org] = append(extra[org], v)
 	}
 }
 
@@ -104,7 +109,8 @@ type memRef struct {
 
 func newMemory(db *pgxpool.Pool) *Memory {
 	return &Memory{db: db, orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{},
-		offerLists: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{}, extraLists: map[int64][]offerList{}}
+		offerLists: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{},
+		extraGroups: map[int64][]uint16{}, extraLists: map[int64][]offerList{}}
 }
 
 // name numbers a trade or a département.
@@ -130,7 +136,7 @@ func LoadMemory(ctx context.Context, db *pgxpool.Pool) (*Memory, error) {
 		if err != nil {
 			return err
 		}
-		m.orgs, m.moreCodes, m.extraLists = got.orgs, got.moreCodes, got.extraLists
+		m.orgs, m.moreCodes, m.extraGroups, m.extraLists = got.orgs, got.moreCodes, got.extraGroups, got.extraLists
 		for g, list := range got.refs {
 			slices.SortFunc(list, byOrg)
 			m.byGroup[g] = slices.Clone(list)
@@ -159,11 +165,12 @@ func (m *Memory) position(ctx context.Context, tx pgx.Tx) error {
 
 // memRead is what read reads.
 type memRead struct {
-	orgs       map[int64]memOrg
-	refs       map[string][]memRef
-	offers     map[offerList][]memOffer
-	moreCodes  map[int64][]uint32
-	extraLists map[int64][]offerList
+	orgs        map[int64]memOrg
+	refs        map[string][]memRef
+	offers      map[offerList][]memOffer
+	moreCodes   map[int64][]uint32
+	extraGroups map[int64][]uint16
+	extraLists  map[int64][]offerList
 }
 
 // read reads the organisations given (all when nil), their past
@@ -171,7 +178,7 @@ type memRead struct {
 // the caller owns m.
 func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (memRead, error) {
 	got := memRead{orgs: map[int64]memOrg{}, refs: map[string][]memRef{}, offers: map[offerList][]memOffer{},
-		moreCodes: map[int64][]uint32{}, extraLists: map[int64][]offerList{}}
+		moreCodes: map[int64][]uint32{}, extraGroups: map[int64][]uint16{}, extraLists: map[int64][]offerList{}}
 	orgs, refs := got.orgs, got.refs
 	rows, err := tx.Query(ctx, `SELECT g.id, g.naf_code, g.departement, `+smeMember+` FROM organisations g
 		WHERE $1::bigint[] IS NULL OR g.id = ANY($1)`, ids)
@@ -200,7 +207,7 @@ func (m *Memory) read(ctx context.Context, tx pgx.Tx, ids []int64) (memRead, err
 		}
 		refs[code[:3]] = append(refs[code[:3]], memRef{org: id, code: uint32(n), year: year})
 		if o, ok := orgs[id]; ok {
-			o.inGroup(m.name(code[:3]))
+			noteIn(o.groups[:], &o.ngroups, got.extraGroups, id, m.name(code[:3]))
 			orgs[id] = o
 		}
 		return nil
@@ -238,7 +245,8 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 		}
 		m.mu.Lock()
 		m.orgs, m.byGroup, m.names, m.nameIDs = fresh.orgs, fresh.byGroup, fresh.names, fresh.nameIDs
-		m.offerLists, m.moreCodes, m.extraLists = fresh.offerLists, fresh.moreCodes, fresh.extraLists
+		m.offerLists, m.moreCodes = fresh.offerLists, fresh.moreCodes
+		m.extraGroups, m.extraLists = fresh.extraGroups, fresh.extraLists
 		m.last, m.pending, m.readAt = fresh.last, fresh.pending, fresh.readAt
 		m.mu.Unlock()
 		return len(fresh.orgs), nil
@@ -275,24 +283,22 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 	return len(changed), nil
 }
 
-// replace takes the changed SMEs out of the lists they were in (every
-// group's list when one was in more than its memOrg notes), then files
-// what got holds of them now, read aside with next's names. The caller
-// holds the write lock.
+// replace takes the changed SMEs out of the lists they were in, then
+// files what got holds of them now, read aside with next's names. The
+// caller holds the write lock.
 func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 	slices.Sort(changed)
 	isChanged := func(org int64) bool { _, ok := slices.BinarySearch(changed, org); return ok }
 	var held []string
 	var lists []offerList
-	allGroups := false
 	for _, id := range changed {
 		old := m.orgs[id]
-		allGroups = allGroups || old.more
-		for _, g := range old.groups[:old.ngroups] {
+		for _, g := range append(old.groups[:old.ngroups:old.ngroups], m.extraGroups[id]...) {
 			held = append(held, m.names[g])
 		}
 		lists = append(append(lists, old.lists[:old.nlists]...), m.extraLists[id]...)
 		delete(m.orgs, id)
+		delete(m.extraGroups, id)
 		delete(m.extraLists, id)
 		if o, ok := got.orgs[id]; ok {
 			o.naf, o.dep = m.name(next.names[o.naf]), m.name(next.names[o.dep])
@@ -302,6 +308,12 @@ func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 			for k := range o.lists[:o.nlists] {
 				o.lists[k].region = m.name(next.names[o.lists[k].region])
 			}
+			if extra := got.extraGroups[id]; len(extra) > 0 {
+				for k := range extra {
+					extra[k] = m.name(next.names[extra[k]])
+				}
+				m.extraGroups[id] = extra
+			}
 			if extra := got.extraLists[id]; len(extra) > 0 {
 				for k := range extra {
 					extra[k].region = m.name(next.names[extra[k].region])
@@ -310,9 +322,6 @@ func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 			}
 			m.orgs[id] = o
 		}
-	}
-	if allGroups {
-		held = slices.Collect(maps.Keys(m.byGroup))
 	}
 	gone := func(x memRef) bool { return isChanged(x.org) }
 	for _, g := range held {

@@ -32,20 +32,6 @@ type offerList struct {
 	div    uint8
 }
 
-// inList notes that the organisation has a listed offer in list l: in
-// its memOrg, or in extra past four (1.5 % of the SMEs at national
-// scale, a few of them in twelve).
-func (o *memOrg) inList(org int64, l offerList, extra map[int64][]offerList) {
-	switch {
-	case slices.Contains(o.lists[:o.nlists], l) || slices.Contains(extra[org], l):
-	case int(o.nlists) < len(o.lists):
-		o.lists[o.nlists] = l
-		o.nlists++
-	default:
-		extra[org] = append(extra[org], l)
-	}
-}
-
 // padded is a category ("45", "4521", "72212") as a number of five
 // digits, and how many it has: categories in a prefix's range are
 // consecutive.
@@ -87,7 +73,7 @@ func (m *Memory) readOffer(got memRead, region, category string, offerID, org in
 	l := offerList{region: m.name(region), div: uint8(cat / 1000)}
 	got.offers[l] = append(got.offers[l], x)
 	if o, ok := got.orgs[org]; ok {
-		o.inList(org, l, got.extraLists)
+		noteIn(o.lists[:], &o.nlists, got.extraLists, org, l)
 		got.orgs[org] = o
 	}
 }
