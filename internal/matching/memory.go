@@ -289,14 +289,18 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 	slices.Sort(changed)
 	isChanged := func(org int64) bool { _, ok := slices.BinarySearch(changed, org); return ok }
-	var held []string
-	var lists []offerList
+	// Each list once, however many changed SMEs it held (a catch-up after
+	// an import may hold thousands).
+	held := map[string]bool{}
+	lists := map[offerList]bool{}
 	for _, id := range changed {
 		old := m.orgs[id]
 		for _, g := range append(old.groups[:old.ngroups:old.ngroups], m.extraGroups[id]...) {
-			held = append(held, m.names[g])
+			held[m.names[g]] = true
 		}
-		lists = append(append(lists, old.lists[:old.nlists]...), m.extraLists[id]...)
+		for _, l := range append(old.lists[:old.nlists:old.nlists], m.extraLists[id]...) {
+			lists[l] = true
+		}
 		delete(m.orgs, id)
 		delete(m.extraGroups, id)
 		delete(m.extraLists, id)
@@ -323,34 +327,46 @@ func (m *Memory) replace(changed []int64, next *Memory, got memRead) {
 			m.orgs[id] = o
 		}
 	}
-	gone := func(x memRef) bool { return isChanged(x.org) }
-	for _, g := range held {
-		if list := m.byGroup[g]; slices.ContainsFunc(list, gone) {
-			m.byGroup[g] = slices.DeleteFunc(list, gone)
-		}
+	for g := range held {
+		m.byGroup[g] = slices.DeleteFunc(m.byGroup[g], func(x memRef) bool { return isChanged(x.org) })
 	}
 	for g, list := range got.refs {
-		merged := append(m.byGroup[g], list...)
-		slices.SortFunc(merged, byOrg)
-		m.byGroup[g] = merged
+		m.byGroup[g] = mergeSorted(m.byGroup[g], list, byOrg)
 	}
-	withdrawn := func(x memOffer) bool {
-		if isChanged(x.org) {
-			delete(m.moreCodes, x.id)
-			return true
-		}
-		return false
-	}
-	for _, l := range lists {
-		if list := m.offerLists[l]; slices.ContainsFunc(list, func(x memOffer) bool { return isChanged(x.org) }) {
-			m.offerLists[l] = slices.DeleteFunc(list, withdrawn)
-		}
+	for l := range lists {
+		m.offerLists[l] = slices.DeleteFunc(m.offerLists[l], func(x memOffer) bool {
+			if isChanged(x.org) {
+				delete(m.moreCodes, x.id)
+				return true
+			}
+			return false
+		})
 	}
 	for l, list := range got.offers {
 		l.region = m.name(next.names[l.region])
-		m.offerLists[l] = mergeOffers(m.offerLists[l], list)
+		m.offerLists[l] = mergeSorted(m.offerLists[l], list, byCategory)
 	}
 	maps.Copy(m.moreCodes, got.moreCodes)
+}
+
+// mergeSorted is list, sorted by cmp, with add put in its place: one
+// pass (a list holds up to 100,000 rows) under the write lock instead of
+// sorting the whole again.
+func mergeSorted[T any](list, add []T, cmp func(a, b T) int) []T {
+	slices.SortFunc(add, cmp)
+	out := make([]T, 0, len(list)+len(add))
+	i, j := 0, 0
+	for i < len(list) && j < len(add) {
+		if cmp(list[i], add[j]) <= 0 {
+			out = append(out, list[i])
+			i++
+		} else {
+			out = append(out, add[j])
+			j++
+		}
+	}
+	out = append(out, list[i:]...)
+	return append(out, add[j:]...)
 }
 
 // classCount counts an SME's past contracts in a request's CPV groups at

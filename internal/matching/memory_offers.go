@@ -158,22 +158,3 @@ func (m *Memory) offers(r Request, regions []string, take func(org, offerID int6
 		take(org, b.id, b.lvl, b.trl)
 	}
 }
-
-// mergeOffers adds to each list the offers read for it, keeping it
-// sorted by category then offer (one pass: a list holds up to 100,000).
-func mergeOffers(list, add []memOffer) []memOffer {
-	slices.SortFunc(add, byCategory)
-	out := make([]memOffer, 0, len(list)+len(add))
-	i, j := 0, 0
-	for i < len(list) && j < len(add) {
-		if byCategory(list[i], add[j]) <= 0 {
-			out = append(out, list[i])
-			i++
-		} else {
-			out = append(out, add[j])
-			j++
-		}
-	}
-	out = append(out, list[i:]...)
-	return append(out, add[j:]...)
-}
