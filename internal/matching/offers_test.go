@@ -16,7 +16,7 @@ import (
 
 // generated is a fresh database holding n generated SMEs (with offers
 // and past contracts), the same for the same seed.
-func generated(t *testing.T, n int, seed uint64) (*pgxpool.Pool, *taxonomy.Taxonomy) {
+func generated(t testing.TB, n int, seed uint64) (*pgxpool.Pool, *taxonomy.Taxonomy) {
 	t.Helper()
 	pool := pgtest.Pool(t)
 	tax := taxonomy.MustLoad()
