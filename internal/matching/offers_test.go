@@ -53,15 +53,7 @@ func TestOffersByCategoryAsTheirFacetsSay(t *testing.T) {
 		}
 		return found
 	}
-	if found := compare("generated"); found < 1000 {
-		t.Fatalf("%d offers found in all: the test says little", found)
-	}
-	for _, q := range offerChanges {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		compare(q)
-	}
+	afterEachOfferChange(t, pool, compare)
 	var moved int
 	pgtest.Scan(t, pool.QueryRow(ctx, `SELECT count(*) FROM offer_categories WHERE category LIKE '72212%' OR category LIKE '4521%'`), &moved)
 	if moved == 0 {
@@ -116,6 +108,22 @@ var offerChanges = []string{
 		WHERE id % 7 = 5 AND id % 3 = 0`,
 }
 
+// afterEachOfferChange runs compare on the generated offers, then after
+// each of offerChanges; the first must find at least 1,000 (offers or
+// SMEs), or the test says little.
+func afterEachOfferChange(t *testing.T, pool *pgxpool.Pool, compare func(when string) int) {
+	t.Helper()
+	if found := compare("generated"); found < 1000 {
+		t.Fatalf("%d found in all: the test says little", found)
+	}
+	for _, q := range offerChanges {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+		compare(q)
+	}
+}
+
 // The listed offers read from memory are those the narrow copy gives in
 // SQL, each SME's best under the request's codes (its level, offer and
 // TRL) for every request of offerRequests — once loaded, and again after
@@ -162,15 +170,7 @@ func TestOffersFromMemoryAsFromSQL(t *testing.T) {
 		}
 		return found
 	}
-	if found := compare("loaded"); found < 1000 {
-		t.Fatalf("%d SMEs' offers found in all: the test says little", found)
-	}
-	for _, q := range offerChanges {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		compare(q)
-	}
+	afterEachOfferChange(t, pool, compare)
 	if len(m.moreCodes) == 0 {
 		t.Fatal("no offer of more than two codes in memory: the last change missed")
 	}
