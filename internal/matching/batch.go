@@ -394,7 +394,7 @@ func (b *Batch) Score(ctx context.Context, reqs []Request, years []int, limit in
 				for _, c := range o.codes {
 					lvl = max(lvl, bestLevel(c, r.CPV))
 				}
-				if betterOffer(lvl, o.id, e) {
+				if betterOffer(lvl, o.id, e.OfferLevel, e.OfferID) {
 					e.OfferLevel, e.OfferID, e.OfferTitle, e.OfferTRL = lvl, o.id, o.title, o.trl
 				}
 				if b.s.sharesRegion(o.places, regions) {
@@ -681,8 +681,8 @@ func atLeast(code string, codes []string, n int) bool {
 // betterOffer tells whether an offer at level lvl is the one an SME's
 // evidence cites rather than the one it holds: the deepest, then the
 // first published (the lowest id), whatever order the rows come in.
-func betterOffer(lvl int, id int64, e *Evidence) bool {
-	return lvl > e.OfferLevel || (lvl == e.OfferLevel && lvl > LevelNone && id < e.OfferID)
+func betterOffer(lvl int, id int64, bestLvl int, bestID int64) bool {
+	return lvl > bestLvl || (lvl == bestLvl && lvl > LevelNone && id < bestID)
 }
 
 func addOnce(list []string, s string) []string {

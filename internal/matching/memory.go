@@ -31,6 +31,11 @@ type Memory struct {
 
 	update sync.Mutex // one catch-up at a time
 	mu     sync.RWMutex
+	memState
+}
+
+// memState is what a Memory holds, swapped whole when it loads again.
+type memState struct {
 	// Without pointers, so that the collector never walks them: trades
 	// and départements as numbers (names), past contracts as flat lists
 	// by CPV group, sorted by SME.
@@ -108,9 +113,9 @@ type memRef struct {
 }
 
 func newMemory(db *pgxpool.Pool) *Memory {
-	return &Memory{db: db, orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{},
+	return &Memory{db: db, memState: memState{orgs: map[int64]memOrg{}, byGroup: map[string][]memRef{}, nameIDs: map[string]uint16{},
 		offerLists: map[offerList][]memOffer{}, moreCodes: map[int64][]uint32{},
-		extraGroups: map[int64][]uint16{}, extraLists: map[int64][]offerList{}}
+		extraGroups: map[int64][]uint16{}, extraLists: map[int64][]offerList{}}}
 }
 
 // name numbers a trade or a département.
@@ -255,10 +260,7 @@ func (m *Memory) CatchUp(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		m.mu.Lock()
-		m.orgs, m.byGroup, m.names, m.nameIDs = fresh.orgs, fresh.byGroup, fresh.names, fresh.nameIDs
-		m.offerLists, m.moreCodes = fresh.offerLists, fresh.moreCodes
-		m.extraGroups, m.extraLists = fresh.extraGroups, fresh.extraLists
-		m.last, m.pending, m.readAt = fresh.last, fresh.pending, fresh.readAt
+		m.memState = fresh.memState
 		m.mu.Unlock()
 		return len(fresh.orgs), nil
 	}

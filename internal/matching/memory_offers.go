@@ -146,10 +146,11 @@ func (m *Memory) offers(r Request, regions []string, take func(org, offerID int6
 						lvl = max(lvl, level(c))
 					}
 				}
-				b, seen := found[x.org]
-				if !seen || lvl > b.lvl || (lvl == b.lvl && lvl > LevelNone && x.id < b.id) {
-					found[x.org] = best{lvl, x.id, int(x.trl)}
+				b := found[x.org] // every SME found is a candidate, with an offer or none
+				if betterOffer(lvl, x.id, b.lvl, b.id) {
+					b = best{lvl, x.id, int(x.trl)}
 				}
+				found[x.org] = b
 			}
 		}
 	}

@@ -143,12 +143,11 @@ func TestOffersFromMemoryAsFromSQL(t *testing.T) {
 	}
 	collect := func(into map[int64]best) func(org, offerID int64, lvl, trl int) {
 		return func(org, offerID int64, lvl, trl int) {
-			e := &Evidence{OfferLevel: into[org].lvl, OfferID: into[org].id}
-			if betterOffer(lvl, offerID, e) {
-				into[org] = best{lvl, offerID, trl}
-			} else if _, ok := into[org]; !ok {
-				into[org] = best{}
+			b := into[org]
+			if betterOffer(lvl, offerID, b.lvl, b.id) {
+				b = best{lvl, offerID, trl}
 			}
+			into[org] = b
 		}
 	}
 	requests := offerRequests(t, pool, tax)

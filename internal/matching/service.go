@@ -347,7 +347,7 @@ func (s *Service) Evidence(ctx context.Context, r Request) ([]Evidence, error) {
 	serves := len(placeRegions(placeKeys)) > 0
 	offer := func(org, offerID int64, lvl, trl int) {
 		e := get(org)
-		if betterOffer(lvl, offerID, e) {
+		if betterOffer(lvl, offerID, e.OfferLevel, e.OfferID) {
 			e.OfferLevel, e.OfferID, e.OfferTRL = lvl, offerID, trl
 		}
 		if serves {
