@@ -326,6 +326,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	// The matching's memory of SMEs loads in the background; rankings read
 	// PostgreSQL alone until then.
 	evidence := matching.NewKeeper(background)
+	evidence.Loaded = func(orgs, refs, offers int, took time.Duration) {
+		log.Info("matching memory loaded", "organisations", orgs, "past_contracts", refs, "offer_rows", offers, "took", took.Round(100*time.Millisecond))
+	}
 	go func() {
 		if err := evidence.Run(ctx); err != nil {
 			log.Error("matching memory not loaded: rankings read PostgreSQL alone", "err", err)

@@ -562,6 +562,9 @@ func (m *Memory) Size() (orgs, refs, offers int) {
 type Keeper struct {
 	db *pgxpool.Pool
 	m  atomic.Pointer[Memory]
+	// Loaded, when set, hears how much Run loaded and how long it took
+	// (a server logs it, as it logs its search index built).
+	Loaded func(orgs, refs, offers int, took time.Duration)
 }
 
 // NewKeeper returns a keeper that holds nothing yet (Run loads it).
@@ -570,11 +573,16 @@ func NewKeeper(db *pgxpool.Pool) *Keeper { return &Keeper{db: db} }
 // Run loads the memory, then keeps it up to date until ctx ends; an error
 // is the load's (rankings then read PostgreSQL alone).
 func (k *Keeper) Run(ctx context.Context) error {
+	start := time.Now()
 	m, err := LoadMemory(ctx, k.db)
 	if err != nil {
 		return err
 	}
 	k.m.Store(m)
+	if k.Loaded != nil {
+		orgs, refs, offers := m.Size()
+		k.Loaded(orgs, refs, offers, time.Since(start))
+	}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {

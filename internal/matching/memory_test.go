@@ -3,6 +3,7 @@ package matching
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -87,5 +88,26 @@ func BenchmarkCatchUpReplace(b *testing.B) {
 		m.mu.Lock()
 		m.replace(append([]int64(nil), changed...), next, got)
 		m.mu.Unlock()
+	}
+}
+
+// A keeper says what it loaded once it holds it (servers log it).
+func TestKeeperSaysWhatItLoaded(t *testing.T) {
+	pool, _ := generated(t, 40, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k := NewKeeper(pool)
+	heard := make(chan [3]int, 1)
+	k.Loaded = func(orgs, refs, offers int, _ time.Duration) { heard <- [3]int{orgs, refs, offers} }
+	go func() { _ = k.Run(ctx) }()
+	select {
+	case got := <-heard:
+		want := [3]int{}
+		want[0], want[1], want[2] = k.memory().Size()
+		if got != want || got[0] < 40 || got[2] == 0 {
+			t.Fatalf("heard %v loaded, the memory holds %v", got, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the keeper never said it loaded")
 	}
 }
